@@ -1,0 +1,3 @@
+from dynamigrate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Command-line entry point.
+
+Each module in this package that defines ``register(subparsers)`` adds its commands; modules are
+discovered automatically, so a new command is a new module and nothing else changes. A command's
+handler receives the parsed ``argparse.Namespace`` and returns an exit code.
+
+Exit codes: 0 success, 1 the operation ran and found problems (validation failed, statements failed),
+2 usage or configuration error, 3 unexpected internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from dynamigrate import __version__
+from dynamigrate.errors import ConfigError, ContractError, DynamigrateError
+
+log = logging.getLogger("dynamigrate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dynamigrate",
+        description="Move a live application's data from MySQL to Amazon DynamoDB, driven by a migration contract.",
+    )
+    parser.add_argument("--version", action="version", version=f"dynamigrate {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="log lines as text or as JSON objects"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from dynamigrate.cli._logging import setup_logging
+
+    setup_logging(verbosity=args.verbose, quiet=args.quiet, fmt=args.log_format)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ConfigError, ContractError) as exc:
+        _print_error(exc)
+        return 2
+    except DynamigrateError as exc:
+        _print_error(exc)
+        return 1
+
+
+def _print_error(exc: DynamigrateError) -> None:
+    from dynamigrate.troubleshoot import guidance_for
+
+    print(f"error: {exc}", file=sys.stderr)
+    guide = guidance_for(exc)
+    if guide and guide not in str(exc):
+        print(f"  troubleshooting: {guide}", file=sys.stderr)
