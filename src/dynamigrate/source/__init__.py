@@ -1,0 +1,1 @@
+"""MySQL side: connections, statement executors (direct or through an MCP server), introspection, reading."""

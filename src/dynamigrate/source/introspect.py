@@ -1,0 +1,61 @@
+"""Read the live schema from information_schema into :class:`SchemaInfo` (one round trip per query)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dynamigrate.source.schema import ColumnInfo, SchemaInfo, TableInfo
+
+
+def introspect(conn: Any, database: str) -> SchemaInfo:
+    """Describe every table and view of ``database`` through a DB-API connection."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        version = str(cur.fetchone()[0])
+        cur.execute(
+            "SELECT TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+            (database,),
+        )
+        kinds = {r[0]: (r[1] == "VIEW", r[2]) for r in cur.fetchall()}
+        cur.execute(
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH,"
+            " NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION"
+            " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            (database,),
+        )
+        columns: dict[str, dict[str, ColumnInfo]] = {}
+        for t, c, dt, ct, nullable, maxlen, prec, scale, dtp in cur.fetchall():
+            columns.setdefault(t, {})[c] = ColumnInfo(
+                name=c,
+                data_type=str(dt).lower(),
+                column_type=str(ct).lower(),
+                nullable=nullable == "YES",
+                max_length=int(maxlen) if maxlen is not None else None,
+                numeric_precision=int(prec) if prec is not None else None,
+                numeric_scale=int(scale) if scale is not None else None,
+                datetime_precision=int(dtp) if dtp is not None else None,
+            )
+        cur.execute(
+            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS"
+            " WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            (database,),
+        )
+        pks: dict[str, list[str]] = {}
+        indexed: dict[str, set[str]] = {}
+        for t, index, seq, col in cur.fetchall():
+            if index == "PRIMARY":
+                pks.setdefault(t, []).append(col)
+            if int(seq) == 1:
+                indexed.setdefault(t, set()).add(col)
+    tables = {
+        name: TableInfo(
+            name=name,
+            columns=columns.get(name, {}),
+            primary_key=tuple(pks.get(name, ())),
+            is_view=is_view,
+            row_estimate=int(rows) if rows is not None else None,
+            indexed_columns=frozenset(indexed.get(name, ())),
+        )
+        for name, (is_view, rows) in kinds.items()
+    }
+    return SchemaInfo(database=database, tables=tables, version=version)
