@@ -38,10 +38,15 @@ mkdir -p "$CACHE"
 # ---------------------------------------------------------------- MariaDB
 
 mysql_answers() {
-    # `ping` succeeds as soon as the server answers, even if the credentials are refused
+    # the server answers when it accepts or refuses a login (the user may not exist yet)
     command -v mariadb-admin >/dev/null 2>&1 || return 1
-    mariadb-admin --no-defaults --protocol=tcp -h "$MYSQL_HOST" -P "$MYSQL_PORT" \
-        --connect-timeout=2 -u "$DM_USER" "-p$DM_PASSWORD" ping >/dev/null 2>&1
+    local out
+    out="$(mariadb-admin --no-defaults --protocol=tcp -h "$MYSQL_HOST" -P "$MYSQL_PORT" \
+        --connect-timeout=2 -u "$DM_USER" "-p$DM_PASSWORD" ping 2>&1)" && return 0
+    case "$out" in
+        *"Access denied"* | *"is not allowed to connect"*) return 0 ;;
+        *) return 1 ;;
+    esac
 }
 
 dm_user_works() {
@@ -85,7 +90,7 @@ start_mariadb() {
             --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
             --max-allowed-packet=64M --local-infile=1 \
             --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=512M \
-            >>"$MYSQL_LOG" 2>&1 </dev/null &
+            >>"$MYSQL_LOG" 2>&1 </dev/null 9>&- &
         echo $! >"$MYSQL_MARKER"
         local i
         for i in $(seq 1 120); do
@@ -175,10 +180,11 @@ start_ddb() {
     fi
     say "starting DynamoDB Local on port $DDB_PORT ..."
     local emu="$DDB_DIR/package/emulator"
-    (cd "$CACHE" && setsid nohup java -Xms128m -Xmx1g -Djava.library.path="$emu/DynamoDBLocal_lib" \
+    # the child writes its own pid (setsid may fork, so $! would name the wrong process)
+    (cd "$CACHE" && DDB_PID="$DDB_PID" setsid nohup bash -c 'echo $$ >"$DDB_PID"; exec "$@"' java \
+        java -Xms128m -Xmx1g -Djava.library.path="$emu/DynamoDBLocal_lib" \
         -jar "$emu/DynamoDBLocal.jar" -inMemory -sharedDb -port "$DDB_PORT" \
-        >>"$DDB_LOG" 2>&1 </dev/null &
-        echo $! >"$DDB_PID")
+        >>"$DDB_LOG" 2>&1 </dev/null 9>&- &)
     local i
     for i in $(seq 1 120); do
         ddb_answers && break
@@ -233,7 +239,7 @@ status() {
 case "${1:-}" in
     start)
         exec 9>"$LOCK_FILE"
-        flock -w 600 9 || die "another services.sh holds $LOCK_FILE"
+        flock -w 300 9 || die "another services.sh holds $LOCK_FILE"
         start_mariadb
         start_ddb
         ;;

@@ -162,10 +162,18 @@ def parse_contract(data: Any) -> tuple[Contract | None, ProblemList]:
         _unknown(data, {"tables", "version", "description", "metadata"}, "$", problems, error=False)
         tables_raw, base = data["tables"], "tables"
         if not isinstance(tables_raw, list):
-            problems.error("tables", f"must be a list of tables, got {_kind(tables_raw)}")
+            problems.error(
+                "tables",
+                f"must be a list of tables, got {_kind(tables_raw)}",
+                '"tables": [{"table": ...}, ...]',
+            )
             return None, problems
     else:
-        problems.error("$", f"a contract is an object with 'tables' or a list of tables, got {_kind(data)}")
+        problems.error(
+            "$",
+            f"a contract is an object with 'tables' or a list of tables, got {_kind(data)}",
+            'write {"tables": [...]}',
+        )
         return None, problems
     if not tables_raw:
         problems.error(base or "$", "the contract defines no tables", "add at least one table")
@@ -226,10 +234,14 @@ def _str(
             problems.error(f"{path}.{key}", f"missing required field '{key}'", f'add "{key}": "..."')
         return None
     if not isinstance(value, str):
-        problems.error(f"{path}.{key}", f"'{key}' must be a string, got {_kind(value)}")
+        problems.error(
+            f"{path}.{key}",
+            f"'{key}' must be a string, got {_kind(value)}",
+            f'write it as text: "{key}": "..."',
+        )
         return None
     if required and not value.strip():
-        problems.error(f"{path}.{key}", f"'{key}' must not be empty")
+        problems.error(f"{path}.{key}", f"'{key}' must not be empty", f"give '{key}' a value")
         return None
     return value
 
@@ -250,7 +262,11 @@ def _type_field(
 
 def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"a table must be an object, got {_kind(raw)}")
+        problems.error(
+            path,
+            f"a table must be an object, got {_kind(raw)}",
+            '{"table": ..., "pk": ..., "attributes": [...]}',
+        )
         return None
     _unknown(raw, TABLE_FIELDS, path, problems, error=False)
     name = _str(raw, "table", path, problems)
@@ -290,7 +306,15 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
         ents = raw.get("entities")
         if not isinstance(ents, list) or not ents:
             if "entities" in raw:
-                problems.error(f"{path}.entities", "must be a non-empty list of entities")
+                problems.error(
+                    f"{path}.entities", "must be a non-empty list of entities", "list at least one entity"
+                )
+            elif "attributes" not in raw:
+                problems.error(
+                    f"{path}.entities",
+                    "missing 'entities': a multi-entity table lists its entities",
+                    'add "entities": [{"entity_type": ..., "source_table": ..., "attributes": [...]}]',
+                )
         else:
             for j, eraw in enumerate(ents):
                 entity = _entity(eraw, f"{path}.entities[{j}]", problems)
@@ -299,7 +323,11 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
             types = [e.entity_type for e in entities]
             for j, et in enumerate(types):
                 if et in types[:j]:
-                    problems.error(f"{entities[j].path}.entity_type", f"duplicate entity_type '{et}'")
+                    problems.error(
+                        f"{entities[j].path}.entity_type",
+                        f"duplicate entity_type '{et}'",
+                        "give each entity a unique entity_type",
+                    )
         if "attributes" in raw and "entities" in raw:
             problems.warning(
                 f"{path}.attributes", "ignored: a multi-entity table takes attributes from its entities"
@@ -325,7 +353,9 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
     if graw is None:
         graw = []
     if not isinstance(graw, list):
-        problems.error(f"{path}.gsis", f"must be a list, got {_kind(graw)}")
+        problems.error(
+            f"{path}.gsis", f"must be a list, got {_kind(graw)}", '"gsis": [{"index_name": ..., "pk": ...}]'
+        )
         graw = []
     for k, g in enumerate(graw):
         gsi = _gsi(g, f"{path}.gsis[{k}]", problems)
@@ -334,7 +364,9 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
     index_names = [g.index_name for g in gsis]
     for k, n in enumerate(index_names):
         if n in index_names[:k]:
-            problems.error(f"{gsis[k].path}.index_name", f"duplicate index name '{n}'")
+            problems.error(
+                f"{gsis[k].path}.index_name", f"duplicate index name '{n}'", "give each index a unique name"
+            )
 
     satisfies = raw.get("satisfies") or []
     if not isinstance(satisfies, list):
@@ -362,7 +394,11 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
 
 def _entity(raw: Any, path: str, problems: ProblemList) -> Entity | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"an entity must be an object, got {_kind(raw)}")
+        problems.error(
+            path,
+            f"an entity must be an object, got {_kind(raw)}",
+            '{"entity_type": ..., "source_table": ..., "attributes": [...]}',
+        )
         return None
     _unknown(raw, ENTITY_FIELDS, path, problems, error=False)
     et = _str(raw, "entity_type", path, problems)
@@ -390,7 +426,9 @@ def _attributes(
         problems.error(f"{path}.attributes", "missing 'attributes'", "list the attributes of the items")
         return None
     if not isinstance(araw, list) or not araw:
-        problems.error(f"{path}.attributes", "must be a non-empty list of attributes")
+        problems.error(
+            f"{path}.attributes", "must be a non-empty list of attributes", "list at least one attribute"
+        )
         return None
     attrs: list[Attribute] = []
     for i, a in enumerate(araw):
@@ -410,25 +448,37 @@ def _attributes(
 
 def _attribute(raw: Any, path: str, problems: ProblemList, default_source: str | None) -> Attribute | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"an attribute must be an object, got {_kind(raw)}")
+        problems.error(
+            path,
+            f"an attribute must be an object, got {_kind(raw)}",
+            '{"name": ..., "type": "S", "source_column": ...}',
+        )
         return None
     _unknown(raw, ATTRIBUTE_FIELDS, path, problems, error=False)
     name = _str(raw, "name", path, problems)
     atype = _type_field(raw, path, ATTRIBUTE_TYPES, "attribute", problems)
     source_table = raw.get("source_table", default_source)
     if source_table is not None and not isinstance(source_table, str):
-        problems.error(f"{path}.source_table", "must be a table name")
+        problems.error(f"{path}.source_table", "must be a table name", '"source_table": "users"')
         source_table = None
     sc = raw.get("source_column")
     source_column: str | tuple[str, ...] | None
     if isinstance(sc, list):
         if not all(isinstance(c, str) and c for c in sc):
-            problems.error(f"{path}.source_column", "a list of source columns must hold column names")
+            problems.error(
+                f"{path}.source_column",
+                "a list of source columns must hold column names",
+                '"source_column": ["first_name", "last_name"]',
+            )
         source_column = tuple(str(c) for c in sc)
     elif sc is None or isinstance(sc, str):
         source_column = sc
     else:
-        problems.error(f"{path}.source_column", f"must be a column name or a list of them, got {_kind(sc)}")
+        problems.error(
+            f"{path}.source_column",
+            f"must be a column name or a list of them, got {_kind(sc)}",
+            '"source_column": "email"',
+        )
         source_column = None
 
     present = [k for k in ("join", "calculation", "transformation") if raw.get(k) is not None]
@@ -490,7 +540,11 @@ def _require(raw: dict[str, Any], keys: tuple[str, ...], path: str, problems: Pr
 
 def _join(raw: Any, path: str, problems: ProblemList) -> Join | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"a join must be an object, got {_kind(raw)}")
+        problems.error(
+            path,
+            f"a join must be an object, got {_kind(raw)}",
+            '{"type": "foreign-key", "target_table": ...}',
+        )
         return None
     jtype = _type_field(raw, path, JOIN_TYPES, "join", problems)
     if jtype is None:
@@ -499,13 +553,22 @@ def _join(raw: Any, path: str, problems: ProblemList) -> Join | None:
     ok = _require(raw, JOIN_REQUIRED[jtype], path, problems, f"a {jtype} join")
     for key in ("target_table", "join_condition", "select_column", "join_alias", "condition"):
         if key in raw and raw[key] is not None and not isinstance(raw[key], str):
-            problems.error(f"{path}.{key}", f"'{key}' must be a string, got {_kind(raw[key])}")
+            problems.error(
+                f"{path}.{key}", f"'{key}' must be a string, got {_kind(raw[key])}", "write it as SQL text"
+            )
+            ok = False
+        elif isinstance(raw.get(key), str) and not raw[key].strip():
+            problems.error(f"{path}.{key}", f"'{key}' must not be empty", f"write the {key} as SQL")
             ok = False
     conds: tuple[str, ...] = ()
     if jtype == "multi-column" and raw.get("join_conditions") is not None:
         jc = raw["join_conditions"]
         if not isinstance(jc, list) or not jc or not all(isinstance(c, str) and c.strip() for c in jc):
-            problems.error(f"{path}.join_conditions", "must be a non-empty list of SQL conditions")
+            problems.error(
+                f"{path}.join_conditions",
+                "must be a non-empty list of SQL conditions",
+                '"join_conditions": ["a.x = b.x", "a.y = b.y"]',
+            )
             ok = False
         else:
             conds = tuple(jc)
@@ -513,13 +576,21 @@ def _join(raw: Any, path: str, problems: ProblemList) -> Join | None:
     if jtype == "chain" and raw.get("joins") is not None:
         jl = raw["joins"]
         if not isinstance(jl, list) or not jl:
-            problems.error(f"{path}.joins", "must be a non-empty list of joins")
+            problems.error(
+                f"{path}.joins",
+                "must be a non-empty list of joins",
+                '"joins": [{"target_table": ..., "join_condition": ..., "select_column": ...}]',
+            )
             ok = False
         else:
             for i, s in enumerate(jl):
                 spath = f"{path}.joins[{i}]"
                 if not isinstance(s, dict):
-                    problems.error(spath, "a chain step must be an object")
+                    problems.error(
+                        spath,
+                        "a chain step must be an object",
+                        "{target_table, join_condition, select_column}",
+                    )
                     ok = False
                     continue
                 _unknown(s, {"target_table", "join_condition", "select_column", "type"}, spath, problems)
@@ -531,7 +602,7 @@ def _join(raw: Any, path: str, problems: ProblemList) -> Join | None:
                     ok = False
     sep = raw.get("chain_separator")
     if sep is not None and not isinstance(sep, str):
-        problems.error(f"{path}.chain_separator", "must be a string")
+        problems.error(f"{path}.chain_separator", "must be a string", '"chain_separator": " > "')
         sep = None
     construction = None
     if jtype == "json-construction" and raw.get("construction") is not None:
@@ -558,7 +629,9 @@ def _join(raw: Any, path: str, problems: ProblemList) -> Join | None:
 
 def _construction(raw: Any, path: str, problems: ProblemList) -> Construction | None:
     if not isinstance(raw, dict):
-        problems.error(path, "construction must be an object")
+        problems.error(
+            path, "construction must be an object", '{"type": "array", "select_columns": {"key": "column"}}'
+        )
         return None
     _unknown(raw, {"type", "select_columns", "order_by", "limit"}, path, problems)
     ctype = _type_field(raw, path, ("array", "object"), "construction", problems)
@@ -573,17 +646,25 @@ def _construction(raw: Any, path: str, problems: ProblemList) -> Construction | 
         ok = False
     elif not all(isinstance(v, str) and v.strip() for v in cols.values()):
         bad = next(k for k, v in cols.items() if not (isinstance(v, str) and v.strip()))
-        problems.error(f"{path}.select_columns.{bad}", "must be a column name or SQL expression")
+        problems.error(
+            f"{path}.select_columns.{bad}",
+            "must be a column name or SQL expression",
+            f'"{bad}": "column_name"',
+        )
         ok = False
     limit = raw.get("limit")
     if limit is not None and (
         isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 1 or int(limit) != limit
     ):
-        problems.error(f"{path}.limit", "must be a positive integer")
+        problems.error(f"{path}.limit", "must be a positive integer", '"limit": 10, or remove it')
         ok = False
     order_by = raw.get("order_by")
     if order_by is not None and not isinstance(order_by, str):
-        problems.error(f"{path}.order_by", "must be an SQL ORDER BY expression such as 'created_at DESC'")
+        problems.error(
+            f"{path}.order_by",
+            "must be an SQL ORDER BY expression such as 'created_at DESC'",
+            '"order_by": "created_at DESC"',
+        )
         ok = False
     if ctype == "object" and (limit is not None or order_by is not None):
         problems.warning(
@@ -602,7 +683,11 @@ def _construction(raw: Any, path: str, problems: ProblemList) -> Construction | 
 
 def _calculation(raw: Any, path: str, problems: ProblemList) -> Calculation | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"a calculation must be an object, got {_kind(raw)}")
+        problems.error(
+            path,
+            f"a calculation must be an object, got {_kind(raw)}",
+            '{"type": "aggregate", "operation": "COUNT", ...}',
+        )
         return None
     ctype = _type_field(raw, path, CALCULATION_TYPES, "calculation", problems)
     if ctype is None:
@@ -624,13 +709,19 @@ def _calculation(raw: Any, path: str, problems: ProblemList) -> Calculation | No
     if ctype == "case" and raw.get("cases") is not None:
         cl = raw["cases"]
         if not isinstance(cl, list) or not cl:
-            problems.error(f"{path}.cases", "must be a non-empty list of {when, then}")
+            problems.error(
+                f"{path}.cases",
+                "must be a non-empty list of {when, then}",
+                '"cases": [{"when": "status = 1", "then": "\'ACTIVE\'"}]',
+            )
             ok = False
         else:
             for i, c in enumerate(cl):
                 cpath = f"{path}.cases[{i}]"
                 if not isinstance(c, dict):
-                    problems.error(cpath, "a case must be an object {when, then}")
+                    problems.error(
+                        cpath, "a case must be an object {when, then}", '{"when": "...", "then": "..."}'
+                    )
                     ok = False
                     continue
                 _unknown(c, {"when", "then"}, cpath, problems)
@@ -642,7 +733,11 @@ def _calculation(raw: Any, path: str, problems: ProblemList) -> Calculation | No
     if ctype == "concat" and raw.get("parts") is not None:
         pl = raw["parts"]
         if not isinstance(pl, list) or not pl or not all(isinstance(p, str) for p in pl):
-            problems.error(f"{path}.parts", "must be a non-empty list of SQL expressions")
+            problems.error(
+                f"{path}.parts",
+                "must be a non-empty list of SQL expressions",
+                '"parts": ["first_name", "last_name"]',
+            )
             ok = False
         else:
             parts = tuple(pl)
@@ -668,7 +763,11 @@ def _calculation(raw: Any, path: str, problems: ProblemList) -> Calculation | No
 
 def _transformation(raw: Any, path: str, problems: ProblemList) -> Transformation | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"a transformation must be an object, got {_kind(raw)}")
+        problems.error(
+            path,
+            f"a transformation must be an object, got {_kind(raw)}",
+            '{"type": "string-format", "format": "USER#{id}"}',
+        )
         return None
     ttype = _type_field(raw, path, TRANSFORMATION_TYPES, "transformation", problems)
     if ttype is None:
@@ -684,7 +783,7 @@ def _transformation(raw: Any, path: str, problems: ProblemList) -> Transformatio
             )
             ok = False
     if fmt is not None and not isinstance(fmt, str):
-        problems.error(f"{path}.format", "must be a string")
+        problems.error(f"{path}.format", "must be a string", '"format": "..."')
         ok = False
     if not ok:
         return None
@@ -695,14 +794,18 @@ def _transformation(raw: Any, path: str, problems: ProblemList) -> Transformatio
 
 def _gsi(raw: Any, path: str, problems: ProblemList) -> Gsi | None:
     if not isinstance(raw, dict):
-        problems.error(path, f"a GSI must be an object, got {_kind(raw)}")
+        problems.error(
+            path, f"a GSI must be an object, got {_kind(raw)}", '{"index_name": ..., "pk": ..., "sk": ...}'
+        )
         return None
     _unknown(raw, GSI_FIELDS, path, problems)
     name = _str(raw, "index_name", path, problems)
     pk = _str(raw, "pk", path, problems)
     sk = raw.get("sk")
     if sk is not None and not isinstance(sk, str):
-        problems.error(f"{path}.sk", "must be an attribute name or null")
+        problems.error(
+            f"{path}.sk", "must be an attribute name or null", "name the sort key attribute, or remove 'sk'"
+        )
         sk = None
     projection = raw.get("projection") or "ALL"
     if projection not in PROJECTIONS:
@@ -711,6 +814,13 @@ def _gsi(raw: Any, path: str, problems: ProblemList) -> Gsi | None:
         )
         return None
     projected = raw.get("projected_attributes") or []
+    if not isinstance(projected, list) or not all(isinstance(a, str) and a for a in projected):
+        problems.error(
+            f"{path}.projected_attributes",
+            "must be a list of attribute names",
+            '"projected_attributes": ["name", "price"]',
+        )
+        projected = [a for a in projected if isinstance(a, str) and a] if isinstance(projected, list) else []
     if projection == "INCLUDE" and not projected:
         problems.error(
             f"{path}.projected_attributes",

@@ -10,6 +10,9 @@ from dynamigrate.errors import ContractError
 
 Severity = Literal["error", "warning"]
 
+#: code reported for problems found by the structural loader (contract/load.py)
+STRUCTURE_CODE = "C000"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -17,6 +20,9 @@ class Problem:
     message: str
     fix: str | None = None
     severity: Severity = "error"
+    #: stable identifier of the check that found the problem (docs/contract-checks.md); None for
+    #: structural problems of the loader that have no code of their own
+    code: str | None = None
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}"
@@ -27,17 +33,27 @@ class Problem:
         return text
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"path": self.path, "severity": self.severity, "message": self.message, "fix": self.fix}
+        return {
+            "path": self.path,
+            "severity": self.severity,
+            "code": self.code or STRUCTURE_CODE,
+            "message": self.message,
+            "fix": self.fix,
+        }
 
 
 class ProblemList(list[Problem]):
     """Collects problems; ``raise_if_errors`` fails once with all of them."""
 
-    def error(self, path: str, message: str, fix: str | None = None) -> None:
-        self.append(Problem(path, message, fix, "error"))
+    def error(self, path: str, message: str, fix: str | None = None, code: str | None = None) -> None:
+        self.append(Problem(path, message, fix, "error", code))
 
-    def warning(self, path: str, message: str, fix: str | None = None) -> None:
-        self.append(Problem(path, message, fix, "warning"))
+    def warning(self, path: str, message: str, fix: str | None = None, code: str | None = None) -> None:
+        self.append(Problem(path, message, fix, "warning", code))
+
+    def at(self, path: str) -> list[Problem]:
+        """The problems reported exactly at ``path``."""
+        return [p for p in self if p.path == path]
 
     @property
     def errors(self) -> list[Problem]:
@@ -54,4 +70,12 @@ class ProblemList(list[Problem]):
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    # 'price' -> 'price_at_time': a unique choice that extends the word (or that the word extends)
+    low = word.lower()
+    if len(low) >= 3:
+        prefixed = [c for c in choices if c.lower().startswith(low) or low.startswith(c.lower())]
+        if len(prefixed) == 1:
+            return prefixed[0]
+    return None

@@ -1,0 +1,189 @@
+"""``dynamigrate views apply FILE``: run a views .sql file against MySQL.
+
+The statements go through the MySQL MCP server named in the config file's ``mcpServers`` block when
+there is one (``--via auto``, the default), else over a direct connection; ``--via`` forces a path and
+``--allow-fallback`` lets a server that fails to start give way to a direct connection. Each statement
+must be a single ``CREATE [OR REPLACE] VIEW``; every one runs independently, its outcome (ok / error /
+duration) is printed, and the exit code is 1 naming the failures.
+
+The ``views`` command group (cli/views.py) mounts this with :func:`add_apply_command`; the module is
+underscore-prefixed so that the CLI's auto-discovery does not register it twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.config import load_config
+from dynamigrate.errors import ConfigError, UnsafeSqlError
+from dynamigrate.source.executor import VIA_CHOICES, apply_statements, choose_executor
+from dynamigrate.source.sqlsplit import create_view_name, iter_statements, split_statements
+
+log = logging.getLogger(__name__)
+
+
+def add_apply_command(views_subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``apply`` to the ``views`` command group's subparsers."""
+    p = views_subparsers.add_parser(
+        "apply",
+        help="run a views .sql file against MySQL (through the configured MCP server, or directly)",
+        description=(__doc__ or "").split("\n\n")[1],
+    )
+    p.add_argument("file", help="the .sql file of CREATE VIEW statements (from `views generate`)")
+    p.add_argument("--config", help="config file (workshop config.json layout, may hold mcpServers)")
+    p.add_argument(
+        "--via",
+        choices=VIA_CHOICES,
+        default="auto",
+        help="mcp: through the configured MCP server; direct: a PyMySQL connection; "
+        "auto (default): MCP when a server is configured",
+    )
+    p.add_argument(
+        "--allow-fallback",
+        action="store_true",
+        help="if the MCP server cannot start or reach the database, use a direct connection instead",
+    )
+    p.add_argument("--mcp-server", help="which mcpServers entry to use when several are configured")
+    p.add_argument("--host", help="MySQL host (overrides config and MYSQL_HOST)")
+    p.add_argument("--port", type=int, help="MySQL port")
+    p.add_argument("--user", help="MySQL user")
+    p.add_argument("--database", help="MySQL database the views are created in")
+    p.add_argument("--run-dir", help="record the created views in this run directory's manifest")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON instead of text")
+    p.set_defaults(handler=run_apply)
+    return p
+
+
+def _splitter() -> Any:
+    """The view engineer's splitter when it exists (it knows the generated files best), else ours."""
+    try:
+        from dynamigrate.sqlgen import split_statements as sqlgen_split
+    except ImportError:
+        return split_statements
+    return sqlgen_split
+
+
+def _safety_check() -> Any:
+    try:
+        from dynamigrate.sqlgen.safety import assert_single_create_view
+    except ImportError:
+        return _assert_single_create_view
+    return assert_single_create_view
+
+
+def _assert_single_create_view(sql: str) -> None:
+    """Our own guard: exactly one statement, and it creates a view."""
+    parts = split_statements(sql)
+    if len(parts) != 1:
+        raise UnsafeSqlError(f"expected one statement, found {len(parts)}")
+    if create_view_name(parts[0]) is None:
+        first = " ".join(parts[0].split()[:4])
+        raise UnsafeSqlError(f"not a CREATE VIEW statement: {first}...")
+
+
+def load_view_statements(path: Path) -> list[str]:
+    """The statements of a views file, each checked to be a single CREATE VIEW (all problems at once)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"views file not found: {path}", hint="generate it with `dynamigrate views generate`"
+        ) from None
+    statements = list(_splitter()(text))
+    if not statements:
+        raise ConfigError(f"no statements in {path}")
+    check = _safety_check()
+    # line numbers from our own splitter; both splitters cut at the same places
+    ours = [s.line for s in iter_statements(text)]
+    lines: list[int | str] = list(ours) if len(ours) == len(statements) else ["?"] * len(statements)
+    problems: list[str] = []
+    for sql, line in zip(statements, lines, strict=True):
+        try:
+            check(sql)
+        except UnsafeSqlError as exc:
+            problems.append(f"line {line}: {exc.message}")
+    if problems:
+        raise UnsafeSqlError(
+            f"{path} holds statements other than single CREATE VIEWs; nothing was run:\n  "
+            + "\n  ".join(problems),
+            hint="views apply only runs CREATE [OR REPLACE] VIEW statements; run anything else yourself",
+        )
+    return statements
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    overrides = {
+        "mysql.host": args.host,
+        "mysql.port": args.port,
+        "mysql.user": args.user,
+        "mysql.database": args.database,
+    }
+    cfg = load_config(args.config, overrides=overrides)
+    path = Path(args.file)
+    statements = load_view_statements(path)
+
+    run = None
+    if args.run_dir:
+        from dynamigrate.runstate import RunDir
+
+        run = RunDir.open(args.run_dir)
+
+    executor = choose_executor(
+        cfg, args.via, args.allow_fallback, server=args.mcp_server, database=cfg.mysql.database or None
+    )
+    try:
+        report = apply_statements(executor, statements)
+    finally:
+        executor.close()
+
+    database = getattr(executor, "database", None) or cfg.mysql.database or None
+    if run is not None:
+        for result in report.results:
+            if result.ok and result.label:
+                run.record_created(
+                    "views",
+                    {"name": result.label, "database": database, "path": result.path, "file": str(path)},
+                )
+        run.write_json("views_apply.json", report.to_dict())
+        run.event("views_applied", path=report.path, ok=report.ok, failed=report.failed_labels())
+
+    if args.json:
+        print(json.dumps({**report.to_dict(), "database": database}, indent=2, default=str))
+    else:
+        print(report.render_text())
+    if not report.ok:
+        names = ", ".join(report.failed_labels())
+        print(
+            f"error: {len(report.failed)} of {len(report.results)} statement(s) failed: {names}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``views apply`` on its own (``python -m dynamigrate.cli._views_apply FILE ...``), with the CLI's
+    mapping of errors to exit codes (2 usage/config, 1 problems found)."""
+    from dynamigrate.cli import _print_error
+    from dynamigrate.errors import ContractError, DynamigrateError
+
+    parser = argparse.ArgumentParser(prog="dynamigrate views")
+    add_apply_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["apply", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.handler(args))
+    except (ConfigError, ContractError) as exc:
+        _print_error(exc)
+        return 2
+    except DynamigrateError as exc:
+        _print_error(exc)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

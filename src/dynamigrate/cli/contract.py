@@ -1,0 +1,112 @@
+"""``dynamigrate contract check CONTRACT [--config FILE] [--offline] [--json]``.
+
+Loads the contract (structure), validates it (semantics) and, with a reachable MySQL from the config,
+lints it against the live schema. Prints every problem with its JSON path and fix, warnings too.
+Exit 0 when there is no error, 1 when there are errors, 2 when the file cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from dynamigrate.contract.load import parse_contract_text
+from dynamigrate.contract.problems import STRUCTURE_CODE, Problem, ProblemList
+from dynamigrate.errors import DynamigrateError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("contract", help="check a migration contract")
+    sub = parser.add_subparsers(dest="contract_command", metavar="ACTION")
+    for name, help_text in (
+        ("check", "validate a contract and lint it against the live MySQL schema"),
+        ("lint", "same as 'check'"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("contract", help="the migration contract JSON file")
+        p.add_argument("--config", help="config file (mysql.* settings): lint against the live schema")
+        p.add_argument("--database", help="MySQL database (overrides mysql.database)")
+        p.add_argument("--offline", action="store_true", help="do not connect to MySQL, even with --config")
+        p.add_argument("--json", action="store_true", help="print the problems as JSON")
+        p.set_defaults(handler=run_check)
+    parser.set_defaults(handler=lambda args: (parser.print_help(), 2)[1])
+
+
+def run_check(args: argparse.Namespace) -> int:
+    try:
+        with open(args.contract, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        print(f"error: cannot read contract file {args.contract}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    contract, problems = parse_contract_text(text, source=args.contract)
+    schema_note = "not linted against a live schema (no --config, or --offline)"
+    if contract is not None:
+        from dynamigrate.contract.validate import validate_contract
+
+        problems.extend(validate_contract(contract))
+        if args.config and not args.offline:
+            try:
+                schema = _introspect(args)
+            except DynamigrateError as exc:
+                print(f"error: cannot lint against the live schema: {exc}", file=sys.stderr)
+                return 2
+            from dynamigrate.contract.lint import lint_contract
+
+            problems.extend(lint_contract(contract, schema))
+            schema_note = f"linted against database '{schema.database}' ({schema.version})"
+    tables = len(contract.tables) if contract is not None else 0
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "contract": args.contract,
+                    "tables": tables,
+                    "ok": not problems.errors,
+                    "errors": len(problems.errors),
+                    "warnings": len(problems.warnings),
+                    "schema": schema_note,
+                    "problems": [p.to_dict() for p in problems],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(render_problems(problems))
+        verdict = "OK" if not problems.errors else "INVALID"
+        print(
+            f"{verdict}: {args.contract}: {tables} table(s), {len(problems.errors)} error(s), "
+            f"{len(problems.warnings)} warning(s); {schema_note}"
+        )
+    return 1 if problems.errors else 0
+
+
+def render_problems(problems: ProblemList) -> str:
+    """One block per problem: severity, code and path, then the message and the fix."""
+    lines: list[str] = []
+    ordered: list[Problem] = problems.errors + problems.warnings
+    for p in ordered:
+        lines.append(f"{p.severity.upper():7} {p.code or STRUCTURE_CODE}  {p.path}")
+        lines.append(f"        {p.message}")
+        if p.fix:
+            lines.append(f"        fix: {p.fix}")
+    return "\n".join(lines)
+
+
+def _introspect(args: argparse.Namespace) -> Any:
+    from dynamigrate.config import load_config
+    from dynamigrate.source.connect import connect
+    from dynamigrate.source.introspect import introspect
+
+    cfg = load_config(args.config, overrides={"mysql.database": args.database})
+    if not cfg.mysql.database:
+        from dynamigrate.errors import ConfigError
+
+        raise ConfigError("no MySQL database configured", hint="set mysql.database or pass --database")
+    conn = connect(cfg.mysql)
+    try:
+        return introspect(conn, cfg.mysql.database)
+    finally:
+        conn.close()

@@ -1,0 +1,89 @@
+"""``dynamigrate markers remove``: remove the ownership markers after cut-over, from unchanged items only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "markers",
+        help="manage the migration's ownership marker attribute (remove it after cut-over)",
+        description=(
+            "Every item the migration writes carries a marker attribute (migration.marker_attribute, "
+            "default _dm_marker) = '<run_id>:<content fingerprint>'. sync runs and rollback rely on it. "
+            "After cut-over, 'markers remove' deletes it from the items nobody changed since the "
+            "migration wrote them (conditionally, so a concurrent write keeps its marker); changed "
+            "items are counted and keep theirs."
+        ),
+    )
+    sub = p.add_subparsers(dest="markers_command", metavar="ACTION")
+    rm = sub.add_parser("remove", help="remove markers from unchanged items")
+    rm.add_argument("--config", required=True, help="config file (aws.*, migration.contract_file)")
+    rm.add_argument("--contract", help="contract file (default: migration.contract_file)")
+    rm.add_argument("--tables", nargs="+", metavar="TABLE", help="only these tables (default: all)")
+    rm.add_argument("--run", help="only markers written by this run id")
+    rm.add_argument("--dry-run", action="store_true", help="count what would be removed; change nothing")
+    rm.add_argument("--marker-attribute", help="marker attribute name (default: migration.marker_attribute)")
+    rm.add_argument("--dynamodb-endpoint", help="DynamoDB endpoint URL")
+    rm.add_argument("--region", help="AWS region")
+    rm.add_argument("--concurrency", type=int, default=8, help="concurrent UpdateItem calls per table (8)")
+    rm.add_argument("--json", action="store_true", help="print the counts as JSON")
+    rm.set_defaults(handler=run_remove)
+    p.set_defaults(handler=lambda args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from dynamigrate.config import load_config
+    from dynamigrate.contract.load import load_contract
+    from dynamigrate.target.client import dynamodb_client
+    from dynamigrate.target.markers import remove_markers
+
+    cfg = load_config(
+        args.config, {"aws.region": args.region, "aws.dynamodb_endpoint_url": args.dynamodb_endpoint}
+    )
+    path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
+    if path is None:
+        raise ConfigError("no contract given", hint="pass --contract FILE or set migration.contract_file")
+    contract = load_contract(path)
+    names = [n.strip() for value in (args.tables or []) for n in value.split(",") if n.strip()]
+    tables = contract.select(names)
+    marker = args.marker_attribute or cfg.migration.marker_attribute
+    client = dynamodb_client(cfg.aws, max_pool_connections=max(10, args.concurrency))
+    results = []
+    for table in tables:
+        out = remove_markers(
+            client,
+            table.name,
+            table.key_names,
+            marker,
+            run=args.run,
+            dry_run=args.dry_run,
+            concurrency=args.concurrency,
+        )
+        results.append(out)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        for r in results:
+            n = r.would_remove if args.dry_run else r.removed
+            line = f"{r.table}: {verb} {n} marker(s); {r.changed} item(s) changed since the migration (kept)"
+            if r.raced:
+                line += f"; {r.raced} changed while removing (kept)"
+            if r.skipped_other_runs:
+                line += f"; {r.skipped_other_runs} from other runs (kept)"
+            print(line)
+            for key in r.changed_keys[:5]:
+                print(f"    changed: {json.dumps(key, default=str)}")
+    return 1 if any(r.changed or r.raced for r in results) else 0

@@ -1,0 +1,154 @@
+"""`dynamigrate migrate`: contract check, views, preflight, tables, ETL, validation, summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from dynamigrate.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "migrate",
+        help="run a whole migration (or print its plan with --dry-run)",
+        description=(
+            "Check the contract, generate and apply the views, run the preflight checks, create the "
+            "DynamoDB tables, load every table with the chosen engine (resumable), validate and "
+            "summarise. Flags override the config file."
+        ),
+    )
+    p.add_argument("--config", required=True, help="config file (workshop config.json layout)")
+    p.add_argument("--contract", help="migration contract (default: migration.contract_file)")
+    p.add_argument("--tables", help="comma-separated DynamoDB table names (default: all)")
+    p.add_argument("--engine", help="local (default), spark or glue")
+    p.add_argument(
+        "--write-mode",
+        choices=["insert", "sync", "newer", "overwrite"],
+        help="insert: only new items; sync: rewrite the items the migration owns; newer: only when the "
+        "version attribute grew; overwrite: replace everything (needs --yes)",
+    )
+    p.add_argument("--version-attribute", help="attribute compared by --write-mode newer")
+    p.add_argument("--no-marker", action="store_true", help="do not write the ownership marker attribute")
+    p.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help="sync: delete migration-owned items whose source row no longer exists (reported otherwise)",
+    )
+    p.add_argument("--concurrency", type=int, help="concurrent DynamoDB requests per table (default 16)")
+    p.add_argument(
+        "--strategy",
+        choices=["auto", "put", "transact"],
+        help="conditional writes one PutItem per item (put) or 100 per TransactWriteItems (transact); "
+        "auto (default): transact against DynamoDB Local, put against AWS",
+    )
+    p.add_argument("--chunk-rows", type=int, help="rows per chunk = checkpoint interval (default 1000)")
+    p.add_argument("--via", choices=["auto", "mcp", "direct"], default="auto", help="how views are applied")
+    p.add_argument(
+        "--allow-fallback", action="store_true", help="fall back to a direct connection if MCP fails"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan; create and write nothing")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="RUN",
+        help="resume an interrupted run (the latest, or the run id / directory given)",
+    )
+    p.add_argument("--output-dir", help="where run directories go (default: migration.output_dir)")
+    p.add_argument(
+        "--dynamodb-endpoint", help="DynamoDB endpoint URL (DynamoDB Local: http://127.0.0.1:8000)"
+    )
+    p.add_argument("--region", help="AWS region")
+    p.add_argument("--database", help="MySQL database (default: mysql.database)")
+    p.add_argument("--skip-views", action="store_true", help="use the views already in the database")
+    p.add_argument("--skip-preflight", action="store_true", help="do not run the preflight checks")
+    p.add_argument("--skip-validation", action="store_true", help="do not validate after loading")
+    p.add_argument(
+        "--accept",
+        help="comma-separated preflight checks whose errors are accepted knowingly (e.g. key_missing)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=["tty", "plain", "json", "quiet"],
+        help="progress display (default: live on a terminal, status lines otherwise, json with --log-format json)",
+    )
+    p.add_argument("--progress-interval", type=float, default=10.0, help="seconds between status lines")
+    p.add_argument("--json", action="store_true", help="print the final summary as JSON on stdout")
+    p.add_argument("--yes", action="store_true", help="confirm --write-mode overwrite without asking")
+    p.set_defaults(handler=run)
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _confirm_overwrite(args: argparse.Namespace) -> None:
+    if args.yes or args.dry_run:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "--write-mode overwrite replaces items unconditionally, including items the application changed",
+            hint="confirm explicitly with --yes",
+        )
+    answer = input(
+        "overwrite replaces every item unconditionally, including items the application changed. "
+        "Type 'overwrite' to continue: "
+    )
+    if answer.strip() != "overwrite":
+        raise ConfigError("overwrite not confirmed", hint="rerun with --yes to confirm non-interactively")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dynamigrate.config import load_config
+    from dynamigrate.etl.progress import choose_mode
+    from dynamigrate.pipeline import MigrateOptions, migrate
+
+    overrides = {
+        "aws.region": args.region,
+        "aws.dynamodb_endpoint_url": args.dynamodb_endpoint,
+        "mysql.database": args.database,
+        "migration.engine": args.engine,
+        "migration.write_mode": args.write_mode,
+        "migration.version_attribute": args.version_attribute,
+        "migration.output_dir": args.output_dir,
+    }
+    cfg = load_config(args.config, overrides)
+    if (args.write_mode or cfg.migration.write_mode) == "overwrite":
+        _confirm_overwrite(args)
+    log_format = getattr(args, "log_format", "text")
+    progress_mode = args.progress or choose_mode(sys.stderr, log_format, getattr(args, "quiet", False))
+    options = MigrateOptions(
+        contract_path=args.contract,
+        tables=_csv(args.tables),
+        engine=args.engine,
+        write_mode=args.write_mode,
+        version_attribute=args.version_attribute,
+        no_marker=args.no_marker,
+        delete_missing=args.delete_missing,
+        concurrency=args.concurrency,
+        strategy=args.strategy,
+        chunk_rows=args.chunk_rows,
+        via=args.via,
+        allow_fallback=args.allow_fallback,
+        dry_run=args.dry_run,
+        resume=args.resume,
+        output_dir=args.output_dir,
+        skip_views=args.skip_views,
+        skip_preflight=args.skip_preflight,
+        skip_validation=args.skip_validation,
+        accept=_csv(args.accept),
+        progress_mode=progress_mode,
+        progress_interval=args.progress_interval,
+    )
+    summary = migrate(cfg, options)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, default=str))
+    else:
+        print(summary.render_text())
+    return summary.exit_code()

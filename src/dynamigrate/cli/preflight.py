@@ -1,0 +1,82 @@
+"""``dynamigrate preflight``: verify the views and check their data before any DynamoDB write.
+
+Connects directly to MySQL (PyMySQL, settings from the config), runs every preflight check over the
+contract's views, prints the findings and writes them as JSON (default
+``<migration.output_dir>/preflight-<timestamp>.json``; ``--run DIR`` writes ``DIR/preflight.json``).
+Exit 0 when no error finding is left unaccepted, 1 otherwise, 2 for usage/configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.validate.preflight import CHECKS
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "preflight",
+        help="check the views' data before migrating (duplicate/NULL keys, bad values, item sizes)",
+        description="Verify the generated views and check their data before anything is written to DynamoDB. "
+        "Checks: " + ", ".join(f"{name} ({code}, {sev})" for name, (code, sev, _) in CHECKS.items()),
+    )
+    p.add_argument("--config", required=True, help="config file (mysql.*, migration.contract_file)")
+    p.add_argument("--contract", help="migration contract (default: migration.contract_file)")
+    p.add_argument("--database", help="MySQL database (overrides mysql.database)")
+    p.add_argument("--tables", help="only these DynamoDB tables, comma-separated")
+    p.add_argument(
+        "--accept",
+        help="accept these error checks knowingly (comma-separated check names or codes, e.g. duplicate_key)",
+    )
+    p.add_argument("--output", help="write the JSON report here")
+    p.add_argument("--run", help="a run directory: write the report as <run>/preflight.json")
+    p.set_defaults(handler=run_preflight_command)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def run_preflight_command(args: argparse.Namespace) -> int:
+    from dynamigrate.config import load_config
+    from dynamigrate.contract.load import load_contract
+    from dynamigrate.errors import ConfigError
+    from dynamigrate.source.connect import connect
+    from dynamigrate.validate.preflight import run_preflight
+
+    cfg = load_config(args.config, overrides={"mysql.database": args.database})
+    contract_path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
+    if contract_path is None:
+        raise ConfigError("no contract given", hint="pass --contract or set migration.contract_file")
+    if not cfg.mysql.database:
+        raise ConfigError("no MySQL database configured", hint="set mysql.database or pass --database")
+    accept = set(_split(args.accept))
+    unknown = sorted(a for a in accept if a not in CHECKS and a not in {c for c, _, _ in CHECKS.values()})
+    if unknown:
+        raise ConfigError(
+            f"unknown check(s) in --accept: {', '.join(unknown)}", hint="known checks: " + ", ".join(CHECKS)
+        )
+    contract = load_contract(contract_path)
+    tables = _split(args.tables) or list(cfg.migration.tables) or None
+    conn = connect(cfg.mysql)
+    try:
+        report = run_preflight(conn, cfg.mysql.database, contract, tables=tables, accept=accept)
+    finally:
+        conn.close()
+    print(report.render_text())
+    if args.output:
+        out = Path(args.output)
+    elif args.run:
+        out = Path(args.run) / "preflight.json"
+    else:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        out = (
+            cfg.resolve_path(cfg.migration.output_dir) or Path("dynamigrate-runs")
+        ) / f"preflight-{stamp}.json"
+    report.write(out)
+    print(f"report written to {out}", file=sys.stderr)
+    return 1 if report.failed() else 0

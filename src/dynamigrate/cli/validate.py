@@ -1,0 +1,118 @@
+"""``dynamigrate validate``: prove a migration (counts, key sets, values, GSIs); exit 1 when it fails."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "validate",
+        help="compare DynamoDB with the source views: counts, key sets, values, GSIs",
+        description=(
+            "Validate a migration: counts and key sets per table and entity (always), values of every "
+            "item (--full) or of N random source rows (--sample N), GSI entries of a sample. Writes "
+            "validation.json and refreshes the reports in the run directory. Exit code 1 when "
+            "validation fails. See docs/validation.md."
+        ),
+    )
+    p.add_argument("--config", help="config file (mysql, aws, migration sections)")
+    p.add_argument("--contract", help="contract file (default: migration.contract_file)")
+    p.add_argument("--run", help="run id or directory (default: the latest run; a new one if none)")
+    p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
+    p.add_argument("--tables", nargs="+", metavar="TABLE", help="only these contract tables")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="compare every item attribute by attribute")
+    mode.add_argument("--sample", type=int, metavar="N", help="compare N random source rows")
+    p.add_argument("--gsi-sample", type=int, default=50, metavar="N", help="items checked in each GSI (50)")
+    p.add_argument(
+        "--counts-only",
+        action="store_true",
+        help="no key sets: count DynamoDB items with a Select=COUNT scan only (huge tables)",
+    )
+    p.add_argument("--segments", type=int, default=4, help="parallel Scan segments (4)")
+    p.add_argument("--workers", type=int, default=4, help="parallel BatchGetItem calls in --full (4)")
+    p.add_argument("--max-listed", type=int, default=100, help="differences listed per table (100)")
+    p.add_argument("--json", action="store_true", help="print validation.json instead of text")
+    p.add_argument("--no-report", action="store_true", help="do not refresh report.json/md/html")
+    p.set_defaults(handler=run)
+
+
+def _contract(args: argparse.Namespace, cfg: Any) -> Any:
+    from dynamigrate.contract.load import load_contract
+
+    path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
+    if path is None:
+        raise ConfigError(
+            "no contract given", hint="pass --contract FILE or set migration.contract_file in the config"
+        )
+    return load_contract(path)
+
+
+def open_or_create_run(output_dir: str, run: str | None, command: str, cfg: Any = None) -> Any:
+    from dynamigrate.runstate import RunDir, list_runs
+
+    if run:
+        return RunDir.find(output_dir, run)
+    if list_runs(output_dir):
+        return RunDir.find(output_dir)
+    meta: dict[str, Any] = {"command": command}
+    if cfg is not None:
+        meta["config"] = cfg.masked()
+    return RunDir.create(output_dir, meta=meta)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dynamigrate.config import load_config
+    from dynamigrate.validate.post import validate_run
+
+    cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
+    contract = _contract(args, cfg)
+    run_dir = open_or_create_run(cfg.migration.output_dir, args.run, "validate", cfg)
+    meta = run_dir.meta
+    if meta.get("contract_hash") and contract.sha256 and meta["contract_hash"] != contract.sha256:
+        print(
+            f"warning: the contract differs from the one run {run_dir.run_id} used "
+            "(validating against the contract given now)",
+            file=sys.stderr,
+        )
+    if args.full:
+        mode, sample = "full", None
+    elif args.sample:
+        if args.sample < 1:
+            raise ConfigError("--sample needs a positive number of rows")
+        mode, sample = "sample", args.sample
+    else:
+        mode, sample = "counts", None
+    if not args.json:
+        print(f"validating run {run_dir.run_id} ({run_dir.path}), mode {mode}", file=sys.stderr)
+    report = validate_run(
+        cfg,
+        contract,
+        run_dir,
+        args.tables or None,
+        mode=mode,
+        sample=sample,
+        gsi_sample=max(0, args.gsi_sample),
+        keysets=not args.counts_only,
+        segments=args.segments,
+        workers=args.workers,
+        max_listed=args.max_listed,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(report.render_text())
+    if not args.no_report:
+        from dynamigrate.report import write_reports
+
+        paths = write_reports(run_dir, report)
+        if not args.json:
+            print("reports: " + ", ".join(str(p) for p in paths.values()), file=sys.stderr)
+    return 0 if report.passed else 1

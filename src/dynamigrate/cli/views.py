@@ -1,0 +1,144 @@
+"""``dynamigrate views generate``: write the CREATE VIEW statements of a contract to one .sql file.
+
+    dynamigrate views generate CONTRACT [--table NAME ...] [--all] [--output FILE]
+                                        [--dialect mysql|mariadb|auto] [--config FILE] [--schema-from-db]
+
+Without ``--output`` the SQL goes to stdout. Every interpretation of an ambiguous contract (self-
+references, assumed primary keys...) is printed to stderr and written as a comment in the file.
+With ``--config`` and a reachable MySQL, ``--schema-from-db`` reads the live schema (primary keys,
+column types: self-references become certain, every column reference is checked) and ``--dialect auto``
+detects MySQL/MariaDB from ``SELECT VERSION()``. ``views apply`` (another module) runs the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.errors import ConfigError
+
+try:
+    from dynamigrate.cli._views_apply import add_apply_command
+except ImportError:  # pragma: no cover - the apply command is optional
+    add_apply_command = None  # type: ignore[assignment]
+
+
+def add_generate_arguments(p: argparse.ArgumentParser, positional: bool = True) -> None:
+    """The generator's options (shared with tools/generate_mysql_views.py)."""
+    if positional:
+        p.add_argument("contract_file", nargs="?", help="the migration contract JSON file")
+    p.add_argument("--contract", "-c", dest="contract", help="the migration contract JSON file")
+    p.add_argument(
+        "--table",
+        "-t",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="DynamoDB table to generate (repeatable); default: all",
+    )
+    p.add_argument("--all", "-a", action="store_true", help="generate every table of the contract (default)")
+    p.add_argument("--output", "-o", help="write the SQL to this file (default: stdout)")
+    p.add_argument(
+        "--dialect",
+        choices=["mysql", "mariadb", "auto"],
+        default=None,
+        help="SQL dialect: mysql (MySQL 8.0, default), mariadb, or auto (from SELECT VERSION(); needs --config)",
+    )
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("views", help="generate (and apply) the MySQL views of a contract")
+    sub = parser.add_subparsers(dest="views_command", metavar="ACTION")
+    p = sub.add_parser(
+        "generate",
+        help="write the CREATE VIEW statements of a contract to one .sql file",
+        description=(__doc__ or "").split("\n\n")[0],
+    )
+    add_generate_arguments(p)
+    p.add_argument(
+        "--config",
+        help="config file (mysql.*): detect the dialect and, with --schema-from-db, read the schema",
+    )
+    p.add_argument("--database", help="MySQL database (overrides mysql.database)")
+    p.add_argument(
+        "--schema-from-db",
+        action="store_true",
+        help="read primary keys and column types from the live database (needs --config)",
+    )
+    p.add_argument("--no-timestamp", action="store_true", help="leave the generation time out of the header")
+    p.set_defaults(handler=run_generate)
+    if add_apply_command is not None:
+        add_apply_command(sub)
+    parser.set_defaults(handler=lambda args: (parser.print_help(), 2)[1])
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from dynamigrate.contract.load import load_contract
+    from dynamigrate.sqlgen import generate_views
+
+    contract_path = getattr(args, "contract", None) or getattr(args, "contract_file", None)
+    if not contract_path:
+        raise ConfigError(
+            "no contract given", hint="pass the contract file: views generate CONTRACT (or -c FILE)"
+        )
+    if args.all and args.table:
+        raise ConfigError("--all and --table exclude each other", hint="pass one of them")
+    contract = load_contract(contract_path)
+
+    dialect = args.dialect or "mysql"
+    schema = None
+    config = getattr(args, "config", None)
+    if getattr(args, "schema_from_db", False) and not config:
+        raise ConfigError("--schema-from-db needs --config (the MySQL connection settings)")
+    if dialect == "auto" and not config:
+        raise ConfigError("--dialect auto needs --config (the dialect is read from the server)")
+    if config and (dialect == "auto" or getattr(args, "schema_from_db", False)):
+        version, schema = _read_server(config, getattr(args, "database", None), args.schema_from_db)
+        if dialect == "auto":
+            from dynamigrate.sqlgen import dialect_from_version
+
+            dialect = dialect_from_version(version)
+            print(f"dialect: {dialect} (server {version})", file=sys.stderr)
+    elif config and args.dialect is None:
+        from dynamigrate.config import load_config
+
+        dialect = load_config(config).migration.dialect or "mysql"
+
+    views = generate_views(contract, args.table or None, dialect, schema)
+    for line in views.interpretations:
+        print(f"interpretation: {line}", file=sys.stderr)
+    text = views.render_file(
+        contract_source=str(contract_path), include_timestamp=not getattr(args, "no_timestamp", False)
+    )
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(
+            f"wrote {len(views.statements)} view(s) ({dialect}) to {args.output}",
+            file=sys.stderr,
+        )
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _read_server(config: str, database: str | None, with_schema: bool) -> tuple[str, Any]:
+    """(VERSION(), SchemaInfo or None) from the configured MySQL."""
+    from dynamigrate.config import load_config
+    from dynamigrate.source.connect import connect
+    from dynamigrate.source.introspect import introspect
+
+    cfg = load_config(config, overrides={"mysql.database": database})
+    if with_schema and not cfg.mysql.database:
+        raise ConfigError("no MySQL database configured", hint="set mysql.database or pass --database")
+    conn = connect(cfg.mysql)
+    try:
+        if with_schema:
+            schema = introspect(conn, cfg.mysql.database)
+            return schema.version, schema
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            return str(cur.fetchone()[0]), None
+    finally:
+        conn.close()

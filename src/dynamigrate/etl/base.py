@@ -1,0 +1,198 @@
+"""What every ETL engine shares: the engine interface, the registry, counters and the run context.
+
+An engine moves the rows of one contract table's view into its DynamoDB table::
+
+    engine = get_engine("local")          # or "spark", "glue" (registered by their modules)
+    result = engine.run_table(ctx, table) # -> TableResult
+
+Engines are looked up by name; a module registers its engine with :func:`register_engine` when it is
+imported, and :func:`get_engine` imports ``dynamigrate.etl.<name>`` on first use, so a new engine is a
+new module and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from dynamigrate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dynamigrate.config import Config
+    from dynamigrate.contract.model import Contract, Table
+    from dynamigrate.etl.progress import ProgressReporter
+    from dynamigrate.runstate import RunDir
+    from dynamigrate.source.schema import SchemaInfo
+
+WRITE_MODES = ("insert", "sync", "newer", "overwrite")
+TABLE_STATUSES = ("pending", "running", "done", "failed", "interrupted", "skipped")
+
+
+@dataclass
+class TableResult:
+    """Counters of one table's load. Cumulative across a resumed run (restored from the checkpoint)."""
+
+    table: str
+    engine: str = "local"
+    status: str = "pending"
+    total: int | None = None  # rows expected (view count), for ETA and reports
+    read: int = 0
+    written: int = 0
+    skipped: int = 0  # already there / not newer / not ours to touch (mode dependent)
+    unchanged: int = 0  # sync: the item already holds exactly this content (no write)
+    conflicts: int = 0  # condition failed on an item the migration does not own
+    rejected: dict[str, int] = field(default_factory=dict)  # by reject code
+    retries: int = 0
+    throttles: int = 0
+    omitted_gsi_keys: int = 0
+    bytes: int = 0
+    duration: float = 0.0
+    started: str | None = None
+    finished: str | None = None
+    chunks: int = 0
+    missing_source: int = 0  # migration-owned items whose source row vanished (sync)
+    missing_examples: list[dict[str, Any]] = field(default_factory=list)
+    deleted_missing: int = 0
+    resumed_from: dict[str, Any] | None = None
+    redone: int = 0  # rows read again after a resume (work between the last checkpoint and the stop)
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def done_rows(self) -> int:
+        """Rows fully handled (written, skipped, conflicting or rejected)."""
+        return self.written + self.skipped + self.unchanged + self.conflicts + self.rejected_total
+
+    def add_rejected(self, code: str, n: int = 1) -> None:
+        self.rejected[code] = self.rejected.get(code, 0) + n
+
+    def counters(self) -> dict[str, Any]:
+        """The counters a checkpoint keeps (so that a resumed run reports whole-table figures)."""
+        return {
+            "read": self.read,
+            "written": self.written,
+            "skipped": self.skipped,
+            "unchanged": self.unchanged,
+            "conflicts": self.conflicts,
+            "rejected": dict(self.rejected),
+            "retries": self.retries,
+            "throttles": self.throttles,
+            "omitted_gsi_keys": self.omitted_gsi_keys,
+            "bytes": self.bytes,
+            "chunks": self.chunks,
+        }
+
+    def restore(self, counters: Mapping[str, Any]) -> None:
+        for name in ("read", "written", "skipped", "unchanged", "conflicts", "retries", "throttles"):
+            setattr(self, name, int(counters.get(name, 0) or 0))
+        self.omitted_gsi_keys = int(counters.get("omitted_gsi_keys", 0) or 0)
+        self.bytes = int(counters.get("bytes", 0) or 0)
+        self.chunks = int(counters.get("chunks", 0) or 0)
+        self.rejected = {str(k): int(v) for k, v in (counters.get("rejected") or {}).items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rejected_total"] = self.rejected_total
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableResult:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class EtlOptions:
+    """How to load (the CLI flags / config ``migration.*`` resolved)."""
+
+    write_mode: str = "insert"
+    version_attribute: str | None = None
+    marker_attribute: str | None = "_dm_marker"
+    concurrency: int = 16
+    strategy: str | None = None  # writer's choice when None (put | transact | batch)
+    chunk_rows: int = 1000
+    inflight_chunks: int = 2  # chunks being written at the same time (hides the tail of each)
+    queue_chunks: int = 2  # encoded chunks waiting for the writer (bounds memory)
+    delete_missing: bool = False
+    check_missing: bool = True  # sync: report migration-owned items whose source row vanished
+    resume: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class EtlContext:
+    """Everything an engine needs; built by :func:`dynamigrate.pipeline.migrate`."""
+
+    config: Config
+    contract: Contract
+    run: RunDir
+    options: EtlOptions
+    progress: ProgressReporter | None = None
+    client_factory: Callable[[], Any] | None = None  # -> boto3 DynamoDB client
+    schema: SchemaInfo | None = None
+    database: str | None = None
+
+    def client(self) -> Any:
+        if self.client_factory is None:
+            from dynamigrate.target.client import dynamodb_client
+
+            return dynamodb_client(
+                self.config.aws, max_pool_connections=max(32, self.options.concurrency * 2)
+            )
+        return self.client_factory()
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+
+    def run_table(self, ctx: EtlContext, table: Table) -> TableResult: ...
+
+
+_ENGINES: dict[str, Callable[[], Engine]] = {}
+BUILTIN_ENGINES = ("local", "spark", "glue")
+
+
+def register_engine(name: str, factory: Callable[[], Engine]) -> None:
+    """Make an engine available by name (``factory`` builds a fresh engine)."""
+    _ENGINES[name] = factory
+
+
+def engine_names() -> list[str]:
+    return sorted(set(_ENGINES) | set(BUILTIN_ENGINES))
+
+
+def get_engine(name: str) -> Engine:
+    """The engine registered under ``name``, importing ``dynamigrate.etl.<name>`` if needed."""
+    if name not in _ENGINES:
+        try:
+            importlib.import_module(f"dynamigrate.etl.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("dynamigrate.etl"):
+                raise ConfigError(
+                    f"unknown engine '{name}'",
+                    hint=f"choose one of: {', '.join(engine_names())} (--engine / migration.engine)",
+                ) from None
+            raise
+    factory = _ENGINES.get(name)
+    if factory is None:
+        raise ConfigError(
+            f"engine '{name}' is not available",
+            hint=f"choose one of: {', '.join(sorted(_ENGINES) or ['local'])}",
+        )
+    return factory()
+
+
+def utc_iso(ts: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts if ts is not None else time.time()))

@@ -1,0 +1,1005 @@
+"""AWS Glue engine: deploy the Spark job per contract table, start the runs, watch them.
+
+Shape (awswrangler-style): every AWS request is built by a pure function (``build_*``) that returns
+the exact keyword arguments of the boto3 call, so ``--dry-run`` can print them and tests can compare
+them; thin callers (:class:`DirectGlue`, :class:`McpGlue`) send them.
+
+Flow of :func:`run_glue`:
+
+1. region check (:func:`dynamigrate.regions.check_regions`) before anything is created;
+2. upload to ``s3://<bucket>/<prefix>dynamigrate/<run_id>/``: the job script (``spark_job.py``), the
+   package zip (``--extra-py-files``) and the contract;
+3. create or update one Glue job per table (Glue 5.0, the Glue connection attached so the job runs
+   in the database's VPC, worker type/count configurable). JDBC credentials are *not* passed: the job
+   reads them from the Glue connection (``glueContext.extract_jdbc_conf``). All run parameters live
+   in the job's ``DefaultArguments`` (the data-processing MCP server's start-job-run mangles
+   ``job_arguments``, so both paths start runs without arguments);
+4. start the runs and monitor them: live state and elapsed time per run; on failure the run's
+   ``ErrorMessage``, the tail of its CloudWatch log (``/aws-glue/jobs/error``, stream = run id) and
+   troubleshooting guidance. The wait is bounded by the job's own ``Timeout`` (not a fixed 5 minutes);
+   Ctrl-C leaves the runs going and prints ``dynamigrate status <run>`` to resume watching.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from dynamigrate import troubleshoot
+from dynamigrate.config import Config
+from dynamigrate.errors import ConfigError, EngineError
+
+log = logging.getLogger(__name__)
+
+GLUE_VERSION = "5.0"
+TERMINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
+FAILED_STATES = ("FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
+ERROR_LOG_GROUP = "/aws-glue/jobs/error"
+OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"
+
+Out = Callable[[str], None]
+
+# Glue failures people really hit, matched in a run's ErrorMessage / log tail.
+troubleshoot.add(
+    "Communications link failure",
+    "Glue cannot reach MySQL",
+    "the job's network (the Glue connection's subnet and security group) has no route to the database.",
+    "attach the Glue connection whose subnet can reach MySQL's private IP, allow port 3306 from the "
+    "connection's security group (self-referencing rule), and use mysql.private_host in the connection URL.",
+)
+troubleshoot.add(
+    "Access denied for user",
+    "MySQL refused the Glue connection's credentials",
+    "the user/password stored in the Glue connection are wrong or the user may not connect from the VPC.",
+    "edit the Glue connection's credentials; GRANT SELECT on the views to that user@'%'.",
+)
+troubleshoot.add(
+    "is not authorized to perform: dynamodb",
+    "the Glue role may not write to DynamoDB",
+    "aws.glue_role lacks dynamodb:BatchWriteItem/PutItem/TransactWriteItems/DescribeTable on the tables.",
+    "add the policy from docs/spark-glue.md (IAM section) to the Glue role.",
+)
+troubleshoot.add(
+    "No module named 'dynamigrate'",
+    "the package zip was not loaded",
+    "--extra-py-files does not point at the uploaded dynamigrate zip, or the role cannot read it.",
+    "re-run the deployment (it re-uploads the zip) and give the role s3:GetObject on the script prefix.",
+)
+troubleshoot.add(
+    "Requested resource not found",
+    "the DynamoDB table is not in the job's region",
+    "the job writes to DynamoDB in its own region; the table was created elsewhere.",
+    "run `dynamigrate migrate --dry-run` to see the region check, create the tables in aws.region.",
+)
+troubleshoot.add(
+    "OutOfMemoryError",
+    "a Glue worker ran out of memory",
+    "partitions too large for the worker type (wide rows, 50 KB texts).",
+    "raise --workers or use --worker-type G.2X, or lower the rows per partition (glue.partition_rows).",
+)
+
+
+# -- options ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GlueOptions:
+    """Glue settings; from the config's ``glue`` block (or ``aws.glue_*`` keys), CLI flags win."""
+
+    job_prefix: str = "dynamigrate-"
+    worker_type: str = "G.1X"
+    workers: int = 2
+    timeout_minutes: int = 120
+    max_retries: int = 0
+    glue_version: str = GLUE_VERSION
+    partition_rows: int = 50_000
+    fetch_size: int = 1000
+    poll_seconds: float = 15.0
+    via: str = "direct"  # direct | mcp
+    mcp_server: str | None = None  # name in the config's mcpServers block
+    extra_arguments: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: Config, **overrides: Any) -> GlueOptions:
+        raw = dict((cfg.raw.get("glue") or {}) if isinstance(cfg.raw, dict) else {})
+        aws_raw = (cfg.raw.get("aws") or {}) if isinstance(cfg.raw, dict) else {}
+        for key in ("worker_type", "workers", "timeout_minutes", "job_prefix", "max_retries"):
+            if f"glue_{key}" in aws_raw and key not in raw:
+                raw[key] = aws_raw[f"glue_{key}"]
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in raw.items() if k in known}
+        values.update({k: v for k, v in overrides.items() if v is not None and k in known})
+        try:
+            opts = cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"invalid glue settings: {exc}") from None
+        if opts.via not in ("direct", "mcp"):
+            raise ConfigError(f"unknown --glue-via '{opts.via}'", hint="use direct or mcp")
+        return opts
+
+
+def glue_job_name(table: str, prefix: str = "dynamigrate-") -> str:
+    return f"{prefix}{table}"
+
+
+@dataclass(frozen=True)
+class S3Layout:
+    """Where a run's artefacts live in S3."""
+
+    bucket: str
+    prefix: str  # ends with '/'
+    run_id: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}dynamigrate/{self.run_id}/"
+
+    @property
+    def script_key(self) -> str:
+        return self.base + "spark_job.py"
+
+    @property
+    def package_key(self) -> str:
+        return self.base + "dynamigrate.zip"
+
+    @property
+    def contract_key(self) -> str:
+        return self.base + "contract.json"
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    @property
+    def output_uri(self) -> str:
+        """Rejected rows, checkpoints and counters written by the jobs."""
+        return self.uri(self.base + "output/")
+
+
+def s3_layout(cfg: Config, run_id: str) -> S3Layout:
+    bucket = cfg.aws.s3_bucket
+    if not bucket or bucket.startswith("<"):
+        raise ConfigError(
+            "aws.s3_bucket is not set",
+            hint="set aws.s3_bucket in the config file (the bucket Glue reads the job script from)",
+        )
+    prefix = cfg.aws.s3_script_prefix or ""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return S3Layout(bucket=bucket, prefix=prefix, run_id=run_id)
+
+
+# -- pure request builders -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What one table's Glue job needs (all plain data)."""
+
+    table: str
+    view: str
+    job_name: str
+    database: str
+    region: str
+    write_mode: str
+    run_id: str
+    marker_attribute: str
+    connection_name: str | None
+    version_attribute: str | None = None
+
+
+def job_arguments(spec: JobSpec, layout: S3Layout, opts: GlueOptions) -> dict[str, str]:
+    """The job's DefaultArguments: everything the script needs, no secrets."""
+    args = {
+        "--job-language": "python",
+        "--extra-py-files": layout.uri(layout.package_key),
+        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-metrics": "true",
+        "--table": spec.table,
+        "--view": spec.view,
+        "--database": spec.database,
+        "--contract_s3": layout.uri(layout.contract_key),
+        "--write_mode": spec.write_mode,
+        "--run_id": spec.run_id,
+        "--region": spec.region,
+        "--marker_attribute": spec.marker_attribute,
+        "--output_uri": layout.output_uri,
+        "--partition_rows": str(opts.partition_rows),
+        "--fetch_size": str(opts.fetch_size),
+    }
+    if spec.connection_name:
+        args["--connection_name"] = spec.connection_name
+    if spec.version_attribute:
+        args["--version_attribute"] = spec.version_attribute
+    args.update(opts.extra_arguments)
+    return args
+
+
+def build_job_request(
+    spec: JobSpec, layout: S3Layout, opts: GlueOptions, role: str, *, for_update: bool = False
+) -> dict[str, Any]:
+    """Keyword arguments of ``glue.create_job`` (or of ``JobUpdate`` when ``for_update``)."""
+    body: dict[str, Any] = {
+        "Description": f"dynamigrate: MySQL view {spec.view} -> DynamoDB table {spec.table}",
+        "Role": role,
+        "Command": {
+            "Name": "glueetl",
+            "ScriptLocation": layout.uri(layout.script_key),
+            "PythonVersion": "3",
+        },
+        "DefaultArguments": job_arguments(spec, layout, opts),
+        "ExecutionProperty": {"MaxConcurrentRuns": 1},
+        "MaxRetries": opts.max_retries,
+        "Timeout": opts.timeout_minutes,
+        "GlueVersion": opts.glue_version,
+        "WorkerType": opts.worker_type,
+        "NumberOfWorkers": opts.workers,
+    }
+    if spec.connection_name:
+        body["Connections"] = {"Connections": [spec.connection_name]}
+    if for_update:
+        return body
+    return {"Name": spec.job_name, **body, "Tags": {"dynamigrate:table": spec.table}}
+
+
+def build_update_request(spec: JobSpec, layout: S3Layout, opts: GlueOptions, role: str) -> dict[str, Any]:
+    return {
+        "JobName": spec.job_name,
+        "JobUpdate": build_job_request(spec, layout, opts, role, for_update=True),
+    }
+
+
+def build_start_run_request(job_name: str) -> dict[str, Any]:
+    """No Arguments: the run uses the job's DefaultArguments (set by create/update just before)."""
+    return {"JobName": job_name}
+
+
+def build_upload_requests(layout: S3Layout, files: dict[str, Path]) -> list[dict[str, Any]]:
+    """``put_object`` requests; ``files`` maps S3 key -> local file. Body is filled by the caller."""
+    return [
+        {"Bucket": layout.bucket, "Key": key, "Body": str(path), "ContentLength": path.stat().st_size}
+        for key, path in files.items()
+    ]
+
+
+def describe_mcp_request(operation: str, request: dict[str, Any]) -> str:
+    """The same request as a call of the data-processing MCP server's tool (``--glue-via mcp``)."""
+    shape = {
+        "create_job": McpGlue.create_arguments,
+        "update_job": McpGlue.update_arguments,
+        "start_job_run": McpGlue.start_arguments,
+    }[operation](request)
+    return f"mcp {McpGlue.TOOL}(" + json.dumps(shape, sort_keys=True, default=str) + ")"
+
+
+def _existing_jobs(glue: Any, names: list[str], *, tolerate_errors: bool) -> list[str]:
+    out = []
+    for name in names:
+        try:
+            if glue.job_exists(name):
+                out.append(name)
+        except Exception:
+            if not tolerate_errors:
+                raise
+            log.debug("dry run: cannot tell whether Glue job %s exists; shown as create", name, exc_info=True)
+    return out
+
+
+def describe_request(service: str, operation: str, request: dict[str, Any]) -> str:
+    """One printable line per AWS request, for --dry-run."""
+    shown = dict(request)
+    if operation == "put_object":
+        shown["Body"] = f"<file {request['Body']} ({request.get('ContentLength', '?')} bytes)>"
+        shown.pop("ContentLength", None)
+    return f"{service}.{operation}(" + json.dumps(shown, sort_keys=True, default=str) + ")"
+
+
+# -- callers ---------------------------------------------------------------------------------------
+
+
+class GlueApi(Protocol):
+    def job_exists(self, job_name: str) -> bool: ...
+    def create_job(self, request: dict[str, Any]) -> None: ...
+    def update_job(self, request: dict[str, Any]) -> None: ...
+    def start_job_run(self, request: dict[str, Any]) -> str: ...
+    def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]: ...
+    def get_job(self, job_name: str) -> dict[str, Any]: ...
+
+
+class DirectGlue:
+    """boto3 Glue client."""
+
+    def __init__(self, client: Any):
+        self.client = client
+
+    def job_exists(self, job_name: str) -> bool:
+        try:
+            self.client.get_job(JobName=job_name)
+            return True
+        except self.client.exceptions.EntityNotFoundException:
+            return False
+
+    def get_job(self, job_name: str) -> dict[str, Any]:
+        return dict(self.client.get_job(JobName=job_name)["Job"])
+
+    def create_job(self, request: dict[str, Any]) -> None:
+        self.client.create_job(**request)
+
+    def update_job(self, request: dict[str, Any]) -> None:
+        self.client.update_job(**request)
+
+    def start_job_run(self, request: dict[str, Any]) -> str:
+        return str(self.client.start_job_run(**request)["JobRunId"])
+
+    def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]:
+        return dict(self.client.get_job_run(JobName=job_name, RunId=run_id)["JobRun"])
+
+
+class McpGlue:
+    """Glue through the awslabs data-processing MCP server (tool ``manage_aws_glue_jobs``).
+
+    The server must run with ``--allow-write``. ``call_tool(name, arguments) -> dict`` is the
+    project's MCP client (a structured result or the parsed JSON text). Known quirks handled here:
+    start-job-run serialises ``job_arguments`` to a JSON *string* and sends NumberOfWorkers as a
+    string, both rejected by the Glue API, so runs are started with the job name only (arguments and
+    workers live in the job definition); update-job only accepts jobs the server created (tagged).
+    """
+
+    TOOL = "manage_aws_glue_jobs"
+
+    def __init__(self, call_tool: Callable[[str, dict[str, Any]], dict[str, Any]]):
+        self.call_tool = call_tool
+
+    def _call(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        result = self.call_tool(self.TOOL, arguments)
+        if result.get("isError"):
+            texts = [c.get("text", "") for c in result.get("content", []) if isinstance(c, dict)]
+            raise EngineError(
+                f"MCP {arguments['operation']} failed: {' '.join(texts) or result}",
+                job=arguments.get("job_name"),
+                hint="start the data-processing MCP server with --allow-write and the same AWS region",
+            )
+        return result
+
+    @staticmethod
+    def create_arguments(request: dict[str, Any]) -> dict[str, Any]:
+        definition = {k: v for k, v in request.items() if k != "Name"}
+        return {"operation": "create-job", "job_name": request["Name"], "job_definition": definition}
+
+    @staticmethod
+    def update_arguments(request: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "operation": "update-job",
+            "job_name": request["JobName"],
+            "job_definition": request["JobUpdate"],
+        }
+
+    @staticmethod
+    def start_arguments(request: dict[str, Any]) -> dict[str, Any]:
+        return {"operation": "start-job-run", "job_name": request["JobName"]}
+
+    def job_exists(self, job_name: str) -> bool:
+        try:
+            return bool(self.get_job(job_name))
+        except EngineError:
+            return False
+
+    def get_job(self, job_name: str) -> dict[str, Any]:
+        return dict(self._call({"operation": "get-job", "job_name": job_name}).get("job_details") or {})
+
+    def create_job(self, request: dict[str, Any]) -> None:
+        self._call(self.create_arguments(request))
+
+    def update_job(self, request: dict[str, Any]) -> None:
+        self._call(self.update_arguments(request))
+
+    def start_job_run(self, request: dict[str, Any]) -> str:
+        return str(self._call(self.start_arguments(request)).get("job_run_id") or "")
+
+    def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]:
+        result = self._call({"operation": "get-job-run", "job_name": job_name, "job_run_id": run_id})
+        return dict(result.get("job_run_details") or {})
+
+
+def log_tail(logs_client: Any, run_id: str, lines: int = 30) -> list[str]:
+    """Last lines of a run's CloudWatch log (error group first, then output group)."""
+    for group in (ERROR_LOG_GROUP, OUTPUT_LOG_GROUP):
+        try:
+            resp = logs_client.get_log_events(
+                logGroupName=group, logStreamName=run_id, startFromHead=False, limit=lines
+            )
+        except Exception as exc:  # absent group/stream: try the next one
+            log.debug("no log events in %s/%s: %s", group, run_id, exc)
+            continue
+        events = resp.get("events") or []
+        if events:
+            return [str(e.get("message", "")).rstrip("\n") for e in events[-lines:]]
+    return []
+
+
+def failure_guidance(text: str) -> str | None:
+    return troubleshoot.guidance_for(EngineError(text))
+
+
+# -- orchestration ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RunWatch:
+    table: str
+    job_name: str
+    run_id: str
+    state: str = "STARTING"
+    started: float = field(default_factory=time.monotonic)
+    error: str | None = None
+    log_tail: list[str] = field(default_factory=list)
+    guidance: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def failed(self) -> bool:
+        return self.state in FAILED_STATES
+
+
+def _fmt_elapsed(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def monitor_runs(
+    glue: GlueApi,
+    watches: list[RunWatch],
+    *,
+    logs_client: Any = None,
+    timeout_seconds: float,
+    poll_seconds: float = 15.0,
+    out: Out = print,
+    resume_hint: str = "",
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[RunWatch]:
+    """Poll every run until all are terminal or ``timeout_seconds`` passed (the jobs' own Timeout).
+
+    Prints a line whenever a run changes state (and every ~minute while running). Ctrl-C stops
+    watching, not the runs: the runs keep going and ``resume_hint`` tells how to watch again.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    last_print: dict[str, float] = {}
+    try:
+        while True:
+            for w in watches:
+                if w.done:
+                    continue
+                run = glue.get_job_run(w.job_name, w.run_id)
+                state = str(run.get("JobRunState") or "UNKNOWN")
+                now = time.monotonic()
+                if state != w.state or now - last_print.get(w.run_id, 0) >= 60:
+                    out(f"  {w.table:<24} {w.job_name:<36} {state:<10} {_fmt_elapsed(now - w.started)}")
+                    last_print[w.run_id] = now
+                w.state = state
+                w.details = run
+                if w.failed:
+                    w.error = str(run.get("ErrorMessage") or f"run ended in state {state}")
+                    if logs_client is not None:
+                        w.log_tail = log_tail(logs_client, w.run_id)
+                    w.guidance = failure_guidance(w.error + "\n" + "\n".join(w.log_tail))
+                    _print_failure(w, out)
+            if all(w.done for w in watches):
+                return watches
+            if time.monotonic() >= deadline:
+                out(
+                    f"stopped watching after {_fmt_elapsed(timeout_seconds)} (the jobs' timeout); "
+                    f"runs still going: {', '.join(w.job_name for w in watches if not w.done)}"
+                )
+                if resume_hint:
+                    out(f"resume watching with: {resume_hint}")
+                return watches
+            sleep(poll_seconds)
+    except KeyboardInterrupt:
+        out("\ninterrupted: the Glue runs keep going in AWS.")
+        if resume_hint:
+            out(f"resume watching with: {resume_hint}")
+        raise
+
+
+def _print_failure(w: RunWatch, out: Out) -> None:
+    out(f"  FAILED {w.job_name} run {w.run_id}: {w.error}")
+    if w.log_tail:
+        out(f"  last {len(w.log_tail)} lines of CloudWatch {ERROR_LOG_GROUP}/{w.run_id}:")
+        for line in w.log_tail:
+            out(f"    | {line}")
+    else:
+        out(f"  (no CloudWatch log events found in {ERROR_LOG_GROUP}/{w.run_id})")
+    if w.guidance:
+        out(f"  troubleshooting: {w.guidance}")
+    else:
+        out(
+            "  troubleshooting: open the run in the Glue console (Runs tab -> Error logs); check the Glue "
+            "connection (test it in the console), the role's permissions and the region check."
+        )
+
+
+@dataclass
+class GlueDeployment:
+    layout: S3Layout
+    specs: list[JobSpec]
+    requests: list[tuple[str, str, dict[str, Any]]]  # (service, operation, request) in order
+
+
+def plan_deployment(
+    cfg: Config,
+    table_views: Iterable[tuple[str, str]],
+    *,
+    run_id: str,
+    opts: GlueOptions,
+    files: dict[str, Path],
+    existing_jobs: Iterable[str] = (),
+) -> GlueDeployment:
+    """Every request of a deployment, in order (pure: dry-run prints exactly this list).
+
+    ``table_views``: (DynamoDB table, view name). ``files``: local script/package/contract paths keyed
+    'script', 'package', 'contract'. ``existing_jobs``: jobs that exist (update instead of create).
+    """
+    if not cfg.aws.glue_role or cfg.aws.glue_role.startswith("<"):
+        raise ConfigError(
+            "aws.glue_role is not set", hint="set aws.glue_role (the IAM role the Glue jobs run as)"
+        )
+    region = cfg.aws.region
+    if not region:
+        raise ConfigError("aws.region is not set", hint="set aws.region in the config or AWS_REGION")
+    if not cfg.mysql.database:
+        raise ConfigError("mysql.database is not set", hint="the database that holds the views")
+    layout = s3_layout(cfg, run_id)
+    existing = set(existing_jobs)
+    specs = [
+        JobSpec(
+            table=table,
+            view=view,
+            job_name=glue_job_name(table, opts.job_prefix),
+            database=cfg.mysql.database,
+            region=region,
+            write_mode=cfg.migration.write_mode,
+            run_id=run_id,
+            marker_attribute=cfg.migration.marker_attribute,
+            connection_name=cfg.aws.glue_connection,
+            version_attribute=cfg.migration.version_attribute,
+        )
+        for table, view in table_views
+    ]
+    uploads = build_upload_requests(
+        layout,
+        {
+            layout.script_key: files["script"],
+            layout.package_key: files["package"],
+            layout.contract_key: files["contract"],
+        },
+    )
+    requests: list[tuple[str, str, dict[str, Any]]] = [("s3", "put_object", u) for u in uploads]
+    role = cfg.aws.glue_role
+    for spec in specs:
+        if spec.job_name in existing:
+            requests.append(("glue", "update_job", build_update_request(spec, layout, opts, role)))
+        else:
+            requests.append(("glue", "create_job", build_job_request(spec, layout, opts, role)))
+    for spec in specs:
+        requests.append(("glue", "start_job_run", build_start_run_request(spec.job_name)))
+    return GlueDeployment(layout=layout, specs=specs, requests=requests)
+
+
+def execute_deployment(
+    deployment: GlueDeployment,
+    *,
+    s3_client: Any,
+    glue: GlueApi,
+    run: Any = None,
+    out: Out = print,
+) -> list[RunWatch]:
+    """Send the planned requests; record created jobs and S3 objects in the run manifest."""
+    watches: list[RunWatch] = []
+    by_job = {s.job_name: s for s in deployment.specs}
+    for service, operation, request in deployment.requests:
+        if service == "s3":
+            path = Path(request["Body"])
+            with open(path, "rb") as fh:
+                s3_client.put_object(Bucket=request["Bucket"], Key=request["Key"], Body=fh)
+            out(f"uploaded s3://{request['Bucket']}/{request['Key']} ({path.stat().st_size} bytes)")
+            if run is not None:
+                run.record_created("s3_objects", {"bucket": request["Bucket"], "key": request["Key"]})
+        elif operation == "create_job":
+            glue.create_job(request)
+            out(f"created Glue job {request['Name']}")
+            if run is not None:
+                spec = by_job[request["Name"]]
+                run.record_created(
+                    "glue_jobs", {"job_name": spec.job_name, "table": spec.table, "created": True}
+                )
+        elif operation == "update_job":
+            glue.update_job(request)
+            out(f"updated Glue job {request['JobName']}")
+            if run is not None:
+                spec = by_job[request["JobName"]]
+                run.record_created(
+                    "glue_jobs", {"job_name": spec.job_name, "table": spec.table, "created": False}
+                )
+        elif operation == "start_job_run":
+            run_id = glue.start_job_run(request)
+            spec = by_job[request["JobName"]]
+            out(f"started {spec.job_name}: run {run_id}")
+            watches.append(RunWatch(table=spec.table, job_name=spec.job_name, run_id=run_id))
+            if run is not None:
+                run.record_created(
+                    "other",
+                    {
+                        "kind": "glue_job_run",
+                        "job_name": spec.job_name,
+                        "table": spec.table,
+                        "run_id": run_id,
+                    },
+                )
+        else:  # pragma: no cover - plan_deployment only emits the operations above
+            raise EngineError(f"unknown planned request {service}.{operation}")
+    return watches
+
+
+def glue_runs_of(run: Any) -> list[dict[str, Any]]:
+    """The Glue job runs a dynamigrate run started (from its manifest)."""
+    manifest = run.manifest() if run is not None else {}
+    return [o for o in manifest.get("other", []) if isinstance(o, dict) and o.get("kind") == "glue_job_run"]
+
+
+def glue_status_lines(run: Any, cfg: Config, glue: GlueApi | None = None) -> list[str]:
+    """Status section for ``dynamigrate status``: live state of every Glue run of ``run``.
+
+    Returns [] when the run started no Glue jobs. AWS errors become a line, never an exception.
+    """
+    entries = glue_runs_of(run)
+    if not entries:
+        return []
+    lines = ["Glue job runs:"]
+    try:
+        api = glue or DirectGlue(_client(cfg, "glue"))
+    except Exception as exc:  # no credentials / region: still show what we know
+        return [
+            *lines,
+            *(f"  {e['table']}: {e['job_name']} run {e['run_id']}" for e in entries),
+            f"  ({exc})",
+        ]
+    for e in entries:
+        try:
+            jr = api.get_job_run(e["job_name"], e["run_id"])
+        except Exception as exc:
+            lines.append(f"  {e['table']:<24} {e['job_name']:<36} ?  ({exc})")
+            continue
+        state = jr.get("JobRunState", "?")
+        secs = jr.get("ExecutionTime")
+        line = f"  {e['table']:<24} {e['job_name']:<36} {state:<10} {_fmt_elapsed(float(secs or 0))}"
+        if state in FAILED_STATES and jr.get("ErrorMessage"):
+            line += f"  error: {jr['ErrorMessage']}"
+        lines.append(line)
+    return lines
+
+
+def _client(cfg: Config, service: str) -> Any:
+    import boto3
+
+    session = boto3.Session(profile_name=cfg.aws.profile) if cfg.aws.profile else boto3.Session()
+    return session.client(service, region_name=cfg.aws.region, endpoint_url=cfg.aws.endpoint_url)
+
+
+@dataclass
+class GlueRunResult:
+    watches: list[RunWatch]
+    deployment: GlueDeployment
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.dry_run or all(w.state == "SUCCEEDED" for w in self.watches)
+
+
+def run_glue(
+    cfg: Config,
+    contract: Any,
+    *,
+    run: Any,
+    tables: Iterable[str] | None = None,
+    opts: GlueOptions | None = None,
+    dry_run: bool = False,
+    wait: bool = True,
+    client_factory: Callable[[str, str], Any] | None = None,
+    glue_api: GlueApi | None = None,
+    out: Out = print,
+    check_region: bool = True,
+) -> GlueRunResult:
+    """Region check, upload, create/update jobs, start and (optionally) monitor the runs.
+
+    ``contract``: the loaded Contract. ``run``: the RunDir (manifest, state). ``client_factory(service,
+    region)`` returns boto3 clients (tests point it at moto); default: boto3 with the configured
+    profile and endpoint.
+    """
+    from dynamigrate.regions import default_client_factory
+
+    opts = opts or GlueOptions.from_config(cfg)
+    factory = client_factory or default_client_factory(cfg)
+    region = cfg.aws.region or ""
+
+    def make(service: str) -> Any:
+        return factory(service, region)
+
+    selected = contract.select(list(tables) if tables else list(cfg.migration.tables) or None)
+    table_views = [(t.name, t.view_name) for t in selected]
+    session = None
+    if glue_api is None and opts.via == "mcp" and not dry_run:
+        _name, block = find_dataprocessing_server(cfg, opts.mcp_server)
+        server_region = (block.get("env") or {}).get("AWS_REGION")
+        if server_region and cfg.aws.region and server_region != cfg.aws.region:
+            from dynamigrate.errors import RegionMismatchError
+
+            raise RegionMismatchError(
+                f"the data-processing MCP server runs in {server_region}, the configuration says {cfg.aws.region}",
+                hint=f"set AWS_REGION={cfg.aws.region} in mcpServers.{_name}.env",
+            )
+        glue_api, session = mcp_glue(cfg, opts.mcp_server)
+    glue: GlueApi = glue_api or DirectGlue(make("glue"))
+    try:
+        return _run_glue(
+            cfg, contract, run, table_views, opts, glue, make, factory, dry_run, wait, out, check_region
+        )
+    finally:
+        if session is not None:
+            session.close()
+
+
+def _run_glue(
+    cfg: Config,
+    contract: Any,
+    run: Any,
+    table_views: list[tuple[str, str]],
+    opts: GlueOptions,
+    glue: GlueApi,
+    make: Callable[[str], Any],
+    factory: Callable[[str, str], Any],
+    dry_run: bool,
+    wait: bool,
+    out: Out,
+    check_region: bool,
+) -> GlueRunResult:
+    from dynamigrate.etl.spark import build_package_zip, job_script_path
+    from dynamigrate.regions import check_regions
+
+    job_names = [glue_job_name(t, opts.job_prefix) for t, _ in table_views]
+
+    report = None
+    if check_region:
+        report = check_regions(
+            cfg, [t for t, _ in table_views], engine="glue", glue_jobs=job_names, client_factory=factory
+        )
+
+    staging = Path(run.path) / "glue"
+    staging.mkdir(parents=True, exist_ok=True)
+    package = build_package_zip(staging / "dynamigrate.zip")
+    contract_path = staging / "contract.json"
+    if contract.source and Path(contract.source).exists():
+        contract_path.write_bytes(Path(contract.source).read_bytes())
+    else:
+        raise ConfigError("the contract was not loaded from a file; Glue needs the file to upload")
+    files = {"script": job_script_path(), "package": package, "contract": contract_path}
+    existing = _existing_jobs(glue, job_names, tolerate_errors=dry_run)
+    deployment = plan_deployment(
+        cfg, table_views, run_id=run.run_id, opts=opts, files=files, existing_jobs=existing
+    )
+    if dry_run:
+        if report is not None:
+            out("region check:\n" + report.table_text())
+        out(f"dry run: {len(deployment.requests)} AWS request(s) would be made (region {cfg.aws.region}):")
+        for service, operation, request in deployment.requests:
+            if service == "glue" and opts.via == "mcp":
+                out("  " + describe_mcp_request(operation, request))
+            else:
+                out("  " + describe_request(service, operation, request))
+        out(
+            "  then glue.get_job_run(JobName=..., RunId=...) every "
+            f"{opts.poll_seconds:g}s until each run ends (at most {opts.timeout_minutes} min)"
+        )
+        return GlueRunResult(watches=[], deployment=deployment, dry_run=True)
+
+    run.update_state(phase="glue", status="running")
+    watches = execute_deployment(deployment, s3_client=make("s3"), glue=glue, run=run, out=out)
+    run.update_state(
+        tables={
+            w.table: {"engine": "glue", "glue_job": w.job_name, "glue_run_id": w.run_id, "status": "running"}
+            for w in watches
+        }
+    )
+    if wait:
+        hint = f"dynamigrate status {run.run_id}"
+        out(f"watching {len(watches)} run(s) (Ctrl-C stops watching, not the runs):")
+        monitor_runs(
+            glue,
+            watches,
+            logs_client=make("logs"),
+            timeout_seconds=opts.timeout_minutes * 60 + 300,
+            poll_seconds=opts.poll_seconds,
+            out=out,
+            resume_hint=hint,
+        )
+        run.update_state(
+            tables={
+                w.table: {"status": w.state.lower(), "error": w.error, "guidance": w.guidance}
+                for w in watches
+            }
+        )
+    else:
+        out(f"runs started; watch them with: dynamigrate status {run.run_id}")
+    return GlueRunResult(watches=watches, deployment=deployment)
+
+
+def fetch_summary(cfg: Config, layout: S3Layout, table: str, s3_client: Any) -> dict[str, Any] | None:
+    """The counters the job's driver wrote at the end (``spark-summary/<table>.json``)."""
+    from dynamigrate.etl.spark_job import _safe
+
+    key = layout.base + f"output/spark-summary/{_safe(table)}.json"
+    try:
+        body = s3_client.get_object(Bucket=layout.bucket, Key=key)["Body"].read()
+    except Exception as exc:  # absent when the job failed before the end
+        log.debug("no summary at s3://%s/%s: %s", layout.bucket, key, exc)
+        return None
+    return dict(json.loads(body))
+
+
+class GlueEngine:
+    """``--engine glue`` inside ``dynamigrate migrate``: deploy, run and wait, one table at a time.
+
+    ``tools/create_glue_and_run.py`` (and :func:`run_glue`) start all tables at once instead; the
+    pipeline hands engines one table at a time.
+    """
+
+    name = "glue"
+
+    def __init__(
+        self, client_factory: Callable[[str, str], Any] | None = None, opts: GlueOptions | None = None
+    ):
+        self.client_factory = client_factory
+        self.opts = opts
+
+    def run_table(self, ctx: Any, table: Any) -> Any:
+        from dynamigrate.etl.base import TableResult, utc_iso
+
+        cfg = ctx.config
+        result = TableResult(table=table.name, engine=self.name, status="running", started=utc_iso())
+        t0 = time.monotonic()
+        outcome = run_glue(
+            cfg,
+            ctx.contract,
+            run=ctx.run,
+            tables=[table.name],
+            opts=self.opts,
+            client_factory=self.client_factory,
+            check_region=False,  # the pipeline checked before creating anything
+        )
+        (w,) = outcome.watches
+        result.duration = time.monotonic() - t0
+        result.finished = utc_iso()
+        result.extra["glue"] = {"job_name": w.job_name, "run_id": w.run_id, "state": w.state}
+        if w.state != "SUCCEEDED":
+            result.status = "failed"
+            result.error = w.error or f"Glue run ended in state {w.state}"
+            ctx.run.update_state(tables={table.name: result.to_dict()})
+            raise EngineError(
+                f"Glue job {w.job_name} (run {w.run_id}) {w.state}: {result.error}",
+                table=table.name,
+                hint=w.guidance or "see the CloudWatch log tail above",
+            )
+        from dynamigrate.regions import default_client_factory
+
+        factory = self.client_factory or default_client_factory(cfg)
+        summary = fetch_summary(
+            cfg, outcome.deployment.layout, table.name, factory("s3", cfg.aws.region or "")
+        )
+        if summary:
+            totals = {**summary.get("resumed_counters", {})}
+            for k, v in summary.get("counters", {}).items():
+                totals[k] = totals.get(k, 0) + v
+            result.total = summary.get("total_rows")
+            for name in ("read", "written", "conflicts", "retries", "throttles", "bytes", "omitted_gsi_keys"):
+                setattr(result, name, int(totals.get(name, 0)))
+            result.skipped = int(totals.get("skipped", 0)) + int(totals.get("unchanged", 0))
+            for src in (summary.get("rejected", {}), summary.get("resumed_rejected", {})):
+                for code, n in src.items():
+                    result.add_rejected(code, int(n))
+            from dynamigrate.etl.spark import merge_partition_outputs
+
+            try:
+                merge_partition_outputs(ctx.run, table.name, outcome.deployment.layout.output_uri)
+            except Exception:
+                log.warning(
+                    "could not copy rejected rows from %s",
+                    outcome.deployment.layout.output_uri,
+                    exc_info=True,
+                )
+        result.status = "done"
+        ctx.run.update_state(tables={table.name: result.to_dict()})
+        return result
+
+
+def _register() -> None:
+    from dynamigrate.etl.base import register_engine
+
+    register_engine("glue", GlueEngine)
+
+
+_register()
+
+
+# -- MCP wiring ------------------------------------------------------------------------------------
+
+DATAPROCESSING_SERVER = "aws-dataprocessing-mcp-server"
+
+
+def find_dataprocessing_server(cfg: Config, name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The mcpServers entry of the data-processing server (by name, or by its package in the command)."""
+    servers = cfg.mcp_servers or {}
+    if name:
+        if name not in servers:
+            raise ConfigError(
+                f"no MCP server named '{name}' in mcpServers", hint=f"known: {', '.join(servers) or 'none'}"
+            )
+        return name, servers[name]
+    for key, block in servers.items():
+        text = " ".join([str(block.get("command", "")), *map(str, block.get("args") or [])])
+        if DATAPROCESSING_SERVER in text or "dataprocessing" in key.lower():
+            return key, block
+    raise ConfigError(
+        "--glue-via mcp needs the AWS data-processing MCP server in the config's mcpServers",
+        hint='add {"mcpServers": {"glue": {"command": "uvx", "args": '
+        '["awslabs.aws-dataprocessing-mcp-server@latest", "--allow-write"], "env": {"AWS_REGION": "<region>"}}}}',
+    )
+
+
+def outcome_as_dict(outcome: Any) -> dict[str, Any]:
+    """A ToolOutcome of the MCP client as the response model's fields (structured, JSON text or text)."""
+    if outcome.protocol_error:
+        return {"isError": True, "content": [{"type": "text", "text": outcome.protocol_error}]}
+    data: dict[str, Any] = {}
+    if isinstance(outcome.structured, dict):
+        data = dict(outcome.structured.get("result", outcome.structured))
+    else:
+        try:
+            parsed = json.loads(outcome.text)
+            data = parsed if isinstance(parsed, dict) else {}
+        except (ValueError, TypeError):
+            data = {}
+    data.setdefault("isError", bool(outcome.is_error))
+    data.setdefault("content", [{"type": "text", "text": outcome.text}])
+    if "job_run_id" not in data:
+        import re
+
+        m = re.search(r"\bjr_[0-9a-f]{8,}\b", outcome.text or "")
+        if m:
+            data["job_run_id"] = m.group(0)
+    return data
+
+
+def mcp_glue(cfg: Config, server_name: str | None = None) -> tuple[McpGlue, Any]:
+    """(McpGlue, session) talking to the configured data-processing MCP server; close the session after."""
+    from dynamigrate.source.mcp_client import McpSession, build_server_env
+
+    name, block = find_dataprocessing_server(cfg, server_name)
+    args = [str(a) for a in block.get("args") or []]
+    if "--allow-write" not in args:
+        raise ConfigError(
+            f"MCP server '{name}' is not started with --allow-write",
+            hint="add --allow-write to its args: creating and starting Glue jobs are write operations",
+        )
+    env = build_server_env(block)
+    if cfg.aws.region:
+        env.setdefault("AWS_REGION", cfg.aws.region)
+    session = McpSession(name, str(block["command"]), args, env).start()
+    return McpGlue(lambda tool, arguments: outcome_as_dict(session.call_tool(tool, arguments))), session

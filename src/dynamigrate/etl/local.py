@@ -1,0 +1,574 @@
+"""The local engine: streams a view from MySQL and writes its items to DynamoDB, in this process.
+
+Threads and queues (see docs/etl.md)::
+
+    reader thread                       main thread                     writer (TableWriter)
+    view chunk -> encode rows ──► queue(queue_chunks) ──► submit chunk ──► inflight_chunks chunks
+      (SSCursor, rowid windows)          in order: wait oldest chunk,       being written, each by
+                                         record seen keys, checkpoint       `concurrency` requests
+
+* Memory is bounded by ``(queue_chunks + inflight_chunks + 1) * chunk_rows`` rows whatever the size of
+  the table.
+* Chunks are completed strictly in order; after a chunk is fully written the checkpoint
+  ``checkpoints/<T>.json`` (entity, last ``_dm_rowid``, entities done, counters) is replaced
+  atomically. A run killed at any moment resumes after the last checkpoint, so it redoes at most the
+  chunks that were in flight (``inflight_chunks * chunk_rows`` rows; one chunk with
+  ``inflight_chunks=1``). Redone writes are harmless: every write is conditional and idempotent.
+* Rows the encoder rejects never reach DynamoDB: they go to ``rejected.jsonl`` through the writer's
+  sink, are counted by reason, and the run continues.
+* In ``sync`` mode the keys produced by the view are kept in an on-disk SQLite set
+  (``seen/<T>.sqlite``, bounded memory, survives a resume); after the pass, migration-owned items
+  (those carrying the marker) whose key was not produced are reported as ``missing_source`` and, with
+  ``--delete-missing`` only, deleted conditionally (only while their marker is unchanged).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.contract.model import Table
+from dynamigrate.errors import DynamigrateError, EngineError
+from dynamigrate.etl.base import EtlContext, TableResult, register_engine, utc_iso
+from dynamigrate.runstate import safe_name
+from dynamigrate.source.reader import Chunk, ViewReader, open_connection, quote_ident, source_bounds
+
+log = logging.getLogger(__name__)
+
+_DONE = object()
+#: How many rejected rows per table are logged at WARNING (all of them are in rejected.jsonl).
+LOG_REJECTS = 5
+#: How many missing-source examples a result keeps.
+MISSING_EXAMPLES = 20
+
+
+@dataclass
+class _Work:
+    chunk: Chunk
+    encoded: list[Any]
+
+
+def canonical_key(key: dict[str, Any]) -> str:
+    """A stable text form of a low-level key (binary as base64), for the seen-keys set."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, bytes | bytearray | memoryview):
+            return base64.b64encode(bytes(obj)).decode("ascii")
+        raise TypeError(type(obj).__name__)
+
+    return json.dumps(key, sort_keys=True, separators=(",", ":"), default=default)
+
+
+class SeenKeys:
+    """An on-disk set of item keys (SQLite), for bounded-memory missing-source detection."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS seen (k TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.db.commit()
+
+    def add_many(self, keys: list[str]) -> None:
+        if keys:
+            self.db.executemany("INSERT OR IGNORE INTO seen (k) VALUES (?)", [(k,) for k in keys])
+        self.db.commit()
+
+    def missing(self, keys: list[str]) -> set[str]:
+        """The keys of ``keys`` not in the set."""
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            marks = ",".join("?" * len(part))
+            found.update(r[0] for r in self.db.execute(f"SELECT k FROM seen WHERE k IN ({marks})", part))
+        return {k for k in keys if k not in found}
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM seen").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class LocalEngine:
+    name = "local"
+
+    # -- entry point ----------------------------------------------------------------------------
+    def run_table(self, ctx: EtlContext, table: Table) -> TableResult:
+        run = ctx.run
+        ckpt_name = run.checkpoint_file(table.name)
+        ckpt = run.read_json(ckpt_name) or {}
+        if ckpt.get("status") == "done" and ckpt.get("result"):
+            result = TableResult.from_dict(ckpt["result"])
+            result.extra["resumed"] = "already complete"
+            log.info("table %s: already complete in run %s, skipped", table.name, run.run_id)
+            if ctx.progress:
+                ctx.progress.finish_table(result)
+            return result
+
+        result = TableResult(table=table.name, engine=self.name, status="running", started=utc_iso())
+        if ckpt:
+            result.restore(ckpt.get("counters") or {})
+            result.resumed_from = {
+                "entity": ckpt.get("entity"),
+                "after_rowid": ckpt.get("after_rowid"),
+                "entities_done": ckpt.get("entities_done", []),
+                "read": result.read,
+                "written": result.written,
+            }
+            if ckpt.get("started"):
+                result.started = ckpt["started"]
+            log.info(
+                "table %s: resuming after %s rows (entity %s, rowid > %s)",
+                table.name,
+                result.read,
+                ckpt.get("entity"),
+                ckpt.get("after_rowid"),
+            )
+        t0 = time.monotonic()
+        prior_duration = float(ckpt.get("duration") or 0.0)
+        if ctx.progress:
+            ctx.progress.start_table(table.name, None)
+        try:
+            self._load(ctx, table, result, ckpt, prior_duration, t0)
+            result.status = "done"
+        except KeyboardInterrupt:
+            result.status = "interrupted"
+            result.error = "interrupted; rerun with --resume to continue from the last checkpoint"
+            raise
+        except DynamigrateError as exc:
+            result.status = "failed"
+            result.error = str(exc)
+            log.error(
+                "table %s failed: %s",
+                table.name,
+                exc,
+                extra={"fields": {"table": table.name, **{k: str(v) for k, v in exc.where.items()}}},
+            )
+        finally:
+            result.duration = prior_duration + (time.monotonic() - t0)
+            result.finished = utc_iso()
+            if result.status == "done":
+                self._write_checkpoint(ctx, table, result, ckpt_state=None, status="done")
+            run.update_state(tables={table.name: result.to_dict()})
+            if ctx.progress:
+                ctx.progress.finish_table(result)
+        return result
+
+    # -- the load -------------------------------------------------------------------------------
+    def _load(
+        self,
+        ctx: EtlContext,
+        table: Table,
+        result: TableResult,
+        ckpt: dict[str, Any],
+        prior_duration: float,
+        t0: float,
+    ) -> None:
+        opts = ctx.options
+        client = ctx.client()
+        writer, sink = self._make_writer(ctx, table, client)
+        seen = (
+            SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite")) if self._tracks_seen(ctx) else None
+        )
+        state = {
+            "entities_done": list(ckpt.get("entities_done") or []),
+            "entity": ckpt.get("entity"),
+            "after_rowid": ckpt.get("after_rowid"),
+        }
+        resume_entity = ckpt.get("entity")
+        resume_after = ckpt.get("after_rowid")
+        stop = threading.Event()
+        q: queue.Queue[Any] = queue.Queue(maxsize=max(1, opts.queue_chunks))
+        producer = threading.Thread(
+            target=self._produce,
+            args=(ctx, table, q, stop, set(state["entities_done"]), resume_entity, resume_after),
+            name=f"dm-reader-{table.name}",
+            daemon=True,
+        )
+        counter = threading.Thread(
+            target=self._count_total, args=(ctx, table, result), name=f"dm-count-{table.name}", daemon=True
+        )
+        counter.start()
+        producer.start()
+        pool = ThreadPoolExecutor(max_workers=max(1, opts.inflight_chunks), thread_name_prefix="dm-chunk")
+        inflight: deque[tuple[_Work, Future[Any]]] = deque()
+        rejects_logged = [0]
+        base_rejected = dict(result.rejected)
+        try:
+            while True:
+                item = self._get(q, producer)
+                if item is _DONE:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                work: _Work = item
+                fut = pool.submit(self._write_chunk, writer, sink, table, work, rejects_logged)
+                inflight.append((work, fut))
+                while len(inflight) >= max(1, opts.inflight_chunks):
+                    self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
+            while inflight:
+                self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
+            if seen is not None and opts.check_missing:
+                self._check_missing(ctx, table, client, seen, result)
+        finally:
+            stop.set()
+            for _, fut in inflight:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            producer.join(timeout=30)
+            if seen is not None:
+                seen.close()
+            close = getattr(writer, "close", None)
+            if callable(close):
+                close()
+
+    def _tracks_seen(self, ctx: EtlContext) -> bool:
+        return ctx.options.write_mode == "sync" and bool(ctx.options.marker_attribute)
+
+    @staticmethod
+    def _get(q: queue.Queue[Any], producer: threading.Thread) -> Any:
+        while True:
+            try:
+                return q.get(timeout=1.0)
+            except queue.Empty:
+                if not producer.is_alive():
+                    # the producer always ends with _DONE or an exception; the queue may hold it
+                    try:
+                        return q.get_nowait()
+                    except queue.Empty:
+                        return EngineError("the reader thread stopped unexpectedly")
+
+    # -- reader thread --------------------------------------------------------------------------
+    def _produce(
+        self,
+        ctx: EtlContext,
+        table: Table,
+        q: queue.Queue[Any],
+        stop: threading.Event,
+        entities_done: set[str],
+        resume_entity: str | None,
+        resume_after: int | None,
+    ) -> None:
+        from dynamigrate.target.encode import ItemEncoder
+
+        def put(obj: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(obj, timeout=0.5)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            encoder = ItemEncoder(table, ctx.options.marker_attribute)
+            types = table.attribute_types()
+            keep_bytes = [n for n, t in types.items() if t in ("B", "BS", "BOOL")]
+            settings = ctx.config.mysql
+            with ViewReader(
+                settings,
+                table.view_name,
+                database=ctx.database or settings.database,
+                chunk_rows=ctx.options.chunk_rows,
+                keep_bytes=keep_bytes,
+            ) as reader:
+                for entity in table.entities:
+                    name = entity.entity_type
+                    if name in entities_done:
+                        continue
+                    after = resume_after if name == resume_entity else None
+                    bounds = self._bounds(ctx, reader, entity.source_table)
+                    for chunk in reader.iter_entity(name, after_rowid=after, bounds=bounds):
+                        if stop.is_set():
+                            return
+                        work = _Work(chunk, encoder.encode_many(chunk.rows) if chunk.rows else [])
+                        if not put(work):
+                            return
+            put(_DONE)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            put(exc)
+
+    def _bounds(
+        self, ctx: EtlContext, reader: ViewReader, source_table: str
+    ) -> tuple[int | None, int | None] | None:
+        """MIN/MAX rowid from the source table's integer primary key when the schema knows it."""
+        if ctx.schema is None or not reader.has_rowid:
+            return None
+        info = ctx.schema.table(source_table)
+        pk = info.integer_primary_key if info is not None else None
+        if info is None or pk is None:
+            return None
+        return source_bounds(reader.conn, info.name, pk)
+
+    def _count_total(self, ctx: EtlContext, table: Table, result: TableResult) -> None:
+        """Rows expected, for the ETA: COUNT(*) of the entities' source tables (one item per row)."""
+        try:
+            settings = ctx.config.mysql
+            conn = open_connection(settings, ctx.database or settings.database)
+            try:
+                total = 0
+                with conn.cursor() as cur:
+                    for entity in table.entities:
+                        info = ctx.schema.table(entity.source_table) if ctx.schema else None
+                        if info is not None:
+                            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(info.name)}")
+                        else:
+                            cur.execute(
+                                f"SELECT COUNT(*) FROM {quote_ident(table.view_name)} WHERE _dm_entity = %s",
+                                (entity.entity_type,),
+                            )
+                        total += int(cur.fetchone()[0])
+                        cur.fetchall()
+            finally:
+                conn.close()
+            result.total = total
+            if ctx.progress:
+                ctx.progress.set_total(table.name, total)
+        except Exception:
+            log.debug("counting rows of %s failed", table.view_name, exc_info=True)
+
+    # -- writer side ----------------------------------------------------------------------------
+    def _make_writer(self, ctx: EtlContext, table: Table, client: Any) -> tuple[Any, Any]:
+        from dynamigrate.target.writer import RunDirSink, TableWriter, WriterOptions
+
+        opts = ctx.options
+        wopts: dict[str, Any] = {
+            "mode": opts.write_mode,
+            "marker_attribute": opts.marker_attribute,
+            "version_attribute": opts.version_attribute,
+            "concurrency": opts.concurrency,
+            "run_id": ctx.run_id,
+        }
+        wopts["strategy"] = resolve_strategy(opts.strategy, ctx.config.aws.dynamodb_endpoint)
+        sink = RunDirSink(ctx.run, table.name)
+        writer = TableWriter(client, table.name, table, WriterOptions(**wopts), sink)
+        return writer, sink
+
+    def _write_chunk(
+        self, writer: Any, sink: Any, table: Table, work: _Work, rejects_logged: list[int]
+    ) -> Any:
+        good = []
+        for enc in work.encoded:
+            if enc.reject_code is None:
+                good.append(enc)
+            else:
+                self._reject(sink, table, enc, rejects_logged)
+        if not good:
+            return None
+        return writer.write_batch(good)
+
+    def _reject(self, sink: Any, table: Table, enc: Any, rejects_logged: list[int]) -> None:
+        from dynamigrate.target.encode import key_for_report
+
+        sink.on_rejected(enc, enc.reject_reason or enc.reject_code, enc.reject_code, None)
+        if rejects_logged[0] < LOG_REJECTS:
+            rejects_logged[0] += 1
+            log.warning(
+                "table %s: row rejected (%s): %s; key %s; written to rejected.jsonl. "
+                "Fix the source row or the contract and rerun (sync mode picks it up).",
+                table.name,
+                enc.reject_code,
+                enc.reject_reason,
+                json.dumps(key_for_report(enc.key), ensure_ascii=False),
+                extra={"fields": {"table": table.name, "reject_code": enc.reject_code}},
+            )
+
+    def _complete(
+        self,
+        ctx: EtlContext,
+        table: Table,
+        result: TableResult,
+        state: dict[str, Any],
+        seen: SeenKeys | None,
+        sink: Any,
+        base_rejected: dict[str, int],
+        work: _Work,
+        fut: Future[Any],
+    ) -> None:
+        br = fut.result()  # raises the writer's error: the checkpoint stays before this chunk
+        chunk = work.chunk
+        result.read += len(chunk.rows)
+        result.chunks += 1
+        for enc in work.encoded:
+            if enc.reject_code is None:
+                result.bytes += enc.size
+                if enc.omitted_gsi_keys:
+                    result.omitted_gsi_keys += 1
+        if br is not None:
+            result.written += int(br.written)
+            result.skipped += int(br.skipped)
+            result.unchanged += int(br.unchanged)
+            result.conflicts += int(br.conflicts)
+            result.retries += int(br.retries)
+            result.throttles += int(br.throttles)
+        # rejected by reason: encoder rejects (this engine) and writer rejects, as the sink counted them
+        counters = getattr(sink, "counters", {})
+        result.rejected = dict(base_rejected)
+        for name, n in list(counters.items()):
+            if name.startswith("rejected:"):
+                result.add_rejected(name.split(":", 1)[1], n)
+        if seen is not None:
+            seen.add_many([canonical_key(e.key) for e in work.encoded if e.reject_code is None])
+        if chunk.resumable and chunk.last_rowid is not None:
+            state["entity"] = chunk.entity
+            state["after_rowid"] = chunk.last_rowid
+        if chunk.entity_done and chunk.entity is not None:
+            if chunk.entity not in state["entities_done"]:
+                state["entities_done"].append(chunk.entity)
+            state["entity"], state["after_rowid"] = None, None
+        if chunk.resumable or chunk.entity_done:
+            self._write_checkpoint(ctx, table, result, ckpt_state=state, status="running")
+        if ctx.progress:
+            ctx.progress.update(result)
+
+    def _write_checkpoint(
+        self,
+        ctx: EtlContext,
+        table: Table,
+        result: TableResult,
+        ckpt_state: dict[str, Any] | None,
+        status: str,
+    ) -> None:
+        doc: dict[str, Any] = {
+            "table": table.name,
+            "run_id": ctx.run_id,
+            "engine": self.name,
+            "status": status,
+            "view": table.view_name,
+            "chunk_rows": ctx.options.chunk_rows,
+            "started": result.started,
+            "duration": result.duration,
+            "counters": result.counters(),
+            "updated_at": utc_iso(),
+        }
+        if ckpt_state is not None:
+            doc.update(
+                entity=ckpt_state["entity"],
+                after_rowid=ckpt_state["after_rowid"],
+                entities_done=list(ckpt_state["entities_done"]),
+            )
+        if status == "done":
+            doc["result"] = result.to_dict()
+        ctx.run.write_json(ctx.run.checkpoint_file(table.name), doc)
+
+    # -- sync: vanished source rows -------------------------------------------------------------
+    def _check_missing(
+        self, ctx: EtlContext, table: Table, client: Any, seen: SeenKeys, result: TableResult
+    ) -> None:
+        marker = ctx.options.marker_attribute
+        assert marker
+        names = {f"#k{i}": k for i, k in enumerate(table.key_names)}
+        names["#m"] = marker
+        kwargs: dict[str, Any] = {
+            "TableName": table.name,
+            "ProjectionExpression": ", ".join(names),
+            "FilterExpression": "attribute_exists(#m)",
+            "ExpressionAttributeNames": names,
+        }
+        missing = 0
+        deleted = 0
+        examples: list[dict[str, Any]] = []
+        delete_if_marker = None
+        if ctx.options.delete_missing:
+            from dynamigrate.target.writer import delete_if_marker as _dim
+
+            delete_if_marker = _dim
+        for page in _scan_pages(client, kwargs):
+            keyed = []
+            for item in page:
+                key = {k: item[k] for k in table.key_names if k in item}
+                keyed.append((canonical_key(key), key, item.get(marker, {}).get("S")))
+            gone = seen.missing([k for k, _, _ in keyed])
+            for text, key, mark in keyed:
+                if text not in gone:
+                    continue
+                missing += 1
+                if len(examples) < MISSING_EXAMPLES:
+                    examples.append({"key": json.loads(text), "marker": mark})
+                if (
+                    delete_if_marker is not None
+                    and mark is not None
+                    and delete_if_marker(client, table.name, key, mark)
+                ):
+                    deleted += 1
+        result.missing_source = missing
+        result.missing_examples = examples
+        result.deleted_missing = deleted
+        if missing:
+            what = (
+                f"{deleted} deleted (--delete-missing)"
+                if ctx.options.delete_missing
+                else "kept; rerun with --delete-missing to delete them"
+            )
+            log.warning(
+                "table %s: %d migration-owned item(s) have no source row any more: %s",
+                table.name,
+                missing,
+                what,
+                extra={"fields": {"table": table.name, "missing_source": missing}},
+            )
+        ctx.run.event(
+            "missing_source", table=table.name, missing=missing, deleted=deleted, examples=examples[:5]
+        )
+
+    @staticmethod
+    def _old_image(ctx: EtlContext, table: Table, key: dict[str, Any], old: dict[str, Any]) -> None:
+        from dynamigrate.target.encode import key_for_report
+
+        ctx.run.append(
+            ctx.run.old_images_file(table.name),
+            {"key": key_for_report(key), "old": key_for_report(old), "ts": time.time(), "deleted": True},
+        )
+
+
+def resolve_strategy(strategy: str | None, endpoint: str | None) -> str:
+    """``auto`` (the default): ``transact`` against a local endpoint, ``put`` against AWS.
+
+    DynamoDB Local serves one TransactWriteItems of 100 conditional puts about as fast as a
+    BatchWriteItem of 25 unconditional ones, but each PutItem costs a full request (~7x slower in
+    bench/bench_local_engine.py). On AWS a transaction costs twice the write capacity, and many
+    concurrent PutItems are cheap, so ``put`` is the default there.
+    """
+    if strategy and strategy != "auto":
+        return strategy
+    from dynamigrate.target.client import is_local_endpoint
+
+    return "transact" if is_local_endpoint(endpoint) else "put"
+
+
+def _scan_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    from botocore.exceptions import ClientError
+
+    from dynamigrate.target.retry import RetryPolicy, terminal_error
+
+    policy = RetryPolicy()
+    start: dict[str, Any] | None = None
+    while True:
+        args = dict(kwargs)
+        if start:
+            args["ExclusiveStartKey"] = start
+        try:
+            resp = policy.call(client.scan, what=f"Scan {kwargs['TableName']}", **args)
+        except ClientError as exc:
+            raise terminal_error(exc, table=kwargs["TableName"]) from None
+        yield resp.get("Items", [])
+        start = resp.get("LastEvaluatedKey")
+        if not start:
+            return
+
+
+register_engine("local", LocalEngine)

@@ -1,0 +1,296 @@
+"""Spark engine: run the migration job (:mod:`dynamigrate.etl.spark_job`) on Spark.
+
+``dynamigrate migrate --engine spark`` runs :class:`SparkEngine`: a SparkSession in this process
+(``local[*,3]`` by default, any master with ``--spark-master`` / ``$DYNAMIGRATE_SPARK_MASTER`` /
+config ``spark.master``), the JDBC driver jar from Debian's ``libmariadb-java``, UTC forced on the
+JVM and the session. pyspark comes with the extra ``dynamigrate[spark]``; nothing is installed at
+run time. :func:`build_package_zip` and :func:`job_script_path` are shared with the Glue deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dynamigrate.errors import ConfigError, EngineError, require
+from dynamigrate.etl.base import TableResult, register_engine, utc_iso
+
+if TYPE_CHECKING:
+    from dynamigrate.config import Config
+    from dynamigrate.contract.model import Table
+    from dynamigrate.etl.base import EtlContext
+    from dynamigrate.runstate import RunDir
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # src/dynamigrate
+
+
+def job_script_path() -> Path:
+    """The job script given to spark-submit / uploaded as the Glue job's ScriptLocation."""
+    return Path(__file__).resolve().parent / "spark_job.py"
+
+
+def build_package_zip(dest: Path) -> Path:
+    """Zip the dynamigrate package for ``--py-files`` / ``--extra-py-files``.
+
+    Deterministic (sorted entries, fixed timestamps) so that identical code gives an identical zip.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(PACKAGE_DIR.rglob("*")):
+            if path.is_dir() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
+                continue
+            arcname = str(Path("dynamigrate") / path.relative_to(PACKAGE_DIR))
+            info = zipfile.ZipInfo(arcname, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes())
+    tmp.replace(dest)
+    return dest
+
+
+# -- the engine ------------------------------------------------------------------------------------
+
+#: Spark master (flag ``--spark-master`` sets this variable; config ``spark.master``; default below).
+SPARK_MASTER_ENV = "DYNAMIGRATE_SPARK_MASTER"
+#: ``local[*,3]``: all cores, and a failed task is retried up to 3 times (plain ``local[*]`` never
+#: retries a task; retries are safe here, see spark_job's docstring).
+DEFAULT_MASTER = "local[*,3]"
+JDBC_JAR_ENV = "DYNAMIGRATE_JDBC_JAR"
+DEFAULT_JDBC_JARS = ("/usr/share/java/mariadb-java-client.jar",)
+FAIL_PARTITION_CONF = "dynamigrate.test.fail_partition"
+
+
+def spark_settings(cfg: Config | None) -> dict[str, Any]:
+    raw = (cfg.raw.get("spark") or {}) if cfg is not None and isinstance(cfg.raw, dict) else {}
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
+def jdbc_jar(cfg: Config | None = None) -> str:
+    """The JDBC driver jar: $DYNAMIGRATE_JDBC_JAR > config spark.jdbc_jar > Debian's libmariadb-java."""
+    candidates = [os.environ.get(JDBC_JAR_ENV), spark_settings(cfg).get("jdbc_jar"), *DEFAULT_JDBC_JARS]
+    for c in candidates:
+        if c and Path(c).exists():
+            return str(c)
+    raise ConfigError(
+        "no MySQL/MariaDB JDBC driver jar found for Spark",
+        hint="apt-get install libmariadb-java (gives /usr/share/java/mariadb-java-client.jar), "
+        f"or point {JDBC_JAR_ENV} / spark.jdbc_jar at a Connector/J jar",
+    )
+
+
+def spark_session(cfg: Config | None = None, master: str | None = None) -> Any:
+    """The active SparkSession, or a new one for ``master`` (in-process driver, client mode).
+
+    In-process rather than spark-submit: the driver is this process, so accumulators, exceptions and
+    the run directory are right here, and nothing is parsed from a subprocess's output. Cluster deploy
+    modes (YARN cluster, Kubernetes) use spark-submit on spark_job.py directly (docs/spark-glue.md).
+    """
+    require("pyspark", "spark")
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    settings = spark_settings(cfg)
+    master = master or os.environ.get(SPARK_MASTER_ENV) or settings.get("master") or DEFAULT_MASTER
+    # the JVM inherits the environment: UTC everywhere, and Python workers use this interpreter
+    os.environ["TZ"] = "UTC"
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    utc = "-Duser.timezone=UTC"
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("dynamigrate")
+        .config("spark.jars", jdbc_jar(cfg))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", utc)
+        .config("spark.executor.extraJavaOptions", utc)
+        .config("spark.executorEnv.TZ", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.task.maxFailures", "4")
+        .config("spark.python.worker.reuse", "true")
+    )
+    for key, value in (settings.get("conf") or {}).items():
+        builder = builder.config(str(key), str(value))
+    spark = builder.getOrCreate()
+    if not master.startswith("local"):
+        # executors elsewhere need the package: ship it (the same zip Glue gets)
+        tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"dynamigrate-{os.getpid()}.zip"
+        spark.sparkContext.addPyFile(str(build_package_zip(tmp)))
+    return spark
+
+
+def jdbc_source(cfg: Config, database: str | None, fetch_size: int = 1000) -> Any:
+    from dynamigrate.etl.spark_job import JdbcSource, normalise_jdbc_url
+
+    m = cfg.mysql
+    db = database or m.database
+    if not db:
+        raise ConfigError("mysql.database is not set", hint="the database that holds the views")
+    url = normalise_jdbc_url(f"jdbc:mysql://{m.host}:{m.port}/{db}")
+    return JdbcSource(url=url, user=m.user, password=m.password.reveal(), fetch_size=fetch_size)
+
+
+def merge_partition_outputs(run: RunDir, table: str, output_uri: str | None = None) -> dict[str, int]:
+    """Copy the tasks' per-attempt files into the run's standard files (once per file).
+
+    Written keys and old images come from every attempt (a failed attempt may have written items
+    before it died: rollback must know them); rejected rows and conflicts only from the attempt that
+    completed the partition (a retried attempt sees the same rows again).
+    """
+    from dynamigrate.etl.spark_job import Storage, done_markers, parts_dir
+
+    storage = Storage(output_uri or str(run.path))
+    merged_name = f"{parts_dir(table)}merged.json"
+    merged = set(json.loads(storage.read_text(merged_name) or "[]"))
+    committed = {rec["files"] for rec in done_markers(storage, table).values()}
+    targets = {
+        "written": run.written_file(table),
+        "old_images": run.old_images_file(table),
+        "rejected": "rejected.jsonl",
+        "conflicts": "conflicts.jsonl",
+    }
+    counts: dict[str, int] = {}
+    for name in storage.list(parts_dir(table)):
+        if name in merged or not name.endswith(".jsonl"):
+            continue
+        folder, _, fname = name.rpartition("/")
+        kind = fname.removesuffix(".jsonl")
+        if kind not in targets:
+            continue
+        if kind in ("rejected", "conflicts") and folder + "/" not in committed:
+            continue  # an attempt that did not finish: its rows are in the successful attempt
+        text = storage.read_text(name) or ""
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        run.writer(targets[kind]).write_many(lines)
+        counts[kind] = counts.get(kind, 0) + len(lines)
+        merged.add(name)
+    storage.write_text(merged_name, json.dumps(sorted(merged)))
+    return counts
+
+
+class SparkEngine:
+    """``--engine spark``: the Spark job in this process's SparkSession (local[*] by default)."""
+
+    name = "spark"
+
+    def __init__(self, spark: Any = None, master: str | None = None):
+        self._spark = spark
+        self.master = master
+
+    def run_table(self, ctx: EtlContext, table: Table) -> TableResult:
+        from dynamigrate.etl.spark_job import JobConf, run_job
+
+        cfg, opts, run = ctx.config, ctx.options, ctx.run
+        result = TableResult(table=table.name, engine=self.name, status="running", started=utc_iso())
+        if ctx.progress:
+            ctx.progress.start_table(table.name, None)
+        t0 = time.monotonic()
+        try:
+            spark = self._spark or spark_session(cfg, self.master)
+            fail = spark.conf.get(FAIL_PARTITION_CONF, None) or os.environ.get(
+                "DYNAMIGRATE_TEST_FAIL_PARTITION"
+            )
+            settings = spark_settings(cfg)
+            region = cfg.aws.region
+            if not region:
+                from dynamigrate.target.client import client_region
+
+                region = client_region(ctx.client())
+            conf = JobConf(
+                table=table,
+                view=table.view_name,
+                run_id=run.run_id,
+                output_uri=str(run.path.resolve()),
+                write_mode=opts.write_mode,
+                marker_attribute=opts.marker_attribute,
+                version_attribute=opts.version_attribute,
+                region=region,
+                dynamodb_endpoint=cfg.aws.dynamodb_endpoint,
+                concurrency=int(settings.get("task_concurrency") or min(opts.concurrency, 16)),
+                strategy=opts.strategy,
+                chunk_rows=int(settings.get("chunk_rows") or min(opts.chunk_rows, 500)),
+                partition_rows=int(settings.get("partition_rows") or 50_000),
+                fail_partition=int(fail) if fail not in (None, "") else None,
+            )
+            jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
+            outcome = run_job(spark, conf, jdbc, resume=True)
+            merge_partition_outputs(run, table.name)
+            total = {
+                k: outcome.counters.get(k, 0) + outcome.resumed_counters.get(k, 0)
+                for k in set(outcome.counters) | set(outcome.resumed_counters)
+            }
+            result.total = outcome.total_rows
+            result.read = total.get("read", 0)
+            result.written = total.get("written", 0)
+            result.skipped = total.get("skipped", 0) + total.get("unchanged", 0)
+            result.conflicts = total.get("conflicts", 0)
+            result.retries = total.get("retries", 0)
+            result.throttles = total.get("throttles", 0)
+            result.bytes = total.get("bytes", 0)
+            result.omitted_gsi_keys = total.get("omitted_gsi_keys", 0)
+            result.chunks = total.get("partitions", 0)
+            for src in (outcome.rejected, outcome.resumed_rejected):
+                for code, n in src.items():
+                    result.add_rejected(code, n)
+            result.extra["spark"] = {
+                "partitions": outcome.partitions,
+                "skipped_partitions": outcome.skipped_partitions,
+                "unchanged": total.get("unchanged", 0),
+                "master": spark.sparkContext.master,
+                "spark_version": spark.version,
+            }
+            if outcome.skipped_partitions:
+                result.resumed_from = {"partitions_done": outcome.skipped_partitions}
+            result.status = "done"
+        except KeyboardInterrupt:
+            result.status = "interrupted"
+            result.error = "interrupted; rerun with --resume: finished partitions are skipped"
+            raise
+        except Exception as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            result.status = "failed"
+            result.error = _spark_error_text(exc)
+            log.error("table %s failed in Spark: %s", table.name, result.error)
+            try:
+                merge_partition_outputs(run, table.name)
+            except Exception:
+                log.debug("merging partition outputs failed", exc_info=True)
+        finally:
+            result.duration = time.monotonic() - t0
+            result.finished = utc_iso()
+            run.update_state(tables={table.name: result.to_dict()})
+            if ctx.progress:
+                ctx.progress.finish_table(result)
+        if result.status == "failed":
+            raise EngineError(
+                f"Spark job for table {table.name} failed: {result.error}",
+                table=table.name,
+                hint="see the task error above; rerun with --resume to skip finished partitions",
+            )
+        return result
+
+
+def _spark_error_text(exc: BaseException) -> str:
+    """The useful line of a Py4J/Spark error (the Python exception raised in the task)."""
+    text = str(exc)
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith(("dynamigrate.", "InjectedFailure", "RuntimeError", "botocore.", "pymysql.")) or (
+            "Error:" in s and not s.startswith(("at ", "py4j"))
+        ):
+            return s[:500]
+    return text.splitlines()[0][:500] if text else type(exc).__name__
+
+
+register_engine("spark", SparkEngine)

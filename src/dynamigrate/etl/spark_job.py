@@ -1,0 +1,719 @@
+"""The migration as one Apache Spark job: a view read through JDBC, written to DynamoDB per partition.
+
+One script for every place Spark runs:
+
+* in-process from ``dynamigrate migrate --engine spark`` (:mod:`dynamigrate.etl.spark` calls
+  :func:`run_job` with a SparkSession it created);
+* ``spark-submit --py-files dynamigrate.zip --jars mariadb-java-client.jar spark_job.py --table Users
+  --contract_file contract.json --jdbc_url jdbc:mysql://host:3306/db --jdbc_user u ...`` on any
+  cluster (password from ``DYNAMIGRATE_MYSQL_PASSWORD``, never on the command line);
+* AWS Glue 5.0 (Spark 3.5, Python 3.11), deployed by :mod:`dynamigrate.etl.glue`: ``awsglue`` is
+  imported only when present; the JDBC URL, user and password come from the Glue connection
+  (``glueContext.extract_jdbc_conf``), never from the job's arguments. Written for Spark 3.5 and 4.
+
+Reading: Spark does the partitioning. The plan (:func:`plan_partitions`) asks the view for each
+entity's ``MIN/MAX/COUNT`` of ``_dm_rowid`` and cuts every entity's range into slices of about
+``partition_rows`` rows, one JDBC predicate per slice (``_dm_entity = 'ORDER' AND _dm_rowid BETWEEN a
+AND b``). Per-entity predicates keep partitions even when entities differ in size, and MariaDB pushes
+them into the branches of a UNION ALL view (EXPLAIN shows "Impossible WHERE" for the other branches
+and a PRIMARY range scan for the matching one). The same predicate scheme is used for single-entity
+views (rather than ``partitionColumn``/``lowerBound``/``upperBound``, whose bounds only set the stride
+and leave open-ended first/last partitions): every partition is a closed, named range, which is what
+the per-partition checkpoints key on. Rows whose ``_dm_rowid`` is NULL get one partition per entity.
+
+Writing: each partition builds its own boto3 client, encodes rows with the same
+:class:`~dynamigrate.target.encode.ItemEncoder` and writes with the same
+:class:`~dynamigrate.target.writer.TableWriter` as the local engine, so items are identical. Values
+are first turned into the text the MySQL server prints (:func:`to_wire`), which is what the local
+engine's reader returns. Counters come back through an accumulator; rejected rows, conflicts, written
+keys and old images are written per partition attempt under the output location; a partition that
+finishes writes a checkpoint (``spark-checkpoints/<table>/<hash of predicate>.done``) so that a
+restarted job skips it. Retried or speculative tasks are harmless in the conditional modes (insert:
+an item already written is skipped; sync/newer: the condition compares markers/versions). In
+``overwrite`` mode a retried task rewrites the same items with the same content: no duplicates
+(the key decides), but an item the application changed in between is overwritten again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("dynamigrate.etl.spark_job")
+
+ENTITY_COLUMN = "_dm_entity"
+ROWID_COLUMN = "_dm_rowid"
+DEFAULT_PARTITION_ROWS = 50_000
+JDBC_DRIVER = "org.mariadb.jdbc.Driver"
+COUNTER_NAMES = (
+    "read",
+    "written",
+    "skipped",
+    "conflicts",
+    "unchanged",
+    "retries",
+    "throttles",
+    "bytes",
+    "omitted_gsi_keys",
+    "partitions",
+)
+
+
+# -- value conversion ------------------------------------------------------------------------------
+
+
+def to_wire(value: Any) -> Any:
+    """A Spark value as the text the MySQL server prints (what the local engine's reader returns).
+
+    The views emit text for S/N/M/L and sets, so this mostly passes strings through; it makes typed
+    columns (integers, DECIMAL, dates, BIT) encode exactly like on the pymysql path.
+    """
+    import datetime as dt
+
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # BIT(1) (Spark maps it to boolean); pymysql gives b'\x01'/b'\x00'
+        return b"\x01" if value else b"\x00"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, dt.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return text + (f".{value.microsecond:06d}" if value.microsecond else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def row_to_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: to_wire(v) for k, v in row.items()}
+
+
+# -- JDBC ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JdbcSource:
+    """Where the view is. ``password`` is only revealed in :meth:`properties` (Spark redacts it)."""
+
+    url: str  # jdbc:mysql://host:port/database (mysql scheme: see normalise_jdbc_url)
+    user: str
+    password: str = field(repr=False, default="")
+    fetch_size: int = 1000
+
+    def properties(self) -> dict[str, str]:
+        return {
+            "user": self.user,
+            "password": self.password,
+            "driver": JDBC_DRIVER,
+            "fetchsize": str(self.fetch_size),
+        }
+
+
+def normalise_jdbc_url(url: str, database: str | None = None) -> str:
+    """A URL Spark and MariaDB Connector/J 2.7 agree on.
+
+    ``jdbc:mariadb://`` makes Spark pick its generic dialect, which quotes identifiers with double
+    quotes: MariaDB then reads column *names* as string literals. ``jdbc:mysql://`` selects Spark's
+    MySQL dialect (backticks). ``tinyInt1isBit=false`` keeps TINYINT(1) an integer (as pymysql reads
+    it); ``serverTimezone=UTC`` keeps TIMESTAMP values from shifting.
+    """
+    if url.startswith("jdbc:mariadb://"):
+        url = "jdbc:mysql://" + url[len("jdbc:mariadb://") :]
+    base, _, query = url.partition("?")
+    if database:
+        scheme_host = base.split("/", 3)
+        if len(scheme_host) < 4 or not scheme_host[3]:
+            base = base.rstrip("/") + "/" + database
+    params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+    params.setdefault("tinyInt1isBit", "false")
+    params.setdefault("serverTimezone", "UTC")
+    return base + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# -- partition plan (pure) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityStats:
+    entity: str | None
+    lo: int | None
+    hi: int | None
+    rows: int
+    rows_with_rowid: int
+
+
+@dataclass(frozen=True)
+class Partition:
+    index: int
+    predicate: str
+    entity: str | None
+    lo: int | None
+    hi: int | None
+    estimated_rows: int
+
+    def key(self, table: str) -> str:
+        """Stable checkpoint name: the table and the predicate decide it."""
+        return hashlib.sha256(f"{table}\n{self.predicate}".encode()).hexdigest()[:20]
+
+
+def plan_partitions(
+    stats: Iterable[EntityStats], partition_rows: int = DEFAULT_PARTITION_ROWS
+) -> list[Partition]:
+    """One predicate per slice of ~``partition_rows`` rows, cut per entity (pure).
+
+    Slices split the entity's rowid range evenly (ids are assumed roughly dense; a sparse range gives
+    some smaller slices, never wrong ones). Together the predicates cover every row exactly once:
+    closed BETWEEN ranges per entity, plus ``IS NULL`` for rows without a rowid.
+    """
+    partitions: list[Partition] = []
+    target = max(1, int(partition_rows))
+    for st in sorted(stats, key=lambda s: (s.entity is None, s.entity or "")):
+        if st.rows <= 0:
+            continue
+        ent = (
+            f"{quote_ident(ENTITY_COLUMN)} = {sql_string(st.entity)}"
+            if st.entity is not None
+            else (f"{quote_ident(ENTITY_COLUMN)} IS NULL")
+        )
+        rid = quote_ident(ROWID_COLUMN)
+        if st.rows_with_rowid > 0 and st.lo is not None and st.hi is not None:
+            n = max(1, math.ceil(st.rows_with_rowid / target))
+            span = st.hi - st.lo + 1
+            n = min(n, span)
+            step = math.ceil(span / n)
+            a = st.lo
+            while a <= st.hi:
+                b = min(st.hi, a + step - 1)
+                partitions.append(
+                    Partition(
+                        index=len(partitions),
+                        predicate=f"{ent} AND {rid} BETWEEN {a} AND {b}",
+                        entity=st.entity,
+                        lo=a,
+                        hi=b,
+                        estimated_rows=math.ceil(st.rows_with_rowid * (b - a + 1) / span),
+                    )
+                )
+                a = b + 1
+        nulls = st.rows - st.rows_with_rowid
+        if nulls > 0 or st.lo is None:
+            partitions.append(
+                Partition(
+                    index=len(partitions),
+                    predicate=f"{ent} AND {rid} IS NULL",
+                    entity=st.entity,
+                    lo=None,
+                    hi=None,
+                    estimated_rows=max(nulls, 0),
+                )
+            )
+    return partitions
+
+
+def stats_query(view: str) -> str:
+    e, r = quote_ident(ENTITY_COLUMN), quote_ident(ROWID_COLUMN)
+    return (
+        f"(SELECT {e} AS entity, MIN({r}) AS lo, MAX({r}) AS hi, COUNT(*) AS n, COUNT({r}) AS nr "
+        f"FROM {quote_ident(view)} GROUP BY {e}) dm_stats"
+    )
+
+
+def entity_stats(spark: Any, jdbc: JdbcSource, view: str) -> list[EntityStats]:
+    rows = spark.read.jdbc(jdbc.url, stats_query(view), properties=jdbc.properties()).collect()
+    return [
+        EntityStats(
+            entity=r["entity"],
+            lo=None if r["lo"] is None else int(r["lo"]),
+            hi=None if r["hi"] is None else int(r["hi"]),
+            rows=int(r["n"]),
+            rows_with_rowid=int(r["nr"]),
+        )
+        for r in rows
+    ]
+
+
+# -- output location (local directory or S3) -------------------------------------------------------
+
+
+class Storage:
+    """Text files under a local directory or an ``s3://bucket/prefix`` (created lazily, per process)."""
+
+    def __init__(self, uri: str, region: str | None = None, endpoint_url: str | None = None):
+        self.uri = uri.rstrip("/") + "/"
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._s3: Any = None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.uri.startswith("s3://")
+
+    def _bucket_key(self, rel: str) -> tuple[str, str]:
+        rest = self.uri[len("s3://") :]
+        bucket, _, prefix = rest.partition("/")
+        return bucket, prefix + rel
+
+    def _client(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3", region_name=self.region, endpoint_url=self.endpoint_url)
+        return self._s3
+
+    def write_text(self, rel: str, text: str) -> None:
+        if self.is_s3:
+            bucket, key = self._bucket_key(rel)
+            self._client().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+            return
+        path = Path(self.uri) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+
+    def read_text(self, rel: str) -> str | None:
+        if self.is_s3:
+            bucket, key = self._bucket_key(rel)
+            try:
+                return str(self._client().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+            except Exception as exc:
+                if "NoSuchKey" in type(exc).__name__ or "NoSuchKey" in str(exc):
+                    return None
+                raise
+        path = Path(self.uri) / rel
+        return path.read_text(encoding="utf-8") if path.exists() else None
+
+    def list(self, rel_prefix: str) -> list[str]:
+        """Relative names of the files under ``rel_prefix`` (recursive), sorted."""
+        if self.is_s3:
+            bucket, key = self._bucket_key(rel_prefix)
+            base_len = len(self._bucket_key("")[1])
+            names: list[str] = []
+            for page in self._client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                names += [o["Key"][base_len:] for o in page.get("Contents", [])]
+            return sorted(names)
+        base = Path(self.uri)
+        root = base / rel_prefix
+        if not root.exists():
+            return []
+        return sorted(
+            str(p.relative_to(base)) for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
+        )
+
+
+class PartitionBuffer:
+    """Stands in for a RunDir inside a Spark task: RunDirSink appends here, lines kept per file."""
+
+    def __init__(self, table: str):
+        self.table = table
+        self.lines: dict[str, list[str]] = {}
+
+    def written_file(self, table: str) -> str:
+        return "written"
+
+    def old_images_file(self, table: str) -> str:
+        return "old_images"
+
+    def append(self, name: str, obj: Any) -> None:
+        kind = name.rsplit("/", 1)[-1].removesuffix(".jsonl")
+        line = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+        self.lines.setdefault(kind, []).append(line)
+
+
+# -- the job ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobConf:
+    """Everything a task needs (plain, picklable data)."""
+
+    table: Any  # dynamigrate.contract.model.Table
+    view: str
+    run_id: str
+    output_uri: str
+    write_mode: str = "insert"
+    marker_attribute: str | None = "_dm_marker"
+    version_attribute: str | None = None
+    region: str | None = None
+    dynamodb_endpoint: str | None = None
+    s3_endpoint: str | None = None
+    concurrency: int = 8
+    strategy: str | None = None
+    chunk_rows: int = 500
+    partition_rows: int = DEFAULT_PARTITION_ROWS
+    fail_partition: int | None = None  # tests: raise once in this partition, on attempt 0
+
+    @property
+    def table_name(self) -> str:
+        return str(self.table.name)
+
+
+def checkpoint_dir(table: str) -> str:
+    return f"spark-checkpoints/{_safe(table)}/"
+
+
+def parts_dir(table: str) -> str:
+    return f"spark-parts/{_safe(table)}/"
+
+
+def _safe(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by the failure injection of the tests (``dynamigrate.test.fail_partition``)."""
+
+
+def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, rows: Iterator[Any]) -> None:
+    """Runs in a Spark task: encode and write one partition's rows, then checkpoint it."""
+    from pyspark import TaskContext
+
+    from dynamigrate.config import AwsSettings
+    from dynamigrate.target.client import dynamodb_client
+    from dynamigrate.target.encode import ItemEncoder
+    from dynamigrate.target.writer import RunDirSink, TableWriter, WriterOptions
+
+    ctx = TaskContext.get()
+    pid = ctx.partitionId() if ctx else 0
+    attempt = ctx.attemptNumber() if ctx else 0
+    part = parts[pid]
+    table = conf.table
+    storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
+    buffer = PartitionBuffer(conf.table_name)
+    sink = RunDirSink(buffer, conf.table_name)
+    client = dynamodb_client(
+        AwsSettings(region=conf.region, dynamodb_endpoint_url=conf.dynamodb_endpoint),
+        max_pool_connections=max(10, conf.concurrency * 2),
+    )
+    wopts: dict[str, Any] = {
+        "mode": conf.write_mode,
+        "run_id": conf.run_id,
+        "marker_attribute": conf.marker_attribute,
+        "version_attribute": conf.version_attribute,
+        "concurrency": conf.concurrency,
+    }
+    if conf.strategy:
+        wopts["strategy"] = conf.strategy
+    writer = TableWriter(client, conf.table_name, table, WriterOptions(**wopts), sink)
+    encoder = ItemEncoder(table, conf.marker_attribute)
+    counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
+    t0 = time.monotonic()
+    prefix = f"{parts_dir(conf.table_name)}part-{pid:05d}-{part.key(conf.table_name)}-a{attempt}/"
+    ok = False
+    try:
+        chunk: list[dict[str, Any]] = []
+        chunks_done = 0
+
+        def flush(batch: list[dict[str, Any]]) -> None:
+            encoded = encoder.encode_many(batch)
+            good = []
+            for enc in encoded:
+                if enc.reject_code is not None:
+                    sink.on_rejected(enc, enc.reject_reason or enc.reject_code, enc.reject_code, None)
+                else:
+                    good.append(enc)
+                    counters["bytes"] += enc.size
+                    if enc.omitted_gsi_keys:
+                        counters["omitted_gsi_keys"] += 1
+            counters["read"] += len(batch)
+            if good:
+                br = writer.write_batch(good)
+                for name in ("written", "skipped", "conflicts", "unchanged", "retries", "throttles"):
+                    counters[name] += int(getattr(br, name, 0))
+
+        for row in rows:
+            chunk.append(row_to_wire(row.asDict()))
+            if len(chunk) >= conf.chunk_rows:
+                flush(chunk)
+                chunk = []
+                chunks_done += 1
+                if conf.fail_partition == pid and attempt == 0:
+                    raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
+        if chunk:
+            flush(chunk)
+        if conf.fail_partition == pid and attempt == 0:
+            raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
+        ok = True
+    finally:
+        close = getattr(writer, "close", None)
+        if callable(close):
+            close()
+        # what this attempt did is kept even when it failed (its written keys matter for rollback)
+        for kind, lines in buffer.lines.items():
+            storage.write_text(prefix + f"{kind}.jsonl", "".join(line + "\n" for line in lines))
+    rejected_by_code = {k.split(":", 1)[1]: v for k, v in sink.counters.items() if k.startswith("rejected:")}
+    done = {
+        "table": conf.table_name,
+        "partition": pid,
+        "predicate": part.predicate,
+        "attempt": attempt,
+        "files": prefix,
+        "counters": counters,
+        "rejected": rejected_by_code,
+        "seconds": round(time.monotonic() - t0, 3),
+        "finished": time.time(),
+    }
+    if ok:
+        storage.write_text(
+            f"{checkpoint_dir(conf.table_name)}{part.key(conf.table_name)}.done", json.dumps(done)
+        )
+        counters["partitions"] = 1
+        accumulator.add({**counters, **{f"rejected:{k}": v for k, v in rejected_by_code.items()}})
+
+
+def _dict_accumulator_param() -> Any:
+    from pyspark.accumulators import AccumulatorParam
+
+    class DictSum(AccumulatorParam):  # type: ignore[misc, type-arg]
+        def zero(self, value: dict[str, int]) -> dict[str, int]:
+            return {}
+
+        def addInPlace(self, a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+            for k, v in b.items():
+                a[k] = a.get(k, 0) + v
+            return a
+
+    return DictSum()
+
+
+@dataclass
+class JobOutcome:
+    table: str
+    partitions: int
+    skipped_partitions: int
+    counters: dict[str, int]
+    rejected: dict[str, int]
+    resumed_counters: dict[str, int]
+    resumed_rejected: dict[str, int]
+    seconds: float
+    total_rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def done_markers(storage: Storage, table: str) -> dict[str, dict[str, Any]]:
+    """Checkpoint key -> done record, for the partitions of ``table`` already finished."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in storage.list(checkpoint_dir(table)):
+        if name.endswith(".done"):
+            text = storage.read_text(name)
+            if text:
+                out[name.rsplit("/", 1)[-1].removesuffix(".done")] = json.loads(text)
+    return out
+
+
+def run_job(spark: Any, conf: JobConf, jdbc: JdbcSource, *, resume: bool = True) -> JobOutcome:
+    """Plan, read and write one table (driver side). ``resume``: skip partitions already done."""
+    t0 = time.monotonic()
+    storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
+    stats = entity_stats(spark, jdbc, conf.view)
+    parts = plan_partitions(stats, conf.partition_rows)
+    done = done_markers(storage, conf.table_name) if resume else {}
+    todo = [p for p in parts if p.key(conf.table_name) not in done]
+    resumed: dict[str, int] = {}
+    resumed_rejected: dict[str, int] = {}
+    for p in parts:
+        rec = done.get(p.key(conf.table_name))
+        if rec:
+            for k, v in (rec.get("counters") or {}).items():
+                resumed[k] = resumed.get(k, 0) + int(v)
+            for k, v in (rec.get("rejected") or {}).items():
+                resumed_rejected[k] = resumed_rejected.get(k, 0) + int(v)
+    log.info(
+        "table %s: %d partition(s) over %s (%d already done)",
+        conf.table_name,
+        len(parts),
+        conf.view,
+        len(parts) - len(todo),
+    )
+    counters: dict[str, int] = {}
+    rejected: dict[str, int] = {}
+    if todo:
+        # renumber: the JDBC partition index is the position in ``todo``
+        todo = [Partition(i, p.predicate, p.entity, p.lo, p.hi, p.estimated_rows) for i, p in enumerate(todo)]
+        acc = spark.sparkContext.accumulator({}, _dict_accumulator_param())
+        df = spark.read.jdbc(
+            jdbc.url,
+            quote_ident(conf.view),
+            predicates=[p.predicate for p in todo],
+            properties=jdbc.properties(),
+        )
+        helper = [c for c in df.columns if c.startswith("_dm_") and c not in (ENTITY_COLUMN, ROWID_COLUMN)]
+        if helper:
+            df = df.drop(*helper)
+        conf_b, parts_b = conf, todo
+        df.rdd.foreachPartition(lambda rows: process_partition(conf_b, parts_b, acc, rows))
+        for k, v in dict(acc.value).items():
+            if k.startswith("rejected:"):
+                rejected[k.split(":", 1)[1]] = v
+            else:
+                counters[k] = v
+    return JobOutcome(
+        table=conf.table_name,
+        partitions=len(parts),
+        skipped_partitions=len(parts) - len(todo),
+        counters=counters,
+        rejected=rejected,
+        resumed_counters=resumed,
+        resumed_rejected=resumed_rejected,
+        seconds=round(time.monotonic() - t0, 3),
+        total_rows=sum(s.rows for s in stats),
+    )
+
+
+# -- entry point (spark-submit / Glue) -------------------------------------------------------------
+
+ARGUMENTS = (
+    "table",
+    "view",
+    "run_id",
+    "write_mode",
+    "contract_file",
+    "contract_s3",
+    "connection_name",
+    "database",
+    "region",
+    "marker_attribute",
+    "version_attribute",
+    "output_uri",
+    "partition_rows",
+    "fetch_size",
+    "jdbc_url",
+    "jdbc_user",
+    "dynamodb_endpoint",
+)
+
+
+def parse_args(argv: list[str]) -> dict[str, str | None]:
+    """Glue's getResolvedOptions when running in Glue (it also knows JOB_NAME), argparse otherwise."""
+    try:
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+    except ImportError:
+        getResolvedOptions = None
+    if getResolvedOptions is not None and "--JOB_NAME" in argv:
+        present = [a for a in ARGUMENTS if f"--{a}" in argv]
+        resolved = getResolvedOptions(argv, ["JOB_NAME", *present])
+        return {a: resolved.get(a) for a in ("JOB_NAME", *ARGUMENTS)}
+    parser = argparse.ArgumentParser(prog="spark_job.py", description="dynamigrate Spark job (one table)")
+    parser.add_argument("--JOB_NAME")
+    for a in ARGUMENTS:
+        parser.add_argument(f"--{a}")
+    ns, _unknown = parser.parse_known_args(argv[1:])
+    return vars(ns)
+
+
+def _load_contract_text(args: dict[str, str | None], region: str | None) -> tuple[str, str]:
+    if args.get("contract_file"):
+        path = str(args["contract_file"])
+        return Path(path).read_text(encoding="utf-8"), path
+    uri = args.get("contract_s3")
+    if not uri:
+        raise SystemExit("--contract_file or --contract_s3 is required")
+    base, _, name = str(uri).rpartition("/")
+    text = Storage(base, region).read_text(name)
+    if text is None:
+        raise SystemExit(f"contract not found at {uri}")
+    return text, str(uri)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    args = parse_args(argv)
+    os.environ.setdefault("TZ", "UTC")
+    from pyspark.sql import SparkSession
+
+    from dynamigrate.contract.load import parse_contract_text
+
+    glue_context = None
+    job = None
+    try:
+        from awsglue.context import GlueContext  # type: ignore[import-not-found]
+        from awsglue.job import Job  # type: ignore[import-not-found]
+        from pyspark.context import SparkContext
+
+        sc = SparkContext.getOrCreate()
+        glue_context = GlueContext(sc)
+        spark = glue_context.spark_session
+        job = Job(glue_context)
+        job.init(args.get("JOB_NAME") or "dynamigrate", args)
+    except ImportError:
+        spark = SparkSession.builder.appName(f"dynamigrate-{args.get('table')}").getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+    region = args.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    text, source = _load_contract_text(args, region)
+    contract, problems = parse_contract_text(text, source)
+    if contract is None:
+        raise SystemExit(f"contract {source} cannot be read: {problems}")
+    table = contract.table(str(args["table"]))
+    fetch = int(args.get("fetch_size") or 1000)
+    if glue_context is not None and args.get("connection_name"):
+        conf = dict(glue_context.extract_jdbc_conf(args["connection_name"]))
+        url = conf.get("fullUrl") or conf.get("url") or ""
+        jdbc = JdbcSource(
+            normalise_jdbc_url(str(url), args.get("database")),
+            str(conf.get("user")),
+            str(conf.get("password")),
+            fetch,
+        )
+    else:
+        url = args.get("jdbc_url") or ""
+        if not url:
+            raise SystemExit("--jdbc_url (or, in Glue, --connection_name) is required")
+        password = os.environ.get("DYNAMIGRATE_MYSQL_PASSWORD") or os.environ.get("MYSQL_PWD") or ""
+        jdbc = JdbcSource(
+            normalise_jdbc_url(url, args.get("database")), str(args.get("jdbc_user") or ""), password, fetch
+        )
+    output = args.get("output_uri") or f"dynamigrate-runs/{args.get('run_id') or 'spark'}"
+    job_conf = JobConf(
+        table=table,
+        view=args.get("view") or table.view_name,
+        run_id=str(args.get("run_id") or "spark"),
+        output_uri=str(output),
+        write_mode=str(args.get("write_mode") or "insert"),
+        marker_attribute=args.get("marker_attribute") or "_dm_marker",
+        version_attribute=args.get("version_attribute"),
+        region=region,
+        dynamodb_endpoint=args.get("dynamodb_endpoint"),
+        partition_rows=int(args.get("partition_rows") or DEFAULT_PARTITION_ROWS),
+    )
+    outcome = run_job(spark, job_conf, jdbc)
+    Storage(job_conf.output_uri, region).write_text(
+        f"spark-summary/{_safe(table.name)}.json", json.dumps(outcome.to_dict(), indent=2)
+    )
+    print(json.dumps(outcome.to_dict()))
+    if job is not None:
+        job.commit()
+    return 0
+
+
+if __name__ == "__main__":  # spark-submit / Glue
+    sys.exit(main())

@@ -1,0 +1,775 @@
+"""`dynamigrate migrate` as a plain function: every phase of a migration, with durable run state.
+
+Phases, in order (each recorded in ``state.json``; a resumed run skips the ones already done)::
+
+    contract   load + semantic check + live-schema lint (errors stop the run)
+    views      generate the views (dialect from the server) and apply them (MCP or direct)
+    preflight  check the views' data (keys, duplicates, sizes...) before anything is written
+    tables     create or verify the DynamoDB tables (created ones go to manifest.json)
+    etl        every table through the engine (local | spark | glue), checkpointed
+    validate   post-load validation (dynamigrate.validate.post, when installed)
+    report     reports (dynamigrate.report, when installed)
+
+``migrate(cfg, options)`` returns a :class:`RunSummary`; ``--dry-run`` returns the plan without creating
+anything (no run directory, no view, no table, no item).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.config import Config
+from dynamigrate.contract.model import Contract, Table
+from dynamigrate.errors import (
+    ConfigError,
+    ContractError,
+    DynamigrateError,
+    PreflightFailed,
+    SourceError,
+)
+from dynamigrate.etl.base import WRITE_MODES, EtlContext, EtlOptions, TableResult, get_engine, utc_iso
+from dynamigrate.etl.progress import ProgressReporter
+from dynamigrate.runstate import RunDir
+
+log = logging.getLogger(__name__)
+
+PHASES = ("contract", "views", "preflight", "tables", "etl", "validate", "report")
+
+
+@dataclass
+class MigrateOptions:
+    """What the CLI flags say (``None``: take the config's value)."""
+
+    contract_path: str | None = None
+    tables: tuple[str, ...] = ()
+    engine: str | None = None
+    write_mode: str | None = None
+    version_attribute: str | None = None
+    no_marker: bool = False
+    delete_missing: bool = False
+    concurrency: int | None = None
+    strategy: str | None = None
+    chunk_rows: int | None = None
+    inflight_chunks: int | None = None
+    via: str = "auto"
+    allow_fallback: bool = False
+    dry_run: bool = False
+    resume: str | bool | None = None  # True: the latest run; a str: that run id / path
+    output_dir: str | None = None
+    skip_views: bool = False
+    skip_preflight: bool = False
+    skip_validation: bool = False
+    accept: tuple[str, ...] = ()
+    progress_mode: str | None = None  # tty | plain | json | quiet (None: chosen from the terminal)
+    progress_interval: float = 10.0
+
+
+@dataclass
+class RunSummary:
+    run_id: str | None
+    run_dir: str | None
+    status: str  # ok | failed | dry-run | interrupted
+    engine: str
+    write_mode: str
+    tables: list[TableResult] = field(default_factory=list)
+    phases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plan: dict[str, Any] | None = None
+    validation: Any = None
+    reports: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    started: str | None = None
+    finished: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "dry-run")
+
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def totals(self) -> dict[str, int]:
+        keys = ("read", "written", "skipped", "conflicts", "retries", "throttles", "missing_source")
+        out = {k: sum(int(getattr(t, k)) for t in self.tables) for k in keys}
+        out["rejected"] = sum(t.rejected_total for t in self.tables)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "run_dir": self.run_dir,
+            "status": self.status,
+            "engine": self.engine,
+            "write_mode": self.write_mode,
+            "started": self.started,
+            "finished": self.finished,
+            "duration": round(self.duration, 3),
+            "phases": self.phases,
+            "tables": [t.to_dict() for t in self.tables],
+            "totals": self.totals(),
+            "plan": self.plan,
+            "reports": self.reports,
+            "errors": self.errors,
+        }
+
+    def render_text(self) -> str:
+        if self.plan is not None and self.status == "dry-run":
+            return render_plan(self.plan)
+        lines = [
+            f"run {self.run_id}: {self.status.upper()}  engine={self.engine}  write mode={self.write_mode}  "
+            f"{self.duration:.1f}s",
+            f"  run directory: {self.run_dir}",
+        ]
+        for name, info in self.phases.items():
+            detail = f"  {info.get('detail')}" if info.get("detail") else ""
+            lines.append(f"  phase {name:<10} {info.get('status', '?'):<8}{detail}")
+        if self.tables:
+            header = f"  {'table':<24}{'status':<12}{'read':>9}{'written':>9}{'skipped':>9}{'conflict':>9}{'rejected':>9}{'retries':>9}{'rows/s':>9}"
+            lines += ["", header]
+            for t in self.tables:
+                rate = t.read / t.duration if t.duration > 0 else 0.0
+                lines.append(
+                    f"  {t.table:<24}{t.status:<12}{t.read:>9}{t.written:>9}{t.skipped:>9}{t.conflicts:>9}"
+                    f"{t.rejected_total:>9}{t.retries:>9}{rate:>9.0f}"
+                )
+                if t.rejected:
+                    lines.append(f"  {'':<24}rejected by reason: {json.dumps(t.rejected)}")
+                if t.missing_source:
+                    lines.append(
+                        f"  {'':<24}{t.missing_source} migration-owned item(s) without a source row, "
+                        f"{t.deleted_missing} deleted"
+                    )
+                if t.error:
+                    lines.append(f"  {'':<24}error: {t.error.splitlines()[0]}")
+            tot = self.totals()
+            lines.append(
+                f"  {'total':<24}{'':<12}{tot['read']:>9}{tot['written']:>9}{tot['skipped']:>9}"
+                f"{tot['conflicts']:>9}{tot['rejected']:>9}{tot['retries']:>9}"
+            )
+            if tot["rejected"] and self.run_dir:
+                lines.append(f"  rejected rows: {Path(self.run_dir) / 'rejected.jsonl'}")
+        for name, path in self.reports.items():
+            lines.append(f"  {name}: {path}")
+        for err in self.errors:
+            lines.append(f"  error: {err}")
+        if self.status in ("failed", "interrupted") and self.run_id:
+            lines.append(f"  resume with: dynamigrate migrate --config <file> --resume {self.run_id}")
+        return "\n".join(lines)
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    lines = [
+        "migration plan (dry run: nothing is created or written)",
+        f"  contract:   {plan.get('contract')} (sha256 {str(plan.get('contract_sha256'))[:12]})",
+        f"  source:     {plan.get('source')}",
+        f"  target:     {plan.get('target')}",
+        f"  engine:     {plan.get('engine')}   write mode: {plan.get('write_mode')}   marker: "
+        f"{plan.get('marker_attribute') or 'none'}",
+        f"  phases:     {' -> '.join(plan.get('phases', []))}",
+    ]
+    if plan.get("version_attribute"):
+        lines.append(f"  version attribute: {plan['version_attribute']}")
+    lines.append("  tables:")
+    for t in plan.get("tables", []):
+        rows = t.get("rows")
+        rows_text = f"{rows} rows" if rows is not None else "rows unknown (source not reachable)"
+        gsis = f", GSIs {', '.join(t['gsis'])}" if t.get("gsis") else ""
+        lines.append(
+            f"    {t['table']:<24} view {t['view']:<32} {rows_text}; key {'/'.join(t['key'])}{gsis}; "
+            f"entities {', '.join(t['entities'])}"
+        )
+    for note in plan.get("notes", []):
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def resolve_etl_options(cfg: Config, options: MigrateOptions, resume: bool) -> EtlOptions:
+    mig = cfg.migration
+    mode = options.write_mode or mig.write_mode or "insert"
+    if mode not in WRITE_MODES:
+        raise ConfigError(
+            f"unknown write mode '{mode}'", hint=f"choose one of: {', '.join(WRITE_MODES)} (--write-mode)"
+        )
+    version = options.version_attribute or mig.version_attribute
+    if mode == "newer" and not version:
+        raise ConfigError(
+            "write mode 'newer' needs a version attribute",
+            hint="pass --version-attribute NAME (an N or S attribute that grows with every change, e.g. updated_at)",
+        )
+    marker = None if options.no_marker else (mig.marker_attribute or "_dm_marker")
+    if options.no_marker and mode == "sync":
+        raise ConfigError(
+            "write mode 'sync' needs the ownership marker",
+            hint="drop --no-marker: sync only rewrites items the migration owns, which it tells by the marker",
+        )
+    raw_mig = cfg.raw.get("migration") or {}
+    kw: dict[str, Any] = {}
+    for name in ("concurrency", "chunk_rows", "inflight_chunks"):
+        value = getattr(options, name) or raw_mig.get(name)
+        if value:
+            kw[name] = int(value)
+    return EtlOptions(
+        write_mode=mode,
+        version_attribute=version,
+        marker_attribute=marker,
+        strategy=options.strategy or raw_mig.get("strategy"),
+        delete_missing=options.delete_missing,
+        resume=resume,
+        **kw,
+    )
+
+
+def call_hook(module: str, names: tuple[str, ...], **available: Any) -> tuple[bool, Any]:
+    """Call the first of ``names`` found in ``module`` with the keyword arguments it declares.
+
+    Returns ``(False, None)`` when the module or the function does not exist (a stage not installed
+    yet), so that ``migrate`` works before and after the validation/report modules land.
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return False, None
+        raise
+    for name in names:
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return True, fn(**_matching_kwargs(fn, available))
+    return False, None
+
+
+def _matching_kwargs(fn: Callable[..., Any], available: dict[str, Any]) -> dict[str, Any]:
+    sig = inspect.signature(fn)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return dict(available)
+    kwargs = {}
+    for name, param in sig.parameters.items():
+        if name in available:
+            kwargs[name] = available[name]
+        elif param.default is inspect.Parameter.empty and param.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            raise TypeError(f"hook {fn.__qualname__} needs argument '{name}' the pipeline does not have")
+    return kwargs
+
+
+def _contract_path(cfg: Config, options: MigrateOptions) -> Path:
+    if options.contract_path:
+        return Path(options.contract_path)
+    resolved = cfg.resolve_path(cfg.migration.contract_file)
+    if resolved is None:
+        raise ConfigError(
+            "no migration contract given",
+            hint="pass --contract FILE or set migration.contract_file in the config file",
+        )
+    return resolved
+
+
+class _Phases:
+    """Records phase outcomes into the summary and state.json."""
+
+    def __init__(self, summary: RunSummary, run: RunDir | None, progress: ProgressReporter | None):
+        self.summary = summary
+        self.run = run
+        self.progress = progress
+
+    def done_before(self, name: str) -> bool:
+        if self.run is None:
+            return False
+        phases = self.run.state().get("phases") or {}
+        return (phases.get(name) or {}).get("status") == "done"
+
+    def record(self, name: str, status: str, detail: str | None = None, t0: float | None = None) -> None:
+        info: dict[str, Any] = {"status": status}
+        if detail:
+            info["detail"] = detail
+        if t0 is not None:
+            info["duration"] = round(time.monotonic() - t0, 3)
+        self.summary.phases[name] = info
+        if self.run is not None:
+            phases = self.run.state().get("phases") or {}
+            phases[name] = {**info, "at": utc_iso()}
+            self.run.update_state(phase=name, phases=phases)
+            self.run.event("phase", phase=name, status=status, detail=detail)
+        text = f"[{name}] {status}" + (f": {detail}" if detail else "")
+        if self.progress is not None:
+            self.progress.message(text)
+        else:
+            log.info(text)
+
+
+# --------------------------------------------------------------------------------------------- main
+
+
+def migrate(
+    cfg: Config,
+    options: MigrateOptions | None = None,
+    *,
+    client_factory: Callable[[], Any] | None = None,
+) -> RunSummary:
+    """Run a whole migration (or print its plan with ``dry_run``). Never prints secrets."""
+    options = options or MigrateOptions()
+    t_start = time.monotonic()
+    contract_path = _contract_path(cfg, options)
+    from dynamigrate.contract.load import load_contract
+
+    contract = load_contract(contract_path)
+    table_names = options.tables or cfg.migration.tables
+    tables = contract.select(list(table_names) if table_names else None)
+    engine_name = options.engine or cfg.migration.engine or "local"
+    database = cfg.mysql.database
+    if not database:
+        raise ConfigError("no MySQL database configured", hint="set mysql.database in the config file")
+
+    output_dir = options.output_dir or cfg.resolve_path(cfg.migration.output_dir) or Path("dynamigrate-runs")
+    run: RunDir | None = None
+    resuming = bool(options.resume)
+    if resuming and not options.dry_run:
+        run = RunDir.find(output_dir, options.resume if isinstance(options.resume, str) else None)
+        meta = run.meta
+        if meta.get("contract_sha256") and meta["contract_sha256"] != contract.sha256:
+            raise ConfigError(
+                f"the contract changed since run {run.run_id} started (sha256 differs)",
+                hint="resume with the same contract, or start a new run (drop --resume); a sync run "
+                "brings the tables up to date with the new contract",
+                run=run.run_id,
+            )
+        if meta.get("engine") and not options.engine:
+            engine_name = meta["engine"]
+        if meta.get("write_mode") and not options.write_mode:
+            options.write_mode = meta["write_mode"]
+        if meta.get("tables") and not options.tables:
+            tables = contract.select(list(meta["tables"]))
+    etl_options = resolve_etl_options(cfg, options, resuming)
+
+    summary = RunSummary(
+        run_id=None,
+        run_dir=None,
+        status="running",
+        engine=engine_name,
+        write_mode=etl_options.write_mode,
+        started=utc_iso(),
+    )
+    if options.dry_run:
+        summary.plan = _plan(cfg, contract, contract_path, tables, engine_name, etl_options, options)
+        summary.status = "dry-run"
+        summary.finished = utc_iso()
+        summary.duration = time.monotonic() - t_start
+        return summary
+
+    if run is None:
+        run = RunDir.create(
+            output_dir,
+            meta={
+                "started": utc_iso(),
+                "engine": engine_name,
+                "write_mode": etl_options.write_mode,
+                "version_attribute": etl_options.version_attribute,
+                "marker_attribute": etl_options.marker_attribute,
+                "contract_path": str(contract_path),
+                "contract_sha256": contract.sha256,
+                "tables": [t.name for t in tables],
+                "config": cfg.masked(),
+                "options": {
+                    k: v
+                    for k, v in etl_options.__dict__.items()
+                    if k not in ("resume", "dry_run") and v is not None
+                },
+            },
+        )
+    else:
+        run.update_meta(resumed_at=[*run.meta.get("resumed_at", []), utc_iso()])
+    summary.run_id, summary.run_dir = run.run_id, str(run.path)
+    run.update_state(status="running")
+
+    from dynamigrate.etl.progress import choose_mode
+
+    progress = ProgressReporter(
+        run,
+        mode=options.progress_mode or choose_mode(),
+        interval=options.progress_interval,
+    ).start()
+    phases = _Phases(summary, run, progress)
+    conn = None
+    try:
+        conn, schema = _phase_contract(cfg, contract, tables, database, phases)
+        _phase_views(cfg, contract, tables, schema, options, phases, run, database)
+        _phase_preflight(conn, contract, tables, options, phases, run, database)
+        factory = client_factory or _client_factory(cfg, etl_options)
+        _phase_tables(cfg, tables, factory, phases, run)
+        ctx = EtlContext(
+            config=cfg,
+            contract=contract,
+            run=run,
+            options=etl_options,
+            progress=progress,
+            client_factory=factory,
+            schema=schema,
+            database=database,
+        )
+        _phase_etl(ctx, tables, engine_name, summary, phases)
+        _phase_hooks(ctx, tables, summary, phases, conn, options)
+        summary.status = "ok" if all(t.status == "done" for t in summary.tables) else "failed"
+    except KeyboardInterrupt:
+        summary.status = "interrupted"
+        summary.errors.append("interrupted: resume with --resume")
+        raise
+    except DynamigrateError as exc:
+        summary.status = "failed"
+        summary.errors.append(str(exc))
+        if isinstance(exc, (ConfigError, ContractError)):
+            raise
+    finally:
+        progress.close()
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.debug("closing the MySQL connection failed", exc_info=True)
+        summary.finished = utc_iso()
+        summary.duration = time.monotonic() - t_start
+        run.update_state(status=summary.status, summary=summary.to_dict())
+        run.event("run_finished", status=summary.status, totals=summary.totals())
+        run.close()
+    return summary
+
+
+def _client_factory(cfg: Config, etl: EtlOptions) -> Callable[[], Any]:
+    from dynamigrate.target.client import dynamodb_client
+
+    cache: dict[str, Any] = {}
+
+    def factory() -> Any:
+        if "client" not in cache:
+            cache["client"] = dynamodb_client(cfg.aws, max_pool_connections=max(32, etl.concurrency * 2))
+        return cache["client"]
+
+    return factory
+
+
+def _phase_contract(
+    cfg: Config, contract: Contract, tables: tuple[Table, ...], database: str, phases: _Phases
+) -> tuple[Any, Any]:
+    from dynamigrate.contract.validate import check_contract
+    from dynamigrate.source.connect import connect
+    from dynamigrate.source.introspect import introspect
+
+    t0 = time.monotonic()
+    conn = connect(cfg.mysql, database)
+    schema = introspect(conn, database)
+    problems = check_contract(contract, schema)
+    wanted = {t.name for t in tables}
+    for p in problems.warnings:
+        log.warning("contract: %s", p)
+    errors = [p for p in problems.errors if _problem_table(contract, p.path) in wanted | {None}]
+    if errors:
+        phases.record("contract", "failed", f"{len(errors)} error(s)", t0)
+        raise ContractError(
+            "the contract does not fit the schema or is invalid",
+            problems=errors,
+            hint="fix each path listed (`dynamigrate contract check` shows the same list), then run again",
+        )
+    phases.record(
+        "contract",
+        "done",
+        f"{len(tables)} table(s), {len(problems.warnings)} warning(s), {schema.dialect}",
+        t0,
+    )
+    return conn, schema
+
+
+def _problem_table(contract: Contract, path: str) -> str | None:
+    """The contract table a problem path points into ($.tables[i]...), None if global."""
+    import re
+
+    m = re.match(r"^\$(?:\.tables)?\[(\d+)\]", path)
+    if not m:
+        return None
+    i = int(m.group(1))
+    return contract.tables[i].name if i < len(contract.tables) else None
+
+
+def _phase_views(
+    cfg: Config,
+    contract: Contract,
+    tables: tuple[Table, ...],
+    schema: Any,
+    options: MigrateOptions,
+    phases: _Phases,
+    run: RunDir,
+    database: str,
+) -> None:
+    if options.skip_views:
+        phases.record("views", "skipped", "--skip-views: using the views already in the database")
+        return
+    if phases.done_before("views"):
+        phases.record("views", "done", "applied earlier in this run")
+        return
+    from dynamigrate.source.executor import apply_statements, choose_executor
+    from dynamigrate.sqlgen import generate_views
+
+    t0 = time.monotonic()
+    dialect = cfg.migration.dialect or schema.dialect
+    viewset = generate_views(contract, [t.name for t in tables], dialect, schema)
+    sql_path = run.file("views.sql")
+    render = getattr(viewset, "render_file", None)
+    text = render() if callable(render) else "\n\n".join(s.sql for s in viewset.statements)
+    sql_path.write_text(text if isinstance(text, str) else str(text), encoding="utf-8")
+    for stmt in viewset.statements:
+        for note in getattr(stmt, "interpretations", ()) or ():
+            log.info("view %s: interpretation: %s", stmt.view_name, note)
+    executor = choose_executor(cfg, options.via, options.allow_fallback, database=database)
+    try:
+        report = apply_statements(executor, viewset.statements)
+    finally:
+        executor.close()
+    run.write_json("views_apply.json", report.to_dict())
+    for stmt, res in zip(viewset.statements, report.results, strict=False):
+        if res.ok:
+            run.record_created("views", {"name": stmt.view_name, "database": database, "table": stmt.table})
+    if not report.ok:
+        phases.record("views", "failed", ", ".join(report.failed_labels()), t0)
+        raise SourceError(
+            "applying the views failed:\n" + report.render_text(),
+            hint="fix the contract or the privileges named above; views.sql in the run directory holds the SQL",
+        )
+    phases.record("views", "done", f"{len(viewset.statements)} view(s) via {report.path}", t0)
+
+
+def _phase_preflight(
+    conn: Any,
+    contract: Contract,
+    tables: tuple[Table, ...],
+    options: MigrateOptions,
+    phases: _Phases,
+    run: RunDir,
+    database: str,
+) -> None:
+    if options.skip_preflight:
+        phases.record("preflight", "skipped", "--skip-preflight")
+        return
+    if phases.done_before("preflight"):
+        phases.record("preflight", "done", "passed earlier in this run")
+        return
+    from dynamigrate.validate.preflight import run_preflight
+
+    t0 = time.monotonic()
+    report = run_preflight(conn, database, contract, [t.name for t in tables], options.accept)
+    report.write(run.file("preflight.json"))
+    if report.failed(options.accept):
+        phases.record("preflight", "failed", "see preflight.json", t0)
+        raise PreflightFailed(
+            "preflight found problems that would lose or corrupt data:\n" + report.render_text(),
+            hint="fix the source rows or the contract; or accept a check knowingly with --accept CHECK "
+            "(rejected rows then go to rejected.jsonl)",
+        )
+    phases.record("preflight", "done", f"{len(getattr(report, 'findings', []))} finding(s)", t0)
+
+
+def _phase_tables(
+    cfg: Config, tables: tuple[Table, ...], factory: Callable[[], Any], phases: _Phases, run: RunDir
+) -> None:
+    from dynamigrate.target.provision import ensure_table
+
+    t0 = time.monotonic()
+    client = factory()
+    created = []
+    for table in tables:
+        outcome = ensure_table(
+            client, table, **_matching_optional(ensure_table, {"billing": cfg.migration.billing_mode})
+        )
+        if _was_created(outcome):
+            created.append(table.name)
+            run.record_created("tables", {"name": table.name, "region": client.meta.region_name})
+    detail = f"{len(tables)} table(s) ready" + (f", created {', '.join(created)}" if created else "")
+    phases.record("tables", "done", detail, t0)
+
+
+def _matching_optional(fn: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
+    params = inspect.signature(fn).parameters
+    return {k: v for k, v in values.items() if k in params}
+
+
+def _was_created(outcome: Any) -> bool:
+    if isinstance(outcome, bool):
+        return outcome
+    if isinstance(outcome, tuple) and outcome and isinstance(outcome[0], str):
+        return outcome[0] == "created"
+    for attr in ("created", "was_created"):
+        value = getattr(outcome, attr, None)
+        if isinstance(value, bool):
+            return value
+    status = getattr(outcome, "status", None) or getattr(outcome, "action", None)
+    if isinstance(outcome, dict):
+        status = outcome.get("status") or outcome.get("action")
+        if isinstance(outcome.get("created"), bool):
+            return bool(outcome["created"])
+    return str(status).lower() == "created"
+
+
+def _phase_etl(
+    ctx: EtlContext, tables: tuple[Table, ...], engine_name: str, summary: RunSummary, phases: _Phases
+) -> None:
+    t0 = time.monotonic()
+    engine = get_engine(engine_name)
+    phases.record("etl", "running", f"{len(tables)} table(s) with the {engine_name} engine")
+    for table in tables:
+        result = engine.run_table(ctx, table)
+        summary.tables.append(result)
+    failed = [t.table for t in summary.tables if t.status != "done"]
+    tot = summary.totals()
+    detail = f"{tot['read']} rows read, {tot['written']} written, {tot['rejected']} rejected"
+    phases.record(
+        "etl",
+        "failed" if failed else "done",
+        detail + (f"; failed: {', '.join(failed)}" if failed else ""),
+        t0,
+    )
+
+
+def _phase_hooks(
+    ctx: EtlContext,
+    tables: tuple[Table, ...],
+    summary: RunSummary,
+    phases: _Phases,
+    conn: Any,
+    options: MigrateOptions,
+) -> None:
+    available = {
+        "run": ctx.run,
+        "run_dir": ctx.run,
+        "cfg": ctx.config,
+        "config": ctx.config,
+        "contract": ctx.contract,
+        "tables": [t.name for t in tables],
+        "conn": conn,
+        "database": ctx.database,
+        "client": ctx.client(),
+        "results": summary.tables,
+        "summary": summary,
+        "schema": ctx.schema,
+        "options": ctx.options,
+    }
+    if options.skip_validation:
+        phases.record("validate", "skipped", "--skip-validation")
+    else:
+        t0 = time.monotonic()
+        try:
+            found, result = call_hook(
+                "dynamigrate.validate.post", ("validate_run", "run_validation", "validate"), **available
+            )
+        except DynamigrateError as exc:
+            phases.record("validate", "failed", str(exc).splitlines()[0], t0)
+            summary.errors.append(str(exc))
+            summary.status = "failed"
+            found, result = True, None
+        else:
+            if not found:
+                phases.record("validate", "skipped", "validation module not installed")
+            else:
+                summary.validation = result
+                ok = getattr(result, "ok", None)
+                passed = ok() if callable(ok) else ok
+                status = "done" if passed in (None, True) else "failed"
+                phases.record("validate", status, None, t0)
+                if status == "failed":
+                    for t in summary.tables:
+                        t.extra.setdefault("validation", "failed")
+                    summary.errors.append("validation found differences (see validation.json)")
+    t0 = time.monotonic()
+    available["validation"] = summary.validation
+    try:
+        found, result = call_hook(
+            "dynamigrate.report", ("write_reports", "generate_reports", "build_reports"), **available
+        )
+    except DynamigrateError as exc:
+        phases.record("report", "failed", str(exc).splitlines()[0], t0)
+        return
+    if not found:
+        phases.record("report", "skipped", "report module not installed")
+        return
+    if isinstance(result, dict):
+        summary.reports.update({str(k): str(v) for k, v in result.items()})
+    elif isinstance(result, (list, tuple)):
+        summary.reports.update({Path(str(p)).name: str(p) for p in result})
+    phases.record("report", "done", None, t0)
+
+
+# --------------------------------------------------------------------------------------------- plan
+
+
+def _plan(
+    cfg: Config,
+    contract: Contract,
+    contract_path: Path,
+    tables: tuple[Table, ...],
+    engine_name: str,
+    etl: EtlOptions,
+    options: MigrateOptions,
+) -> dict[str, Any]:
+    notes: list[str] = []
+    rows: dict[str, int | None] = {}
+    try:
+        from dynamigrate.source.connect import connect
+        from dynamigrate.source.introspect import introspect
+
+        conn = connect(cfg.mysql, cfg.mysql.database)
+        try:
+            schema = introspect(conn, cfg.mysql.database)
+            with conn.cursor() as cur:
+                for t in tables:
+                    total = 0
+                    for e in t.entities:
+                        info = schema.table(e.source_table)
+                        if info is None:
+                            total = -1
+                            break
+                        cur.execute(f"SELECT COUNT(*) FROM `{info.name}`")
+                        total += int(cur.fetchone()[0])
+                    rows[t.name] = total if total >= 0 else None
+        finally:
+            conn.close()
+    except DynamigrateError as exc:
+        notes.append(f"MySQL not reachable, row counts unknown: {exc.message}")
+    if etl.write_mode == "overwrite":
+        notes.append("overwrite replaces items unconditionally, including items the application changed")
+    if options.skip_views:
+        notes.append("--skip-views: the views already in the database are used")
+    if options.skip_preflight:
+        notes.append("--skip-preflight: data problems show up as rejected rows only")
+    endpoint = cfg.aws.dynamodb_endpoint
+    return {
+        "contract": str(contract_path),
+        "contract_sha256": contract.sha256,
+        "source": f"{cfg.mysql.user}@{cfg.mysql.host}:{cfg.mysql.port}/{cfg.mysql.database}",
+        "target": f"DynamoDB {endpoint or 'AWS'} region {cfg.aws.region or '(default)'}",
+        "engine": engine_name,
+        "write_mode": etl.write_mode,
+        "version_attribute": etl.version_attribute,
+        "marker_attribute": etl.marker_attribute,
+        "phases": [p for p in PHASES if not (p == "views" and options.skip_views)],
+        "tables": [
+            {
+                "table": t.name,
+                "view": t.view_name,
+                "rows": rows.get(t.name),
+                "key": list(t.key_names),
+                "gsis": [g.index_name for g in t.gsis],
+                "entities": [e.entity_type for e in t.entities],
+            }
+            for t in tables
+        ],
+        "notes": notes,
+    }

@@ -1,0 +1,198 @@
+"""report.md: the run for people. Summary first, then per table, then problems with what to do, then
+the next steps. Rendered from the report.json document only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _n(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{float(v):.2%}"
+
+
+def _dur(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "–"
+    s = round(seconds)
+    if s < 60:
+        return f"{seconds:.1f} s"
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+
+
+def _cell(v: Any) -> str:
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, Mapping):
+        return str(key)
+    parts = []
+    for k, v in key.items():
+        val = next(iter(v.values())) if isinstance(v, Mapping) and v else v
+        parts.append(f"{k}={val}")
+    return ", ".join(parts)
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    v = doc.get("validation") or {}
+    tot = doc.get("totals") or {}
+    lines = [f"# Migration report — run {doc['run_id']}", ""]
+    # -- summary --------------------------------------------------------------------------------
+    outcome = str(doc.get("outcome") or "unknown")
+    icon = {"succeeded": "✅", "succeeded with warnings": "⚠️", "failed": "❌", "running": "⏳"}.get(
+        outcome, ""
+    )
+    lines += ["## Summary", "", f"**Outcome: {icon} {outcome.upper()}**", ""]
+    if v:
+        lines.append(
+            f"- Validation ({v.get('mode')}): **{v.get('verdict')}**, integrity score **{_pct(v.get('score'))}** "
+            f"of {_n(v.get('expected'))} expected item(s)"
+        )
+    else:
+        lines.append("- Validation: not run")
+    lines += [
+        f"- Source rows {_n(tot.get('source_rows'))}, written {_n(tot.get('written'))}, skipped "
+        f"{_n(tot.get('skipped'))}, rejected {_n(tot.get('rejected'))}, conflicts {_n(tot.get('conflicts'))}; "
+        f"retries {_n(tot.get('retries'))}, throttled {_n(tot.get('throttles'))}",
+        f"- Started {doc.get('started_at') or '–'}, finished {doc.get('finished_at') or '–'}, duration "
+        f"{_dur(doc.get('duration_seconds'))}",
+        f"- Engine {doc.get('engine') or '–'}, write mode {doc.get('write_mode') or '–'}, contract sha256 "
+        f"`{(doc.get('contract') or {}).get('sha256') or '–'}`",
+        f"- Run directory `{doc.get('run_dir')}`",
+        "",
+    ]
+    if doc.get("tables"):
+        rows = []
+        for t in doc["tables"]:
+            tv = t.get("validation") or {}
+            rows.append(
+                [
+                    t["name"],
+                    t.get("status"),
+                    _n(t.get("source_rows")),
+                    _n(t.get("written")),
+                    _n(t.get("rejected")),
+                    _n(tv.get("ddb_count")),
+                    _pct(tv.get("score")) if tv else "–",
+                    ("✅" if tv.get("passed") else "❌") if tv else "–",
+                ]
+            )
+        lines += _table(
+            ["table", "status", "source rows", "written", "rejected", "in DynamoDB", "score", "valid"], rows
+        )
+        lines.append("")
+
+    # -- per table ------------------------------------------------------------------------------
+    lines += ["## Tables", ""]
+    for t in doc.get("tables") or []:
+        lines += [f"### {t['name']}", ""]
+        size = t.get("item_size") or {}
+        lines += [
+            f"- Status **{t.get('status')}**; source rows {_n(t.get('source_rows'))}, written {_n(t.get('written'))}, "
+            f"skipped by condition {_n(t.get('skipped'))}, conflicts {_n(t.get('conflicts'))}, rejected "
+            f"{_n(t.get('rejected'))}",
+            f"- Retries {_n(t.get('retries'))}, throttled {_n(t.get('throttles'))}; duration "
+            f"{_dur(t.get('duration_seconds'))}, throughput {_n(t.get('throughput_items_per_second'))} items/s "
+            f"(peak {_n(t.get('peak_items_per_second'))})",
+            f"- Item size: average {_n(size.get('average_bytes'))} B, largest {_n(size.get('largest_bytes'))} B"
+            + (f" ({_key(size.get('largest_key'))})" if size.get("largest_key") else "")
+            + f"; contract estimate {_n(size.get('estimated_bytes'))} B"
+            + (
+                f" (actual/estimate {size['average_vs_estimate']}×)"
+                if size.get("average_vs_estimate")
+                else ""
+            ),
+        ]
+        if t.get("rejected_by_reason"):
+            lines.append(
+                "- Rejected by reason: "
+                + ", ".join(f"{k} {_n(n)}" for k, n in sorted(t["rejected_by_reason"].items()))
+            )
+        if t.get("access_patterns"):
+            lines.append("- Access patterns it satisfies: " + "; ".join(t["access_patterns"]))
+        if t.get("gsis"):
+            lines.append("- GSIs: " + ", ".join(str(g) for g in t["gsis"]))
+        tv = t.get("validation")
+        if tv:
+            lines.append(
+                f"- Validation: {'passed' if tv.get('passed') else '**FAILED**'}, score {_pct(tv.get('score'))} "
+                f"({tv.get('score_basis')}); expected {_n(tv.get('expected'))}, in DynamoDB {_n(tv.get('ddb_count'))}, "
+                f"missing {_n(tv.get('missing'))}, extra {_n(tv.get('extra'))}, compared {_n(tv.get('compared'))}, "
+                f"differing {_n(tv.get('mismatched'))}, missing from GSIs {_n(tv.get('gsi_missing'))}"
+            )
+        if t.get("entities"):
+            lines.append("")
+            lines += _table(
+                [
+                    "entity",
+                    "source table",
+                    "source rows",
+                    "rejected",
+                    "expected",
+                    "present",
+                    "missing",
+                    "differing",
+                ],
+                [
+                    [
+                        e["entity"],
+                        e.get("source_table") or "–",
+                        _n(e.get("source_rows")),
+                        _n(e.get("rejected")),
+                        _n(e.get("expected")),
+                        _n(e.get("present")),
+                        _n(e.get("missing")),
+                        _n(e.get("mismatched")),
+                    ]
+                    for e in t["entities"]
+                ],
+            )
+        lines.append("")
+
+    # -- problems -------------------------------------------------------------------------------
+    lines += ["## Problems and what to do", ""]
+    problems = doc.get("problems") or []
+    if not problems:
+        lines += ["No problems found.", ""]
+    for p in problems:
+        sev = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}.get(p["severity"], "")
+        where = f" — {p['table']}" if p.get("table") else ""
+        lines.append(f"### {sev} {p['title']}{where}")
+        lines.append("")
+        if p.get("detail"):
+            lines.append(f"{p['detail']}")
+            lines.append("")
+        if p.get("cause"):
+            lines.append(f"- **Cause:** {p['cause']}")
+        if p.get("fix"):
+            lines.append(f"- **What to do:** {p['fix']}")
+        for ex in (p.get("examples") or [])[:3]:
+            if isinstance(ex, Mapping) and "key" in ex:
+                extra = ex.get("message") or ex.get("attribute") or ex.get("kind") or ""
+                lines.append(f"- e.g. `{_key(ex.get('key'))}` {extra}".rstrip())
+        lines.append("")
+
+    # -- next steps -----------------------------------------------------------------------------
+    lines += ["## Next steps", ""]
+    lines += [f"{i}. {s}" for i, s in enumerate(doc.get("next_steps") or [], 1)]
+    lines += ["", f"_Generated {doc.get('generated_at')} by dynamigrate; figures from `report.json`._", ""]
+    return "\n".join(lines)

@@ -1,0 +1,634 @@
+"""Undo a run: delete exactly the items it wrote (only while unchanged), and clean up what it created.
+
+Rollback (``rollback_run``) works from the run directory alone:
+
+* ``written/<T>.jsonl`` lists the key and the marker (``<run_id>:<fingerprint>``) of every item the run
+  wrote (items it skipped are not there). The last line for a key wins (a resumed run may write a key
+  twice).
+* ``old_images/<T>.jsonl`` holds the image of items the run *replaced* (sync / newer / overwrite modes);
+  the first image of a key that does not carry this run's marker is the pre-run state.
+
+For each key: if the run replaced an item, the old image is put back, else the item is deleted; both
+with the condition ``#marker = :the_marker_this_run_wrote``. An item changed since (the application
+wrote it, another run replaced it) fails the condition and is left alone and reported with its key;
+an item already gone is reported as such. Items the run never wrote are never touched: the rollback
+only addresses keys from ``written/``. Key lists are de-duplicated in an on-disk SQLite file, so memory
+stays bounded for any run size.
+
+``--dry-run`` reads the current items (BatchGetItem, keys + marker only) and says what would happen to
+each, without writing.
+
+Clean-up (``cleanup_run``) removes what ``manifest.json`` says the run created: views (DROP VIEW IF
+EXISTS over a direct connection), Glue jobs the run created (not the ones it only updated) and the S3
+objects it uploaded; DynamoDB tables the run created only with ``drop_tables`` and a confirmation.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.config import Config
+from dynamigrate.errors import ConfigError
+from dynamigrate.runstate import RunDir, utcnow
+from dynamigrate.validate.compare import canonical_value, json_safe, key_string, plain_key
+
+log = logging.getLogger(__name__)
+
+#: keys listed per outcome in the report (all are counted)
+MAX_LISTED = 100
+
+
+# -- results ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class TableRollback:
+    table: str
+    keys: int = 0  # distinct keys the run wrote
+    deleted: int = 0
+    restored: int = 0
+    changed: int = 0  # changed since the run wrote it: left alone
+    gone: int = 0  # already deleted by someone else
+    already_restored: int = 0  # holds the pre-run image already (an earlier rollback)
+    no_marker: int = 0  # written without a marker: cannot prove it is unchanged, left alone
+    errors: int = 0
+    changed_keys: list[dict[str, Any]] = field(default_factory=list)
+    gone_keys: list[dict[str, Any]] = field(default_factory=list)
+    error_messages: list[str] = field(default_factory=list)
+
+    @property
+    def left_alone(self) -> int:
+        return self.changed + self.no_marker + self.errors
+
+
+@dataclass
+class RollbackReport:
+    run_id: str
+    dry_run: bool
+    started_at: str
+    finished_at: str | None = None
+    tables: list[TableRollback] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.errors == 0 for t in self.tables)
+
+    def table(self, name: str) -> TableRollback:
+        for t in self.tables:
+            if t.table == name:
+                return t
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "ok": self.ok,
+            "tables": [asdict(t) for t in self.tables],
+        }
+
+    def render_text(self, max_listed: int = 10) -> str:
+        verb = ("would delete", "would restore") if self.dry_run else ("deleted", "restored")
+        lines = [f"rollback of run {self.run_id}" + (" (dry run: nothing changed)" if self.dry_run else "")]
+        for t in self.tables:
+            lines.append(
+                f"  {t.table}: {t.keys} item(s) written by the run: {verb[0]} {t.deleted}, {verb[1]} "
+                f"{t.restored}, changed since (left alone) {t.changed}, already gone {t.gone}"
+                + (f", already restored {t.already_restored}" if t.already_restored else "")
+                + (f", without marker (left alone) {t.no_marker}" if t.no_marker else "")
+                + (f", errors {t.errors}" if t.errors else "")
+            )
+            for k in t.changed_keys[:max_listed]:
+                lines.append(f"    changed since: {plain_key(k['key'])} (marker now {k.get('marker_now')})")
+            for m in t.error_messages[:max_listed]:
+                lines.append(f"    error: {m}")
+        return "\n".join(lines)
+
+
+# -- key lists on disk ------------------------------------------------------------------------------
+
+
+class _RunKeys:
+    """The distinct keys a run wrote to one table, with their marker and old image (SQLite)."""
+
+    def __init__(
+        self, path: Path, run: RunDir, table_file: str, old_file: str, run_id: str, marker_attr: str
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute(
+            "CREATE TABLE w (k TEXT PRIMARY KEY, key TEXT, marker TEXT, seq INTEGER) WITHOUT ROWID"
+        )
+        self.db.execute("CREATE TABLE old (k TEXT PRIMARY KEY, image TEXT) WITHOUT ROWID")
+        batch: list[tuple[str, str, str | None, int]] = []
+        for seq, line in enumerate(run.read_lines(table_file)):
+            key = line.get("key") or {}
+            batch.append((key_string(key), json.dumps(key), line.get("marker"), seq))
+            if len(batch) >= 5000:
+                self._put_written(batch)
+                batch = []
+        self._put_written(batch)
+        own = f"{run_id}:"
+        olds: list[tuple[str, str]] = []
+        for line in run.read_lines(old_file):
+            image = line.get("old")
+            if not isinstance(image, dict) or not image:
+                continue
+            m = image.get(marker_attr)
+            if isinstance(m, dict) and str(m.get("S", "")).startswith(own):
+                continue  # an image of this run's own earlier write, not the pre-run state
+            olds.append((key_string(line.get("key") or {}), json.dumps(image)))
+            if len(olds) >= 5000:
+                self.db.executemany("INSERT OR IGNORE INTO old VALUES (?, ?)", olds)
+                olds = []
+        self.db.executemany("INSERT OR IGNORE INTO old VALUES (?, ?)", olds)
+        self.db.commit()
+
+    def _put_written(self, batch: list[tuple[str, str, str | None, int]]) -> None:
+        # the last write of a key wins (its marker is what the item carries)
+        self.db.executemany(
+            "INSERT INTO w VALUES (?, ?, ?, ?) ON CONFLICT(k) DO UPDATE SET marker = excluded.marker, "
+            "seq = excluded.seq",
+            batch,
+        )
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM w").fetchone()[0])
+
+    def iter(
+        self, batch: int = 100
+    ) -> Iterator[list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]]:
+        cur = self.db.execute(
+            "SELECT w.key, w.marker, old.image FROM w LEFT JOIN old ON old.k = w.k ORDER BY w.seq"
+        )
+        while True:
+            rows = cur.fetchmany(batch)
+            if not rows:
+                return
+            yield [
+                (_decode_key(json.loads(k)), m, _decode_item(json.loads(o)) if o else None)
+                for k, m, o in rows
+            ]
+
+    def close(self) -> None:
+        self.db.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _decode_b64(v: Any) -> Any:
+    import base64
+
+    return base64.b64decode(v) if isinstance(v, str) else v
+
+
+def _decode_value(v: dict[str, Any]) -> dict[str, Any]:
+    """A low-level value read back from JSON (binary was written as base64 text)."""
+    ((t, x),) = v.items()
+    if t == "B":
+        return {"B": _decode_b64(x)}
+    if t == "BS":
+        return {"BS": [_decode_b64(b) for b in x]}
+    if t == "M":
+        return {"M": {k: _decode_value(e) for k, e in x.items()}}
+    if t == "L":
+        return {"L": [_decode_value(e) for e in x]}
+    return {t: x}
+
+
+def _decode_key(key: dict[str, Any]) -> dict[str, Any]:
+    return {k: _decode_value(v) for k, v in key.items()}
+
+
+def _decode_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _decode_value(v) for k, v in item.items()}
+
+
+def _same_item(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if set(a) != set(b):
+        return False
+    return all(canonical_value(a[k]) == canonical_value(b[k]) for k in a)
+
+
+# -- rollback ---------------------------------------------------------------------------------------
+
+
+def _tables_of(run: RunDir) -> list[tuple[str, str, str]]:
+    """(table name, written file, old images file) for every table the run wrote to."""
+    names: list[str] = list((run.state().get("tables") or {}).keys()) + list(run.meta.get("tables") or [])
+    by_file = {run.written_file(n): n for n in names}
+    out = []
+    wdir = run.path / "written"
+    if not wdir.is_dir():
+        return out
+    for p in sorted(wdir.glob("*.jsonl")):
+        rel = f"written/{p.name}"
+        name = by_file.get(rel, p.stem)
+        out.append((name, rel, run.old_images_file(name)))
+    return out
+
+
+def _error_code(exc: BaseException) -> str:
+    resp = getattr(exc, "response", None)
+    if isinstance(resp, dict):
+        return str((resp.get("Error") or {}).get("Code") or "")
+    return ""
+
+
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """One request, retried with backoff on throttling / 5xx."""
+    delay = 0.05
+    for attempt in range(10):
+        try:
+            return fn(**kwargs)
+        except Exception as exc:
+            if _error_code(exc) not in _RETRYABLE or attempt == 9:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")
+
+
+def rollback_run(
+    client_factory: Callable[[], Any],
+    run: RunDir,
+    dry_run: bool = False,
+    *,
+    tables: list[str] | None = None,
+    workers: int = 8,
+    marker_attribute: str | None = None,
+) -> RollbackReport:
+    """Delete (or restore) exactly the items ``run`` wrote that are unchanged since; see the module doc."""
+    marker_attr = marker_attribute or run.meta.get("marker_attribute") or "_dm_marker"
+    client = client_factory()
+    report = RollbackReport(run_id=run.run_id, dry_run=dry_run, started_at=utcnow())
+    if not dry_run:
+        run.event("phase", phase="rollback", status="started")
+    for name, wfile, ofile in _tables_of(run):
+        if tables and name not in tables:
+            continue
+        tr = TableRollback(name)
+        report.tables.append(tr)
+        keys = _RunKeys(
+            run.path / "rollback" / f"{Path(wfile).stem}.sqlite", run, wfile, ofile, run.run_id, marker_attr
+        )
+        try:
+            tr.keys = keys.count()
+            if dry_run:
+                _dry_run_table(client, name, keys, tr, marker_attr)
+            else:
+                _rollback_table(client, name, keys, tr, marker_attr, workers)
+        finally:
+            keys.close()
+        log.info("rollback %s: %s", name, asdict(tr) | {"changed_keys": len(tr.changed_keys)})
+    report.finished_at = utcnow()
+    run.write_json("rollback-dry-run.json" if dry_run else "rollback.json", report.to_dict())
+    if not dry_run:
+        run.update_state(
+            rollback={
+                "finished_at": report.finished_at,
+                "deleted": sum(t.deleted for t in report.tables),
+                "restored": sum(t.restored for t in report.tables),
+                "left_alone": sum(t.left_alone for t in report.tables),
+            }
+        )
+        run.event("phase", phase="rollback", status="finished")
+    return report
+
+
+def _classify_current(
+    current: dict[str, Any] | None, marker: str, old: dict[str, Any] | None, marker_attr: str
+) -> str:
+    if current is None:
+        return "gone"
+    m = current.get(marker_attr)
+    if isinstance(m, dict) and m.get("S") == marker:
+        return "restore" if old is not None else "delete"
+    if old is not None and _same_item(current, old):
+        return "already_restored"
+    return "changed"
+
+
+def _note(
+    tr: TableRollback, outcome: str, key: dict[str, Any], current: dict[str, Any] | None, marker_attr: str
+) -> None:
+    if outcome == "changed":
+        tr.changed += 1
+        if len(tr.changed_keys) < MAX_LISTED:
+            m = (current or {}).get(marker_attr)
+            tr.changed_keys.append(
+                {"key": json_safe(key), "marker_now": m.get("S") if isinstance(m, dict) else None}
+            )
+    elif outcome == "gone":
+        tr.gone += 1
+        if len(tr.gone_keys) < MAX_LISTED:
+            tr.gone_keys.append({"key": json_safe(key)})
+    elif outcome == "already_restored":
+        tr.already_restored += 1
+
+
+def _dry_run_table(client: Any, table: str, keys: _RunKeys, tr: TableRollback, marker_attr: str) -> None:
+    for batch in keys.iter(100):
+        wanted = {key_string(k): (k, m, o) for k, m, o in batch}
+        found: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {table: {"Keys": [v[0] for v in wanted.values()], "ConsistentRead": True}}
+        while request:
+            resp = _call(client.batch_get_item, RequestItems=request)
+            for it in resp.get("Responses", {}).get(table, []):
+                kk = {n: it[n] for n in batch[0][0] if n in it}
+                found[key_string(kk)] = it
+            request = resp.get("UnprocessedKeys") or {}
+        for ks, (k, m, o) in wanted.items():
+            if not m:
+                tr.no_marker += 1
+                continue
+            outcome = _classify_current(found.get(ks), m, o, marker_attr)
+            if outcome == "delete":
+                tr.deleted += 1
+            elif outcome == "restore":
+                tr.restored += 1
+            else:
+                _note(tr, outcome, k, found.get(ks), marker_attr)
+
+
+def _undo_one(
+    client: Any, table: str, key: dict[str, Any], marker: str, old: dict[str, Any] | None, marker_attr: str
+) -> tuple[str, dict[str, Any] | None]:
+    cond = {
+        "ConditionExpression": "#m = :m",
+        "ExpressionAttributeNames": {"#m": marker_attr},
+        "ExpressionAttributeValues": {":m": {"S": marker}},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    try:
+        if old is not None:
+            _call(client.put_item, TableName=table, Item=old, **cond)
+            return "restore", None
+        _call(client.delete_item, TableName=table, Key=key, **cond)
+        return "delete", None
+    except Exception as exc:
+        if _error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        current = getattr(exc, "response", {}).get("Item")
+        if current is None and old is None:
+            # DynamoDB returns the item when the condition fails on an existing one; none: it is gone
+            return "gone", None
+        return _classify_current(current, marker, old, marker_attr), current
+
+
+def _rollback_table(
+    client: Any, table: str, keys: _RunKeys, tr: TableRollback, marker_attr: str, workers: int
+) -> None:
+    def work(batch: list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]) -> list[Any]:
+        out = []
+        for k, m, o in batch:
+            if not m:
+                out.append((k, "no_marker", None, None))
+                continue
+            try:
+                outcome, current = _undo_one(client, table, k, m, o, marker_attr)
+                out.append((k, outcome, current, None))
+            except Exception as exc:
+                out.append((k, "error", None, f"{plain_key(k)}: {exc}"))
+        return out
+
+    def collect(results: list[Any]) -> None:
+        for k, outcome, current, err in results:
+            if outcome == "delete":
+                tr.deleted += 1
+            elif outcome == "restore":
+                tr.restored += 1
+            elif outcome == "no_marker":
+                tr.no_marker += 1
+            elif outcome == "error":
+                tr.errors += 1
+                if len(tr.error_messages) < MAX_LISTED:
+                    tr.error_messages.append(str(err))
+            else:
+                _note(tr, outcome, k, current, marker_attr)
+
+    with cf.ThreadPoolExecutor(max(1, workers)) as pool:
+        pending: set[cf.Future[Any]] = set()
+        for batch in keys.iter(50):
+            pending.add(pool.submit(work, batch))
+            while len(pending) >= 2 * workers:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for f in done:
+                    collect(f.result())
+        for f in cf.as_completed(pending):
+            collect(f.result())
+
+
+# -- clean-up ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CleanupReport:
+    run_id: str
+    dry_run: bool
+    actions: list[dict[str, Any]] = field(default_factory=list)  # {kind, name, outcome, detail}
+
+    def add(self, kind: str, name: str, outcome: str, detail: str = "") -> None:
+        self.actions.append({"kind": kind, "name": name, "outcome": outcome, "detail": detail})
+
+    @property
+    def ok(self) -> bool:
+        return not any(a["outcome"] == "failed" for a in self.actions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "dry_run": self.dry_run, "ok": self.ok, "actions": self.actions}
+
+    def render_text(self) -> str:
+        lines = [f"clean-up of run {self.run_id}" + (" (dry run: nothing changed)" if self.dry_run else "")]
+        if not self.actions:
+            lines.append("  nothing recorded in manifest.json")
+        for a in self.actions:
+            lines.append(
+                f"  {a['kind']:<10} {a['name']}: {a['outcome']}"
+                + (f" ({a['detail']})" if a["detail"] else "")
+            )
+        return "\n".join(lines)
+
+
+def aws_client_factory(cfg: Config) -> Callable[[str, str | None], Any]:
+    """(service, region) -> boto3 client honouring the config's profile and endpoints."""
+    import boto3
+
+    cache: dict[tuple[str, str | None], Any] = {}
+
+    def make(service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        if key not in cache:
+            if service == "dynamodb":
+                from dataclasses import replace
+
+                from dynamigrate.target.client import dynamodb_client
+
+                aws = replace(cfg.aws, region=region) if region and region != "ddblocal" else cfg.aws
+                cache[key] = dynamodb_client(aws, sdk_attempts=5)
+            else:
+                session = (
+                    boto3.session.Session(profile_name=cfg.aws.profile)
+                    if cfg.aws.profile
+                    else boto3.session.Session()
+                )
+                kwargs: dict[str, Any] = {
+                    "region_name": region or cfg.aws.region or session.region_name or "us-east-1"
+                }
+                if cfg.aws.endpoint_url:
+                    kwargs["endpoint_url"] = cfg.aws.endpoint_url
+                cache[key] = session.client(service, **kwargs)
+        return cache[key]
+
+    return make
+
+
+def cleanup_run(
+    cfg: Config,
+    run: RunDir,
+    drop_tables: bool = False,
+    yes: bool = False,
+    *,
+    dry_run: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+    clients: Callable[[str, str | None], Any] | None = None,
+    connect: Callable[[str], Any] | None = None,
+) -> CleanupReport:
+    """Drop the views, Glue jobs and S3 objects ``run`` created; its tables only with ``drop_tables``
+    and a confirmation (``yes``, or ``confirm(question)`` returning True)."""
+    manifest = run.manifest()
+    report = CleanupReport(run.run_id, dry_run)
+    clients = clients or aws_client_factory(cfg)
+
+    # views --------------------------------------------------------------------------------------
+    views = manifest.get("views") or []
+    if views:
+        conns: dict[str, Any] = {}
+        try:
+            for v in views:
+                name = str(v.get("name") if isinstance(v, dict) else v)
+                db = str((v.get("database") if isinstance(v, dict) else None) or cfg.mysql.database)
+                full = f"{db}.{name}"
+                if dry_run:
+                    report.add("view", full, "would drop")
+                    continue
+                try:
+                    if db not in conns:
+                        conns[db] = connect(db) if connect else _mysql(cfg, db)
+                    with conns[db].cursor() as cur:
+                        cur.execute(
+                            f"DROP VIEW IF EXISTS `{db.replace('`', '``')}`.`{name.replace('`', '``')}`"
+                        )
+                    report.add("view", full, "dropped")
+                except Exception as exc:
+                    report.add("view", full, "failed", _short_error(exc))
+        finally:
+            for c in conns.values():
+                try:
+                    c.close()
+                except Exception:
+                    log.debug("closing a MySQL connection failed", exc_info=True)
+
+    # Glue jobs ----------------------------------------------------------------------------------
+    for j in manifest.get("glue_jobs") or []:
+        name = str(j.get("job_name") or j.get("name") or j.get("JobName") if isinstance(j, dict) else j)
+        if isinstance(j, dict) and j.get("created") is False:
+            report.add("glue job", name, "kept", "it existed before the run (the run only updated it)")
+            continue
+        if dry_run:
+            report.add("glue job", name, "would delete")
+            continue
+        try:
+            clients("glue", j.get("region") if isinstance(j, dict) else None).delete_job(JobName=name)
+            report.add("glue job", name, "deleted")
+        except Exception as exc:
+            report.add("glue job", name, "failed", _short_error(exc))
+
+    # S3 objects (scripts) -----------------------------------------------------------------------
+    for o in manifest.get("s3_objects") or []:
+        bucket, key = _s3_location(o)
+        uri = f"s3://{bucket}/{key}"
+        if dry_run:
+            report.add("s3 object", uri, "would delete")
+            continue
+        try:
+            clients("s3", o.get("region") if isinstance(o, dict) else None).delete_object(
+                Bucket=bucket, Key=key
+            )
+            report.add("s3 object", uri, "deleted")
+        except Exception as exc:
+            report.add("s3 object", uri, "failed", _short_error(exc))
+
+    # DynamoDB tables ----------------------------------------------------------------------------
+    tables = manifest.get("tables") or []
+    for t in tables:
+        name = str(t.get("name") if isinstance(t, dict) else t)
+        region = t.get("region") if isinstance(t, dict) else None
+        if not drop_tables:
+            report.add("table", name, "kept", "add --drop-tables to delete tables the run created")
+            continue
+        if dry_run:
+            report.add("table", name, "would delete", "all its items are lost")
+            continue
+        ok = yes or (confirm is not None and confirm(f"delete DynamoDB table {name} and every item in it?"))
+        if not ok:
+            report.add("table", name, "kept", "not confirmed (use --yes for non-interactive runs)")
+            continue
+        try:
+            clients("dynamodb", region).delete_table(TableName=name)
+            report.add("table", name, "deleted")
+        except Exception as exc:
+            outcome = "already gone" if _error_code(exc) == "ResourceNotFoundException" else "failed"
+            report.add("table", name, outcome, "" if outcome == "already gone" else _short_error(exc))
+    if not dry_run:
+        run.write_json("cleanup.json", report.to_dict() | {"finished_at": utcnow()})
+        run.event("phase", phase="cleanup", status="finished", ok=report.ok)
+    return report
+
+
+def _mysql(cfg: Config, database: str) -> Any:
+    from dynamigrate.source.connect import connect
+
+    return connect(cfg.mysql, database)
+
+
+def _s3_location(o: Any) -> tuple[str, str]:
+    if isinstance(o, dict):
+        if o.get("bucket") and o.get("key"):
+            return str(o["bucket"]), str(o["key"])
+        o = o.get("uri") or o.get("url") or ""
+    text = str(o)
+    if not text.startswith("s3://"):
+        raise ConfigError(f"cannot read S3 location {text!r} in manifest.json")
+    bucket, _, key = text[5:].partition("/")
+    return bucket, key
+
+
+def _short_error(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+__all__ = ["CleanupReport", "RollbackReport", "TableRollback", "cleanup_run", "rollback_run"]

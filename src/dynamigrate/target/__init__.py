@@ -1,0 +1,7 @@
+"""DynamoDB side of a migration: table provisioning, item encoding, conditional writers, retries.
+
+Modules: :mod:`.client` (boto3 client from the config), :mod:`.encode` (rows -> items),
+:mod:`.provision` (create/verify tables), :mod:`.writer` (write modes and strategies),
+:mod:`.retry` (backoff policy), :mod:`.markers` (remove markers after cut-over),
+:mod:`.faults` (fault injection for tests).
+"""

@@ -1,0 +1,149 @@
+"""Attribute-by-attribute comparison of low-level DynamoDB items (pure, no I/O).
+
+Both sides are brought to one canonical form before comparing: numbers normalised exactly the way
+DynamoDB stores them (``1.50`` == ``1.5``), set members sorted (DynamoDB keeps no order), binary as
+``bytes``. A difference names the attribute and carries both values in low-level form, JSON-safe
+(binary as base64 text), so it can go straight into validation.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dynamigrate.target.encode import EncodeReject, normalize_number
+
+DdbValue = dict[str, Any]
+
+#: Kinds of value difference
+MISSING_ATTRIBUTE = "missing_attribute"  # the source says it should be there, DynamoDB has none
+UNEXPECTED_ATTRIBUTE = "unexpected_attribute"  # DynamoDB has it, the source row does not produce it
+CHANGED = "changed"  # both have it, values differ
+
+
+def canonical_value(v: DdbValue) -> DdbValue:
+    """A low-level value in canonical form (numbers normalised, sets sorted, binary as bytes)."""
+    ((t, x),) = v.items()
+    if t == "N":
+        return {"N": _num(x)}
+    if t == "NS":
+        return {"NS": sorted({_num(s) for s in x})}
+    if t == "SS":
+        return {"SS": sorted(set(x))}
+    if t == "BS":
+        return {"BS": sorted({bytes(b) for b in x})}
+    if t == "B":
+        return {"B": bytes(x)}
+    if t == "M":
+        return {"M": {k: canonical_value(e) for k, e in x.items()}}
+    if t == "L":
+        return {"L": [canonical_value(e) for e in x]}
+    return {t: x}
+
+
+def _num(text: str) -> str:
+    try:
+        return normalize_number(text)
+    except EncodeReject:
+        return str(text)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(obj)).decode("ascii")
+    return str(obj)
+
+
+def json_safe(value: Any) -> Any:
+    """A low-level value/item/key with binary as base64 text (for JSON files)."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=_json_default, ensure_ascii=False))
+
+
+def key_string(key: Mapping[str, DdbValue]) -> str:
+    """Canonical text of a low-level key (sorted names, canonical values): equal keys, equal text."""
+    canon = {k: canonical_value(v) for k, v in key.items()}
+    return json.dumps(canon, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def plain(value: Any) -> Any:
+    """A low-level value as plain JSON-able Python, for people (N as text, sets as lists)."""
+    if value is None:
+        return None
+    ((t, x),) = value.items()
+    if t in ("S", "N", "BOOL"):
+        return x
+    if t == "NULL":
+        return None
+    if t == "B":
+        return "b64:" + (x if isinstance(x, str) else base64.b64encode(bytes(x)).decode("ascii"))
+    if t in ("SS", "NS"):
+        return list(x)
+    if t == "BS":
+        return ["b64:" + (b if isinstance(b, str) else base64.b64encode(bytes(b)).decode("ascii")) for b in x]
+    if t == "M":
+        return {k: plain(e) for k, e in x.items()}
+    if t == "L":
+        return [plain(e) for e in x]
+    return x
+
+
+def plain_key(key: Mapping[str, DdbValue]) -> dict[str, Any]:
+    return {k: plain(v) for k, v in key.items()}
+
+
+def short_text(value: Any, limit: int = 80) -> str:
+    text = json.dumps(plain(json_safe(value)) if isinstance(value, dict) else value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class AttributeDiff:
+    attribute: str
+    kind: str
+    expected: DdbValue | None
+    actual: DdbValue | None
+
+
+def compare_items(
+    expected: Mapping[str, DdbValue], actual: Mapping[str, DdbValue], ignore: Iterable[str] = ()
+) -> list[AttributeDiff]:
+    """Differences between the item the source row encodes to and the item in DynamoDB.
+
+    ``ignore`` names attributes that are not data (the marker, a version attribute). The result is in
+    attribute-name order, so it is stable for tests and reports.
+    """
+    skip = set(ignore)
+    out: list[AttributeDiff] = []
+    for name in sorted(set(expected) | set(actual)):
+        if name in skip:
+            continue
+        e = expected.get(name)
+        a = actual.get(name)
+        if e is None and a is None:
+            continue
+        if a is None:
+            out.append(AttributeDiff(name, MISSING_ATTRIBUTE, e, None))
+        elif e is None:
+            out.append(AttributeDiff(name, UNEXPECTED_ATTRIBUTE, None, a))
+        elif canonical_value(e) != canonical_value(a):
+            out.append(AttributeDiff(name, CHANGED, e, a))
+    return out
+
+
+def projected_names(
+    projection: Mapping[str, Any], key_names: Iterable[str], item: Mapping[str, Any]
+) -> list[str]:
+    """The attributes of ``item`` a GSI with ``projection`` (DescribeTable form) holds."""
+    ptype = projection.get("ProjectionType", "ALL")
+    keys = list(dict.fromkeys(key_names))
+    if ptype == "ALL":
+        return sorted(item)
+    names = set(keys)
+    if ptype == "INCLUDE":
+        names.update(projection.get("NonKeyAttributes") or ())
+    return sorted(n for n in names if n in item)

@@ -1,0 +1,110 @@
+"""Key sets on disk: the source's keys and DynamoDB's keys in one SQLite file, compared by SQL.
+
+Memory stays bounded whatever the table size: keys are inserted in batches as they stream in (view
+rows on one side, Scan pages on the other) and the set differences are SQL joins on the primary key
+index. Keys are stored as their canonical text (:func:`dynamigrate.validate.compare.key_string`), so a
+key compares equal on both sides exactly when DynamoDB would consider it the same item.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+class KeySetStore:
+    """``src``: one row per distinct source key (entity, rowid, number of source rows with that key);
+    ``ddb``: one row per DynamoDB item (its marker, if any)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            p = Path(str(path) + suffix)
+            if p.exists():
+                p.unlink()
+        self.path = path
+        self.db = sqlite3.connect(str(path), check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-16000")  # 16 MB page cache: bounded
+        self.db.execute("PRAGMA temp_store=FILE")
+        self.db.execute(
+            "CREATE TABLE src (k TEXT PRIMARY KEY, entity TEXT, rowid TEXT, n INTEGER NOT NULL) WITHOUT ROWID"
+        )
+        self.db.execute("CREATE TABLE ddb (k TEXT PRIMARY KEY, marker TEXT) WITHOUT ROWID")
+
+    def add_source(self, rows: Iterable[tuple[str, str | None, Any]]) -> None:
+        """Insert (key text, entity, rowid) tuples; a key seen again counts a duplicate."""
+        self.db.executemany(
+            "INSERT INTO src (k, entity, rowid, n) VALUES (?, ?, ?, 1) ON CONFLICT(k) DO UPDATE SET n = n + 1",
+            [(k, e, None if r is None else str(r)) for k, e, r in rows],
+        )
+
+    def add_target(self, rows: Iterable[tuple[str, str | None]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO ddb (k, marker) VALUES (?, ?)", list(rows))
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # -- figures --------------------------------------------------------------------------------
+    def source_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM src").fetchone()[0])
+
+    def target_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM ddb").fetchone()[0])
+
+    def duplicate_rows(self) -> int:
+        """Source rows beyond the first for keys produced by several rows."""
+        return int(self.db.execute("SELECT COALESCE(SUM(n - 1), 0) FROM src WHERE n > 1").fetchone()[0])
+
+    def per_entity(self) -> dict[str, dict[str, int]]:
+        """entity -> distinct keys, keys present in DynamoDB, duplicate rows."""
+        out: dict[str, dict[str, int]] = {}
+        for entity, keys, present, dups in self.db.execute(
+            "SELECT s.entity, COUNT(*), SUM(d.k IS NOT NULL), SUM(s.n - 1) "
+            "FROM src s LEFT JOIN ddb d ON d.k = s.k GROUP BY s.entity"
+        ):
+            out[entity or ""] = {
+                "keys": int(keys),
+                "present": int(present or 0),
+                "duplicates": int(dups or 0),
+            }
+        return out
+
+    def missing_count(self) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM src s WHERE NOT EXISTS (SELECT 1 FROM ddb d WHERE d.k = s.k)"
+            ).fetchone()[0]
+        )
+
+    def missing(self, limit: int | None = None) -> Iterator[tuple[dict[str, Any], str | None, str | None]]:
+        """(key, entity, rowid) of source keys with no DynamoDB item, in key order."""
+        sql = "SELECT k, entity, rowid FROM src s WHERE NOT EXISTS (SELECT 1 FROM ddb d WHERE d.k = s.k) ORDER BY k"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for k, entity, rowid in self.db.execute(sql):
+            yield json.loads(k), entity, rowid
+
+    def extra_counts(self) -> tuple[int, int]:
+        """(items with a marker, items without) that no source row produces."""
+        row = self.db.execute(
+            "SELECT SUM(marker IS NOT NULL), SUM(marker IS NULL) FROM ddb d "
+            "WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k)"
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def extra(self, limit: int | None = None) -> Iterator[tuple[dict[str, Any], str | None]]:
+        sql = "SELECT k, marker FROM ddb d WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k) ORDER BY k"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for k, marker in self.db.execute(sql):
+            yield json.loads(k), marker
+
+    def close(self, remove: bool = True) -> None:
+        self.db.close()
+        if remove and self.path.exists():
+            self.path.unlink()

@@ -1,0 +1,663 @@
+"""Preflight: verify the generated views and check their data before anything is written to DynamoDB.
+
+Pure SQL over a DB-API connection (PyMySQL), no DynamoDB. For every contract table:
+
+1. the view ``ddb_<table>_view`` exists and has exactly the contract's attribute columns (plus the
+   helper columns ``_dm_entity`` / ``_dm_rowid``);
+2. **one aggregate pass** over the view, grouped by ``_dm_entity``, computes every count at once with
+   ``SUM(CASE WHEN ... THEN 1 ELSE 0 END)``: rows, NULL/empty table keys, empty GSI keys, N values
+   that are not numbers (or have more than 38 significant digits), BOOL values that are not booleans,
+   M/L values that are not JSON objects/arrays, and the estimated item size (over 400 KB: error, over
+   300 KB: warning);
+3. the row count of each entity in the view against its source table (a join that multiplied rows,
+   or a filter that lost some);
+4. **a second pass** ``GROUP BY pk, sk HAVING COUNT(*) > 1`` for duplicate keys (byte-exact
+   comparison: a case-insensitive collation must not hide or invent duplicates), because duplicates
+   would silently collapse into one DynamoDB item;
+5. up to five example keys per finding, with ``LIMIT 5`` queries run only for checks that found
+   something (so a clean table costs the two passes and nothing more).
+
+Each :class:`Finding` names the check, table, entity, attribute, how many rows and example keys. A
+finding of severity ``error`` would lose or corrupt data; :meth:`PreflightReport.failed` is true when
+an error is not explicitly accepted (``accept`` holds check names or codes).
+
+The conditions mirror the item encoder (:mod:`dynamigrate.target.encode`): what preflight counts as
+an error is exactly what the encoder would reject, seen before the migration starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Table
+
+log = logging.getLogger(__name__)
+
+MAX_ITEM_BYTES = 400 * 1024
+LARGE_ITEM_BYTES = 300 * 1024
+#: bytes added to every item estimate for the ownership marker ("_dm_marker" + "<run_id>:<16 hex>")
+MARKER_BYTES = 10 + 64
+EXAMPLES = 5
+
+#: check name -> (code, severity, what it means)
+CHECKS: dict[str, tuple[str, str, str]] = {
+    "view_missing": ("P100", "error", "the view does not exist"),
+    "view_columns": ("P101", "error", "the view's columns differ from the contract's attributes"),
+    "row_count": ("P110", "error", "an entity's row count in the view differs from its source table"),
+    "key_missing": ("P120", "error", "NULL or empty table key (partition or sort key)"),
+    "duplicate_key": ("P121", "error", "several rows share one (pk, sk): they would collapse into one item"),
+    "gsi_key_empty": ("P130", "warning", "empty GSI key: the item is left out of that index"),
+    "not_numeric": ("P140", "error", "an N attribute holds a value that is not a number"),
+    "number_precision": ("P141", "error", "an N value has more than 38 significant digits"),
+    "not_boolean": ("P142", "error", "a BOOL attribute holds a value that is not a boolean"),
+    "invalid_json": ("P143", "error", "an M/L attribute holds invalid JSON or the wrong JSON kind"),
+    "item_too_large": ("P150", "error", "estimated item size over DynamoDB's 400 KB limit"),
+    "item_large": ("P151", "warning", "estimated item size over 300 KB"),
+}
+
+# numbers as the encoder accepts them (target/encode.py _NUMBER_RE), on the trimmed text
+_NUMBER_REGEXP = r"'^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$'"
+_BOOL_TEXT = "('0','1','true','false','t','f','yes','no','y','n','on','off')"
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: str
+    table: str
+    entity: str | None
+    attribute: str | None
+    count: int
+    examples: list[dict[str, Any]]
+    message: str
+    fix: str
+    code: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "code": self.code,
+            "severity": self.severity,
+            "table": self.table,
+            "entity": self.entity,
+            "attribute": self.attribute,
+            "count": self.count,
+            "examples": self.examples,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class TableStats:
+    table: str
+    view: str
+    rows: int = 0
+    entities: dict[str, dict[str, int | None]] = field(default_factory=dict)  # view_rows, source_rows
+    max_item_bytes: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per pass
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "view": self.view,
+            "rows": self.rows,
+            "entities": self.entities,
+            "max_item_bytes_estimate": self.max_item_bytes,
+            "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+        }
+
+
+@dataclass
+class PreflightReport:
+    database: str
+    findings: list[Finding] = field(default_factory=list)
+    tables: list[TableStats] = field(default_factory=list)
+    accepted: set[str] = field(default_factory=set)
+    started: str = ""
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def unaccepted(self, accept: Iterable[str] | None = None) -> list[Finding]:
+        acc = set(self.accepted if accept is None else accept)
+        return [f for f in self.errors if f.check not in acc and f.code not in acc]
+
+    def failed(self, accept: Iterable[str] | None = None) -> bool:
+        """True when an error finding (data loss or corruption) is not explicitly accepted."""
+        return bool(self.unaccepted(accept))
+
+    def find(self, check: str, table: str | None = None, attribute: str | None = None) -> list[Finding]:
+        return [
+            f
+            for f in self.findings
+            if f.check == check
+            and (table is None or f.table == table)
+            and (attribute is None or f.attribute == attribute)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "preflight",
+            "database": self.database,
+            "started": self.started,
+            "seconds": round(self.seconds, 3),
+            "ok": not self.failed(),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "accepted": sorted(self.accepted),
+            "unaccepted_errors": len(self.unaccepted()),
+            "tables": [t.to_dict() for t in self.tables],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def write(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
+        tmp.replace(p)
+        return p
+
+    def render_text(self) -> str:
+        lines = [f"Preflight of database '{self.database}' ({self.seconds:.2f} s)"]
+        for t in self.tables:
+            ents = ", ".join(
+                f"{e}: {v['view_rows']} rows (source {v['source_rows']})" for e, v in t.entities.items()
+            )
+            lines.append(f"  {t.table} ({t.view}): {t.rows} rows; {ents}")
+        if not self.findings:
+            lines.append("No findings: every check passed.")
+        for f in sorted(self.findings, key=lambda f: (f.severity != "error", f.table, f.check)):
+            accepted = " (accepted)" if f.severity == "error" and not self.failed_for(f) else ""
+            where = f.table + (f"/{f.entity}" if f.entity and f.entity != f.table else "")
+            where += f".{f.attribute}" if f.attribute else ""
+            lines.append(f"{f.severity.upper():7} {f.code} {f.check}{accepted}: {where}: {f.count} row(s)")
+            lines.append(f"        {f.message}")
+            for ex in f.examples:
+                lines.append(f"        e.g. {json.dumps(ex, ensure_ascii=False, default=str)}")
+            lines.append(f"        fix: {f.fix}")
+        n_unacc = len(self.unaccepted())
+        verdict = "FAILED" if n_unacc else "OK"
+        lines.append(
+            f"{verdict}: {len(self.errors)} error(s) ({n_unacc} not accepted), {len(self.warnings)} warning(s)"
+        )
+        if n_unacc:
+            checks = sorted({f.check for f in self.unaccepted()})
+            lines.append(
+                "  fix the data or the contract, or accept knowingly with --accept " + ",".join(checks)
+            )
+        return "\n".join(lines)
+
+    def failed_for(self, f: Finding) -> bool:
+        return f.severity == "error" and f.check not in self.accepted and f.code not in self.accepted
+
+
+# -- SQL helpers -------------------------------------------------------------------------------------
+
+
+def qi(name: str) -> str:
+    """A quoted MySQL identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _query(conn: Any, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "0x" + raw.hex()
+    if value is None or isinstance(value, int | str | float):
+        return value
+    return str(value)
+
+
+@dataclass
+class _Check:
+    check: str
+    attribute: str | None
+    condition: str  # SQL boolean over the view's columns
+    message: str
+    fix: str
+
+
+def _size_expr(table: Table, columns: set[str]) -> str:
+    """Estimated DynamoDB item size of a view row, in bytes (names + values, marker included)."""
+    types = table.attribute_types()
+    parts = [str(MARKER_BYTES)]
+    for name in table.attribute_names:
+        if name not in columns:
+            continue
+        c = qi(name)
+        n = len(name.encode("utf-8"))
+        t = types[name]
+        if t == "N":
+            value = f"(LENGTH({c}) DIV 2 + 1)"
+        elif t in ("BOOL", "NULL"):
+            value = "1"
+        else:
+            value = f"LENGTH({c})"
+        parts.append(f"(CASE WHEN {c} IS NULL THEN 0 ELSE {n} + {value} END)")
+    return " + ".join(parts)
+
+
+def _checks_for(table: Table, columns: set[str]) -> list[_Check]:
+    types = table.attribute_types()
+    checks: list[_Check] = []
+    for key in table.key_names:
+        if key not in columns:
+            continue
+        c = qi(key)
+        checks.append(
+            _Check(
+                "key_missing",
+                key,
+                f"({c} IS NULL OR LENGTH({c}) = 0)",
+                f"table key '{key}' is NULL or empty: DynamoDB cannot store these rows, they would be rejected",
+                "fix the source data (or the join that produces the key), or build the key from a column "
+                "that is always set",
+            )
+        )
+    for key in table.index_key_names:
+        if key not in columns or key in table.key_names:
+            continue
+        c = qi(key)
+        checks.append(
+            _Check(
+                "gsi_key_empty",
+                key,
+                f"({c} IS NOT NULL AND LENGTH({c}) = 0)",
+                f"GSI key '{key}' is an empty string: these items are left out of the index",
+                "fine when intended (sparse index); otherwise make the key non-empty",
+            )
+        )
+    for name in table.attribute_names:
+        if name not in columns:
+            continue
+        c = qi(name)
+        t = types[name]
+        if t == "N":
+            checks.append(
+                _Check(
+                    "not_numeric",
+                    name,
+                    f"({c} IS NOT NULL AND NOT (TRIM({c}) REGEXP {_NUMBER_REGEXP}))",
+                    f"'{name}' is N but holds values that are not numbers: these rows would be rejected",
+                    'clean the values, or make the attribute "type": "S"',
+                )
+            )
+            digits = f"TRIM(BOTH '0' FROM REPLACE(REPLACE(REPLACE(SUBSTRING_INDEX(SUBSTRING_INDEX(TRIM({c}), 'e', 1), 'E', 1), '-', ''), '+', ''), '.', ''))"
+            checks.append(
+                _Check(
+                    "number_precision",
+                    name,
+                    f"({c} IS NOT NULL AND TRIM({c}) REGEXP {_NUMBER_REGEXP} AND LENGTH({digits}) > 38)",
+                    f"'{name}' holds numbers with more than 38 significant digits: DynamoDB cannot store "
+                    "them exactly, these rows would be rejected",
+                    'round the values in the view (e.g. a calculation), or make the attribute "type": "S"',
+                )
+            )
+        elif t == "BOOL":
+            checks.append(
+                _Check(
+                    "not_boolean",
+                    name,
+                    f"({c} IS NOT NULL AND NOT (LOWER(TRIM({c})) IN {_BOOL_TEXT} "
+                    f"OR TRIM({c}) REGEXP {_NUMBER_REGEXP} OR HEX({c}) IN ('0', '1', '00', '01')))",
+                    f"'{name}' is BOOL but holds values that are not booleans (0/1, true/false): these rows "
+                    "would be rejected",
+                    "map the values to 0/1 with a case calculation, or make the attribute S",
+                )
+            )
+        elif t in ("M", "L"):
+            kind = "OBJECT" if t == "M" else "ARRAY"
+            checks.append(
+                _Check(
+                    "invalid_json",
+                    name,
+                    f"({c} IS NOT NULL AND (CASE WHEN JSON_VALID({c}) THEN JSON_TYPE({c}) <> '{kind}' "
+                    "ELSE 1 END))",
+                    f"'{name}' is {t} but holds values that are not a JSON {kind.lower()}: these rows would "
+                    "be rejected",
+                    "fix the JSON in the source, or make the attribute S to keep the text as is",
+                )
+            )
+    return checks
+
+
+# -- the run -----------------------------------------------------------------------------------------
+
+
+def run_preflight(
+    conn: Any,
+    database: str,
+    contract: Contract,
+    tables: Sequence[str] | None = None,
+    accept: Iterable[str] = (),
+) -> PreflightReport:
+    """Check the views of ``contract`` (the ``tables`` named, or all) in ``database``."""
+    t0 = time.monotonic()
+    report = PreflightReport(
+        database=database,
+        accepted=set(accept),
+        started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    for table in contract.select(list(tables) if tables else None):
+        stats, findings = _check_table(conn, database, table)
+        report.tables.append(stats)
+        report.findings.extend(findings)
+    report.seconds = time.monotonic() - t0
+    log.info(
+        "preflight: %d error(s), %d warning(s) in %.2f s",
+        len(report.errors),
+        len(report.warnings),
+        report.seconds,
+    )
+    return report
+
+
+def _finding(
+    check: str,
+    table: Table,
+    entity: str | None,
+    attribute: str | None,
+    count: int,
+    examples: list[dict[str, Any]],
+    message: str,
+    fix: str,
+) -> Finding:
+    code, severity, _ = CHECKS[check]
+    return Finding(check, severity, table.name, entity, attribute, count, examples, message, fix, code)
+
+
+def _view_columns(conn: Any, database: str, view: str) -> list[str] | None:
+    rows = _query(
+        conn,
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+        "ORDER BY ORDINAL_POSITION",
+        (database, view),
+    )
+    if rows:
+        return [str(r[0]) for r in rows]
+    exists = _query(
+        conn,
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+        (database, view),
+    )
+    return [] if exists and exists[0][0] else None
+
+
+def _check_table(conn: Any, database: str, table: Table) -> tuple[TableStats, list[Finding]]:
+    view = table.view_name
+    stats = TableStats(table=table.name, view=view)
+    findings: list[Finding] = []
+    v = f"{qi(database)}.{qi(view)}"
+
+    cols = _view_columns(conn, database, view)
+    if cols is None:
+        findings.append(
+            _finding(
+                "view_missing",
+                table,
+                None,
+                None,
+                0,
+                [],
+                f"view {view} does not exist in database '{database}'",
+                "create the views first: dynamigrate views generate, then views apply",
+            )
+        )
+        return stats, findings
+    expected = list(table.attribute_names)
+    present = set(cols)
+    missing = [a for a in expected if a not in present]
+    extra = [c for c in cols if c not in expected and c not in (ENTITY_COLUMN, ROWID_COLUMN)]
+    if missing or extra or ENTITY_COLUMN not in present:
+        parts = []
+        if missing:
+            parts.append(f"missing attribute column(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected column(s) {', '.join(extra)}")
+        if ENTITY_COLUMN not in present:
+            parts.append(f"no helper column {ENTITY_COLUMN}")
+        findings.append(
+            _finding(
+                "view_columns",
+                table,
+                None,
+                None,
+                len(missing) + len(extra),
+                [],
+                f"view {view} does not match the contract: {'; '.join(parts)}",
+                "the view is stale or was written by hand: regenerate and re-apply the views from this contract",
+            )
+        )
+    columns = present & set(expected)
+    entity_expr = qi(ENTITY_COLUMN) if ENTITY_COLUMN in present else _literal(table.entities[0].entity_type)
+    has_rowid = ROWID_COLUMN in present
+
+    # -- pass 1: one aggregate over the view, grouped by entity --------------------------------------
+    checks = _checks_for(table, columns)
+    size = _size_expr(table, columns)
+    select = [f"{entity_expr} AS _dm_e", "COUNT(*)"]
+    select += [f"SUM(CASE WHEN {ch.condition} THEN 1 ELSE 0 END)" for ch in checks]
+    select += [
+        f"SUM(CASE WHEN _dm_size > {MAX_ITEM_BYTES} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN _dm_size > {LARGE_ITEM_BYTES} AND _dm_size <= {MAX_ITEM_BYTES} THEN 1 ELSE 0 END)",
+        "MAX(_dm_size)",
+    ]
+    # the size is computed once per row in a derived table; the conditions read the view's columns
+    sql = f"SELECT {', '.join(select)} FROM (SELECT *, ({size}) AS _dm_size FROM {v}) d GROUP BY _dm_e"
+    t = time.monotonic()
+    rows = _query(conn, sql)
+    stats.seconds["aggregate"] = time.monotonic() - t
+    by_entity: dict[str, tuple[Any, ...]] = {str(_plain(r[0])): r for r in rows}
+
+    key_cols = [k for k in table.key_names if k in columns]
+
+    def examples(condition: str, entity: str, order: str = "") -> list[dict[str, Any]]:
+        sel = [qi(k) for k in key_cols] + ([qi(ROWID_COLUMN)] if has_rowid else [])
+        if not sel:
+            return []
+        names = key_cols + ([ROWID_COLUMN] if has_rowid else [])
+        order_by = order or (qi(ROWID_COLUMN) if has_rowid else ", ".join(qi(k) for k in key_cols))
+        rows = _query(
+            conn,
+            f"SELECT {', '.join(sel)} FROM {v} WHERE {entity_expr} = %s AND {condition} "
+            f"ORDER BY {order_by} LIMIT {EXAMPLES}",
+            (entity,),
+        )
+        return [{n: _plain(val) for n, val in zip(names, r, strict=True)} for r in rows]
+
+    t = time.monotonic()
+    for entity in table.entities:
+        row = by_entity.get(entity.entity_type)
+        ent = entity.entity_type
+        view_rows = int(row[1]) if row else 0
+        stats.rows += view_rows
+        source_rows = _source_count(conn, database, entity.source_table)
+        stats.entities[ent] = {"view_rows": view_rows, "source_rows": source_rows}
+        entity_label = ent if table.multi_entity else None
+        if source_rows is not None and source_rows != view_rows:
+            more = view_rows > source_rows
+            findings.append(
+                _finding(
+                    "row_count",
+                    table,
+                    entity_label,
+                    None,
+                    abs(view_rows - source_rows),
+                    [],
+                    f"{'entity ' + ent if table.multi_entity else 'the view'} has {view_rows} row(s) but "
+                    f"source table '{entity.source_table}' has {source_rows}: "
+                    + (
+                        "a join multiplied rows (a to-many join in a to-one attribute)"
+                        if more
+                        else "rows were lost (an inner join or a filter in the view)"
+                    ),
+                    "use json-construction or aggregate for to-many relations; every join of a to-one "
+                    "attribute must match at most one row (join on the target's primary key)"
+                    if more
+                    else "regenerate the views (joins must be LEFT JOINs); check the view's WHERE clause",
+                )
+            )
+        if row is None:
+            continue
+        for i, ch in enumerate(checks):
+            count = int(row[2 + i] or 0)
+            if count == 0:
+                continue
+            attr = entity.attribute(ch.attribute) if ch.attribute else None
+            if ch.attribute and attr is None and ch.check != "key_missing":
+                continue  # the entity does not produce this attribute: its column is NULL here
+            findings.append(
+                _finding(
+                    ch.check,
+                    table,
+                    entity_label,
+                    ch.attribute,
+                    count,
+                    examples(ch.condition, ent),
+                    ch.message,
+                    ch.fix,
+                )
+            )
+        n_checks = len(checks)
+        too_large = int(row[2 + n_checks] or 0)
+        large = int(row[3 + n_checks] or 0)
+        max_size = int(row[4 + n_checks] or 0)
+        stats.max_item_bytes = max(stats.max_item_bytes, max_size)
+        for check, count, cond in (
+            ("item_too_large", too_large, f"({size}) > {MAX_ITEM_BYTES}"),
+            ("item_large", large, f"({size}) > {LARGE_ITEM_BYTES} AND ({size}) <= {MAX_ITEM_BYTES}"),
+        ):
+            if not count:
+                continue
+            limit = "DynamoDB's 400 KB limit" if check == "item_too_large" else "300 KB"
+            findings.append(
+                _finding(
+                    check,
+                    table,
+                    entity_label,
+                    None,
+                    count,
+                    examples(cond, ent),
+                    f"{count} item(s) are estimated over {limit} (largest about {max_size} bytes)"
+                    + (": they would be rejected" if check == "item_too_large" else ""),
+                    "move large values out of the item (S3 with a pointer attribute), shorten them, or "
+                    "split the item",
+                )
+            )
+    stats.seconds["examples_and_counts"] = time.monotonic() - t
+
+    # -- pass 2: duplicate keys ----------------------------------------------------------------------
+    if len(key_cols) == len(table.key_names):
+        t = time.monotonic()
+        findings.extend(_duplicates(conn, v, table, entity_expr, has_rowid))
+        stats.seconds["duplicates"] = time.monotonic() - t
+    return stats, findings
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _source_count(conn: Any, database: str, source_table: str) -> int | None:
+    try:
+        rows = _query(conn, f"SELECT COUNT(*) FROM {qi(database)}.{qi(source_table)}")
+    except Exception as exc:  # the source table is gone: report the count as unknown, keep checking
+        log.warning("cannot count rows of %s.%s: %s", database, source_table, exc)
+        return None
+    return int(rows[0][0])
+
+
+def _group_expr(table: Table, key: str) -> str:
+    # DynamoDB compares keys byte-exactly (numbers by value): never through the column's collation
+    if table.attribute_type(key) == "N":
+        return f"CAST({qi(key)} AS DECIMAL(65,30))"
+    return f"CAST({qi(key)} AS BINARY)"
+
+
+def _duplicates(conn: Any, v: str, table: Table, entity_expr: str, has_rowid: bool) -> list[Finding]:
+    keys = list(table.key_names)
+    groups = ", ".join(_group_expr(table, k) for k in keys)
+    valid = " AND ".join(f"{qi(k)} IS NOT NULL AND LENGTH({qi(k)}) > 0" for k in keys)
+    rows = _query(
+        conn,
+        f"SELECT COUNT(*), COALESCE(SUM(c), 0) FROM (SELECT COUNT(*) AS c FROM {v} WHERE {valid} "
+        f"GROUP BY {groups} HAVING COUNT(*) > 1) d",
+    )
+    n_keys, n_rows = int(rows[0][0] or 0), int(rows[0][1] or 0)
+    if not n_keys:
+        return []
+    sel = [f"MIN({qi(k)})" for k in keys] + [
+        "COUNT(*)",
+        f"GROUP_CONCAT(DISTINCT {entity_expr} ORDER BY {entity_expr} SEPARATOR ',')",
+    ]
+    if has_rowid:
+        sel.append(f"GROUP_CONCAT({qi(ROWID_COLUMN)} ORDER BY {qi(ROWID_COLUMN)} SEPARATOR ',')")
+    ex_rows = _query(
+        conn,
+        f"SELECT {', '.join(sel)} FROM {v} WHERE {valid} GROUP BY {groups} HAVING COUNT(*) > 1 "
+        f"ORDER BY {groups} LIMIT {EXAMPLES}",
+    )
+    examples = []
+    entities: set[str] = set()
+    for r in ex_rows:
+        ex: dict[str, Any] = {k: _plain(r[i]) for i, k in enumerate(keys)}
+        ex["rows"] = int(r[len(keys)])
+        ents = str(_plain(r[len(keys) + 1]) or "")
+        entities.update(e for e in ents.split(",") if e)
+        if table.multi_entity:
+            ex[ENTITY_COLUMN] = ents
+        if has_rowid:
+            ex["rowids"] = [
+                int(x) if x.lstrip("-").isdigit() else x for x in str(_plain(r[-1]) or "").split(",") if x
+            ]
+        examples.append(ex)
+    entity = None
+    if table.multi_entity and len(entities) == 1:
+        entity = next(iter(entities))
+    lost = n_rows - n_keys
+    return [
+        _finding(
+            "duplicate_key",
+            table,
+            entity,
+            ", ".join(keys),
+            n_rows,
+            examples,
+            f"{n_rows} row(s) share {n_keys} key value(s) ({', '.join(keys)}): DynamoDB would keep one item "
+            f"per key and silently lose {lost} row(s)",
+            'make the key unique: add the row\'s id to the sort key (e.g. "ORDER#{created_at}#{id}"), or '
+            "use json-construction for to-many relations that multiply rows",
+        )
+    ]
+
+
+def check_names() -> list[str]:
+    """Every check name (for --accept)."""
+    return sorted(CHECKS)
+
+
+def is_helper(column: str) -> bool:
+    return column.startswith(HELPER_PREFIX)

@@ -1,0 +1,114 @@
+"""Pure parts of the Spark job: partition plan, JDBC URL, value conversion (no Spark needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from dynamigrate.etl.spark_job import (
+    EntityStats,
+    PartitionBuffer,
+    normalise_jdbc_url,
+    plan_partitions,
+    stats_query,
+    to_wire,
+)
+
+
+def _covered(parts, entity):  # type: ignore[no-untyped-def]
+    ids: list[int] = []
+    for p in parts:
+        if p.entity == entity and p.lo is not None:
+            ids += list(range(p.lo, p.hi + 1))
+    return ids
+
+
+def test_single_entity_range_is_cut_into_even_closed_slices() -> None:
+    parts = plan_partitions([EntityStats("users", 1, 1000, 1000, 1000)], partition_rows=300)
+    assert len(parts) == 4
+    assert [p.index for p in parts] == [0, 1, 2, 3]
+    assert _covered(parts, "users") == list(range(1, 1001))  # every id exactly once
+    assert parts[0].predicate == "`_dm_entity` = 'users' AND `_dm_rowid` BETWEEN 1 AND 250"
+    assert all(240 <= p.estimated_rows <= 260 for p in parts)
+
+
+def test_multi_entity_slices_are_per_entity_and_even() -> None:
+    stats = [EntityStats("ORDER", 1, 50_000, 50_000, 50_000), EntityStats("USER", 1, 1000, 1000, 1000)]
+    parts = plan_partitions(stats, partition_rows=10_000)
+    orders = [p for p in parts if p.entity == "ORDER"]
+    users = [p for p in parts if p.entity == "USER"]
+    assert len(orders) == 5 and len(users) == 1  # the small entity is not split into tiny slices
+    assert max(p.estimated_rows for p in parts) <= 10_000
+    assert _covered(parts, "ORDER") == list(range(1, 50_001))
+    assert all(p.predicate.startswith("`_dm_entity` = 'ORDER' AND") for p in orders)
+
+
+def test_rows_without_rowid_get_their_own_partition() -> None:
+    parts = plan_partitions([EntityStats("T", 5, 9, 8, 5), EntityStats("U", None, None, 3, 0)], 100)
+    preds = [p.predicate for p in parts]
+    assert "`_dm_entity` = 'T' AND `_dm_rowid` BETWEEN 5 AND 9" in preds
+    assert "`_dm_entity` = 'T' AND `_dm_rowid` IS NULL" in preds
+    assert "`_dm_entity` = 'U' AND `_dm_rowid` IS NULL" in preds
+    assert len(parts) == 3
+
+
+def test_more_partitions_than_ids_never_gives_empty_ranges() -> None:
+    parts = plan_partitions([EntityStats("T", 1, 3, 3, 3)], partition_rows=1)
+    assert [(p.lo, p.hi) for p in parts] == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_entity_names_are_quoted_as_sql_strings() -> None:
+    (p,) = plan_partitions([EntityStats("it's", 1, 2, 2, 2)], 10)
+    assert "`_dm_entity` = 'it''s'" in p.predicate
+
+
+def test_checkpoint_key_is_stable_and_depends_on_table_and_predicate() -> None:
+    (a,) = plan_partitions([EntityStats("T", 1, 2, 2, 2)], 10)
+    (b,) = plan_partitions([EntityStats("T", 1, 3, 3, 3)], 10)
+    assert a.key("X") == a.key("X") and a.key("X") != a.key("Y") and a.key("X") != b.key("X")
+
+
+def test_stats_query_groups_by_entity() -> None:
+    q = stats_query("ddb_users_view")
+    assert "GROUP BY `_dm_entity`" in q and "FROM `ddb_users_view`" in q and q.endswith("dm_stats")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("jdbc:mariadb://h:3306/db", "jdbc:mysql://h:3306/db?tinyInt1isBit=false&serverTimezone=UTC"),
+        ("jdbc:mysql://h:3306", "jdbc:mysql://h:3306/shop?tinyInt1isBit=false&serverTimezone=UTC"),
+        (
+            "jdbc:mysql://h/db?useSSL=true",
+            "jdbc:mysql://h/db?useSSL=true&tinyInt1isBit=false&serverTimezone=UTC",
+        ),
+    ],
+)
+def test_jdbc_url_uses_the_mysql_scheme_and_utc(url: str, expected: str) -> None:
+    assert normalise_jdbc_url(url, "shop") == expected
+
+
+def test_values_become_the_text_mysql_prints() -> None:
+    assert to_wire(None) is None
+    assert to_wire("x") == "x"
+    assert to_wire(42) == "42"
+    assert to_wire(Decimal("12345678901234567890.1234567890")) == "12345678901234567890.1234567890"
+    assert to_wire(Decimal("1E+3")) == "1000"
+    assert to_wire(bytearray(b"\x00\xff")) == b"\x00\xff"
+    assert to_wire(True) == b"\x01" and to_wire(False) == b"\x00"
+    assert to_wire(dt.datetime(2024, 1, 2, 3, 4, 5)) == "2024-01-02 03:04:05"
+    assert to_wire(dt.datetime(2024, 1, 2, 3, 4, 5, 120000)) == "2024-01-02 03:04:05.120000"
+    assert to_wire(dt.date(2024, 1, 2)) == "2024-01-02"
+
+
+def test_partition_buffer_collects_sink_output_per_kind() -> None:
+    from dynamigrate.target.writer import RunDirSink
+
+    buf = PartitionBuffer("T")
+    sink = RunDirSink(buf, "T")
+    sink.on_written({"PK": {"S": "a"}}, "run:fp")
+    sink.on_conflict({"PK": {"S": "b"}}, "changed")
+    assert set(buf.lines) == {"written", "conflicts"}
+    assert '"marker":"run:fp"' in buf.lines["written"][0]

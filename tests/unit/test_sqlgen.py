@@ -1,0 +1,447 @@
+"""View generation without a database: shapes, self-reference rule, safety, errors, file format, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynamigrate.cli import main as cli_main
+from dynamigrate.contract import load_contract, parse_contract
+from dynamigrate.errors import ContractError, SqlGenError, UnsafeSqlError
+from dynamigrate.source.schema import ColumnInfo, SchemaInfo, TableInfo
+from dynamigrate.sqlgen import (
+    MariaDBDialect,
+    MySQL8Dialect,
+    assert_single_create_view,
+    date_format_spec,
+    dialect_from_version,
+    generate_views,
+    get_dialect,
+    split_statements,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKSHOP = ROOT / "tests" / "golden" / "views" / "workshop.contract.json"
+ALL_PATTERNS = ROOT / "tests" / "fixtures" / "contracts" / "all_patterns.json"
+
+
+def _contract(attrs: list[dict[str, Any]], source: str = "orders", table: str = "T_orders") -> Any:
+    data = {
+        "tables": [
+            {
+                "table": table,
+                "type": "single-entity",
+                "source_table": source,
+                "pk": "PK",
+                "attributes": [
+                    {"name": "PK", "type": "S", "source_table": source, "source_column": "id"},
+                    *attrs,
+                ],
+            }
+        ]
+    }
+    contract, problems = parse_contract(data)
+    assert contract is not None and not problems.errors, problems
+    return contract
+
+
+def _fk(condition: str, select: str = "users.email", target: str = "users") -> dict[str, Any]:
+    return {
+        "name": "v",
+        "type": "S",
+        "source_table": "orders",
+        "source_column": "user_id",
+        "join": {
+            "type": "foreign-key",
+            "target_table": target,
+            "join_condition": condition,
+            "select_column": select,
+        },
+    }
+
+
+def _schema(*tables: TableInfo) -> SchemaInfo:
+    return SchemaInfo(database="db", tables={t.name: t for t in tables}, version="10.11.6-MariaDB")
+
+
+def _table(name: str, pk: tuple[str, ...], *cols: tuple[str, str]) -> TableInfo:
+    return TableInfo(name=name, columns={c: ColumnInfo(name=c, data_type=t) for c, t in cols}, primary_key=pk)
+
+
+# -- the workshop contract ------------------------------------------------------------------------------
+
+
+def test_workshop_interpretations_are_printed_and_commented() -> None:
+    views = generate_views(load_contract(WORKSHOP))
+    notes = "\n".join(views.interpretations)
+    assert "assumed primary key categories.id (no schema given)" in notes
+    assert "'level' and 'children_count' are computed identically" in notes
+    assert "undeclared alias 'parent'" in notes
+    assert "'users.id = users.id' matches the row itself" in notes
+    assert "looks like a reference to table categories" in notes  # products' self-join on category_id
+    text = views.render_file(include_timestamp=False)
+    for line in views.interpretations:
+        assert f"--   * {line}" in text
+
+
+def test_workshop_categories_shape() -> None:
+    sql = generate_views(load_contract(WORKSHOP), ["Categories"]).statements[0].sql
+    # to-one self-reference: the joined row is the one whose primary key is compared; joined once
+    assert sql.count("LEFT JOIN") == 1
+    assert "LEFT JOIN `categories` AS `parent` ON `parent`.`id` = `categories`.`parent_id`" in sql
+    assert "CASE WHEN `categories`.`parent_id` IS NULL THEN 'ROOT' ELSE `parent`.`name` END" in sql
+    assert "CASE WHEN `categories`.`parent_id` IS NULL THEN 'ROOT' ELSE `parent`.`id` END" in sql
+    # to-many self-reference: the related rows are the ones whose foreign key points at the current row
+    assert "WHERE `categories_2`.`parent_id` = `categories`.`id`" in sql
+    assert "`categories`.`id` AS `_dm_rowid`" in sql
+
+
+def test_workshop_users_union_and_columns() -> None:
+    stmt = generate_views(load_contract(WORKSHOP), ["Users"]).statements[0]
+    assert stmt.sql.count("UNION ALL") == 2
+    assert stmt.columns[-2:] == ["_dm_entity", "_dm_rowid"]
+    assert stmt.entities == ["USER", "CART", "ORDER"]
+    # the object construction over the row itself needs no subquery
+    assert "JSON_OBJECT('first_name', `users`.`first_name`, 'last_name', `users`.`last_name`)" in stmt.sql
+    # a to-many construct is a correlated subquery with [] for no rows
+    assert "COALESCE(JSON_ARRAYAGG(JSON_OBJECT('product_id'" in stmt.sql
+    assert "JSON_ARRAY())" in stmt.sql
+
+
+def test_schema_gives_certain_primary_keys_and_rowid() -> None:
+    schema = _schema(
+        _table(
+            "categories",
+            ("id",),
+            ("id", "int"),
+            ("parent_id", "int"),
+            ("name", "varchar"),
+            ("created_at", "datetime"),
+        ),
+        _table("products", ("id",), ("id", "int"), ("category_id", "int")),
+    )
+    views = generate_views(load_contract(WORKSHOP), ["Categories"], schema=schema)
+    assert not [i for i in views.interpretations if "assumed" in i]
+    assert "`categories`.`id` AS `_dm_rowid`" in views.statements[0].sql
+
+
+def test_rowid_is_null_without_integer_primary_key() -> None:
+    schema = _schema(_table("orders", ("code",), ("code", "varchar"), ("id", "varchar")))
+    sql = generate_views(_contract([]), schema=schema).statements[0].sql
+    assert "NULL AS `_dm_rowid`" in sql
+
+
+# -- self-references ------------------------------------------------------------------------------------
+
+
+def test_uncertain_self_reference_stops_with_corrected_snippet() -> None:
+    attr = {
+        "name": "v",
+        "type": "S",
+        "source_table": "categories",
+        "source_column": "parent_id",
+        "join": {
+            "type": "foreign-key",
+            "target_table": "categories",
+            "join_condition": "categories.parent_id = categories.other_id",
+            "select_column": "categories.name",
+        },
+    }
+    with pytest.raises(ContractError) as err:
+        generate_views(_contract([attr], source="categories", table="Cats"))
+    assert err.value.where["path"] == "tables[0].attributes[1].join.join_condition"
+    assert '"join_alias": "parent"' in (err.value.hint or "")
+    assert "parent.id = categories." in (err.value.hint or "")
+
+
+def test_self_reference_uses_schema_primary_key() -> None:
+    schema = _schema(
+        _table("nodes", ("node_no",), ("node_no", "int"), ("up_no", "int"), ("label", "varchar"))
+    )
+    attr = {
+        "name": "up_label",
+        "type": "S",
+        "source_table": "nodes",
+        "source_column": "up_no",
+        "join": {
+            "type": "foreign-key",
+            "target_table": "nodes",
+            "join_condition": "nodes.up_no = nodes.node_no",
+            "select_column": "nodes.label",
+        },
+    }
+    contract = parse_contract(
+        {
+            "tables": [
+                {
+                    "table": "Nodes",
+                    "type": "single-entity",
+                    "source_table": "nodes",
+                    "pk": "PK",
+                    "attributes": [
+                        {"name": "PK", "type": "S", "source_table": "nodes", "source_column": "node_no"},
+                        attr,
+                    ],
+                }
+            ]
+        }
+    )[0]
+    sql = generate_views(contract, schema=schema).statements[0].sql
+    assert "LEFT JOIN `nodes` AS `nodes_2` ON `nodes`.`up_no` = `nodes_2`.`node_no`" in sql
+    assert "CAST(`nodes_2`.`label` AS CHAR CHARACTER SET utf8mb4) AS `up_label`" in sql
+    assert "`nodes`.`node_no` AS `_dm_rowid`" in sql
+
+
+def test_repeated_joins_are_joined_once() -> None:
+    contract = _contract(
+        [_fk("users.id = orders.user_id"), {**_fk("orders.user_id = users.id", "users.name"), "name": "w"}]
+    )
+    sql = generate_views(contract).statements[0].sql
+    assert sql.count("LEFT JOIN `users`") == 2  # different condition text: not merged blindly
+    contract = _contract(
+        [_fk("users.id = orders.user_id"), {**_fk("users.id = orders.user_id", "users.name"), "name": "w"}]
+    )
+    sql = generate_views(contract).statements[0].sql
+    assert sql.count("LEFT JOIN `users`") == 1
+
+
+# -- safety -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "users.id = orders.user_id; DROP TABLE users",
+        "users.id = orders.user_id -- drop",
+        "users.id = orders.user_id # drop",
+        "users.id = orders.user_id /* x */",
+        "users.id = (SELECT id FROM users LIMIT 1)",
+        "users.id = orders.user_id AND SLEEP(10) = 0",
+        "users.id = @@version",
+        "DROP TABLE users",
+    ],
+)
+def test_fragments_that_are_not_expressions_are_refused(condition: str) -> None:
+    with pytest.raises(UnsafeSqlError) as err:
+        generate_views(_contract([_fk(condition)]))
+    assert err.value.where["path"] == "tables[0].attributes[1].join.join_condition"
+
+
+def test_select_column_injection_is_refused() -> None:
+    with pytest.raises(UnsafeSqlError) as err:
+        generate_views(
+            _contract([_fk("users.id = orders.user_id", "users.email FROM users; DROP TABLE users")])
+        )
+    assert err.value.where["path"] == "tables[0].attributes[1].join.select_column"
+
+
+def test_unknown_qualifier_is_refused_with_path() -> None:
+    with pytest.raises(ContractError) as err:
+        generate_views(_contract([_fk("users.id = orders.user_id", "customers.email")]))
+    assert err.value.where["path"] == "tables[0].attributes[1].join.select_column"
+    assert "not in scope" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DROP TABLE users",
+        "CREATE VIEW v AS SELECT 1; DROP TABLE users",
+        "CREATE TABLE t AS SELECT 1",
+        "CREATE VIEW v AS SELECT 1 -- hidden",
+        "INSERT INTO t VALUES (1)",
+    ],
+)
+def test_assert_single_create_view_refuses(sql: str) -> None:
+    with pytest.raises(UnsafeSqlError):
+        assert_single_create_view(sql, "mysql", table="T")
+
+
+def test_assert_single_create_view_accepts_generated() -> None:
+    for stmt in generate_views(load_contract(ALL_PATTERNS), dialect="mysql").statements:
+        assert_single_create_view(stmt.sql + ";", "mysql", table=stmt.table)
+
+
+# -- values and formats -----------------------------------------------------------------------------------
+
+
+def test_quoting_and_literals() -> None:
+    d = MySQL8Dialect()
+    assert d.quote("we`ird") == "`we``ird`"
+    assert d.literal("it's") == "'it''s'"
+    # a backslash means different things under NO_BACKSLASH_ESCAPES: hex keeps the meaning
+    assert d.literal("a\\b") == "CAST(X'615C62' AS CHAR CHARACTER SET utf8mb4)"
+    with pytest.raises(SqlGenError):
+        d.quote("")
+
+
+def test_date_format_tokens() -> None:
+    assert date_format_spec("YYYY-MM-DD HH:mm:ss") == "%Y-%m-%d %H:%i:%s"
+    assert date_format_spec("YYYY%MM") == "%Y%%%m"
+    assert date_format_spec("DDTHH") == "%dT%H"
+
+
+def test_dialects() -> None:
+    assert isinstance(get_dialect("mariadb"), MariaDBDialect)
+    assert get_dialect(None).name == "mysql"
+    assert dialect_from_version("10.11.6-MariaDB-0+deb12u1") == "mariadb"
+    assert dialect_from_version("8.0.36") == "mysql"
+    assert MariaDBDialect().json_document("x") == "JSON_EXTRACT(x, '$')"
+    assert MySQL8Dialect().json_document("x") == "CAST(x AS JSON)"
+    with pytest.raises(SqlGenError):
+        get_dialect("postgres")
+
+
+@pytest.mark.parametrize(
+    ("attr", "path", "message"),
+    [
+        (
+            {"name": "v", "type": "S", "source_table": "orders", "source_column": ["a", "b"]},
+            "tables[0].attributes[1].source_column",
+            "several source columns",
+        ),
+        (
+            {
+                "name": "v",
+                "type": "S",
+                "source_table": "orders",
+                "source_column": "a",
+                "transformation": {"type": "number-format", "format": "#,##0.00"},
+            },
+            "tables[0].attributes[1].transformation.format",
+            "unsupported number format",
+        ),
+        (
+            {
+                "name": "v",
+                "type": "S",
+                "source_table": "orders",
+                "source_column": "a",
+                "transformation": {"type": "string-format", "format": "X#{users.id}"},
+            },
+            "tables[0].attributes[1].transformation.format",
+            "placeholders name columns of the source row",
+        ),
+        (
+            {"name": "_dm_x", "type": "S", "source_table": "orders", "source_column": "a"},
+            "tables[0].attributes[1].name",
+            "reserved prefix",
+        ),
+        (
+            {"name": "pk", "type": "S", "source_table": "orders", "source_column": "a"},
+            "tables[0].attributes[1].name",
+            "differ only in case",
+        ),
+        (
+            {"name": "v", "type": "S", "source_table": "users", "source_column": "email"},
+            "tables[0].attributes[1].source_table",
+            "has no join",
+        ),
+        (
+            {
+                "name": "v",
+                "type": "S",
+                "source_table": "orders",
+                "source_column": "a",
+                "calculation": {"type": "date-math", "expression": "a", "interval": "soon"},
+            },
+            "tables[0].attributes[1].calculation.interval",
+            "unsupported interval",
+        ),
+    ],
+)
+def test_what_cannot_be_generated_is_an_error_with_path(
+    attr: dict[str, Any], path: str, message: str
+) -> None:
+    with pytest.raises((ContractError, SqlGenError)) as err:
+        generate_views(_contract([attr]))
+    assert err.value.where["path"] == path
+    assert message in str(err.value)
+
+
+# -- file format and splitting ------------------------------------------------------------------------------
+
+
+def test_render_file_header_and_sections() -> None:
+    contract = load_contract(WORKSHOP)
+    text = generate_views(contract, dialect="mariadb").render_file(generated_at="2024-01-01T00:00:00+00:00")
+    assert text.startswith("-- Generated by dynamigrate")
+    assert f"-- contract sha256: {contract.sha256}" in text
+    assert "-- dialect: mariadb" in text
+    assert "-- generated at: 2024-01-01T00:00:00+00:00" in text
+    for table in contract.tables:
+        assert f"-- DynamoDB table {table.name} -> view {table.view_name}" in text
+    statements = split_statements(text)
+    assert [s.split("`")[1] for s in statements] == [t.view_name for t in contract.tables]
+
+
+def test_split_statements_respects_quotes_and_comments() -> None:
+    text = (
+        "-- a comment; with a semicolon\n"
+        "SELECT 'a;b', \"c;d\", `e;f` FROM t; # another; comment\n"
+        "/* block; comment */ SELECT 'it''s; \\' still' ;\n"
+        "SELECT 1 -- trailing; comment\n;\n;\n"
+    )
+    assert split_statements(text) == [
+        "SELECT 'a;b', \"c;d\", `e;f` FROM t",
+        "SELECT 'it''s; \\' still'",
+        "SELECT 1",
+    ]
+
+
+# -- command line ---------------------------------------------------------------------------------------------
+
+
+def test_cli_views_generate_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "views.sql"
+    code = cli_main(
+        ["views", "generate", str(WORKSHOP), "--table", "Categories", "-o", str(out), "--dialect", "mariadb"]
+    )
+    assert code == 0
+    text = out.read_text(encoding="utf-8")
+    assert len(split_statements(text)) == 1 and "ddb_categories_view" in text
+    assert "interpretation: Categories" in capsys.readouterr().err
+
+
+def test_cli_unknown_table_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["views", "generate", "-c", str(WORKSHOP), "-t", "Nope"]) == 2
+    assert "no table named 'Nope'" in capsys.readouterr().err
+
+
+def test_tool_script_keeps_the_workshop_interface(tmp_path: Path) -> None:
+    out = tmp_path / "v.sql"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "generate_mysql_views.py"),
+            "--contract",
+            str(WORKSHOP),
+            "--all",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(split_statements(out.read_text(encoding="utf-8"))) == 3
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "generate_mysql_views.py"),
+            "-c",
+            str(WORKSHOP),
+            "-t",
+            "Products",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "CREATE OR REPLACE VIEW `ddb_products_view`" in proc.stdout
