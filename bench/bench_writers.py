@@ -7,15 +7,17 @@ Runs, each into a fresh table:
   * put@N      - TableWriter insert mode, strategy put (one conditional PutItem per item), N threads
   * transact@N - TableWriter insert mode, strategy transact (100 conditional puts per transaction)
   * overwrite  - TableWriter overwrite mode (BatchWriteItem through the writer)
-and prints throughput and the ratio against the flood. Figures are recorded in docs/writing.md.
+and prints throughput and the ratio against a flood measured right before each run (median of
+``--repeat`` pairs, because DynamoDB Local on a shared machine is noisy). Figures are recorded in docs/writing.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -102,6 +104,7 @@ def main() -> int:
     ap.add_argument("--endpoint", default="http://127.0.0.1:8000")
     ap.add_argument("--batch", type=int, default=1000, help="items per write_batch call (the engine's chunk)")
     ap.add_argument("--concurrency", default="8,16,32")
+    ap.add_argument("--repeat", type=int, default=3, help="flood/run pairs per configuration (median)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -117,52 +120,74 @@ def main() -> int:
     enc_rate = args.items / (time.perf_counter() - t0)
     plain = [e.item for e in encoded]
 
-    results: list[dict[str, Any]] = []
     created: list[str] = []
 
-    def measure(label: str, fn: Any) -> None:
+    def timed(label: str, fn: Any) -> float:
         name = fresh_table(client, table)
         created.append(name)
         start = time.perf_counter()
-        out = fn(name)
+        fn(name)
         secs = time.perf_counter() - start
         count = count_items(client, name)
         assert count == args.items, (label, count)
-        results.append(
-            {"run": label, "seconds": round(secs, 2), "items_per_s": round(args.items / secs), "result": out}
-        )
-        print(f"  {label:<14} {secs:7.2f}s {args.items / secs:9.0f} items/s", file=sys.stderr, flush=True)
+        client.delete_table(TableName=name)
+        created.remove(name)
+        return args.items / secs
 
-    print(f"encoder: {enc_rate:,.0f} rows/s ({threading.active_count()} threads)", file=sys.stderr)
-    try:
-        measure("flood@8", lambda n: flood(client, n, plain, 8))
-        for c in [int(x) for x in args.concurrency.split(",")]:
-            measure(
-                f"put@{c}",
-                lambda n, c=c: run_writer(client, n, table, encoded, args.batch, concurrency=c).as_dict(),
-            )
-        for c in (4, 8):
-            measure(
+    runs: list[tuple[str, Any]] = []
+    for c in [int(x) for x in args.concurrency.split(",")]:
+        runs.append(
+            (f"put@{c}", lambda n, c=c: run_writer(client, n, table, encoded, args.batch, concurrency=c))
+        )
+    for c in (4, 8):
+        runs.append(
+            (
                 f"transact@{c}",
                 lambda n, c=c: run_writer(
                     client, n, table, encoded, args.batch, concurrency=c, strategy="transact"
-                ).as_dict(),
+                ),
             )
-        measure(
-            "overwrite@8",
-            lambda n: run_writer(
-                client, n, table, encoded, args.batch, concurrency=8, mode="overwrite"
-            ).as_dict(),
         )
+    runs.append(
+        (
+            "overwrite@8",
+            lambda n: run_writer(client, n, table, encoded, args.batch, concurrency=8, mode="overwrite"),
+        )
+    )
+
+    # the machine may be shared: measure the flood right before each run and keep the pair's ratio;
+    # report the median over --repeat pairs
+    print(f"encoder: {enc_rate:,.0f} rows/s; load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    try:
+        for label, fn in runs:
+            pairs = []
+            for _ in range(args.repeat):
+                base = timed("flood@8", lambda n: flood(client, n, plain, 8))
+                rate = timed(label, fn)
+                pairs.append((rate / base, rate, base))
+                print(
+                    f"  {label:<14} {rate:8.0f} items/s  flood {base:8.0f}  ratio {rate / base:5.2f}",
+                    file=sys.stderr,
+                )
+            ratio, rate, base = statistics.median_low(pairs)
+            results.append(
+                {
+                    "run": label,
+                    "items_per_s": round(rate),
+                    "flood_items_per_s": round(base),
+                    "ratio": round(ratio, 2),
+                }
+            )
     finally:
         for name in created:
             client.delete_table(TableName=name)
 
-    base = results[0]["items_per_s"]
-    print(f"\n{'run':<14} {'seconds':>8} {'items/s':>9} {'vs flood':>9}")
+    print(
+        f"\n{'run':<14} {'items/s':>9} {'flood':>9} {'vs flood':>9}   (load average {os.getloadavg()[0]:.1f})"
+    )
     for r in results:
-        r["ratio"] = round(r["items_per_s"] / base, 2)
-        print(f"{r['run']:<14} {r['seconds']:>8} {r['items_per_s']:>9} {r['ratio']:>8}x")
+        print(f"{r['run']:<14} {r['items_per_s']:>9} {r['flood_items_per_s']:>9} {r['ratio']:>8}x")
     if args.json:
         print(
             json.dumps(

@@ -62,7 +62,12 @@ PY="$(pick_python)"
 say "creating $VENV with $PY and installing $SPEC"
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SPEC" >&2
+PIP_LOG="$(dirname "$VENV")/mcp-venv-pip.log"
+if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SPEC" >"$PIP_LOG" 2>&1; then
+    cat "$PIP_LOG" >&2
+    say "error: pip install $SPEC failed (log: $PIP_LOG)"
+    exit 1
+fi
 [ -x "$EXE" ] || { say "error: $EXE missing after installing $SPEC"; exit 1; }
 echo "$SPEC" >"$VENV/.dynamigrate-spec"
 say "ready: $EXE"

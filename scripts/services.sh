@@ -73,8 +73,17 @@ install_mariadb() {
     command -v mariadbd >/dev/null 2>&1 || die "mariadbd still missing after apt-get install"
 }
 
+install_jdbc_driver() {
+    # the Spark engine reads the views through JDBC with Debian's MariaDB Connector/J
+    [ -e /usr/share/java/mariadb-java-client.jar ] && return 0
+    [ "$(id -u)" = 0 ] || { say "warning: libmariadb-java missing (Spark engine): apt-get install libmariadb-java"; return 0; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libmariadb-java >/dev/null \
+        || say "warning: could not install libmariadb-java (needed by the Spark engine only)"
+}
+
 start_mariadb() {
     install_mariadb
+    install_jdbc_driver
     if mysql_answers; then
         say "MariaDB already answers on $MYSQL_HOST:$MYSQL_PORT"
     else
@@ -181,10 +190,13 @@ start_ddb() {
     say "starting DynamoDB Local on port $DDB_PORT ..."
     local emu="$DDB_DIR/package/emulator"
     # the child writes its own pid (setsid may fork, so $! would name the wrong process)
-    (cd "$CACHE" && DDB_PID="$DDB_PID" setsid nohup bash -c 'echo $$ >"$DDB_PID"; exec "$@"' java \
+    # A simple command (no subshell or list) so that `9>&-` really closes the lock in every process
+    # that outlives this script.
+    DDB_PID="$DDB_PID" setsid nohup bash -c 'cd "$1" && shift && echo $$ >"$DDB_PID" && exec "$@"' \
+        start-dynamodb-local "$CACHE" \
         java -Xms128m -Xmx1g -Djava.library.path="$emu/DynamoDBLocal_lib" \
         -jar "$emu/DynamoDBLocal.jar" -inMemory -sharedDb -port "$DDB_PORT" \
-        >>"$DDB_LOG" 2>&1 </dev/null 9>&- &)
+        >>"$DDB_LOG" 2>&1 </dev/null 9>&- &
     local i
     for i in $(seq 1 120); do
         ddb_answers && break

@@ -318,13 +318,24 @@ def rollback_run(
     return report
 
 
+def _unchanged(current: dict[str, Any], marker: str, marker_attr: str) -> bool:
+    """The item still is what the run wrote: its marker is the run's and its content fingerprint is
+    the one in the marker (an application update that kept the marker changes the fingerprint)."""
+    from dynamigrate.target.encode import fingerprint, parse_marker
+
+    m = current.get(marker_attr)
+    if not (isinstance(m, dict) and m.get("S") == marker):
+        return False
+    parsed = parse_marker(marker)
+    return parsed is not None and fingerprint(current, marker_attr) == parsed[1]
+
+
 def _classify_current(
     current: dict[str, Any] | None, marker: str, old: dict[str, Any] | None, marker_attr: str
 ) -> str:
     if current is None:
         return "gone"
-    m = current.get(marker_attr)
-    if isinstance(m, dict) and m.get("S") == marker:
+    if _unchanged(current, marker, marker_attr):
         return "restore" if old is not None else "delete"
     if old is not None and _same_item(current, old):
         return "already_restored"
@@ -349,39 +360,94 @@ def _note(
         tr.already_restored += 1
 
 
+def _current_items(client: Any, table: str, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The current items for ``keys`` (at most 100), strongly consistent, by canonical key text."""
+    found: dict[str, dict[str, Any]] = {}
+    if not keys:
+        return found
+    names = list(keys[0])
+    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    delay = 0.05
+    while request:
+        resp = _call(client.batch_get_item, RequestItems=request)
+        for it in resp.get("Responses", {}).get(table, []):
+            found[key_string({n: it[n] for n in names if n in it})] = it
+        request = resp.get("UnprocessedKeys") or {}
+        if request:
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    return found
+
+
+Batch = list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]
+
+
+def _classify_batch(
+    client: Any, table: str, batch: Batch, marker_attr: str
+) -> list[tuple[dict[str, Any], str | None, dict[str, Any] | None, dict[str, Any] | None, str]]:
+    """(key, marker, old image, current item, outcome) for a batch of written keys."""
+    current = _current_items(client, table, list({key_string(k): k for k, _, _ in batch}.values()))
+    out = []
+    for k, m, o in batch:
+        cur = current.get(key_string(k))
+        outcome = "no_marker" if not m else _classify_current(cur, m, o, marker_attr)
+        out.append((k, m, o, cur, outcome))
+    return out
+
+
 def _dry_run_table(client: Any, table: str, keys: _RunKeys, tr: TableRollback, marker_attr: str) -> None:
     for batch in keys.iter(100):
-        wanted = {key_string(k): (k, m, o) for k, m, o in batch}
-        found: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {table: {"Keys": [v[0] for v in wanted.values()], "ConsistentRead": True}}
-        while request:
-            resp = _call(client.batch_get_item, RequestItems=request)
-            for it in resp.get("Responses", {}).get(table, []):
-                kk = {n: it[n] for n in batch[0][0] if n in it}
-                found[key_string(kk)] = it
-            request = resp.get("UnprocessedKeys") or {}
-        for ks, (k, m, o) in wanted.items():
-            if not m:
-                tr.no_marker += 1
-                continue
-            outcome = _classify_current(found.get(ks), m, o, marker_attr)
+        for k, _m, _o, cur, outcome in _classify_batch(client, table, batch, marker_attr):
             if outcome == "delete":
                 tr.deleted += 1
             elif outcome == "restore":
                 tr.restored += 1
+            elif outcome == "no_marker":
+                tr.no_marker += 1
             else:
-                _note(tr, outcome, k, found.get(ks), marker_attr)
+                _note(tr, outcome, k, cur, marker_attr)
+
+
+#: keep condition expressions well under DynamoDB's 4 KB expression limit
+_MAX_CONDITION_CHARS = 3000
+_SCALARS = ("S", "N", "B", "BOOL", "NULL")
+
+
+def _condition(current: dict[str, Any], marker: str, marker_attr: str, key: dict[str, Any]) -> dict[str, Any]:
+    """``#m = :m`` plus equality on the item's scalar attributes: an update between our read and our
+    write fails the condition (the fingerprint check covers documents and sets)."""
+    names = {"#m": marker_attr}
+    values: dict[str, Any] = {":m": {"S": marker}}
+    parts = ["#m = :m"]
+    length = len(parts[0])
+    for i, (name, value) in enumerate(sorted(current.items())):
+        if name == marker_attr or name in key or next(iter(value)) not in _SCALARS:
+            continue
+        part = f"#a{i} = :a{i}"
+        if length + len(part) + 5 > _MAX_CONDITION_CHARS:
+            break
+        names[f"#a{i}"] = name
+        values[f":a{i}"] = value
+        parts.append(part)
+        length += len(part) + 5
+    return {
+        "ConditionExpression": " AND ".join(parts),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
 
 
 def _undo_one(
-    client: Any, table: str, key: dict[str, Any], marker: str, old: dict[str, Any] | None, marker_attr: str
+    client: Any,
+    table: str,
+    key: dict[str, Any],
+    marker: str,
+    old: dict[str, Any] | None,
+    current: dict[str, Any],
+    marker_attr: str,
 ) -> tuple[str, dict[str, Any] | None]:
-    cond = {
-        "ConditionExpression": "#m = :m",
-        "ExpressionAttributeNames": {"#m": marker_attr},
-        "ExpressionAttributeValues": {":m": {"S": marker}},
-        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-    }
+    cond = _condition(current, marker, marker_attr, key)
     try:
         if old is not None:
             _call(client.put_item, TableName=table, Item=old, **cond)
@@ -391,25 +457,27 @@ def _undo_one(
     except Exception as exc:
         if _error_code(exc) != "ConditionalCheckFailedException":
             raise
-        current = getattr(exc, "response", {}).get("Item")
-        if current is None and old is None:
-            # DynamoDB returns the item when the condition fails on an existing one; none: it is gone
-            return "gone", None
-        return _classify_current(current, marker, old, marker_attr), current
+        now = getattr(exc, "response", {}).get("Item")
+        return ("gone" if now is None else "changed"), now
 
 
 def _rollback_table(
     client: Any, table: str, keys: _RunKeys, tr: TableRollback, marker_attr: str, workers: int
 ) -> None:
-    def work(batch: list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]) -> list[Any]:
+    def work(batch: Batch) -> list[Any]:
         out = []
-        for k, m, o in batch:
-            if not m:
-                out.append((k, "no_marker", None, None))
+        try:
+            classified = _classify_batch(client, table, batch, marker_attr)
+        except Exception as exc:
+            return [(k, "error", None, f"{plain_key(k)}: {exc}") for k, _, _ in batch]
+        for k, m, o, cur, outcome in classified:
+            if outcome not in ("delete", "restore"):
+                out.append((k, outcome, cur, None))
                 continue
+            assert m is not None and cur is not None
             try:
-                outcome, current = _undo_one(client, table, k, m, o, marker_attr)
-                out.append((k, outcome, current, None))
+                result, now = _undo_one(client, table, k, m, o, cur, marker_attr)
+                out.append((k, result, now, None))
             except Exception as exc:
                 out.append((k, "error", None, f"{plain_key(k)}: {exc}"))
         return out
@@ -499,6 +567,10 @@ def aws_client_factory(cfg: Config) -> Callable[[str, str | None], Any]:
                 }
                 if cfg.aws.endpoint_url:
                     kwargs["endpoint_url"] = cfg.aws.endpoint_url
+                    from dynamigrate.target.client import is_local_endpoint
+
+                    if is_local_endpoint(cfg.aws.endpoint_url) and session.get_credentials() is None:
+                        kwargs["aws_access_key_id"] = kwargs["aws_secret_access_key"] = "dummy"
                 cache[key] = session.client(service, **kwargs)
         return cache[key]
 

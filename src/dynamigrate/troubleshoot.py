@@ -255,8 +255,8 @@ add(
     "MySQL 1356: invalid view",
     "A view refers to a table, column or function that no longer exists (the source schema changed "
     "after the views were created), or its definer lacks rights.",
-    "Recreate the views from the contract (`dynamigrate views --execute`, or run the generated views.sql "
-    "again); if a column was renamed or dropped, update the contract first (`dynamigrate check` "
+    "Recreate the views from the contract (`dynamigrate views generate` then `dynamigrate views apply`, or run the generated views.sql "
+    "again); if a column was renamed or dropped, update the contract first (`dynamigrate contract check` "
     "lints it against the live schema).",
     codes=["mysql:1356"],
     patterns=[r"references invalid table\(s\) or column\(s\)"],
@@ -267,7 +267,7 @@ add(
     "A source table or view named by the contract is not in the database (typo, wrong database, or the "
     "views were not created yet).",
     "Check source_table / target_table names in the contract against SHOW TABLES, check mysql.database, "
-    "and create the views before migrating (`dynamigrate views --execute`).",
+    "and create the views before migrating (`dynamigrate views generate` + `views apply`).",
     codes=["mysql:1146"],
     patterns=[r"Table '[^']+' doesn't exist"],
     specialise=_tables_doc,
@@ -277,7 +277,7 @@ add(
     "MySQL 1054: unknown column",
     "The contract names a column that the source table does not have (source_column, select_column, a "
     "join_condition or a {placeholder} in a format).",
-    "Correct the column name in the contract (`dynamigrate check` lists every unknown column with its "
+    "Correct the column name in the contract (`dynamigrate contract check` lists every unknown column with its "
     "JSON path and a did-you-mean), then regenerate the views.",
     codes=["mysql:1054"],
     patterns=[r"Unknown column '"],
@@ -292,8 +292,9 @@ add(
     "(e.g. awslabs mysql-mcp-server started with --readonly, or mcp-server-mysql without "
     "ALLOW_DDL_OPERATION).",
     "Start the MCP server with writes allowed for the view step (remove --readonly / set "
-    "ALLOW_DDL_OPERATION=true), or create the views with a direct connection (--source direct), or run "
+    "ALLOW_DDL_OPERATION=true), or create the views with a direct connection (--via direct), or run "
     "views.sql yourself and continue with the migration.",
+    codes=["DM451"],  # source.mcp_client.McpReadOnlyError
     patterns=[
         r"(?i)read[- ]?only",
         r"(?i)only allows? read",
@@ -307,7 +308,7 @@ add(
     "The configured MCP server is running but offers no tool that executes SQL (wrong server, or a "
     "server for another database).",
     "Point mcpServers at a MySQL MCP server (e.g. awslabs.mysql-mcp-server or mcp-server-mysql) or name "
-    "the tool to use in the config; `dynamigrate doctor` lists the tools the server offers.",
+    "the tool to use in the config; the error message lists the tools the server offers.",
     patterns=[
         r"(?i)no (sql|query|mysql)[- ]?(execution )?tool",
         r"(?i)tool '[^']*' (is )?not (found|offered)",
@@ -320,8 +321,7 @@ add(
     "The MCP server configured in mcpServers could not be started or reached (command not installed, "
     "wrong path, missing environment, or no server configured).",
     "Install the server's command (e.g. `uvx awslabs.mysql-mcp-server@latest`), check the mcpServers "
-    "block (command, args, env), or use a direct MySQL connection (--source direct).",
-    codes=["DM451"],
+    "block (command, args, env), or use a direct MySQL connection (--via direct).",
     patterns=[
         r"(?i)mcp server\b.*(not found|not configured|no such file|failed to start|exited|not running|cannot start|could not start|is missing)",
         r"(?i)no mcp servers? (is |are )?configured",
@@ -431,7 +431,7 @@ add(
     "Resources of one migration are in different regions (tables, Glue job, bucket, the CLI's default "
     "region), so jobs write to the wrong tables or find none.",
     "Use one region everywhere: set aws.region in the config and AWS_REGION for the CLI, and recreate "
-    "what was created elsewhere; `dynamigrate doctor` prints the resource -> region table.",
+    "what was created elsewhere: the region check prints the resource -> region table.",
     codes=["DM700"],
     patterns=[r"(?i)region mismatch", r"(?i)regions? (differ|disagree)"],
 )
@@ -506,6 +506,16 @@ add(
         r"(?i)script.*(not found|NoSuchKey)",
     ],
     context=r"(?i)glue",
+)
+add(
+    "missing-version",
+    "Version attribute missing",
+    "Write mode 'newer' compares a version attribute, but this row has none (NULL or not produced by the "
+    "contract).",
+    "Make the contract produce the version attribute for every entity (e.g. updated_at), or use write "
+    "mode sync / overwrite.",
+    codes=["missing_version"],
+    patterns=[r"(?i)version attribute .*(missing|absent|NULL)"],
 )
 add(
     "value-not-convertible",

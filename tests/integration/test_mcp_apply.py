@@ -168,6 +168,12 @@ def test_views_apply_through_real_mysql_mcp_server(
         ("GRACE", 2),
         ("O'BRIEN", 3),
     ]
+    # the readers' chunk query: the view's literal column compares with a parameter (same collation)
+    with mysql_conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM ddb_people_view WHERE _dm_entity = %s AND _dm_rowid > %s", ("people", 1)
+        )
+        assert cur.fetchone()[0] == 2
     manifest = run.manifest()
     assert {v["name"] for v in manifest["views"]} == {"ddb_people_view", "ddb_names_view"}
     assert all(v["path"] == "mcp:mysql" and v["database"] == mysql_db for v in manifest["views"])
@@ -234,6 +240,23 @@ def test_workshop_views_through_mcp(tmp_path, mysql_settings, shop_db_copy, mysq
             assert columns[: len(table.attribute_names)] == list(table.attribute_names)
             assert "_dm_entity" in columns
             assert count > 0, table.view_name
+        # one view row per source row for the one-to-one entities, with the source's values
+        with conn.cursor() as cur:
+            for view, entity, source in (
+                ("ddb_products_view", "products", "products"),
+                ("ddb_categories_view", "categories", "categories"),
+                ("ddb_users_view", "USER", "users"),
+            ):
+                cur.execute(f"SELECT COUNT(*) FROM `{source}`")
+                expected = cur.fetchone()[0]
+                cur.execute(f"SELECT COUNT(*) FROM `{view}` WHERE _dm_entity = %s", (entity,))
+                assert cur.fetchone()[0] == expected, view
+            cur.execute(
+                "SELECT v.product_name, v.price FROM ddb_products_view v ORDER BY v._dm_rowid LIMIT 1"
+            )
+            got = cur.fetchone()
+            cur.execute("SELECT name, CAST(price AS CHAR) FROM products ORDER BY id LIMIT 1")
+            assert got == cur.fetchone()
     finally:
         conn.close()
 
@@ -395,3 +418,40 @@ def test_server_working_in_another_database_is_refused(mysql_settings, mysql_db,
         choose_executor(cfg, "mcp")
     assert "works in database 'information_schema'" in str(info.value)
     assert f"MYSQL_DATABASE={mysql_db}" in (info.value.hint or "")
+
+
+def _kill_children_named(fragment: str) -> int:
+    """SIGKILL our own child processes whose command line mentions ``fragment`` (Linux /proc)."""
+    import os
+    import signal
+
+    killed = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and fragment in cmdline:
+            os.kill(int(proc.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+def test_server_dying_mid_run_is_fatal_and_skips_the_rest(
+    mysql_settings, mysql_db, mysql_conn, people, mysql_mcp_server_exe
+):
+    block = {"command": mysql_mcp_server_exe, "env": server_env(mysql_settings, mysql_db)}
+    with McpExecutor(block, name="mysql") as ex:
+        assert ex.execute("CREATE OR REPLACE VIEW ddb_before_view AS SELECT id FROM people").ok
+        assert _kill_children_named("mysql_mcp_server") == 1
+        report = apply_statements(
+            ex,
+            [
+                "CREATE OR REPLACE VIEW ddb_after1_view AS SELECT id FROM people",
+                "CREATE OR REPLACE VIEW ddb_after2_view AS SELECT id FROM people",
+            ],
+        )
+    assert report.aborted and "closed the connection" in report.aborted
+    assert [(r.ok, r.skipped) for r in report.results] == [(False, False), (False, True)]
+    assert views_in(mysql_conn, mysql_db) == {"ddb_before_view"}

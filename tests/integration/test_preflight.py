@@ -7,8 +7,6 @@ The views are written by hand in the wire format (attribute columns, then ``_dm_
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,39 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def db(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
-    """(connection, database): the shared ``mysql_conn``/``mysql_db`` fixtures when conftest has them."""
-    try:
-        conn = request.getfixturevalue("mysql_conn")
-        database = request.getfixturevalue("mysql_db")
-        yield conn, database
-        return
-    except pytest.FixtureLookupError:
-        pass
-    import pymysql
-
-    database = f"dm_test_{secrets.token_hex(4)}"
-    admin = pymysql.connect(
-        host="127.0.0.1", port=3306, user="dynamigrate", password="dynamigrate", autocommit=True
-    )
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-    conn = pymysql.connect(
-        host="127.0.0.1",
-        port=3306,
-        user="dynamigrate",
-        password="dynamigrate",
-        database=database,
-        autocommit=True,
-        charset="utf8mb4",
-    )
-    try:
-        yield conn, database
-    finally:
-        conn.close()
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        admin.close()
+def db(mysql_conn: Any, mysql_db: str) -> tuple[Any, str]:
+    """(connection, database): an empty database of its own for each test."""
+    return mysql_conn, mysql_db
 
 
 def sql(conn: Any, *statements: str, rows: list[tuple[Any, ...]] | None = None) -> None:
@@ -336,9 +304,11 @@ def test_row_count_of_multi_entity_view(db: tuple[Any, str]) -> None:
         # order 10 has 3 items, 11 has none, 12 has 1: an inner join gives 4 rows instead of 3
         "INSERT INTO order_items VALUES (1,10,'a'),(2,10,'b'),(3,10,'c'),(4,12,'d')",
         """CREATE VIEW ddb_shop_view AS
-           SELECT u.email AS PK, 'PROFILE' AS SK, NULL AS sku, 'USER' AS _dm_entity, u.id AS _dm_rowid FROM users u
+           SELECT CAST(u.email AS CHAR) AS PK, CAST('PROFILE' AS CHAR) AS SK, CAST(NULL AS CHAR) AS sku,
+                  CAST('USER' AS CHAR) AS _dm_entity, u.id AS _dm_rowid FROM users u
            UNION ALL
-           SELECT CAST(o.user_id AS CHAR), CONCAT('ORDER#', o.id), i.sku, 'ORDER', o.id
+           SELECT CAST(o.user_id AS CHAR), CAST(CONCAT('ORDER#', o.id) AS CHAR), CAST(i.sku AS CHAR),
+                  CAST('ORDER' AS CHAR), o.id
            FROM orders o JOIN order_items i ON i.order_id = o.id""",
     )
     c, problems = parse_contract(
@@ -501,3 +471,100 @@ def test_cli_preflight_exit_codes_and_report(
     assert json.loads((tmp_path / "x.json").read_text())["unaccepted_errors"] == 0
 
     assert main(["preflight", "--config", str(config), "--accept", "no_such_check"]) == 2
+
+
+def test_view_without_rowid_gives_key_examples(db: tuple[Any, str]) -> None:
+    conn, database = db
+    sql(
+        conn,
+        "CREATE TABLE people (email VARCHAR(50) PRIMARY KEY, score VARCHAR(20))",
+        "INSERT INTO people VALUES ('c', 'x'), ('a', '1'), ('b', 'y'), ('d', '2')",
+        # no single integer primary key: no _dm_rowid column
+        "CREATE VIEW ddb_people_view AS SELECT email AS PK, score AS score, 'people' AS _dm_entity FROM people",
+    )
+    report = run_preflight(conn, database, contract([a("PK", "S", "email"), a("score", "N", "score")]))
+    f = only(report, "not_numeric")
+    assert (f.count, f.examples) == (2, [{"PK": "b"}, {"PK": "c"}])
+    assert report.find("view_columns") == []
+
+
+def test_number_keys_compare_by_value(db: tuple[Any, str]) -> None:
+    conn, database = db
+    sql(
+        conn,
+        "CREATE TABLE people (id INT PRIMARY KEY, n VARCHAR(20))",
+        "INSERT INTO people VALUES (1, '1'), (2, '1.0'), (3, '2'), (4, 'x'), (5, 'y'), (6, '1E0')",
+        "CREATE VIEW ddb_people_view AS SELECT n AS PK, 'people' AS _dm_entity, id AS _dm_rowid FROM people",
+    )
+    report = run_preflight(conn, database, contract([a("PK", "N", "n")]))
+    # 1, 1.0 and 1E0 are one DynamoDB number; 'x' and 'y' are not numbers (not_numeric), not duplicates
+    dup = only(report, "duplicate_key")
+    assert dup.count == 3
+    assert [e["rowids"] for e in dup.examples] == [[1, 2, 6]]
+    assert only(report, "not_numeric").count == 2
+
+
+def test_unreadable_view_is_a_finding_and_other_tables_are_checked(db: tuple[Any, str]) -> None:
+    conn, database = db
+    sql(
+        conn,
+        "CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(50), gone VARCHAR(5))",
+        "INSERT INTO people VALUES (1, 'a', 'x')",
+        "CREATE TABLE pets (id INT PRIMARY KEY, name VARCHAR(50))",
+        "INSERT INTO pets VALUES (1, NULL)",
+        "CREATE VIEW ddb_people_view AS SELECT email AS PK, gone AS g, 'people' AS _dm_entity, id AS _dm_rowid FROM people",
+        "CREATE VIEW ddb_pets_view AS SELECT name AS PK, 'pets' AS _dm_entity, id AS _dm_rowid FROM pets",
+        "ALTER TABLE people DROP COLUMN gone",
+    )
+    c, problems = parse_contract(
+        [
+            {"table": "People", "type": "single-entity", "source_table": "people", "pk": "PK",
+             "attributes": [a("PK", "S", "email"), a("g", "S", "gone")]},
+            {"table": "Pets", "type": "single-entity", "source_table": "pets", "pk": "PK",
+             "attributes": [a("PK", "S", "name")]},
+        ]
+    )  # fmt: skip
+    assert c is not None and not problems.errors
+    report = run_preflight(conn, database, c)
+    assert [x.check for x in report.find("view_unreadable") + report.find("view_columns")] == [
+        "view_unreadable"
+    ]
+    f = only(report, "view_unreadable")
+    assert (f.table, f.severity, f.code) == ("People", "error", "P102")
+    assert "cannot be read" in f.message and f.fix
+    k = only(report, "key_missing")
+    assert (k.table, k.count, k.examples) == ("Pets", 1, [{"PK": None, "_dm_rowid": 1}])
+
+
+WORKSHOP = Path("/work/shared/reference/workshop-migrationContract.json")
+if not WORKSHOP.exists():
+    WORKSHOP = Path(__file__).resolve().parents[1] / "data" / "workshop-migrationContract.json"
+
+
+def test_preflight_on_workshop_views(shop_db_copy: str, mysql_settings: Any) -> None:
+    """The generated workshop views over the sample shop: clean except empty GSI keys (warnings)."""
+    from dynamigrate.contract.load import load_contract
+    from dynamigrate.source.connect import connect
+    from dynamigrate.source.introspect import introspect
+    from dynamigrate.sqlgen import generate_views
+
+    contract = load_contract(WORKSHOP)
+    conn = connect(mysql_settings, shop_db_copy)
+    try:
+        schema = introspect(conn, shop_db_copy)
+        views = generate_views(contract, dialect=schema.dialect, schema=schema)
+        with conn.cursor() as cur:
+            for stmt in views.statements:
+                cur.execute(stmt.sql)
+        report = run_preflight(conn, shop_db_copy, contract)
+    finally:
+        conn.close()
+    assert report.errors == [], report.render_text()
+    assert not report.failed()
+    assert {f.check for f in report.warnings} <= {"gsi_key_empty"}
+    assert report.warnings, "the sample shop has empty product names: empty GSI sort keys"
+    for f in report.warnings:
+        assert f.count > 0 and f.examples and len(f.examples) <= 5
+    for stats in report.tables:
+        for entity, counts in stats.entities.items():
+            assert counts["view_rows"] == counts["source_rows"], (stats.table, entity)

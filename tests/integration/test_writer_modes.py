@@ -487,3 +487,39 @@ def test_write_mode_enum_accepts_text() -> None:
         WriterOptions(mode="upsert").validated()
     with pytest.raises(ConfigError, match="version attribute"):
         WriterOptions(mode="newer").validated()
+
+
+def test_markers_remove_cli(
+    client: Any, ddb_endpoint: str, ddb_prefix: str, tmp_path: Any, capsys: Any
+) -> None:
+    from dynamigrate.cli import main
+
+    raw = {**CONTRACT_TABLE, "table": f"{ddb_prefix}Cli"}
+    contract_file = tmp_path / "contract.json"
+    contract_file.write_text(json.dumps({"tables": [raw]}))
+    config_file = tmp_path / "config.json"
+    config_file.write_text(
+        json.dumps(
+            {
+                "aws": {"region": "us-east-1", "endpoint_url": ddb_endpoint},
+                "migration": {"contract_file": "contract.json"},
+            }
+        )
+    )
+    contract, _ = parse_contract({"tables": [raw]})
+    assert contract is not None
+    table = contract.tables[0]
+    ensure_table(client, table)
+    write(client, table.name, table, [row(i) for i in range(4)], run_id="run1")
+    edited = get(client, table.name, 1)
+    edited["status"] = {"S": "APP"}
+    client.put_item(TableName=table.name, Item=edited)
+
+    assert main(["markers", "remove", "--config", str(config_file), "--dry-run"]) == 1
+    assert "would remove 3 marker(s); 1 item(s) changed" in capsys.readouterr().out
+    assert MARKER in get(client, table.name, 0)
+    assert main(["markers", "remove", "--config", str(config_file), "--json"]) == 1
+    counts = json.loads(capsys.readouterr().out)
+    assert counts[0]["removed"] == 3 and counts[0]["changed"] == 1
+    assert MARKER not in get(client, table.name, 0)
+    assert MARKER in get(client, table.name, 1)

@@ -578,6 +578,43 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str, str, str]] = [
         "error",
     ),
     (
+        "empty-source-column",
+        _set("prod", 1, source_column=" "),
+        f"{PROD}.attributes[1].source_column",
+        "'source_column' is empty",
+        "error",
+    ),
+    (
+        "denormalized-not-boolean",
+        _set("prod", 1, denormalized="false"),
+        f"{PROD}.attributes[1].denormalized",
+        "should be true or false",
+        "warning",
+    ),
+    (
+        "construction-empty-json-key",
+        _set(
+            "order",
+            3,
+            join={
+                "type": "json-construction",
+                "target_table": "order_items",
+                "join_condition": "order_items.order_id = orders.id",
+                "construction": {"type": "array", "select_columns": {"": "quantity"}},
+            },
+        ),
+        f"{ORDER}.attributes[3].join.construction.select_columns",
+        "DynamoDB maps cannot have empty keys",
+        "error",
+    ),
+    (
+        "invalid-index-name",
+        _gsi(index_name="G1"),
+        "tables[0].gsis[0].index_name",
+        "not a valid DynamoDB index name: creating the table will fail",
+        "warning",
+    ),
+    (
         "static-bool-not-boolean",
         _set("prod", 5, transformation={"type": "static", "value": "maybe"}),
         f"{PROD}.attributes[5].transformation.value",

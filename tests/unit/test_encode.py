@@ -515,3 +515,39 @@ def test_multi_entity_rows() -> None:
     assert a.item == {"PK": {"S": "A#1"}, "SK": {"S": "A"}, "qty": {"N": "3"}}
     assert b.item == {"PK": {"S": "B#1"}, "SK": {"S": "B"}, "tags": {"SS": ["x", "y"]}}
     assert (a.entity, b.entity) == ("A", "B")
+
+
+def test_multi_entity_attribute_typed_per_entity() -> None:
+    raw = {
+        "table": "Mixed",
+        "type": "multi-entity",
+        "pk": "PK",
+        "sk": "SK",
+        "entities": [
+            {
+                "entity_type": "A",
+                "source_table": "a",
+                "attributes": [
+                    {"name": "PK", "type": "S", "source_table": "a", "source_column": "id"},
+                    {"name": "SK", "type": "S", "source_table": "a", "source_column": "id"},
+                    {"name": "data", "type": "S", "source_table": "a", "source_column": "d"},
+                ],
+            },
+            {
+                "entity_type": "B",
+                "source_table": "b",
+                "attributes": [
+                    {"name": "PK", "type": "S", "source_table": "b", "source_column": "id"},
+                    {"name": "SK", "type": "S", "source_table": "b", "source_column": "id"},
+                    {"name": "data", "type": "M", "source_table": "b", "source_column": "d"},
+                ],
+            },
+        ],
+    }
+    contract, problems = parse_contract({"tables": [raw]})
+    assert contract is not None, [str(p) for p in problems]
+    encoder = ItemEncoder(contract.tables[0])
+    a = encoder.encode({"PK": "a", "SK": "A", "data": '{"x": 1}', "_dm_entity": "A"})
+    b = encoder.encode({"PK": "b", "SK": "B", "data": '{"x": 1}', "_dm_entity": "B"})
+    assert a.item["data"] == {"S": '{"x": 1}'}
+    assert b.item["data"] == {"M": {"x": {"N": "1"}}}

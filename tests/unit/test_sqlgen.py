@@ -23,6 +23,7 @@ from dynamigrate.sqlgen import (
     get_dialect,
     split_statements,
 )
+from dynamigrate.sqlgen.safety import check_statement_shape
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSHOP = ROOT / "tests" / "golden" / "views" / "workshop.contract.json"
@@ -259,6 +260,28 @@ def test_unknown_qualifier_is_refused_with_path() -> None:
 def test_assert_single_create_view_refuses(sql: str) -> None:
     with pytest.raises(UnsafeSqlError):
         assert_single_create_view(sql, "mysql", table="T")
+    with pytest.raises(UnsafeSqlError):
+        check_statement_shape(sql, "mysql", table="T")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE VIEW v AS SELECT 1 /*!50000 , (SELECT 1) */",
+        "CREATE VIEW v AS SELECT 1 INTO OUTFILE '/tmp/x'",
+        "CREATE VIEW v AS SELECT @x := 1",
+        "CREATE VIEW v AS SELECT (1",
+        "CREATE VIEW v AS DELETE FROM t",
+    ],
+)
+def test_statement_shape_check_refuses(sql: str) -> None:
+    with pytest.raises(UnsafeSqlError):
+        check_statement_shape(sql, "mysql", table="T")
+
+
+def test_full_check_mode() -> None:
+    views = generate_views(load_contract(ALL_PATTERNS), dialect="mariadb", check="full")
+    assert len(views.statements) == 3
 
 
 def test_assert_single_create_view_accepts_generated() -> None:

@@ -473,6 +473,11 @@ def _attribute(raw: Any, path: str, problems: ProblemList, default_source: str |
         source_column = tuple(str(c) for c in sc)
     elif sc is None or isinstance(sc, str):
         source_column = sc
+        if isinstance(sc, str) and not sc.strip():
+            problems.error(
+                f"{path}.source_column", "'source_column' is empty", "name the column the value comes from"
+            )
+            source_column = None
     else:
         problems.error(
             f"{path}.source_column",
@@ -513,6 +518,12 @@ def _attribute(raw: Any, path: str, problems: ProblemList, default_source: str |
             "name the column the value comes from",
         )
     denorm = raw.get("denormalized", False)
+    if denorm is not None and not isinstance(denorm, bool):
+        problems.warning(
+            f"{path}.denormalized",
+            f"'denormalized' should be true or false, got {_kind(denorm)} (read as {bool(denorm)})",
+            '"denormalized": true',
+        )
     if name is None or atype is None:
         return None
     return Attribute(
@@ -642,6 +653,13 @@ def _construction(raw: Any, path: str, problems: ProblemList) -> Construction | 
             f"{path}.select_columns",
             "must be a non-empty object of json key -> column",
             '"select_columns": {"product_id": "product_id"}',
+        )
+        ok = False
+    elif any(not str(k).strip() for k in cols):
+        problems.error(
+            f"{path}.select_columns",
+            "a JSON key of select_columns is empty: DynamoDB maps cannot have empty keys",
+            "give every key a name",
         )
         ok = False
     elif not all(isinstance(v, str) and v.strip() for v in cols.values()):
@@ -800,6 +818,14 @@ def _gsi(raw: Any, path: str, problems: ProblemList) -> Gsi | None:
         return None
     _unknown(raw, GSI_FIELDS, path, problems)
     name = _str(raw, "index_name", path, problems)
+    if name is not None and not TABLE_NAME_RE.match(name):
+        # a warning, not an error: DynamoDB refuses the name when the table is created, which says so
+        # too, and the name is only a label for everything before that
+        problems.warning(
+            f"{path}.index_name",
+            f"'{name}' is not a valid DynamoDB index name: creating the table will fail",
+            "use 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'",
+        )
     pk = _str(raw, "pk", path, problems)
     sk = raw.get("sk")
     if sk is not None and not isinstance(sk, str):

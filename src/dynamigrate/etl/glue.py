@@ -654,28 +654,26 @@ def glue_runs_of(run: Any) -> list[dict[str, Any]]:
     return [o for o in manifest.get("other", []) if isinstance(o, dict) and o.get("kind") == "glue_job_run"]
 
 
-def glue_status_lines(run: Any, cfg: Config, glue: GlueApi | None = None) -> list[str]:
+def glue_status_lines(run: Any, cfg: Config | None = None, glue: GlueApi | None = None) -> list[str]:
     """Status section for ``dynamigrate status``: live state of every Glue run of ``run``.
 
-    Returns [] when the run started no Glue jobs. AWS errors become a line, never an exception.
+    Returns [] when the run started no Glue jobs. ``cfg`` (optional) gives profile/endpoint; the
+    region recorded with each run is used otherwise. AWS errors become a line, never an exception.
     """
     entries = glue_runs_of(run)
     if not entries:
         return []
     lines = ["Glue job runs:"]
-    try:
-        api = glue or DirectGlue(_client(cfg, "glue"))
-    except Exception as exc:  # no credentials / region: still show what we know
-        return [
-            *lines,
-            *(f"  {e['table']}: {e['job_name']} run {e['run_id']}" for e in entries),
-            f"  ({exc})",
-        ]
+    apis: dict[str, GlueApi] = {}
     for e in entries:
+        region = e.get("region") or (cfg.aws.region if cfg is not None else None) or ""
         try:
+            api = glue or apis.get(region)
+            if api is None:
+                api = apis[region] = DirectGlue(_client(cfg, "glue", region))
             jr = api.get_job_run(e["job_name"], e["run_id"])
         except Exception as exc:
-            lines.append(f"  {e['table']:<24} {e['job_name']:<36} ?  ({exc})")
+            lines.append(f"  {e['table']:<24} {e['job_name']:<36} ?  ({type(exc).__name__}: {exc})")
             continue
         state = jr.get("JobRunState", "?")
         secs = jr.get("ExecutionTime")
@@ -686,11 +684,16 @@ def glue_status_lines(run: Any, cfg: Config, glue: GlueApi | None = None) -> lis
     return lines
 
 
-def _client(cfg: Config, service: str) -> Any:
+def _client(cfg: Config | None, service: str, region: str | None = None) -> Any:
     import boto3
 
-    session = boto3.Session(profile_name=cfg.aws.profile) if cfg.aws.profile else boto3.Session()
-    return session.client(service, region_name=cfg.aws.region, endpoint_url=cfg.aws.endpoint_url)
+    profile = cfg.aws.profile if cfg is not None else None
+    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    return session.client(
+        service,
+        region_name=region or (cfg.aws.region if cfg is not None else None),
+        endpoint_url=cfg.aws.endpoint_url if cfg is not None else None,
+    )
 
 
 @dataclass

@@ -188,6 +188,8 @@ class LocalEngine:
             "entities_done": list(ckpt.get("entities_done") or []),
             "entity": ckpt.get("entity"),
             "after_rowid": ckpt.get("after_rowid"),
+            "prior_duration": prior_duration,
+            "t0": t0,
         }
         resume_entity = ckpt.get("entity")
         resume_after = ckpt.get("after_rowid")
@@ -430,6 +432,7 @@ class LocalEngine:
             if chunk.entity not in state["entities_done"]:
                 state["entities_done"].append(chunk.entity)
             state["entity"], state["after_rowid"] = None, None
+        result.duration = state["prior_duration"] + (time.monotonic() - state["t0"])
         if chunk.resumable or chunk.entity_done:
             self._write_checkpoint(ctx, table, result, ckpt_state=state, status="running")
         if ctx.progress:

@@ -248,6 +248,8 @@ class SparkEngine:
                 "unchanged": total.get("unchanged", 0),
                 "master": spark.sparkContext.master,
                 "spark_version": spark.version,
+                "plan_seconds": outcome.plan_seconds,
+                "job_seconds": outcome.seconds,
             }
             if outcome.skipped_partitions:
                 result.resumed_from = {"partitions_done": outcome.skipped_partitions}

@@ -514,6 +514,7 @@ class JobOutcome:
     resumed_rejected: dict[str, int]
     seconds: float
     total_rows: int
+    plan_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -535,6 +536,7 @@ def run_job(spark: Any, conf: JobConf, jdbc: JdbcSource, *, resume: bool = True)
     t0 = time.monotonic()
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
     stats = entity_stats(spark, jdbc, conf.view)
+    t_stats = time.monotonic() - t0
     parts = plan_partitions(stats, conf.partition_rows)
     done = done_markers(storage, conf.table_name) if resume else {}
     todo = [p for p in parts if p.key(conf.table_name) not in done]
@@ -586,6 +588,7 @@ def run_job(spark: Any, conf: JobConf, jdbc: JdbcSource, *, resume: bool = True)
         resumed_rejected=resumed_rejected,
         seconds=round(time.monotonic() - t0, 3),
         total_rows=sum(s.rows for s in stats),
+        plan_seconds=round(t_stats, 3),
     )
 
 

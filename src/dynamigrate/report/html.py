@@ -84,16 +84,18 @@ def _nice_max(v: float) -> float:
     return 10 * exp
 
 
-def _ticks(vmax: float, n: int = 5) -> list[float]:
+def _ticks(vmax: float, n: int = 5, integer: bool = False) -> list[float]:
+    if integer and 1 <= vmax < n:
+        n = int(vmax)  # counts: no 0.25 rows
     return [vmax * i / n for i in range(n + 1)]
 
 
 def _fmt_tick(v: float) -> str:
     if v >= 1_000_000:
-        return f"{v / 1_000_000:g}M"
+        return f"{v / 1_000_000:.3g}M"
     if v >= 1000:
-        return f"{v / 1000:g}k"
-    return f"{v:g}"
+        return f"{v / 1000:.3g}k"
+    return f"{v:.3g}"
 
 
 def _short(text: str, n: int = 18) -> str:
@@ -138,7 +140,7 @@ def counts_chart(tables: list[dict[str, Any]]) -> str:
         f'<svg class="chart" id="chart-counts" viewBox="0 0 {w} {h}" role="img" '
         f'aria-label="source rows versus DynamoDB items per table" xmlns="http://www.w3.org/2000/svg">'
     ]
-    for tick in _ticks(vmax):
+    for tick in _ticks(vmax, integer=True):
         y = top + plot_h - plot_h * tick / vmax
         parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}"/>')
         parts.append(
@@ -245,7 +247,7 @@ def rejected_chart(tables: list[dict[str, Any]]) -> str:
         f'<svg class="chart" id="chart-rejected" viewBox="0 0 {w} {h}" role="img" '
         f'aria-label="rejected rows by reason" xmlns="http://www.w3.org/2000/svg">'
     ]
-    for tick in _ticks(vmax, 4):
+    for tick in _ticks(vmax, 4, integer=True):
         x = left + plot_w * tick / vmax
         parts.append(
             f'<line class="grid" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + row_h * len(order)}"/>'
@@ -294,6 +296,36 @@ def _key(key: Any) -> str:
     )
 
 
+def example_text(ex: Mapping[str, Any]) -> str:
+    """An example of a problem: its key, or (rejected rows without a usable key) entity and rowid."""
+    key = ex.get("key")
+    if isinstance(key, Mapping) and key:
+        text = _key(key)
+    else:
+        text = (
+            f"{ex.get('entity') or 'row'} _dm_rowid={ex.get('rowid')}"
+            if ex.get("rowid") is not None
+            else "row"
+        )
+    if ex.get("attribute"):
+        text += f" · {ex['attribute']}"
+    return text
+
+
+def human_duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    s = round(seconds)
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    if d:
+        return f"{d} d {h} h"
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+
+
 def render_html(doc: dict[str, Any]) -> str:
     v = doc.get("validation") or {}
     tot = doc.get("totals") or {}
@@ -307,7 +339,7 @@ def render_html(doc: dict[str, Any]) -> str:
         ("items written", _n(tot.get("written")), ""),
         ("rows rejected", _n(tot.get("rejected")), ""),
         ("throttled", _n(tot.get("throttles")), ""),
-        ("duration", f"{dur:,.1f} s" if isinstance(dur, int | float) else "–", ""),
+        ("duration", human_duration(dur), ""),
     ]
     out = [
         "<!DOCTYPE html>",
@@ -441,12 +473,10 @@ def render_html(doc: dict[str, Any]) -> str:
             out.append(f"<div><i>Cause:</i> {_e(p['cause'])}</div>")
         if p.get("fix"):
             out.append(f'<div class="fix"><i>What to do:</i> {_e(p["fix"])}</div>')
-        examples = [ex for ex in (p.get("examples") or [])[:3] if isinstance(ex, Mapping) and "key" in ex]
+        examples = [ex for ex in (p.get("examples") or [])[:3] if isinstance(ex, Mapping)]
         if examples:
             out.append(
-                "<div>e.g. "
-                + "; ".join(f"<code>{_e(_key(ex.get('key')))}</code>" for ex in examples)
-                + "</div>"
+                "<div>e.g. " + "; ".join(f"<code>{_e(example_text(ex))}</code>" for ex in examples) + "</div>"
             )
         out.append("</div>")
     out.append("</section>")

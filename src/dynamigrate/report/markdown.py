@@ -186,9 +186,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
         if p.get("fix"):
             lines.append(f"- **What to do:** {p['fix']}")
         for ex in (p.get("examples") or [])[:3]:
-            if isinstance(ex, Mapping) and "key" in ex:
-                extra = ex.get("message") or ex.get("attribute") or ex.get("kind") or ""
-                lines.append(f"- e.g. `{_key(ex.get('key'))}` {extra}".rstrip())
+            if isinstance(ex, Mapping):
+                from dynamigrate.report.html import example_text
+
+                extra = ex.get("message") or ex.get("kind") or ""
+                lines.append(f"- e.g. `{example_text(ex)}` {extra}".rstrip())
         lines.append("")
 
     # -- next steps -----------------------------------------------------------------------------

@@ -45,6 +45,10 @@ from dynamigrate.source.sqlsplit import clean_for_single_call, semicolon_inside
 
 log = logging.getLogger(__name__)
 
+# JSON-RPC error codes the SDK uses for a dead connection and a request that timed out
+_CONNECTION_CLOSED = -32000
+_REQUEST_TIMEOUT = -32001
+
 SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "KEY", "PWD")
 INHERITED_PREFIXES = ("MYSQL_", "AWS_")
 
@@ -322,6 +326,18 @@ class McpSession:
         try:
             result = await self._session.call_tool(tool, arguments, read_timeout_seconds=self.call_timeout)
         except MCPError as exc:
+            if exc.code == _CONNECTION_CLOSED:
+                raise McpFatalError(
+                    f"MCP server '{self.name}' closed the connection (it exited or crashed)",
+                    hint=self._stderr_hint(),
+                    server=self.name,
+                ) from None
+            if exc.code == _REQUEST_TIMEOUT:
+                return ToolOutcome(
+                    text="",
+                    protocol_error=f"no answer within {self.call_timeout:.0f}s ({exc.message})",
+                    logs=list(self._logs),
+                )
             return ToolOutcome(text="", protocol_error=str(exc.message), logs=list(self._logs))
         texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
         return ToolOutcome(
@@ -343,7 +359,8 @@ class McpSession:
             text = self._errlog.read()
         except (OSError, ValueError):
             return ""
-        return self._scrub(text[-limit:].strip())
+        lines = text.strip().splitlines()[-12:]
+        return self._scrub("\n".join(lines)[-limit:])
 
     def _stderr_hint(self) -> str:
         tail = self.stderr_tail()
@@ -588,40 +605,96 @@ class McpExecutor:
                 "dynamigrate launches servers over stdio only",
                 server=name,
             )
+        self._config = dict(config)
+        self._command = command
+        self._timeouts = (startup_timeout, call_timeout)
+        self.server_version: str | None = None
+        #: collation of the server's connections, and the server's default for that character set
+        self.collation: str | None = None
+        self.default_collation: str | None = None
         env = build_server_env(config)
         #: the server's default database (where unqualified names go), when it is a MYSQL_* server
         self.database: str | None = env.get("MYSQL_DATABASE")
+        self._launch(env, probe)
+        if probe:
+            self._align_collation(env)
+
+    def _launch(self, env: dict[str, str], probe: bool) -> None:
+        startup_timeout, call_timeout = self._timeouts
         self.session = McpSession(
-            name,
-            command,
-            list(config.get("args") or []),
+            self.name,
+            self._command,
+            list(self._config.get("args") or []),
             env,
-            cwd=config.get("cwd"),
+            cwd=self._config.get("cwd"),
             startup_timeout=startup_timeout,
             call_timeout=call_timeout,
         )
         self.session.start()
         try:
-            self.adapter = pick_adapter(name, self.session.tools, config.get("tool_arguments"))
+            self.adapter = pick_adapter(self.name, self.session.tools, self._config.get("tool_arguments"))
             log.info(
                 "MCP server '%s' (%s) offers %s; using %s {%s}",
-                name,
+                self.name,
                 self.session.server_info or "unknown server",
                 ", ".join(t.name for t in self.session.tools),
                 self.adapter.tool,
                 self.adapter.argument,
             )
-            self.server_version: str | None = None
             if probe:
                 self._probe()
         except BaseException:
             self.session.close()
             raise
 
+    def _align_collation(self, env: dict[str, str]) -> None:
+        """Make the views' text literals carry the collation dynamigrate's own readers use.
+
+        A view stores the connection collation it was created with; its literal columns (``_dm_entity``)
+        carry it. mysql-mcp-server connects with utf8mb4_unicode_ci unless MYSQL_COLLATION says
+        otherwise, while PyMySQL readers get the server's default (utf8mb4_general_ci on MariaDB,
+        utf8mb4_0900_ai_ci on MySQL 8), and ``WHERE _dm_entity = %s`` then fails with "Illegal mix of
+        collations". So, unless the block sets MYSQL_COLLATION itself, the server is restarted once with
+        the server's default collation.
+        """
+        current, wanted = self.collation, self.default_collation
+        if not current or not wanted or current == wanted:
+            return
+        explicit = "MYSQL_COLLATION" in (self._config.get("env") or {})
+        if self.adapter.kind != MysqlMcpServerAdapter.kind or explicit:
+            log.warning(
+                "MCP server '%s' connects with collation %s but direct connections get %s: comparing the "
+                "views' literal columns (such as _dm_entity) with parameters may fail with 'Illegal mix of "
+                "collations'",
+                self.name,
+                current,
+                wanted,
+            )
+            return
+        log.info(
+            "MCP server '%s' connects with collation %s, dynamigrate's readers with %s (the server's "
+            "default): restarting it with MYSQL_COLLATION=%s so the views compare cleanly",
+            self.name,
+            current,
+            wanted,
+            wanted,
+        )
+        self.session.close()
+        try:
+            self._launch({**env, "MYSQL_COLLATION": wanted}, probe=True)
+        except McpError as exc:
+            log.warning(
+                "restarting with MYSQL_COLLATION=%s failed (%s); keeping %s", wanted, exc.message, current
+            )
+            self._launch(env, probe=True)
+
     def _probe(self) -> None:
         """One cheap query, so that unusable connection settings fail at start (where a fallback to a
         direct connection is still possible) rather than once per statement."""
-        result = self.execute("SELECT VERSION(), DATABASE()")
+        result = self.execute(
+            "SELECT VERSION(), DATABASE(), @@collation_connection, (SELECT DEFAULT_COLLATE_NAME FROM "
+            "information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = @@character_set_connection)"
+        )
         if not result.ok:
             hint = result.hint + "; " if result.hint else ""
             if "Missing required database configuration" in (result.error or ""):
@@ -636,19 +709,20 @@ class McpExecutor:
                 server=self.name,
             )
         rows = result.rows if isinstance(result.rows, list) else []
-        if rows and rows[0]:
-            self.server_version = str(rows[0][0])
-            current = str(rows[0][1]) if len(rows[0]) > 1 and rows[0][1] not in (None, "", "None") else None
-            if current:
-                self.database = current
-            if self.expected_database and current != self.expected_database:
-                raise McpFatalError(
-                    f"MCP server '{self.name}' works in database '{current or '(none)'}' but the statements "
-                    f"belong in '{self.expected_database}'",
-                    hint=f"set MYSQL_DATABASE={self.expected_database} in mcpServers.{self.name}.env (or leave "
-                    "it out: dynamigrate fills it from mysql.database), or use --via direct",
-                    server=self.name,
-                )
+        if not rows or not rows[0]:
+            return
+        values = [None if v in (None, "", "None") else str(v) for v in rows[0]] + [None] * 4
+        self.server_version, current, self.collation, self.default_collation = values[:4]
+        if current:
+            self.database = current
+        if self.expected_database and current != self.expected_database:
+            raise McpFatalError(
+                f"MCP server '{self.name}' works in database '{current or '(none)'}' but the statements "
+                f"belong in '{self.expected_database}'",
+                hint=f"set MYSQL_DATABASE={self.expected_database} in mcpServers.{self.name}.env (or leave "
+                "it out: dynamigrate fills it from mysql.database), or use --via direct",
+                server=self.name,
+            )
 
     def describe(self) -> str:
         return f"{self.session.command}, tool {self.adapter.tool}"

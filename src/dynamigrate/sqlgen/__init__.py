@@ -131,13 +131,15 @@ def generate_views(
     tables: list[str] | tuple[str, ...] | None = None,
     dialect: str = "mysql",
     schema: SchemaInfo | None = None,
-    check: bool = True,
+    check: bool | str = True,
 ) -> ViewSet:
     """Generate the views of ``contract`` (all tables, or those named in ``tables``).
 
     ``schema`` (optional) gives primary keys and column types: it makes self-references certain, gives
-    ``_dm_rowid`` and checks every column reference. ``check`` runs
-    :func:`assert_single_create_view` on every statement (on by default; the executor checks again).
+    ``_dm_rowid`` and checks every column reference. ``check``: True (default) checks every statement's
+    shape on tokens (:func:`~dynamigrate.sqlgen.safety.check_statement_shape`: one statement, CREATE
+    VIEW ... AS SELECT, no comment, no ';'); ``"full"`` also parses it completely
+    (:func:`assert_single_create_view`, which ``views apply`` runs before executing anything).
     Raises :class:`~dynamigrate.errors.ContractError` for what cannot be generated, naming the JSON path.
     """
     d = get_dialect(dialect)

@@ -11,6 +11,7 @@ Two checks:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -66,128 +67,140 @@ _FORBIDDEN_NODES: tuple[type, ...] = (
 )
 
 
-def _tokens(text: str, what: str, path: str | None, table: str | None) -> list[sqlglot.tokens.Token]:
-    try:
-        return list(sqlglot.Dialect.get_or_raise("mysql").tokenize(text))
-    except (TokenError, ParseError, ValueError) as exc:
-        raise UnsafeSqlError(
-            f"cannot read the {what} {text!r}: {exc}",
-            path=path,
-            table=table,
-            hint="write a single SQL expression, e.g. users.id = orders.user_id",
-        ) from None
+_MYSQL = sqlglot.Dialect.get_or_raise("mysql")
 
 
-def _check_tokens(
-    text: str, what: str, path: str | None, table: str | None, allow_final_semicolon: bool
-) -> None:
-    tokens = _tokens(text, what, path, table)
+class _Refusal(tuple[str, str, str]):
+    """(message, hint, kind) of a fragment that cannot be used; cached like a parsed tree."""
+
+
+def _comment_or_separator(text: str, tokens: list[Any], allow_final_semicolon: bool) -> _Refusal | None:
     for i, tok in enumerate(tokens):
         if tok.comments:
-            raise UnsafeSqlError(
-                f"the {what} contains an SQL comment: {text!r}",
-                path=path,
-                table=table,
-                hint="remove the comment ('-- ', '#', '/* */'): a contract fragment is one expression",
-            )
+            return _Refusal(("contains an SQL comment", _COMMENT_HINT, "comment"))
         if tok.token_type == TokenType.SEMICOLON and not (allow_final_semicolon and i == len(tokens) - 1):
-            raise UnsafeSqlError(
-                f"the {what} contains ';' (a statement separator): {text!r}",
-                path=path,
-                table=table,
-                hint="a contract fragment is one SQL expression; remove ';' and anything after it",
+            return _Refusal(
+                (
+                    "contains ';' (a statement separator)",
+                    "a contract fragment is one SQL expression; remove ';' and anything after it",
+                    "semicolon",
+                )
             )
-    # sqlglot drops a comment at the very end of the text into the last token; also refuse raw markers
-    # outside string literals that the tokenizer may have swallowed.
+    # sqlglot attaches a comment at the very end of the text to the last token, or may swallow it:
+    # also refuse the raw markers outside quoted strings and identifiers
     stripped = _strip_strings(text)
     if "--" in stripped or "#" in stripped or "/*" in stripped:
-        raise UnsafeSqlError(
-            f"the {what} contains an SQL comment: {text!r}",
-            path=path,
-            table=table,
-            hint="remove the comment ('-- ', '#', '/* */'): a contract fragment is one expression",
-        )
+        return _Refusal(("contains an SQL comment", _COMMENT_HINT, "comment"))
+    return None
 
 
-def _strip_strings(text: str) -> str:
-    """``text`` with the contents of quoted strings/identifiers removed (for marker checks)."""
-    out: list[str] = []
-    quote: str | None = None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\" and quote != "`":
-                i += 2
-                continue
-            if ch == quote:
-                if i + 1 < len(text) and text[i + 1] == quote:
-                    i += 2
-                    continue
-                quote = None
-                out.append(ch)
-        elif ch in "'\"`":
-            quote = ch
-            out.append(ch)
-        else:
-            out.append(ch)
-        i += 1
-    return "".join(out)
+_COMMENT_HINT = "remove the comment ('-- ', '#', '/* */'): a contract fragment is one expression"
 
 
-@lru_cache(maxsize=4096)
-def _parse_cached(text: str) -> Any:
-    try:
-        parsed = [e for e in sqlglot.parse(text, read="mysql") if e is not None]
-    except (ParseError, TokenError) as exc:
-        return f"error:{exc}"
-    if len(parsed) != 1:
-        return f"count:{len(parsed)}"
-    return parsed[0]
-
-
-def parse_fragment(
-    text: str, path: str | None = None, what: str = "SQL expression", table: str | None = None
-) -> exp.Expression:
-    """Parse one contract fragment into an expression tree (a fresh copy: callers may rewrite it).
-
-    Raises :class:`UnsafeSqlError` (a :class:`~dynamigrate.errors.SqlGenError`) naming ``path`` when
-    the text is not exactly one plain expression.
-    """
-    if not isinstance(text, str) or not text.strip():
-        raise UnsafeSqlError(f"the {what} is empty", path=path, table=table, hint="write an SQL expression")
-    _check_tokens(text, what, path, table, allow_final_semicolon=False)
-    parsed = _parse_cached(text)
-    if isinstance(parsed, str) or parsed is None:
-        detail = (
-            parsed[6:] if isinstance(parsed, str) and parsed.startswith("error:") else "not one expression"
-        )
-        raise UnsafeSqlError(
-            f"the {what} {text!r} is not a valid SQL expression ({detail.splitlines()[0] if detail else ''})",
-            path=path,
-            table=table,
-            hint="write one MySQL expression over qualified columns, e.g. users.id = orders.user_id",
-        )
-    tree = parsed.copy()
+def _forbidden(tree: Any) -> _Refusal | None:
     for node in tree.walk():
         if isinstance(node, _FORBIDDEN_NODES):
-            kind = type(node).__name__
-            raise UnsafeSqlError(
-                f"the {what} {text!r} contains {_describe(node)} ({kind}); only plain expressions are allowed",
-                path=path,
-                table=table,
-                hint=_hint_for(node),
+            return _Refusal(
+                (f"contains {_describe(node)} ({type(node).__name__})", _hint_for(node), "forbidden")
             )
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
             if name in FORBIDDEN_FUNCTIONS:
-                raise UnsafeSqlError(
-                    f"the {what} {text!r} calls {name}(), which is not allowed in a view",
-                    path=path,
-                    table=table,
-                    hint="remove the call",
+                return _Refusal(
+                    (f"calls {name}(), which is not allowed in a view", "remove the call", "function")
                 )
-    return tree
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _analyse(text: str, order_by: bool = False) -> Any:
+    """The validated tree of a fragment (never mutate it: callers copy), or a :class:`_Refusal`.
+
+    Tokenized once; the tokens are checked (comments, ';') and then parsed.
+    """
+    source = "SELECT 1 ORDER BY " + text if order_by else text
+    try:
+        tokens = _MYSQL.tokenize(source)
+    except (TokenError, ParseError, ValueError) as exc:
+        return _Refusal(
+            (f"cannot be read ({str(exc).splitlines()[0]})", "write a single SQL expression", "syntax")
+        )
+    refusal = _comment_or_separator(text, tokens, allow_final_semicolon=False)
+    if refusal is not None:
+        return refusal
+    try:
+        parsed = [e for e in _MYSQL.parser().parse(tokens, source) if e is not None]
+    except (ParseError, TokenError) as exc:
+        return _Refusal(
+            (
+                f"is not a valid SQL expression ({str(exc).splitlines()[0]})",
+                "write one MySQL expression over qualified columns, e.g. users.id = orders.user_id",
+                "syntax",
+            )
+        )
+    if len(parsed) != 1:
+        return _Refusal(
+            (
+                "is not one SQL expression",
+                "write one MySQL expression over qualified columns, e.g. users.id = orders.user_id",
+                "syntax",
+            )
+        )
+    tree = parsed[0]
+    if order_by:
+        ok = isinstance(tree, exp.Select) and [k for k, v in tree.args.items() if v] == [
+            "expressions",
+            "order",
+        ]
+        if not ok:
+            return _Refusal(
+                ("is not a list of expressions with ASC/DESC", 'e.g. "created_at DESC, id"', "syntax")
+            )
+        items = tree.args["order"].expressions
+        for item in items:
+            refusal = _forbidden(item)
+            if refusal is not None:
+                return refusal
+        return tuple(items)
+    refusal = _forbidden(tree)
+    return refusal if refusal is not None else tree
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`(?:[^`]|``)*`", re.DOTALL)
+
+
+def _strip_strings(text: str) -> str:
+    """``text`` without quoted strings and identifiers (for comment-marker checks); an unclosed quote
+    keeps the rest of the text, so markers after it are still seen."""
+    return _QUOTED.sub("''", text)
+
+
+def parse_fragment(
+    text: str,
+    path: str | None = None,
+    what: str = "SQL expression",
+    table: str | None = None,
+    copy: bool = True,
+) -> exp.Expression:
+    """Parse one contract fragment into an expression tree.
+
+    Raises :class:`UnsafeSqlError` (a :class:`~dynamigrate.errors.SqlGenError`) naming ``path`` when
+    the text is not exactly one plain expression: statements, ';', comments, subqueries, variables,
+    placeholders, '*', aliases and a few functions (SLEEP, LOAD_FILE...) are refused. With
+    ``copy=False`` the shared cached tree is returned: read it, never change it.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise UnsafeSqlError(f"the {what} is empty", path=path, table=table, hint="write an SQL expression")
+    result = _analyse(text)
+    if isinstance(result, _Refusal):
+        message, hint, _kind = result
+        raise UnsafeSqlError(f"the {what} {text!r} {message}", path=path, table=table, hint=hint)
+    return result.copy() if copy else result
+
+
+def render_sql(tree: exp.Expression) -> str:
+    """MySQL text of an expression tree, every identifier quoted."""
+    return _MYSQL.generate(tree, identify=True)
 
 
 def _describe(node: Any) -> str:
@@ -221,9 +234,20 @@ def assert_single_create_view(sql: str, dialect: str = "mysql", table: str | Non
     Comments are not allowed inside a statement (the generator writes them between statements), nor
     is any second statement. Raises :class:`UnsafeSqlError` with the table and the offending part.
     """
-    _check_tokens(sql, "generated statement", None, table, allow_final_semicolon=True)
     try:
-        parsed = [e for e in sqlglot.parse(sql, read="mysql") if e is not None]
+        tokens = _MYSQL.tokenize(sql)
+    except (TokenError, ParseError, ValueError) as exc:
+        raise UnsafeSqlError(
+            f"the generated statement cannot be read as {dialect} SQL: {str(exc).splitlines()[0]}",
+            table=table,
+        ) from None
+    refusal = _comment_or_separator(sql, tokens, allow_final_semicolon=True)
+    if refusal is not None:
+        raise UnsafeSqlError(
+            f"the generated statement {refusal[0]}", table=table, fragment=sql[:200], hint=refusal[1]
+        )
+    try:
+        parsed = [e for e in _MYSQL.parser().parse(tokens, sql) if e is not None]
     except (ParseError, TokenError) as exc:
         raise UnsafeSqlError(
             f"the generated statement does not parse as {dialect} SQL: {str(exc).splitlines()[0]}",
@@ -253,46 +277,93 @@ def assert_single_create_view(sql: str, dialect: str = "mysql", table: str | Non
             )
         if isinstance(node, exp.PropertyEQ | exp.Into):
             raise UnsafeSqlError(
-                "the generated view assigns a variable", table=table, fragment=node.sql("mysql")[:200]
+                "the generated view assigns a variable or writes a file",
+                table=table,
+                fragment=node.sql("mysql")[:200],
             )
 
 
-def parse_order_by(text: str, path: str | None = None, table: str | None = None) -> list[exp.Ordered]:
-    """Parse an ORDER BY list (``created_at DESC, id``) into ordered expressions, with the same checks
-    as :func:`parse_fragment`."""
-    what = "order_by"
+def parse_order_by(text: str, path: str | None = None, table: str | None = None) -> list[exp.Expression]:
+    """Parse an ORDER BY list (``created_at DESC, id``) into ordered expressions (fresh copies), with the
+    same checks as :func:`parse_fragment`."""
     if not isinstance(text, str) or not text.strip():
         raise UnsafeSqlError("the order_by is empty", path=path, table=table, hint="e.g. created_at DESC")
-    _check_tokens(text, what, path, table, allow_final_semicolon=False)
-    parsed = _parse_cached("SELECT 1 ORDER BY " + text)
-    ok = isinstance(parsed, exp.Select) and [k for k, v in parsed.args.items() if v] == [
-        "expressions",
-        "order",
-    ]
-    if not ok or not isinstance(parsed, exp.Select):
+    result = _analyse(text, order_by=True)
+    if isinstance(result, _Refusal):
+        message, hint, _kind = result
+        raise UnsafeSqlError(f"the order_by {text!r} {message}", path=path, table=table, hint=hint)
+    return [item.copy() for item in result]
+
+
+_SHAPE_FORBIDDEN = frozenset(
+    {
+        TokenType.INTO,
+        TokenType.COLON_EQ,
+        TokenType.PARAMETER,
+        TokenType.SESSION_PARAMETER,
+        TokenType.PLACEHOLDER,
+    }
+)
+
+
+def check_statement_shape(sql: str, dialect: str = "mysql", table: str | None = None) -> None:
+    """The cheap form of :func:`assert_single_create_view`, on tokens only (no full parse).
+
+    Sound for safety: with no ';' and no comment token (MySQL executes ``/*! ... */``), the text is one
+    statement; it must read ``CREATE [OR REPLACE] VIEW <name> AS [(]SELECT ...`` with balanced
+    parentheses and no INTO / variables. It does not prove that the body is valid SQL: the full parse
+    (:func:`assert_single_create_view`) runs in ``views apply`` and in the golden tests. Used by
+    :func:`~dynamigrate.sqlgen.generate_views` by default because parsing megabytes of generated SQL
+    with the pure-Python parser costs more than generating it.
+    """
+    try:
+        tokens = _MYSQL.tokenize(sql)
+    except (TokenError, ParseError, ValueError) as exc:
         raise UnsafeSqlError(
-            f"the order_by {text!r} is not a list of expressions with ASC/DESC",
-            path=path,
+            f"the generated statement cannot be read as {dialect} SQL: {str(exc).splitlines()[0]}",
             table=table,
-            hint='e.g. "created_at DESC, id"',
+        ) from None
+    refusal = _comment_or_separator(sql, tokens, allow_final_semicolon=True)
+    if refusal is not None:
+        raise UnsafeSqlError(
+            f"the generated statement {refusal[0]}", table=table, fragment=sql[:200], hint=refusal[1]
         )
-    items = [o.copy() for o in parsed.args["order"].expressions]
-    for item in items:
-        for node in item.walk():
-            if isinstance(node, _FORBIDDEN_NODES):
-                raise UnsafeSqlError(
-                    f"the order_by {text!r} contains {_describe(node)}",
-                    path=path,
-                    table=table,
-                    hint=_hint_for(node),
-                )
-            if isinstance(node, exp.Func):
-                name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
-                if name in FORBIDDEN_FUNCTIONS:
-                    raise UnsafeSqlError(
-                        f"the order_by {text!r} calls {name}()",
-                        path=path,
-                        table=table,
-                        hint="remove the call",
-                    )
-    return items
+    types = [t.token_type for t in tokens if t.token_type != TokenType.SEMICOLON]
+    i = 1
+    if types[1:3] == [TokenType.OR, TokenType.REPLACE]:
+        i = 3
+    ok = (
+        len(types) > i + 3
+        and types[0] == TokenType.CREATE
+        and types[i] == TokenType.VIEW
+        and types[i + 1] in (TokenType.IDENTIFIER, TokenType.VAR)
+        and types[i + 2] == TokenType.ALIAS
+        and (
+            types[i + 3] == TokenType.SELECT
+            or (types[i + 3] == TokenType.L_PAREN and TokenType.SELECT in types[i + 4 : i + 8])
+        )
+    )
+    if not ok:
+        raise UnsafeSqlError(
+            "the generated statement is not CREATE [OR REPLACE] VIEW <name> AS SELECT ...",
+            table=table,
+            fragment=sql[:200],
+        )
+    depth = 0
+    for tok in tokens:
+        if tok.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif tok.token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth < 0:
+                break
+        elif tok.token_type in _SHAPE_FORBIDDEN:
+            raise UnsafeSqlError(
+                f"the generated view contains '{tok.text}' (INTO or a variable)",
+                table=table,
+                fragment=sql[:200],
+            )
+    if depth != 0:
+        raise UnsafeSqlError(
+            "the generated statement has unbalanced parentheses", table=table, fragment=sql[:200]
+        )

@@ -582,6 +582,34 @@ def _from_py(v: Any) -> DdbValue:
 # -- the encoder -----------------------------------------------------------------------------------
 
 _ROLE_PLAIN, _ROLE_TABLE_KEY, _ROLE_GSI_KEY = 0, 1, 2
+#: (attribute name, converter, role, DynamoDB type, UTF-8 length of the name, size function)
+_PlanEntry = tuple[str, Callable[[Any], "DdbValue | None"], int, str, int, Callable[["DdbValue"], int]]
+
+
+def _size_s(v: DdbValue) -> int:
+    text = v["S"]
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _size_n(v: DdbValue) -> int:
+    return _number_size(v["N"])
+
+
+def _size_b(v: DdbValue) -> int:
+    return len(v["B"])
+
+
+def _size_one(v: DdbValue) -> int:
+    return 1
+
+
+_SIZERS: dict[str, Callable[[DdbValue], int]] = {
+    "S": _size_s,
+    "N": _size_n,
+    "B": _size_b,
+    "BOOL": _size_one,
+    "NULL": _size_one,
+}
 
 
 def _is_empty(v: DdbValue) -> bool:
@@ -595,39 +623,47 @@ class ItemEncoder:
     def __init__(self, table: Table, marker_attribute: str | None = "_dm_marker"):
         self.table = table
         self.marker_attribute = marker_attribute
-        types = table.attribute_types()
         key_names = table.key_names
-        gsi_keys = set(table.index_key_names) - set(key_names)
         self._key_names = key_names
-        plan: list[tuple[str, Callable[[Any], DdbValue | None], int, str, int]] = []
-        for name in table.attribute_names:
-            if name.startswith(HELPER_PREFIX):
-                continue
-            atype = types.get(name, "S")
-            role = (
-                _ROLE_TABLE_KEY if name in key_names else _ROLE_GSI_KEY if name in gsi_keys else _ROLE_PLAIN
-            )
-            plan.append((name, CONVERTERS.get(atype, _conv_s), role, atype, len(name.encode("utf-8"))))
-        self._plan = tuple(plan)
-        planned = {p[0] for p in plan}
-        # a key attribute that no entity produces is always missing: every row would be rejected
-        for name in key_names:
-            if name not in planned:
-                plan_types = types.get(name, "S")
-                self._plan = (
-                    *self._plan,
-                    (
-                        name,
-                        CONVERTERS.get(plan_types, _conv_s),
-                        _ROLE_TABLE_KEY,
-                        plan_types,
-                        len(name.encode("utf-8")),
-                    ),
-                )
+        self._gsi_keys = set(table.index_key_names) - set(key_names)
+        table_types = table.attribute_types()
+        self._plan = self._make_plan(table_types)
+        # multi-entity tables: an attribute may have a different type in another entity; each row is
+        # converted with the types of its own entity (``_dm_entity``), the table-level plan otherwise
+        self._entity_plans: dict[str, tuple[_PlanEntry, ...]] = {}
+        for entity in table.entities:
+            own = {a.name: a.type for a in entity.attributes}
+            if any(own[n] != table_types.get(n) for n in own):
+                self._entity_plans[entity.entity_type] = self._make_plan({**table_types, **own})
         self._marker_overhead = (
             len(marker_attribute.encode("utf-8")) + MARKER_VALUE_BUDGET if marker_attribute else 0
         )
         self._marker_attribute = marker_attribute
+
+    def _make_plan(self, types: Mapping[str, str]) -> tuple[_PlanEntry, ...]:
+        plan: list[_PlanEntry] = []
+        names = [n for n in self.table.attribute_names if not n.startswith(HELPER_PREFIX)]
+        # a key attribute that no entity produces is always missing: every row is rejected (null_key)
+        names += [k for k in self._key_names if k not in names]
+        for name in names:
+            atype = types.get(name, "S")
+            if name in self._key_names:
+                role = _ROLE_TABLE_KEY
+            elif name in self._gsi_keys:
+                role = _ROLE_GSI_KEY
+            else:
+                role = _ROLE_PLAIN
+            plan.append(
+                (
+                    name,
+                    CONVERTERS.get(atype, _conv_s),
+                    role,
+                    atype,
+                    len(name.encode("utf-8")),
+                    _SIZERS.get(atype, _value_size),
+                )
+            )
+        return tuple(plan)
 
     def encode(self, row: Mapping[str, Any]) -> Encoded:
         item: Item = {}
@@ -635,7 +671,8 @@ class ItemEncoder:
         omitted: list[str] = []
         entity = row.get(ENTITY_COLUMN)
         rowid = row.get(ROWID_COLUMN)
-        for name, conv, role, atype, name_len in self._plan:
+        plan = self._entity_plans.get(str(entity), self._plan) if self._entity_plans else self._plan
+        for name, conv, role, atype, name_len, sizer in plan:
             value = row.get(name)
             if value is None:
                 if role == _ROLE_TABLE_KEY:
@@ -666,7 +703,7 @@ class ItemEncoder:
                 omitted.append(name)
                 continue
             item[name] = dv
-            size += name_len + _value_size(dv)
+            size += name_len + sizer(dv)
         key = {k: item[k] for k in self._key_names}
         if size + self._marker_overhead > MAX_ITEM_BYTES:
             return Encoded(

@@ -26,7 +26,7 @@ import threading
 import urllib.request
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 DYNAMO_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 WRITE_OPERATIONS = frozenset({"PutItem", "BatchWriteItem", "TransactWriteItems", "UpdateItem", "DeleteItem"})
@@ -47,11 +47,10 @@ class _Raw:
 
 def _response(url: str, status: int, body: dict[str, Any]) -> AWSResponse:
     data = json.dumps(body).encode("utf-8")
-    headers = {
-        "Content-Type": "application/x-amz-json-1.0",
-        "x-amzn-RequestId": "dynamigrate-fault-injector",
-        "Content-Length": str(len(data)),
-    }
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "application/x-amz-json-1.0"
+    headers["x-amzn-RequestId"] = "dynamigrate-fault-injector"
+    headers["Content-Length"] = str(len(data))
     return AWSResponse(url, status, headers, _Raw(data))
 
 

@@ -56,12 +56,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from dynamigrate.contract.model import Table
 from dynamigrate.errors import ConfigError, TransientTargetError
@@ -351,10 +352,9 @@ def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
         yield seq[i : i + n]
 
 
-def _key_id(key: Item) -> str:
-    import json
-
-    return json.dumps(key_for_report(key), sort_keys=True)
+def _key_id(key: Item) -> tuple[Any, ...]:
+    """A hashable identity of a low-level key (key attribute types are fixed per table)."""
+    return tuple(next(iter(v.values())) for _, v in sorted(key.items()))
 
 
 class TableWriter:
@@ -421,7 +421,7 @@ class TableWriter:
 
     def _rounds(self, items: list[Encoded]) -> list[list[Encoded]]:
         rounds: list[list[Encoded]] = []
-        seen: dict[str, int] = {}
+        seen: dict[tuple[Any, ...], int] = {}
         for e in items:
             kid = _key_id(e.key)
             n = seen.get(kid, 0)
@@ -595,9 +595,9 @@ class TableWriter:
         self.sink.on_skipped(op.encoded.key, op.condition_reason)
 
     # -- reads ---------------------------------------------------------------------------------------
-    def _read_images(self, keys: list[Item], tally: _Tally) -> dict[str, Item]:
+    def _read_images(self, keys: list[Item], tally: _Tally) -> dict[tuple[Any, ...], Item]:
         """Consistent BatchGetItem of ``keys`` (100 per request, concurrent, UnprocessedKeys re-queued)."""
-        out: dict[str, Item] = {}
+        out: dict[tuple[Any, ...], Item] = {}
         lock = threading.Lock()
 
         def fetch(chunk: Sequence[Item]) -> None:
@@ -627,7 +627,7 @@ class TableWriter:
                     self.policy.backoff(attempt, "throttle", "UnprocessedKeys")
                     attempt += 1
 
-        self._run_all([lambda c=c: fetch(c) for c in _chunks(keys, BATCH_GET_MAX)])
+        self._run_all([functools.partial(fetch, c) for c in _chunks(keys, BATCH_GET_MAX)])
         return out
 
     # -- execution: PutItem pool ---------------------------------------------------------------------
@@ -647,7 +647,7 @@ class TableWriter:
     def _run_puts(self, ops: list[_Op], tally: _Tally) -> None:
         # group ops so that each pool task handles a few items (less scheduling overhead)
         per_task = max(1, min(8, len(ops) // (self.options.concurrency * 2) or 1))
-        self._run_all([lambda g=g: self._put_group(g, tally) for g in _chunks(ops, per_task)])
+        self._run_all([functools.partial(self._put_group, g, tally) for g in _chunks(ops, per_task)])
 
     def _put_group(self, ops: Sequence[_Op], tally: _Tally) -> None:
         for op in ops:
@@ -673,7 +673,7 @@ class TableWriter:
         except ClientError as exc:
             kind = classify(exc)
             if kind == "condition":
-                self._condition_failed(tally, op, exc.response.get("Item"))
+                self._condition_failed(tally, op, cast("Item | None", exc.response.get("Item")))
                 return
             self._reject(
                 tally,
@@ -701,7 +701,7 @@ class TableWriter:
             size += op_size
         if current:
             groups.append(current)
-        self._run_all([lambda g=g: self._transact(g, tally) for g in groups])
+        self._run_all([functools.partial(self._transact, g, tally) for g in groups])
 
     def _transact_item(self, op: _Op) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": op.item}
@@ -738,7 +738,7 @@ class TableWriter:
                         if code == "None":
                             retry.append(op)  # innocent bystander of another item's failure
                         elif code == "ConditionalCheckFailed":
-                            self._condition_failed(tally, op, reason.get("Item"))
+                            self._condition_failed(tally, op, cast("Item | None", reason.get("Item")))
                         elif code in THROTTLE_CODES or code in TRANSIENT_CODES:
                             retry.append(op)
                             retry_kind = "throttle" if code in THROTTLE_CODES else "transient"
@@ -793,13 +793,13 @@ class TableWriter:
     # -- execution: BatchWriteItem (overwrite) ---------------------------------------------------------
     def _run_batch_writes(self, items: list[Encoded], tally: _Tally) -> None:
         self._run_all(
-            [lambda c=c: self._batch_write(list(c), tally) for c in _chunks(items, BATCH_WRITE_MAX)]
+            [functools.partial(self._batch_write, list(c), tally) for c in _chunks(items, BATCH_WRITE_MAX)]
         )
 
     def _batch_write(self, items: list[Encoded], tally: _Tally) -> None:
         from botocore.exceptions import ClientError
 
-        by_id: dict[str, tuple[Encoded, Item, str | None]] = {}
+        by_id: dict[tuple[Any, ...], tuple[Encoded, Item, str | None]] = {}
         for e in items:
             item, m = self._with_marker(e)
             by_id[_key_id(e.key)] = (e, item, m)
@@ -902,7 +902,7 @@ def delete_if_marker(
         )
     except ClientError as exc:
         if classify(exc) == "condition":
-            current = exc.response.get("Item")
+            current = cast("Item | None", exc.response.get("Item"))
             return DeleteOutcome("conflict", current) if current else DeleteOutcome("absent")
         raise
     return DeleteOutcome("deleted", resp.get("Attributes"))

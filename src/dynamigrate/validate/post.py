@@ -468,6 +468,13 @@ class TableValidator:
         )
         self._lock = threading.Lock()
         self._diff_writer: JsonlWriter | None = None
+        from dynamigrate.target.retry import RetryPolicy
+
+        # the client may come without SDK retries (the pipeline's): throttles are retried here
+        self.retry = RetryPolicy(max_attempts=10)
+
+    def _aws(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        return self.retry.call(fn, what=f"{getattr(fn, '__name__', 'call')} {self.ddb_table}", **kwargs)
 
     # -- orchestration --------------------------------------------------------------------------
     def run(self) -> TableValidation:
@@ -517,7 +524,7 @@ class TableValidator:
         return base / f"{safe_name(self.ddb_table)}{suffix}"
 
     def _describe(self) -> dict[str, Any]:
-        return dict(self.client.describe_table(TableName=self.ddb_table)["Table"])
+        return dict(self._aws(self.client.describe_table, TableName=self.ddb_table)["Table"])
 
     # -- source pass ----------------------------------------------------------------------------
     def _keep_bytes(self) -> list[str]:
@@ -613,7 +620,7 @@ class TableValidator:
                     "TotalSegments": self.segments,
                 }
                 while True:
-                    resp = self.client.scan(**kwargs)
+                    resp = self._aws(self.client.scan, **kwargs)
                     rows = []
                     for item in resp.get("Items", []):
                         key = {k: item[k] for k in key_names if k in item}
@@ -663,7 +670,7 @@ class TableValidator:
                 "TotalSegments": self.segments,
             }
             while True:
-                resp = self.client.scan(**kwargs)
+                resp = self._aws(self.client.scan, **kwargs)
                 n += int(resp.get("Count", 0))
                 lek = resp.get("LastEvaluatedKey")
                 if not lek:
@@ -699,7 +706,7 @@ class TableValidator:
         request: dict[str, Any] = {self.ddb_table: {"Keys": keys, "ConsistentRead": True}}
         delay = 0.05
         for _attempt in range(30):
-            resp = self.client.batch_get_item(RequestItems=request)
+            resp = self._aws(self.client.batch_get_item, RequestItems=request)
             for item in resp.get("Responses", {}).get(self.ddb_table, []):
                 key = {k: item[k] for k in self.table.key_names if k in item}
                 found[key_string(key)] = item
@@ -858,7 +865,7 @@ class TableValidator:
         for attempt in range(retries + 1):
             args = dict(kwargs)
             while True:
-                resp = self.client.query(**args)
+                resp = self._aws(self.client.query, **args)
                 for it in resp.get("Items", []):
                     if key_string({k: it[k] for k in key if k in it}) == want:
                         return dict(it)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Table
+from dynamigrate.errors import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ EXAMPLES = 5
 CHECKS: dict[str, tuple[str, str, str]] = {
     "view_missing": ("P100", "error", "the view does not exist"),
     "view_columns": ("P101", "error", "the view's columns differ from the contract's attributes"),
+    "view_unreadable": ("P102", "error", "reading the view fails (a table or column it uses is gone)"),
     "row_count": ("P110", "error", "an entity's row count in the view differs from its source table"),
     "key_missing": ("P120", "error", "NULL or empty table key (partition or sort key)"),
     "duplicate_key": ("P121", "error", "several rows share one (pk, sk): they would collapse into one item"),
@@ -214,9 +216,16 @@ def qi(name: str) -> str:
 
 
 def _query(conn: Any, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return list(cur.fetchall())
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    except Exception as exc:
+        if type(exc).__module__.startswith("pymysql"):
+            from dynamigrate.source.connect import translate_error
+
+            raise translate_error(exc, statement=sql) from exc
+        raise
 
 
 def _plain(value: Any) -> Any:
@@ -250,13 +259,13 @@ def _size_expr(table: Table, columns: set[str]) -> str:
         c = qi(name)
         n = len(name.encode("utf-8"))
         t = types[name]
+        # LENGTH(NULL) is NULL: COALESCE gives 0 for an absent attribute, reading the column once
         if t == "N":
-            value = f"(LENGTH({c}) DIV 2 + 1)"
+            parts.append(f"COALESCE(LENGTH({c}) DIV 2 + {n + 1}, 0)")
         elif t in ("BOOL", "NULL"):
-            value = "1"
+            parts.append(f"COALESCE(LENGTH({c}) * 0 + {n + 1}, 0)")
         else:
-            value = f"LENGTH({c})"
-        parts.append(f"(CASE WHEN {c} IS NULL THEN 0 ELSE {n} + {value} END)")
+            parts.append(f"COALESCE(LENGTH({c}) + {n}, 0)")
     return " + ".join(parts)
 
 
@@ -362,7 +371,25 @@ def run_preflight(
         started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     for table in contract.select(list(tables) if tables else None):
-        stats, findings = _check_table(conn, database, table)
+        stats = TableStats(table=table.name, view=table.view_name)
+        findings: list[Finding] = []
+        try:
+            _check_table(conn, database, table, stats, findings)
+        except SourceError as exc:
+            # a view that cannot be read (e.g. a column it uses was dropped: error 1356) is a finding
+            # of its table; the other tables are still checked
+            findings.append(
+                _finding(
+                    "view_unreadable",
+                    table,
+                    None,
+                    None,
+                    0,
+                    [],
+                    f"view {table.view_name} cannot be read: {exc.message}",
+                    exc.hint or "regenerate and re-apply the views, then run preflight again",
+                )
+            )
         report.tables.append(stats)
         report.findings.extend(findings)
     report.seconds = time.monotonic() - t0
@@ -403,13 +430,23 @@ def _view_columns(conn: Any, database: str, view: str) -> list[str] | None:
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
         (database, view),
     )
-    return [] if exists and exists[0][0] else None
+    if not (exists and exists[0][0]):
+        return None
+    # information_schema shows no columns for a view it cannot resolve: reading it says why
+    with conn.cursor() as cur:
+        try:
+            cur.execute(f"SELECT * FROM {qi(database)}.{qi(view)} LIMIT 0")
+        except Exception as exc:
+            if type(exc).__module__.startswith("pymysql"):
+                from dynamigrate.source.connect import translate_error
+
+                raise translate_error(exc, view=view) from exc
+            raise
+        return [str(d[0]) for d in cur.description or ()]
 
 
-def _check_table(conn: Any, database: str, table: Table) -> tuple[TableStats, list[Finding]]:
+def _check_table(conn: Any, database: str, table: Table, stats: TableStats, findings: list[Finding]) -> None:
     view = table.view_name
-    stats = TableStats(table=table.name, view=view)
-    findings: list[Finding] = []
     v = f"{qi(database)}.{qi(view)}"
 
     cols = _view_columns(conn, database, view)
@@ -426,7 +463,7 @@ def _check_table(conn: Any, database: str, table: Table) -> tuple[TableStats, li
                 "create the views first: dynamigrate views generate, then views apply",
             )
         )
-        return stats, findings
+        return
     expected = list(table.attribute_names)
     present = set(cols)
     missing = [a for a in expected if a not in present]
@@ -460,16 +497,25 @@ def _check_table(conn: Any, database: str, table: Table) -> tuple[TableStats, li
     size = _size_expr(table, columns)
     select = [f"{entity_expr} AS _dm_e", "COUNT(*)"]
     select += [f"SUM(CASE WHEN {ch.condition} THEN 1 ELSE 0 END)" for ch in checks]
-    select += [
-        f"SUM(CASE WHEN _dm_size > {MAX_ITEM_BYTES} THEN 1 ELSE 0 END)",
-        f"SUM(CASE WHEN _dm_size > {LARGE_ITEM_BYTES} AND _dm_size <= {MAX_ITEM_BYTES} THEN 1 ELSE 0 END)",
-        "MAX(_dm_size)",
-    ]
-    # the size is computed once per row in a derived table; the conditions read the view's columns
-    sql = f"SELECT {', '.join(select)} FROM (SELECT *, ({size}) AS _dm_size FROM {v}) d GROUP BY _dm_e"
+    # the size expression reads every column (a 50 KB text is copied each time it is referenced in
+    # a merged view), so the pass computes it once per row, for MAX only; counting the large items
+    # costs an extra pass, run only when the largest item is large
+    select.append(f"MAX({size})")
+    sql = f"SELECT {', '.join(select)} FROM {v} GROUP BY _dm_e"
     t = time.monotonic()
     rows = _query(conn, sql)
     stats.seconds["aggregate"] = time.monotonic() - t
+    size_counts: dict[str, tuple[int, int]] = {}
+    if any(int(r[-1] or 0) > LARGE_ITEM_BYTES for r in rows):
+        t = time.monotonic()
+        for r in _query(
+            conn,
+            f"SELECT _dm_e, SUM(CASE WHEN s > {MAX_ITEM_BYTES} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN s > {LARGE_ITEM_BYTES} AND s <= {MAX_ITEM_BYTES} THEN 1 ELSE 0 END) "
+            f"FROM (SELECT {entity_expr} AS _dm_e, ({size}) AS s FROM {v}) d GROUP BY _dm_e",
+        ):
+            size_counts[str(_plain(r[0]))] = (int(r[1] or 0), int(r[2] or 0))
+        stats.seconds["item_sizes"] = time.monotonic() - t
     by_entity: dict[str, tuple[Any, ...]] = {str(_plain(r[0])): r for r in rows}
 
     key_cols = [k for k in table.key_names if k in columns]
@@ -541,10 +587,8 @@ def _check_table(conn: Any, database: str, table: Table) -> tuple[TableStats, li
                     ch.fix,
                 )
             )
-        n_checks = len(checks)
-        too_large = int(row[2 + n_checks] or 0)
-        large = int(row[3 + n_checks] or 0)
-        max_size = int(row[4 + n_checks] or 0)
+        too_large, large = size_counts.get(ent, (0, 0))
+        max_size = int(row[-1] or 0)
         stats.max_item_bytes = max(stats.max_item_bytes, max_size)
         for check, count, cond in (
             ("item_too_large", too_large, f"({size}) > {MAX_ITEM_BYTES}"),
@@ -574,7 +618,6 @@ def _check_table(conn: Any, database: str, table: Table) -> tuple[TableStats, li
         t = time.monotonic()
         findings.extend(_duplicates(conn, v, table, entity_expr, has_rowid))
         stats.seconds["duplicates"] = time.monotonic() - t
-    return stats, findings
 
 
 def _literal(text: str) -> str:
@@ -584,7 +627,7 @@ def _literal(text: str) -> str:
 def _source_count(conn: Any, database: str, source_table: str) -> int | None:
     try:
         rows = _query(conn, f"SELECT COUNT(*) FROM {qi(database)}.{qi(source_table)}")
-    except Exception as exc:  # the source table is gone: report the count as unknown, keep checking
+    except SourceError as exc:  # the source table is gone: report the count as unknown, keep checking
         log.warning("cannot count rows of %s.%s: %s", database, source_table, exc)
         return None
     return int(rows[0][0])
@@ -600,7 +643,13 @@ def _group_expr(table: Table, key: str) -> str:
 def _duplicates(conn: Any, v: str, table: Table, entity_expr: str, has_rowid: bool) -> list[Finding]:
     keys = list(table.key_names)
     groups = ", ".join(_group_expr(table, k) for k in keys)
-    valid = " AND ".join(f"{qi(k)} IS NOT NULL AND LENGTH({qi(k)}) > 0" for k in keys)
+    # rows with a NULL/empty key (or a non-numeric N key) are reported by their own checks; here they
+    # would only group together into false duplicates
+    valid = " AND ".join(
+        f"{qi(k)} IS NOT NULL AND LENGTH({qi(k)}) > 0"
+        + (f" AND TRIM({qi(k)}) REGEXP {_NUMBER_REGEXP}" if table.attribute_type(k) == "N" else "")
+        for k in keys
+    )
     rows = _query(
         conn,
         f"SELECT COUNT(*), COALESCE(SUM(c), 0) FROM (SELECT COUNT(*) AS c FROM {v} WHERE {valid} "

@@ -48,7 +48,7 @@ SELECT
   CAST(CASE WHEN `customers`.`balance` >= 1000 THEN 'gold' WHEN `customers`.`balance` >= 0 THEN 'standard' ELSE 'unknown' END AS CHAR CHARACTER SET utf8mb4) AS `segment`,
   CAST(CASE WHEN COALESCE(`customers`.`name`, `customers`.`email`) IS NULL THEN NULL ELSE CONCAT_WS(' | ', `customers`.`name`, `customers`.`email`) END AS CHAR CHARACTER SET utf8mb4) AS `display`,
   CAST(DATE_FORMAT(DATE_ADD(`customers`.`created_at`, INTERVAL 1 YEAR), '%Y-%m-%d') AS CHAR CHARACTER SET utf8mb4) AS `renewal`,
-  'customers' AS `_dm_entity`,
+  CAST('customers' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `customers`.`id` AS `_dm_rowid`
 FROM `customers`
 LEFT JOIN `tiers` AS `tiers` ON `tiers`.`code` = `customers`.`tier_code`
@@ -85,7 +85,7 @@ SELECT
   CAST((SELECT MAX(`categories_3`.`id`) FROM `categories` AS `categories_3` WHERE `categories_3`.`parent_id` = `categories`.`id`) AS CHAR CHARACTER SET utf8mb4) AS `max_child_id`,
   CAST((SELECT COALESCE(JSON_ARRAYAGG(`_dm_arr`.`_dm_elem`), JSON_ARRAY()) FROM (SELECT JSON_OBJECT('id', `categories_4`.`id`, 'name', `categories_4`.`name`) AS `_dm_elem` FROM `categories` AS `categories_4` WHERE `categories_4`.`parent_id` = `categories`.`id` ORDER BY `categories_4`.`name` DESC LIMIT 5) AS `_dm_arr`) AS CHAR CHARACTER SET utf8mb4) AS `children`,
   CAST(CASE WHEN `categories`.`parent_id` IS NULL THEN 'ROOT' ELSE `parent`.`id` END AS CHAR CHARACTER SET utf8mb4) AS `GSI1PK`,
-  'categories' AS `_dm_entity`,
+  CAST('categories' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `categories`.`id` AS `_dm_rowid`
 FROM `categories`
 LEFT JOIN `categories` AS `parent` ON `parent`.`id` = `categories`.`parent_id`;
@@ -105,7 +105,7 @@ SELECT
   CAST(`customers`.`name` AS CHAR CHARACTER SET utf8mb4) AS `name`,
   NULL AS `total`,
   NULL AS `customer_name`,
-  'CUSTOMER' AS `_dm_entity`,
+  CAST('CUSTOMER' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `customers`.`id` AS `_dm_rowid`
 FROM `customers`
 UNION ALL
@@ -115,7 +115,7 @@ SELECT
   NULL AS `name`,
   CAST(`orders`.`total` AS CHAR CHARACTER SET utf8mb4) AS `total`,
   CAST(`customers`.`name` AS CHAR CHARACTER SET utf8mb4) AS `customer_name`,
-  'ORDER' AS `_dm_entity`,
+  CAST('ORDER' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `orders`.`id` AS `_dm_rowid`
 FROM `orders`
 LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`;

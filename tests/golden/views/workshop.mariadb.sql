@@ -41,7 +41,7 @@ SELECT
   NULL AS `order_id`,
   NULL AS `GSI3PK`,
   NULL AS `GSI3SK`,
-  'USER' AS `_dm_entity`,
+  CAST('USER' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `users`.`id` AS `_dm_rowid`
 FROM `users`
 UNION ALL
@@ -70,7 +70,7 @@ SELECT
   NULL AS `order_id`,
   NULL AS `GSI3PK`,
   NULL AS `GSI3SK`,
-  'CART' AS `_dm_entity`,
+  CAST('CART' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   NULL AS `_dm_rowid`
 FROM `shopping_carts`
 LEFT JOIN `users` AS `users` ON `users`.`id` = `shopping_carts`.`user_id`
@@ -101,7 +101,7 @@ SELECT
   CAST(`orders`.`id` AS CHAR CHARACTER SET utf8mb4) AS `order_id`,
   CAST(`orders`.`id` AS CHAR CHARACTER SET utf8mb4) AS `GSI3PK`,
   CAST(`orders`.`id` AS CHAR CHARACTER SET utf8mb4) AS `GSI3SK`,
-  'ORDER' AS `_dm_entity`,
+  CAST('ORDER' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `orders`.`id` AS `_dm_rowid`
 FROM `orders`
 LEFT JOIN `users` AS `users` ON `users`.`id` = `orders`.`user_id`;
@@ -131,7 +131,7 @@ SELECT
   CAST(`products`.`name` AS CHAR CHARACTER SET utf8mb4) AS `GSI1SK`,
   CAST(`products`.`seller_id` AS CHAR CHARACTER SET utf8mb4) AS `GSI2PK`,
   CAST(`products`.`name` AS CHAR CHARACTER SET utf8mb4) AS `GSI2SK`,
-  'products' AS `_dm_entity`,
+  CAST('products' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `products`.`id` AS `_dm_rowid`
 FROM `products`
 LEFT JOIN `products` AS `cat_hierarchy` ON `cat_hierarchy`.`id` = `products`.`category_id`;
@@ -168,7 +168,7 @@ SELECT
   CAST(`categories`.`created_at` AS CHAR CHARACTER SET utf8mb4) AS `created_at`,
   CAST(CASE WHEN `categories`.`parent_id` IS NULL THEN 'ROOT' ELSE `parent`.`id` END AS CHAR CHARACTER SET utf8mb4) AS `GSI1PK`,
   CAST(`categories`.`id` AS CHAR CHARACTER SET utf8mb4) AS `GSI1SK`,
-  'categories' AS `_dm_entity`,
+  CAST('categories' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,
   `categories`.`id` AS `_dm_rowid`
 FROM `categories`
 LEFT JOIN `categories` AS `parent` ON `parent`.`id` = `categories`.`parent_id`;

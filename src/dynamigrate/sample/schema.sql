@@ -1,0 +1,89 @@
+-- The sample online shop that the workshop's migration contract describes
+-- (/work/shared/reference/workshop-migrationContract.json).
+-- Compatible with MySQL 8 and MariaDB 10.6+. utf8mb4 everywhere so emoji survive, with the server's
+-- default collation (mixing collations breaks UNIONs of CAST(... AS CHAR) in views).
+-- Statements are separated by semicolons at line ends; keep semicolons out of comments.
+
+CREATE TABLE users (
+    id            BIGINT       NOT NULL AUTO_INCREMENT,
+    email         VARCHAR(255) NOT NULL,
+    username      VARCHAR(100) NOT NULL,
+    password_hash VARCHAR(255) NULL,
+    first_name    VARCHAR(100) NULL,
+    last_name     VARCHAR(100) NULL,
+    is_seller     TINYINT(1)   NOT NULL DEFAULT 0,
+    created_at    DATETIME     NOT NULL,
+    updated_at    DATETIME     NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_users_email (email),
+    UNIQUE KEY uq_users_username (username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE categories (
+    id         BIGINT       NOT NULL AUTO_INCREMENT,
+    parent_id  BIGINT       NULL,
+    name       VARCHAR(150) NOT NULL,
+    created_at DATETIME     NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_categories_name (name),
+    KEY ix_categories_parent (parent_id),
+    CONSTRAINT fk_categories_parent FOREIGN KEY (parent_id) REFERENCES categories (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE products (
+    id                 BIGINT        NOT NULL AUTO_INCREMENT,
+    seller_id          BIGINT        NOT NULL,
+    category_id        BIGINT        NULL,
+    name               VARCHAR(255)  NOT NULL,
+    description        MEDIUMTEXT    NULL,
+    price              DECIMAL(12,2) NOT NULL,
+    inventory_quantity INT           NOT NULL DEFAULT 0,
+    image_url          VARCHAR(500)  NULL,
+    created_at         DATETIME      NOT NULL,
+    updated_at         DATETIME      NULL,
+    PRIMARY KEY (id),
+    KEY ix_products_seller (seller_id),
+    KEY ix_products_category (category_id),
+    CONSTRAINT fk_products_seller FOREIGN KEY (seller_id) REFERENCES users (id),
+    CONSTRAINT fk_products_category FOREIGN KEY (category_id) REFERENCES categories (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE shopping_carts (
+    id         BIGINT   NOT NULL AUTO_INCREMENT,
+    user_id    BIGINT   NOT NULL,
+    product_id BIGINT   NOT NULL,
+    quantity   INT      NOT NULL DEFAULT 1,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_carts_user_product (user_id, product_id),
+    KEY ix_carts_product (product_id),
+    CONSTRAINT fk_carts_user FOREIGN KEY (user_id) REFERENCES users (id),
+    CONSTRAINT fk_carts_product FOREIGN KEY (product_id) REFERENCES products (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE orders (
+    id           BIGINT        NOT NULL AUTO_INCREMENT,
+    user_id      BIGINT        NOT NULL,
+    status       VARCHAR(20)   NOT NULL DEFAULT 'pending',
+    total_amount DECIMAL(14,2) NOT NULL DEFAULT 0.00,
+    created_at   DATETIME      NOT NULL,
+    updated_at   DATETIME      NULL,
+    PRIMARY KEY (id),
+    KEY ix_orders_user_created (user_id, created_at),
+    KEY ix_orders_status (status),
+    CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE order_items (
+    id            BIGINT        NOT NULL AUTO_INCREMENT,
+    order_id      BIGINT        NOT NULL,
+    product_id    BIGINT        NOT NULL,
+    quantity      INT           NOT NULL DEFAULT 1,
+    price_at_time DECIMAL(12,2) NOT NULL,
+    PRIMARY KEY (id),
+    KEY ix_order_items_order (order_id),
+    KEY ix_order_items_product (product_id),
+    CONSTRAINT fk_order_items_order FOREIGN KEY (order_id) REFERENCES orders (id),
+    CONSTRAINT fk_order_items_product FOREIGN KEY (product_id) REFERENCES products (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -1,0 +1,129 @@
+"""The local engine end to end: workshop contract on the sample shop -> DynamoDB Local, item for item."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+from _etl_expect import (
+    compare,
+    expected_categories,
+    expected_products,
+    expected_users,
+    make_config,
+    normalise_users_item,
+    scan_items,
+    write_contract,
+)
+
+from dynamigrate.pipeline import MigrateOptions, migrate
+from dynamigrate.runstate import RunDir, read_jsonl
+
+pytestmark = pytest.mark.integration
+
+
+def _conn(database: str) -> Any:
+    return pymysql.connect(
+        host="127.0.0.1",
+        port=3306,
+        user="dynamigrate",
+        password="dynamigrate",
+        database=database,
+        charset="utf8mb4",
+        autocommit=True,
+    )
+
+
+def test_workshop_contract_lands_item_for_item(
+    shop_db_copy: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    conn = _conn(shop_db_copy)
+    with conn.cursor() as cur:
+        # a user whose email (the USER item's partition key) is empty: rejected, never silently dropped
+        cur.execute(
+            "INSERT INTO users (email, username, password_hash, first_name, last_name, is_seller, created_at)"
+            " VALUES ('', 'no_email_user', 'hash-x', 'Nobody', NULL, 0, '2022-02-02 10:00:00')"
+        )
+        new_user_id = cur.lastrowid
+    contract = write_contract(tmp_path, ddb_prefix)
+    cfg, _ = make_config(tmp_path, shop_db_copy, ddb_endpoint, contract, chunk_rows=40)
+
+    summary = migrate(cfg, MigrateOptions(accept=("key_missing",), progress_mode="quiet"))
+
+    assert summary.status == "ok", summary.render_text()
+    by_table = {t.table: t for t in summary.tables}
+    users_t, products_t, cats_t = (f"{ddb_prefix}{n}" for n in ("Users", "Products", "Categories"))
+
+    # every attribute of every item, against what the source rows say
+    assert compare(scan_items(ddb_client, products_t), expected_products(conn)) == []
+    assert compare(scan_items(ddb_client, cats_t), expected_categories(conn)) == []
+    users_items = scan_items(ddb_client, users_t)
+    assert compare(users_items, expected_users(conn), normalise=normalise_users_item) == []
+
+    # every item carries the run's marker "<run_id>:<16 hex>"
+    run_id = summary.run_id
+    for item in users_items.values():
+        run, _, fp = item["_dm_marker"].partition(":")
+        assert run == run_id and len(fp) == 16
+
+    # counters: one rejected row (empty key), everything else written once
+    u = by_table[users_t]
+    assert u.rejected == {"empty_key": 1}
+    assert u.read == len(users_items) + 1
+    assert u.written == len(users_items)
+    assert by_table[products_t].written == len(expected_products(conn))
+    assert by_table[products_t].omitted_gsi_keys > 0  # products with an empty name: not in GSI1/GSI2
+
+    # the rejected-rows file: table, entity, key, reason, the row; no secret from the config
+    run = RunDir.open(summary.run_dir)
+    rejected = list(read_jsonl(run.file("rejected.jsonl")))
+    assert len(rejected) == 1
+    rec = rejected[0]
+    assert rec["table"] == users_t and rec["entity"] == "USER" and rec["code"] == "empty_key"
+    assert "PK" in rec["reason"]
+    assert rec["row"]["username"] == "no_email_user" and rec["row"]["email"] == ""
+    assert str(rec["row"]["_dm_rowid"]) == str(new_user_id)
+    run_json = json.loads(run.file("run.json").read_text())
+    assert run_json["config"]["mysql"]["password"] == "***"
+    assert "dynamigrate" not in json.dumps(rec)  # the MySQL password appears nowhere
+
+    # run directory: state per table, checkpoints done, manifest of created tables and views
+    state = run.state()
+    assert state["status"] == "ok" and state["tables"][users_t]["status"] == "done"
+    assert json.loads(run.file(f"checkpoints/{users_t}.json").read_text())["status"] == "done"
+    manifest = run.manifest()
+    assert {t["name"] for t in manifest["tables"]} == {users_t, products_t, cats_t}
+    assert len(manifest["views"]) == 3
+    samples = [e for e in run.read_lines("events.jsonl") if e["event"] == "progress"]
+    assert samples and {s["table"] for s in samples} >= {users_t}
+
+    # a second insert run writes nothing and changes nothing
+    again = migrate(cfg, MigrateOptions(accept=("key_missing",), progress_mode="quiet", skip_validation=True))
+    assert again.status == "ok"
+    assert sum(t.written for t in again.tables) == 0
+    assert sum(t.skipped for t in again.tables) == sum(t.written for t in summary.tables)
+    assert scan_items(ddb_client, users_t) == users_items
+    conn.close()
+
+
+def test_dry_run_prints_the_plan_and_creates_nothing(
+    shop_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    contract = write_contract(tmp_path, ddb_prefix)
+    cfg, _ = make_config(tmp_path, shop_db, ddb_endpoint, contract)
+    summary = migrate(cfg, MigrateOptions(dry_run=True, tables=(f"{ddb_prefix}Products",)))
+    text = summary.render_text()
+    assert summary.status == "dry-run" and summary.exit_code() == 0
+    assert f"{ddb_prefix}Products" in text and f"{ddb_prefix}Users" not in text
+    conn = _conn(shop_db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM products")
+        n = cur.fetchone()[0]
+    conn.close()
+    assert f"{n} rows" in text
+    assert not (tmp_path / "runs").exists()
+    names = ddb_client.list_tables()["TableNames"]
+    assert not [n for n in names if n.startswith(ddb_prefix)]

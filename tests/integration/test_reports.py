@@ -1,0 +1,277 @@
+"""Reports after a run: report.json figures, report.md sections, report.html rendered by headless
+Chromium (screenshot not blank, chart elements in the DOM), and `dynamigrate status`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dynamigrate.cli import main
+from dynamigrate.report import write_reports
+from dynamigrate.runstate import RunDir, utcnow
+from dynamigrate.validate.post import validate_run
+
+try:
+    from ._validate_scenario import (
+        N_ORDERS,
+        N_USERS,
+        contract_dict,
+        create_source,
+        create_table,
+        load_table,
+        make_config,
+        make_contract,
+    )
+except ImportError:  # tests/integration is not a package
+    from _validate_scenario import (  # type: ignore[no-redef]
+        N_ORDERS,
+        N_USERS,
+        contract_dict,
+        create_source,
+        create_table,
+        load_table,
+        make_config,
+        make_contract,
+    )
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITTEN = N_USERS + N_ORDERS - 1
+STARTED = utcnow()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The chromium binary (installed by scripts/ensure-chromium.sh when missing)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ensure-chromium.sh")], capture_output=True, text=True, timeout=900
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _chromium_args(binary: str, profile: Path) -> list[str]:
+    return [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ]
+
+
+def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """Width, height and the decoded rows (8-bit RGB/RGBA) of a PNG, to tell a blank page from a page."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, bpp = 8, b"", 0, 0, 4
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            assert body[8] == 8, "8-bit PNG expected"
+            bpp = {2: 3, 6: 4}[body[9]]
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        ftype = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif ftype == 3:
+                line[i] = (line[i] + ((a + b) >> 1)) & 0xFF
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows
+
+
+@pytest.fixture
+def finished_run(
+    tmp_path: Path,
+    mysql_settings: Any,
+    mysql_db: str,
+    mysql_conn: Any,
+    ddb_client: Any,
+    ddb_prefix: str,
+    ddb_endpoint: str,
+) -> dict[str, Any]:
+    name = f"{ddb_prefix}Shop"
+    contract = make_contract(name)
+    table = contract.tables[0]
+    cf = tmp_path / "contract.json"
+    cf.write_text(json.dumps(contract_dict(name)))
+    cfg = make_config(tmp_path, mysql_settings, mysql_db, ddb_endpoint, cf)
+    create_source(mysql_conn, table)
+    create_table(ddb_client, name)
+    run = RunDir.create(
+        cfg.migration.output_dir,
+        meta={
+            "started": STARTED,
+            "engine": "local",
+            "write_mode": "insert",
+            "marker_attribute": "_dm_marker",
+            "contract_path": str(cf),
+            "contract_sha256": contract.sha256 or "abc",
+            "tables": [name],
+            "config": cfg.masked(),
+        },
+    )
+    run.record_created("views", {"name": table.view_name, "database": mysql_db})
+    load_table(cfg, table, ddb_client, run)
+    # the application deletes one migrated item: validation must show it in every report
+    ddb_client.delete_item(TableName=name, Key={"PK": {"S": "user3@example.com"}, "SK": {"S": "#META"}})
+    validation = validate_run(cfg, contract, run, mode="full", gsi_sample=100, client=ddb_client)
+    paths = write_reports(run, validation)
+    return {"run": run, "paths": paths, "name": name, "cfg": cfg, "validation": validation}
+
+
+def test_report_json_figures(finished_run: dict[str, Any]) -> None:
+    paths, name, run = finished_run["paths"], finished_run["name"], finished_run["run"]
+    assert set(paths) == {"json", "markdown", "html"} and all(p.exists() for p in paths.values())
+    doc = json.loads(paths["json"].read_text())
+    assert doc["schema"] == "dynamigrate.report/1" and doc["run_id"] == run.run_id
+    assert doc["engine"] == "local" and doc["write_mode"] == "insert" and doc["started_at"] == STARTED
+    assert doc["config"]["mysql"]["password"] == "***"  # secrets masked
+    assert doc["outcome"] == "failed" and doc["validation"]["passed"] is False
+    assert doc["validation"]["score"] == pytest.approx((WRITTEN - 1) / WRITTEN)
+    (t,) = doc["tables"]
+    assert t["name"] == name
+    assert (t["source_rows"], t["written"], t["skipped"], t["rejected"]) == (
+        N_USERS + N_ORDERS,
+        WRITTEN,
+        0,
+        1,
+    )
+    assert t["rejected_by_reason"] == {"null_key": 1}
+    assert (t["retries"], t["throttles"], t["duration_seconds"]) == (2, 1, 1.5)
+    assert t["throughput_items_per_second"] == pytest.approx(WRITTEN / 1.5, rel=0.01)
+    assert len(t["throughput_series"]) == WRITTEN // 10 and t["peak_items_per_second"] > 0
+    assert (
+        t["item_size"]["estimated_bytes"] == 120
+        and t["item_size"]["largest_bytes"] >= t["item_size"]["average_bytes"]
+    )
+    assert t["access_patterns"] == ["get user by email", "list a user's orders", "orders by status"]
+    v = t["validation"]
+    assert (v["expected"], v["ddb_count"], v["missing"], v["extra"], v["mismatched"]) == (
+        WRITTEN,
+        WRITTEN - 1,
+        1,
+        0,
+        0,
+    )
+    ents = {e["entity"]: e for e in t["entities"]}
+    assert (
+        ents["USER"]["missing"] == 1
+        and ents["ORDER"]["rejected"] == 1
+        and ents["ORDER"]["rejected_by_reason"] == {"null_key": 1}
+    )
+    assert doc["totals"]["written"] == WRITTEN and doc["totals"]["rejected"] == 1
+    titles = [p["title"] for p in doc["problems"]]
+    assert "1 item(s) missing in DynamoDB" in titles and "1 row(s) rejected: null_key" in titles
+    rejected = next(p for p in doc["problems"] if p["title"].startswith("1 row(s) rejected"))
+    assert rejected["guidance"] == "ddb-empty-key" and rejected["fix"]
+    assert any("cleanup" in s for s in doc["next_steps"])
+    assert doc["manifest"]["views"] == 1
+
+
+def test_report_markdown_sections(finished_run: dict[str, Any]) -> None:
+    md = finished_run["paths"]["markdown"].read_text()
+    order = [md.index(h) for h in ("## Summary", "## Tables", "## Problems and what to do", "## Next steps")]
+    assert order == sorted(order)
+    assert "Outcome: ❌ FAILED" in md and "integrity score" in md
+    assert "missing in DynamoDB" in md and "What to do:" in md and "dynamigrate cleanup" in md
+    assert "get user by email" in md
+
+
+def test_report_html_renders_in_chromium(finished_run: dict[str, Any], chromium: str, tmp_path: Path) -> None:
+    html_path = finished_run["paths"]["html"]
+    text = html_path.read_text()
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "<script" not in text
+    dom = subprocess.run(
+        [*_chromium_args(chromium, tmp_path / "p1"), "--dump-dom", html_path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    out = dom.stdout
+    for needle in ('id="chart-counts"', 'id="chart-throughput"', 'id="chart-rejected"'):
+        assert needle in out
+    assert out.count('class="bar bar-source"') == 1 and out.count('class="bar bar-target"') == 1
+    assert 'class="series"' in out and 'data-reason="null_key"' in out
+    png = tmp_path / "report.png"
+    shot = subprocess.run(
+        [
+            *_chromium_args(chromium, tmp_path / "p2"),
+            f"--screenshot={png}",
+            "--window-size=1280,2000",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
+    width, height, rows = _png_pixels(png)
+    assert (width, height) == (1280, 2000)
+    # not blank: the page has many colours, and a fair share of pixels differ from the background
+    bpp = len(rows[0]) // width
+    pixels = [r[i : i + 3] for r in rows[::10] for i in range(0, len(r), bpp * 5)]
+    colours: dict[bytes, int] = {}
+    for px in pixels:
+        colours[px] = colours.get(px, 0) + 1
+    background = max(colours, key=lambda c: colours[c])
+    assert len(colours) > 30
+    assert sum(n for c, n in colours.items() if c != background) > 0.2 * len(pixels)
+
+
+def test_status_shows_progress_and_outcome(finished_run: dict[str, Any], capsys: Any) -> None:
+    run, cfg = finished_run["run"], finished_run["cfg"]
+    out_dir = cfg.migration.output_dir
+    assert main(["status", "--output-dir", out_dir]) == 0  # only one run: shown
+    text = capsys.readouterr().out
+    assert run.run_id in text and f"written {WRITTEN}" in text and "validation (full): failed" in text
+    assert "report.html" in text
+    RunDir.create(out_dir)  # a second run: the list
+    assert main(["status", "--output-dir", out_dir]) == 0
+    listing = capsys.readouterr().out
+    assert "2 runs" in listing and run.run_id in listing
+    assert main(["status", run.run_id, "--output-dir", out_dir, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (t,) = doc["tables"]
+    assert (t["written"], t["rejected"], t["progress"]) == (WRITTEN, 1, 1.0)
+    assert doc["validation"]["passed"] is False

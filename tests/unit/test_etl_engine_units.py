@@ -1,0 +1,136 @@
+"""Pure parts of the ETL engine and the migrate pipeline (no database, no DynamoDB)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from dynamigrate.config import load_config
+from dynamigrate.errors import ConfigError
+from dynamigrate.etl.base import TableResult, get_engine
+from dynamigrate.etl.local import LocalEngine, SeenKeys, canonical_key, resolve_strategy
+from dynamigrate.etl.progress import ProgressReporter, choose_mode, format_duration
+from dynamigrate.pipeline import MigrateOptions, RunSummary, call_hook, resolve_etl_options
+from dynamigrate.runstate import RunDir
+
+
+def test_canonical_key_is_order_independent_and_binary_safe() -> None:
+    a = canonical_key({"PK": {"S": "x"}, "SK": {"B": b"\x00\xff"}})
+    b = canonical_key({"SK": {"B": b"\x00\xff"}, "PK": {"S": "x"}})
+    assert a == b
+    assert json.loads(a) == {"PK": {"S": "x"}, "SK": {"B": "AP8="}}
+
+
+def test_seen_keys_reports_the_keys_not_added(tmp_path: Path) -> None:
+    seen = SeenKeys(tmp_path / "seen" / "T.sqlite")
+    keys = [canonical_key({"PK": {"S": f"k{i}"}}) for i in range(1200)]
+    seen.add_many(keys[:1000])
+    seen.add_many(keys[:10])  # duplicates are ignored
+    assert len(seen) == 1000
+    assert seen.missing(keys) == set(keys[1000:])
+    seen.close()
+    # durable: a resumed run reopens the same set
+    again = SeenKeys(tmp_path / "seen" / "T.sqlite")
+    assert len(again) == 1000
+    again.close()
+
+
+def test_table_result_counters_survive_a_checkpoint_round_trip() -> None:
+    r = TableResult(table="T", read=10, written=7, skipped=1, conflicts=1)
+    r.add_rejected("empty_key")
+    r.retries, r.throttles, r.bytes, r.chunks = 3, 2, 999, 4
+    restored = TableResult(table="T")
+    restored.restore(json.loads(json.dumps(r.counters())))
+    assert restored.counters() == r.counters()
+    assert restored.done_rows == 10
+    assert TableResult.from_dict(r.to_dict()).rejected == {"empty_key": 1}
+
+
+def test_engines_are_found_by_name() -> None:
+    assert isinstance(get_engine("local"), LocalEngine)
+    with pytest.raises(ConfigError, match="unknown engine"):
+        get_engine("nosuchengine")
+
+
+def test_strategy_auto_depends_on_the_endpoint() -> None:
+    assert resolve_strategy(None, "http://127.0.0.1:8000") == "transact"
+    assert resolve_strategy("auto", None) == "put"
+    assert resolve_strategy("put", "http://localhost:8000") == "put"
+
+
+def test_write_mode_options_are_checked() -> None:
+    cfg = load_config(None)
+    assert resolve_etl_options(cfg, MigrateOptions(), False).write_mode == "insert"
+    with pytest.raises(ConfigError, match="version attribute"):
+        resolve_etl_options(cfg, MigrateOptions(write_mode="newer"), False)
+    with pytest.raises(ConfigError, match="marker"):
+        resolve_etl_options(cfg, MigrateOptions(write_mode="sync", no_marker=True), False)
+    with pytest.raises(ConfigError, match="unknown write mode"):
+        resolve_etl_options(cfg, MigrateOptions(write_mode="upsert"), False)
+    opts = resolve_etl_options(cfg, MigrateOptions(no_marker=True, chunk_rows=50, concurrency=4), False)
+    assert (opts.marker_attribute, opts.chunk_rows, opts.concurrency) == (None, 50, 4)
+
+
+def test_hooks_are_no_ops_when_the_module_is_absent() -> None:
+    assert call_hook("dynamigrate.no_such_module", ("run",), x=1) == (False, None)
+    # present module, function takes only what it names
+    found, value = call_hook("textwrap", ("nope", "indent"), text="a", prefix="> ", unrelated=object())
+    assert (found, value) == (True, "> a")
+
+
+def test_progress_plain_and_json_lines_and_samples(tmp_path: Path) -> None:
+    run = RunDir.create(tmp_path)
+    out = io.StringIO()
+    rep = ProgressReporter(run, mode="plain", stream=out, interval=0.0, sample_interval=0.0)
+    rep.start_table("T", 100)
+    r = TableResult(table="T", total=100, read=40, written=38)
+    r.add_rejected("null_key", 2)
+    rep.update(r)
+    rep.render()
+    r.read, r.written, r.status = 100, 98, "done"
+    rep.finish_table(r)
+    rep.close()
+    text = out.getvalue()
+    assert "T" in text and "read 40/100" in text and "rejected 2" in text and "done in" in text
+    samples = [e for e in run.read_lines("events.jsonl") if e["event"] == "progress"]
+    assert samples and samples[-1]["read"] == 100 and samples[-1]["rejected"] == 2
+
+    out = io.StringIO()
+    rep = ProgressReporter(None, mode="json", stream=out, interval=0.0)
+    rep.start_table("T", 10)
+    rep.update(TableResult(table="T", total=10, read=5))
+    rep.render()
+    line = json.loads(out.getvalue().splitlines()[0])
+    assert line["event"] == "progress" and line["read"] == 5 and line["total"] == 10
+
+
+def test_progress_tty_redraws_in_place() -> None:
+    out = io.StringIO()
+    rep = ProgressReporter(None, mode="tty", stream=out)
+    rep.start_table("A", 10)
+    rep.update(TableResult(table="A", total=10, read=5))
+    rep.render()
+    rep.render()
+    assert "\x1b[1F" in out.getvalue()  # second frame moved the cursor back over the first
+
+
+def test_choose_mode() -> None:
+    assert choose_mode(io.StringIO()) == "plain"
+    assert choose_mode(io.StringIO(), log_format="json") == "json"
+    assert choose_mode(io.StringIO(), quiet=True) == "quiet"
+    assert format_duration(3725) == "1:02:05" and format_duration(None) == "--:--"
+
+
+def test_summary_text_names_rejects_and_resume_command() -> None:
+    t = TableResult(table="T", status="failed", read=5, written=3, error="boom\nmore")
+    t.add_rejected("empty_key", 2)
+    s = RunSummary(
+        run_id="20260101T000000Z-abcd", run_dir="/r", status="failed", engine="local", write_mode="insert"
+    )
+    s.tables.append(t)
+    text = s.render_text()
+    assert "empty_key" in text and "--resume 20260101T000000Z-abcd" in text and "error: boom" in text
+    assert s.exit_code() == 1 and s.totals()["rejected"] == 2
