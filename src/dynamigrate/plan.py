@@ -78,7 +78,7 @@ def _wru(size: int) -> int:
 def _low_level_size(name: str, value: Mapping[str, Any]) -> int:
     from dynamigrate.target.encode import item_size
 
-    return int(item_size({name: dict(value)}))  # type: ignore[arg-type]
+    return int(item_size({name: dict(value)}))
 
 
 def item_write_units(table: Table, item: Mapping[str, Any], size: int, transact: bool) -> tuple[int, int]:

@@ -168,7 +168,7 @@ def default_client_factory(cfg: Config) -> ClientFactory:
 
     def make(service: str, region: str) -> Any:
         endpoint = cfg.aws.dynamodb_endpoint if service == "dynamodb" else cfg.aws.endpoint_url
-        return session.client(service, region_name=region, endpoint_url=endpoint)
+        return session.client(service, region_name=region, endpoint_url=endpoint)  # type: ignore[call-overload]
 
     return make
 

@@ -230,7 +230,7 @@ def _tables_of(run: RunDir) -> list[tuple[str, str, str]]:
     """(table name, written file, old images file) for every table the run wrote to."""
     names: list[str] = list((run.state().get("tables") or {}).keys()) + list(run.meta.get("tables") or [])
     by_file = {run.written_file(n): n for n in names}
-    out = []
+    out: list[tuple[str, str, str]] = []
     wdir = run.path / "written"
     if not wdir.is_dir():
         return out
@@ -465,7 +465,7 @@ def _rollback_table(
     client: Any, table: str, keys: _RunKeys, tr: TableRollback, marker_attr: str, workers: int
 ) -> None:
     def work(batch: Batch) -> list[Any]:
-        out = []
+        out: list[Any] = []
         try:
             classified = _classify_batch(client, table, batch, marker_attr)
         except Exception as exc:
@@ -571,7 +571,7 @@ def aws_client_factory(cfg: Config) -> Callable[[str, str | None], Any]:
 
                     if is_local_endpoint(cfg.aws.endpoint_url) and session.get_credentials() is None:
                         kwargs["aws_access_key_id"] = kwargs["aws_secret_access_key"] = "dummy"
-                cache[key] = session.client(service, **kwargs)
+                cache[key] = session.client(service, **kwargs)  # type: ignore[call-overload]
         return cache[key]
 
     return make

@@ -275,3 +275,9 @@ def test_status_shows_progress_and_outcome(finished_run: dict[str, Any], capsys:
     (t,) = doc["tables"]
     assert (t["written"], t["rejected"], t["progress"]) == (WRITTEN, 1, 1.0)
     assert doc["validation"]["passed"] is False
+    # `dynamigrate report RUN` rewrites the three reports from the run directory alone
+    (run.path / "report.html").unlink()
+    assert main(["report", run.run_id, "--output-dir", out_dir]) == 0
+    assert "report.html" in capsys.readouterr().out and (run.path / "report.html").exists()
+    again = json.loads((run.path / "report.json").read_text())
+    assert again["validation"]["passed"] is False and again["tables"][0]["written"] == WRITTEN

@@ -365,7 +365,7 @@ def test_injected_faults_recover_with_nothing_lost(
     )
     sink = MemorySink()
     with (
-        FaultInjector(client, seed=11, **FAULTS) as faults,
+        FaultInjector(client, seed=11, operations=None, **FAULTS) as faults,
         TableWriter(client, tname, table, options, sink) as w,
     ):
         result = w.write_batch([encoder.encode(r) for r in rows[:150]])

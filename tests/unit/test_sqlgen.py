@@ -468,3 +468,64 @@ def test_tool_script_keeps_the_workshop_interface(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "CREATE OR REPLACE VIEW `ddb_products_view`" in proc.stdout
+
+
+def test_unqualified_join_column_needs_a_schema_to_be_resolved() -> None:
+    contract = _contract([_fk("id = orders.user_id")])
+    with pytest.raises(ContractError) as err:
+        generate_views(contract)
+    assert "unqualified column 'id'" in str(err.value)
+    assert err.value.where["path"] == "tables[0].attributes[1].join.join_condition"
+    schema = _schema(
+        _table("orders", ("id",), ("id", "int"), ("user_id", "int")),
+        _table("users", ("id",), ("id", "int"), ("email", "varchar")),
+    )
+    with pytest.raises(ContractError) as err:  # both tables have an id: still ambiguous
+        generate_views(contract, schema=schema)
+    assert "exists in users and orders" in str(err.value)
+    views = generate_views(_contract([_fk("users.id = user_id")]), schema=schema)
+    assert "ON `users`.`id` = `orders`.`user_id`" in views.statements[0].sql
+    assert any("unqualified column 'user_id'" in i for i in views.interpretations)
+
+
+def test_golden_dialects_differ_only_in_ordered_arrays_and_header() -> None:
+    golden = ROOT / "tests" / "golden" / "views"
+    mysql = (golden / "all_patterns.mysql.sql").read_text(encoding="utf-8").splitlines()
+    mariadb = (golden / "all_patterns.mariadb.sql").read_text(encoding="utf-8").splitlines()
+    assert len(mysql) == len(mariadb)
+    differing = [(a, b) for a, b in zip(mysql, mariadb, strict=True) if a != b]
+    assert differing
+    for a, b in differing:
+        ordered_array = "AS `_dm_arr`" in a and "JSON_ARRAYAGG" in b and "ORDER BY" in b
+        assert a.startswith("-- dialect:") or ordered_array, (a, b)
+
+
+def test_cli_all_and_table_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["views", "generate", "-c", str(WORKSHOP), "-a", "-t", "Users"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
+def test_conditional_else_value_forms() -> None:
+    def conditional(else_value: str) -> dict[str, Any]:
+        return {
+            "name": "v",
+            "type": "S",
+            "source_table": "orders",
+            "source_column": "user_id",
+            "join": {
+                "type": "conditional",
+                "condition": "orders.total > 10",
+                "target_table": "users",
+                "join_condition": "users.id = orders.user_id",
+                "select_column": "users.email",
+                "else_value": else_value,
+            },
+        }
+
+    sql = generate_views(_contract([conditional("n/a")])).statements[0].sql
+    assert "ELSE 'n/a' END" in sql
+    sql = generate_views(_contract([conditional("users.name")])).statements[0].sql
+    assert "ELSE `users`.`name` END" in sql
+    views = generate_views(_contract([conditional("'it''s'")]))
+    assert "ELSE 'it''s' END" in views.statements[0].sql
+    assert any("read as the text" in i for i in views.interpretations)

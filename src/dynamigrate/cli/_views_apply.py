@@ -21,7 +21,7 @@ from typing import Any
 
 from dynamigrate.config import load_config
 from dynamigrate.errors import ConfigError, UnsafeSqlError
-from dynamigrate.source.executor import VIA_CHOICES, apply_statements, choose_executor
+from dynamigrate.source.executor import VIA_CHOICES, apply_with_fallback, choose_executor
 from dynamigrate.source.sqlsplit import create_view_name, iter_statements, split_statements
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ def add_apply_command(views_subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-fallback",
         action="store_true",
-        help="if the MCP server cannot start or reach the database, use a direct connection instead",
+        help="if the MCP server cannot start, cannot reach the database, is read-only or refuses a "
+        "statement, use a direct connection for what it could not run",
     )
     p.add_argument("--mcp-server", help="which mcpServers entry to use when several are configured")
     p.add_argument("--host", help="MySQL host (overrides config and MYSQL_HOST)")
@@ -137,7 +138,9 @@ def run_apply(args: argparse.Namespace) -> int:
         cfg, args.via, args.allow_fallback, server=args.mcp_server, database=cfg.mysql.database or None
     )
     try:
-        report = apply_statements(executor, statements)
+        report = apply_with_fallback(
+            cfg, executor, statements, args.allow_fallback, database=cfg.mysql.database or None
+        )
     finally:
         executor.close()
 

@@ -42,6 +42,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(handler=run)
 
+    r = subparsers.add_parser(
+        "report",
+        help="(re)write a run's report.json, report.md and report.html",
+        description="Write the reports of a run from its directory (the latest run by default).",
+    )
+    r.add_argument("run", nargs="?", metavar="RUN", help="run id or directory (default: the latest run)")
+    r.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
+    r.add_argument("--config", help="config file (for migration.output_dir)")
+    r.set_defaults(handler=run_report)
+
 
 def _output_dir(args: argparse.Namespace) -> str:
     if args.output_dir:
@@ -258,4 +268,13 @@ def run(args: argparse.Namespace) -> int:
     run_dir = RunDir.find(output_dir, args.run)
     doc = run_status(run_dir)
     print(json.dumps(doc, indent=2, default=str) if args.json else render_status(doc))
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from dynamigrate.report import write_reports
+
+    run_dir = RunDir.find(_output_dir(args), args.run)
+    for kind, path in write_reports(run_dir).items():
+        print(f"{kind:<9} {path}")
     return 0

@@ -113,6 +113,10 @@ class GlueOptions:
                 raw[key] = aws_raw[f"glue_{key}"]
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in raw.items() if k in known}
+        import os
+
+        if os.environ.get("DYNAMIGRATE_GLUE_VIA"):  # set by `dynamigrate migrate --glue-via`
+            values["via"] = os.environ["DYNAMIGRATE_GLUE_VIA"]
         values.update({k: v for k, v in overrides.items() if v is not None and k in known})
         try:
             opts = cls(**values)
@@ -689,7 +693,7 @@ def _client(cfg: Config | None, service: str, region: str | None = None) -> Any:
 
     profile = cfg.aws.profile if cfg is not None else None
     session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-    return session.client(
+    return session.client(  # type: ignore[call-overload]
         service,
         region_name=region or (cfg.aws.region if cfg is not None else None),
         endpoint_url=cfg.aws.endpoint_url if cfg is not None else None,

@@ -428,10 +428,10 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
     prefix = f"{parts_dir(conf.table_name)}part-{pid:05d}-{part.key(conf.table_name)}-a{attempt}/"
     ok = False
     try:
-        chunk: list[dict[str, Any]] = []
+        chunk: list[Mapping[str, Any]] = []
         chunks_done = 0
 
-        def flush(batch: list[dict[str, Any]]) -> None:
+        def flush(batch: list[Mapping[str, Any]]) -> None:
             encoded = encoder.encode_many(batch)
             good = []
             for enc in encoded:
@@ -491,7 +491,7 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
 def _dict_accumulator_param() -> Any:
     from pyspark.accumulators import AccumulatorParam
 
-    class DictSum(AccumulatorParam):  # type: ignore[misc, type-arg]
+    class DictSum(AccumulatorParam):
         def zero(self, value: dict[str, int]) -> dict[str, int]:
             return {}
 
@@ -618,7 +618,7 @@ ARGUMENTS = (
 def parse_args(argv: list[str]) -> dict[str, str | None]:
     """Glue's getResolvedOptions when running in Glue (it also knows JOB_NAME), argparse otherwise."""
     try:
-        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+        from awsglue.utils import getResolvedOptions
     except ImportError:
         getResolvedOptions = None
     if getResolvedOptions is not None and "--JOB_NAME" in argv:
@@ -658,8 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     glue_context = None
     job = None
     try:
-        from awsglue.context import GlueContext  # type: ignore[import-not-found]
-        from awsglue.job import Job  # type: ignore[import-not-found]
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
         from pyspark.context import SparkContext
 
         sc = SparkContext.getOrCreate()

@@ -166,7 +166,7 @@ def counts_chart(tables: list[dict[str, Any]]) -> str:
             f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="12">{_e(_short(name))}</text>'
         )
     ly = h - 18
-    lx = left
+    lx: float = left
     for _sk, label, color in series:
         parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" rx="2" fill="{color}"/>')
         parts.append(f'<text x="{lx + 14}" y="{ly}" font-size="11">{_e(label)}</text>')
@@ -215,8 +215,8 @@ def throughput_chart(tables: list[dict[str, Any]]) -> str:
             f"{left + plot_w * p[0] / tmax:.1f},{top + plot_h - plot_h * p[1] / vmax:.1f}" for p in s
         )
         if len(s) == 1:
-            x, y = pts.split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{color}"/>')
+            cx_text, cy_text = pts.split(",")
+            parts.append(f'<circle cx="{cx_text}" cy="{cy_text}" r="3" fill="{color}"/>')
         parts.append(
             f'<polyline class="series" data-table="{_e(name)}" data-points="{len(s)}" points="{pts}" fill="none" '
             f'stroke="{color}" stroke-width="2" stroke-linejoin="round"><title>{_e(name)}</title></polyline>'

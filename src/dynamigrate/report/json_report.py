@@ -160,10 +160,10 @@ def _problem(
 
 
 def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> dict[str, Any]:
-    meta = run.meta
-    state = run.state()
-    manifest = run.manifest()
-    summary = state.get("summary") if isinstance(state.get("summary"), dict) else {}
+    meta: dict[str, Any] = run.meta or {}
+    state: dict[str, Any] = run.state() or {}
+    manifest: dict[str, Any] = run.manifest() or {}
+    summary: dict[str, Any] = state["summary"] if isinstance(state.get("summary"), dict) else {}
     vdict = _validation_dict(run, validation)
     contract = load_contract_for(run, contract)
     series, t0 = _series(run)
@@ -200,9 +200,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
         vt = vtables.get(name)
         rj = rejections.get(name, {"by_reason": {}, "by_entity": {}, "examples": {}})
         ct = ctables.get(name)
-        rejected_by = (
-            dict(st.get("rejected")) if isinstance(st.get("rejected"), Mapping) else dict(rj["by_reason"])
-        )
+        raw_rejected = st.get("rejected")
+        rejected_by = dict(raw_rejected) if isinstance(raw_rejected, Mapping) else dict(rj["by_reason"])
         if not rejected_by and vt and not st:
             rejected_by = dict(vt.get("rejected_by_code") or {})
         written = _int(st.get("written"))

@@ -49,6 +49,10 @@ class StatementResult:
     label: str | None = None
     rows: list[tuple[Any, ...]] | str | None = None
     skipped: bool = False
+    #: the error stopped the run (no later statement could succeed on this path)
+    fatal: bool = False
+    #: this path cannot take the statement at all (another path might)
+    unsendable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -191,6 +195,8 @@ class ApplyReport:
     results: list[StatementResult] = field(default_factory=list)
     aborted: str | None = None
     duration_s: float = 0.0
+    #: why some statements were re-run over a direct connection (``--allow-fallback``)
+    fallback: str | None = None
 
     @property
     def failed(self) -> list[StatementResult]:
@@ -210,8 +216,12 @@ class ApplyReport:
             f"{n_ok} ok, {len(self.failed)} failed"
         ]
         width = max((len(r.label or "") for r in self.results), default=10)
+        if self.fallback:
+            lines.append(f"fallback: {self.fallback}")
         for r in self.results:
             label = (r.label or _first_words(r.sql)).ljust(width)
+            if r.path != self.path:
+                label = f"{label} [{r.path}]"
             if r.ok:
                 lines.append(f"  ok       {label}  {r.duration_s:7.3f}s")
                 continue
@@ -234,6 +244,7 @@ class ApplyReport:
             "statements": len(self.results),
             "failed": self.failed_labels(),
             "aborted": self.aborted,
+            "fallback": self.fallback,
             "duration_s": round(self.duration_s, 4),
             "results": [r.to_dict() for r in self.results],
         }
@@ -280,7 +291,9 @@ def apply_statements(executor: StatementExecutor, statements: Iterable[Any]) -> 
             if not getattr(exc, "fatal", False):
                 raise
             report.results.append(
-                StatementResult(sql, False, executor.path, error=exc.message, hint=exc.hint, label=label)
+                StatementResult(
+                    sql, False, executor.path, error=exc.message, hint=exc.hint, label=label, fatal=True
+                )
             )
             report.aborted = exc.message
             for later_label, later_sql in items[index + 1 :]:
@@ -303,6 +316,46 @@ def apply_statements(executor: StatementExecutor, statements: Iterable[Any]) -> 
             log.warning("failed %s via %s: %s", label or _first_words(sql), result.path, result.error)
         report.results.append(result)
     report.duration_s = time.perf_counter() - started
+    return report
+
+
+def apply_with_fallback(
+    cfg: Config,
+    executor: StatementExecutor,
+    statements: Iterable[Any],
+    allow_fallback: bool = False,
+    database: str | None = None,
+) -> ApplyReport:
+    """:func:`apply_statements`, then - only when ``allow_fallback`` and the path was MCP - re-run over
+    a direct connection the statements the MCP path could not take: the one that hit a fatal error
+    (read-only server, server gone) and those skipped after it, and statements the server refuses by
+    shape (a ';' inside a literal for mysql-mcp-server). Plain SQL errors are not retried: they would
+    fail the same way."""
+    report = apply_statements(executor, statements)
+    if not allow_fallback or executor.path == "direct":
+        return report
+    retry = [i for i, r in enumerate(report.results) if r.fatal or r.skipped or r.unsendable]
+    if not retry:
+        return report
+    reason = report.aborted or "statements the MCP server cannot take"
+    log.warning(
+        "%s: applying %d statement(s) over a direct connection because --allow-fallback",
+        reason,
+        len(retry),
+    )
+    try:
+        direct = _direct(cfg, database)
+    except DynamigrateError as exc:
+        report.fallback = f"{reason}; the direct connection failed too: {exc.message}"
+        return report
+    try:
+        again = apply_statements(direct, [(report.results[i].label, report.results[i].sql) for i in retry])
+    finally:
+        direct.close()
+    for i, result in zip(retry, again.results, strict=True):
+        report.results[i] = result
+    report.fallback = f"{reason}: {len(retry)} statement(s) re-run over a direct connection"
+    report.aborted = again.aborted
     return report
 
 

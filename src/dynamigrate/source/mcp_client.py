@@ -731,7 +731,12 @@ class McpExecutor:
         text, refusal = self.adapter.prepare(sql)
         if refusal:
             return StatementResult(
-                sql, False, self.path, error=refusal, hint="apply this statement with --via direct"
+                sql,
+                False,
+                self.path,
+                error=refusal,
+                hint="apply this statement with --via direct (or --allow-fallback)",
+                unsendable=True,
             )
         start = time.perf_counter()
         outcome = self.session.call_tool(self.adapter.tool, self.adapter.arguments(text))

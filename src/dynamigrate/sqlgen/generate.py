@@ -703,7 +703,7 @@ class _EntityBuilder:
                     undeclared = m.group(1)
             declared = j.join_alias if j.type == "self-join" else None
             alias, matched = self.add_to_one_join(target, conds, undeclared, declared, scope, j.path)
-            if j.type == "self-join":
+            if j.type == "self-join" and target.lower() == self.src.lower():
                 self._observe_self_join(j, attr)
             joined = alias if alias is not None else self.src_alias
             sel_map = dict(scope)
@@ -756,6 +756,13 @@ class _EntityBuilder:
         path = f"{j.path}.else_value"
         if isinstance(ev, str) and _QUALIFIED_REF.match(ev):
             return self.render(ev, path, "else_value", names)
+        if isinstance(ev, str) and len(ev) >= 2 and ev[0] == ev[-1] == "'":
+            tree = parse_fragment(ev, path, "else_value", table=self.table.name, copy=False)
+            if isinstance(tree, exp.Literal) and tree.is_string:
+                self.note(
+                    path, f"else_value {ev!r} is written as an SQL string: read as the text {tree.this!r}"
+                )
+                return self.d.literal(tree.this)
         if ev is None:
             return "NULL"
         return self.static_literal(ev, attr)

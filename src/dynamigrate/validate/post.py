@@ -815,7 +815,7 @@ class TableValidator:
                         continue
                     a, b = table_item.get(name), entry.get(name)
                     if (a is None) != (b is None) or (
-                        a is not None and canonical_value(a) != canonical_value(b)
+                        a is not None and b is not None and canonical_value(a) != canonical_value(b)
                     ):
                         res.projection_mismatches += 1
                         if len(r.gsi_problems) < self.max_listed:
