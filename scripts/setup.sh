@@ -18,4 +18,7 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || ! .venv/bin/python -c
     touch "$STAMP"
 fi
 
+# the Spark engine's extra (pyspark==3.5.4, ~320 MB): only when it is not there yet
+.venv/bin/python -c 'import pyspark' 2>/dev/null || .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[spark]'
+
 bash scripts/services.sh start

@@ -20,6 +20,7 @@ import importlib
 import inspect
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -219,6 +220,8 @@ def resolve_etl_options(cfg: Config, options: MigrateOptions, resume: bool) -> E
         value = getattr(options, name) or raw_mig.get(name)
         if value:
             kw[name] = int(value)
+    if "concurrency" in kw:  # an explicit concurrency applies to every strategy
+        kw["transact_concurrency"] = kw["concurrency"]
     return EtlOptions(
         write_mode=mode,
         version_attribute=version,
@@ -333,7 +336,11 @@ def migrate(
     if not database:
         raise ConfigError("no MySQL database configured", hint="set mysql.database in the config file")
 
-    output_dir = options.output_dir or cfg.resolve_path(cfg.migration.output_dir) or Path("dynamigrate-runs")
+    output_dir = Path(
+        os.path.normpath(
+            options.output_dir or cfg.resolve_path(cfg.migration.output_dir) or "dynamigrate-runs"
+        )
+    )
     run: RunDir | None = None
     resuming = bool(options.resume)
     if resuming and not options.dry_run:
@@ -431,6 +438,10 @@ def migrate(
         summary.errors.append(str(exc))
         if isinstance(exc, (ConfigError, ContractError)):
             raise
+    except Exception as exc:  # a bug: record it in the run state, then let it surface with its traceback
+        summary.status = "failed"
+        summary.errors.append(f"internal error: {type(exc).__name__}: {exc}")
+        raise
     finally:
         progress.close()
         if conn is not None:

@@ -58,6 +58,8 @@ class TableRollback:
     changed: int = 0  # changed since the run wrote it: left alone
     gone: int = 0  # already deleted by someone else
     already_restored: int = 0  # holds the pre-run image already (an earlier rollback)
+    undeleted: int = 0  # items the run deleted (sync --delete-missing), put back
+    deleted_by_run: int = 0  # items the run deleted, in total
     no_marker: int = 0  # written without a marker: cannot prove it is unchanged, left alone
     errors: int = 0
     changed_keys: list[dict[str, Any]] = field(default_factory=list)
@@ -105,6 +107,12 @@ class RollbackReport:
                 f"  {t.table}: {t.keys} item(s) written by the run: {verb[0]} {t.deleted}, {verb[1]} "
                 f"{t.restored}, changed since (left alone) {t.changed}, already gone {t.gone}"
                 + (f", already restored {t.already_restored}" if t.already_restored else "")
+                + (
+                    f"; of {t.deleted_by_run} item(s) the run deleted, {'would put back' if self.dry_run else 'put back'} "
+                    f"{t.undeleted}"
+                    if t.deleted_by_run
+                    else ""
+                )
                 + (f", without marker (left alone) {t.no_marker}" if t.no_marker else "")
                 + (f", errors {t.errors}" if t.errors else "")
             )
@@ -134,6 +142,8 @@ class _RunKeys:
             "CREATE TABLE w (k TEXT PRIMARY KEY, key TEXT, marker TEXT, seq INTEGER) WITHOUT ROWID"
         )
         self.db.execute("CREATE TABLE old (k TEXT PRIMARY KEY, image TEXT) WITHOUT ROWID")
+        # items the run deleted (sync --delete-missing): put back while still absent
+        self.db.execute("CREATE TABLE del (k TEXT PRIMARY KEY, key TEXT, image TEXT) WITHOUT ROWID")
         batch: list[tuple[str, str, str | None, int]] = []
         for seq, line in enumerate(run.read_lines(table_file)):
             key = line.get("key") or {}
@@ -144,6 +154,7 @@ class _RunKeys:
         self._put_written(batch)
         own = f"{run_id}:"
         olds: list[tuple[str, str]] = []
+        dels: list[tuple[str, str, str]] = []
         for line in run.read_lines(old_file):
             image = line.get("old")
             if not isinstance(image, dict) or not image:
@@ -151,12 +162,33 @@ class _RunKeys:
             m = image.get(marker_attr)
             if isinstance(m, dict) and str(m.get("S", "")).startswith(own):
                 continue  # an image of this run's own earlier write, not the pre-run state
-            olds.append((key_string(line.get("key") or {}), json.dumps(image)))
+            key = line.get("key") or {}
+            olds.append((key_string(key), json.dumps(image)))
+            if line.get("deleted"):
+                dels.append((key_string(key), json.dumps(key), json.dumps(image)))
             if len(olds) >= 5000:
-                self.db.executemany("INSERT OR IGNORE INTO old VALUES (?, ?)", olds)
-                olds = []
-        self.db.executemany("INSERT OR IGNORE INTO old VALUES (?, ?)", olds)
+                self._put_old(olds, dels)
+                olds, dels = [], []
+        self._put_old(olds, dels)
+        # a key the run wrote after deleting it is handled as a written key (its old image applies)
+        self.db.execute("DELETE FROM del WHERE k IN (SELECT k FROM w)")
         self.db.commit()
+
+    def _put_old(self, olds: list[tuple[str, str]], dels: list[tuple[str, str, str]]) -> None:
+        # the first image of a key is the pre-run state
+        self.db.executemany("INSERT OR IGNORE INTO old VALUES (?, ?)", olds)
+        self.db.executemany("INSERT OR IGNORE INTO del VALUES (?, ?, ?)", dels)
+
+    def deleted_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM del").fetchone()[0])
+
+    def iter_deleted(self, batch: int = 100) -> Iterator[list[tuple[dict[str, Any], dict[str, Any]]]]:
+        cur = self.db.execute("SELECT key, image FROM del ORDER BY k")
+        while True:
+            rows = cur.fetchmany(batch)
+            if not rows:
+                return
+            yield [(_decode_key(json.loads(k)), _decode_item(json.loads(i))) for k, i in rows]
 
     def _put_written(self, batch: list[tuple[str, str, str | None, int]]) -> None:
         # the last write of a key wins (its marker is what the item carries)
@@ -231,12 +263,14 @@ def _tables_of(run: RunDir) -> list[tuple[str, str, str]]:
     names: list[str] = list((run.state().get("tables") or {}).keys()) + list(run.meta.get("tables") or [])
     by_file = {run.written_file(n): n for n in names}
     out: list[tuple[str, str, str]] = []
-    wdir = run.path / "written"
-    if not wdir.is_dir():
-        return out
-    for p in sorted(wdir.glob("*.jsonl")):
-        rel = f"written/{p.name}"
-        name = by_file.get(rel, p.stem)
+    stems: set[str] = set()
+    for sub in ("written", "old_images"):
+        d = run.path / sub
+        if d.is_dir():
+            stems.update(p.stem for p in d.glob("*.jsonl"))
+    for stem in sorted(stems):
+        rel = f"written/{stem}.jsonl"
+        name = by_file.get(rel, stem)
         out.append((name, rel, run.old_images_file(name)))
     return out
 
@@ -296,10 +330,12 @@ def rollback_run(
         )
         try:
             tr.keys = keys.count()
+            tr.deleted_by_run = keys.deleted_count()
             if dry_run:
                 _dry_run_table(client, name, keys, tr, marker_attr)
             else:
                 _rollback_table(client, name, keys, tr, marker_attr, workers)
+            _undelete(client, name, keys, tr, dry_run)
         finally:
             keys.close()
         log.info("rollback %s: %s", name, asdict(tr) | {"changed_keys": len(tr.changed_keys)})
@@ -311,6 +347,7 @@ def rollback_run(
                 "finished_at": report.finished_at,
                 "deleted": sum(t.deleted for t in report.tables),
                 "restored": sum(t.restored for t in report.tables),
+                "undeleted": sum(t.undeleted for t in report.tables),
                 "left_alone": sum(t.left_alone for t in report.tables),
             }
         )
@@ -406,6 +443,36 @@ def _dry_run_table(client: Any, table: str, keys: _RunKeys, tr: TableRollback, m
                 tr.no_marker += 1
             else:
                 _note(tr, outcome, k, cur, marker_attr)
+
+
+def _undelete(client: Any, table: str, keys: _RunKeys, tr: TableRollback, dry_run: bool) -> None:
+    """Put back the items the run deleted, on condition that nobody re-created them since."""
+    for batch in keys.iter_deleted(100):
+        current = _current_items(client, table, [k for k, _ in batch])
+        for key, image in batch:
+            if current.get(key_string(key)) is not None:
+                _note(tr, "changed", key, current.get(key_string(key)), "")
+                continue
+            if dry_run:
+                tr.undeleted += 1
+                continue
+            names = {f"#k{i}": n for i, n in enumerate(key)}
+            try:
+                _call(
+                    client.put_item,
+                    TableName=table,
+                    Item=image,
+                    ConditionExpression=" AND ".join(f"attribute_not_exists({n})" for n in names),
+                    ExpressionAttributeNames=names,
+                )
+                tr.undeleted += 1
+            except Exception as exc:
+                if _error_code(exc) == "ConditionalCheckFailedException":
+                    _note(tr, "changed", key, None, "")
+                else:
+                    tr.errors += 1
+                    if len(tr.error_messages) < MAX_LISTED:
+                        tr.error_messages.append(f"{plain_key(key)}: {exc}")
 
 
 #: keep condition expressions well under DynamoDB's 4 KB expression limit

@@ -45,8 +45,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -230,6 +233,39 @@ def test_glue_flow_uploads_creates_jobs_starts_and_watches(tmp_path: Path, aws_e
     status = g.glue_status_lines(run, cfg, glue=g.DirectGlue(gl))
     assert status[0] == "Glue job runs:" and all("SUCCEEDED" in ln for ln in status[1:]) and len(status) == 3
 
+    # what a job leaves in S3 (written by spark_job on Glue) reaches the run directory
+    layout = result.deployment.layout
+    out = f"{base}output/"
+    part = "spark-parts/Users/part-00000-k1-a1/"
+    failed_part = "spark-parts/Users/part-00000-k1-a0/"
+    rejected = {"table": "Users", "key": {"PK": ""}, "code": "empty_key", "reason": "empty PK"}
+    written = {"key": {"PK": "a@x", "SK": "#META"}, "marker": f"{run.run_id}:0123456789abcdef"}
+    objects = {
+        part + "rejected.jsonl": json.dumps(rejected) + "\n",
+        part + "written.jsonl": json.dumps(written) + "\n",
+        failed_part + "rejected.jsonl": json.dumps(rejected) + "\n",  # the failed attempt's copy
+        failed_part + "written.jsonl": json.dumps({**written, "key": {"PK": "b@x", "SK": "#META"}}) + "\n",
+        "spark-checkpoints/Users/k1.done": json.dumps({"files": part, "counters": {"read": 2}}),
+        "spark-summary/Users.json": json.dumps(
+            {
+                "counters": {"read": 2, "written": 1},
+                "rejected": {"empty_key": 1},
+                "resumed_counters": {},
+                "total_rows": 2,
+            }
+        ),
+    }
+    for key, body in objects.items():
+        s3.put_object(Bucket="dm-scripts", Key=out + key, Body=body.encode())
+    users_watch = [w for w in result.watches if w.table == "Users"]
+    summaries = g.collect_outputs(run, layout, s3, users_watch)
+    assert summaries["Users"]["counters"]["written"] == 1
+    assert [r["code"] for r in run.read_lines("rejected.jsonl")] == ["empty_key"]  # once, not per attempt
+    assert {r["key"]["PK"] for r in run.read_lines(run.written_file("Users"))} == {"a@x", "b@x"}
+    g.collect_outputs(run, layout, s3, users_watch)  # idempotent
+    assert len(list(run.read_lines("rejected.jsonl"))) == 1
+    assert run.state()["tables"]["Users"]["summary"]["total_rows"] == 2
+
 
 def test_failed_run_shows_error_log_tail_and_guidance(
     tmp_path: Path, aws_env: str, monkeypatch: pytest.MonkeyPatch
@@ -306,7 +342,7 @@ def test_monitor_waits_for_the_job_timeout_not_five_minutes(aws_env: str) -> Non
     url = aws_env
     gl = client(url, "glue")
     gl.create_job(
-        Name="long", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"}, Timeout=600
+        Name="long", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"}, Timeout=120
     )
     set_job_run_progression(url, {"progression": "manual", "times": 1000})
     try:
@@ -326,7 +362,7 @@ def test_monitor_waits_for_the_job_timeout_not_five_minutes(aws_env: str) -> Non
             watches = g.monitor_runs(
                 g.DirectGlue(gl),
                 [g.RunWatch("T", "long", run_id, started=0.0)],
-                timeout_seconds=600 * 60,
+                timeout_seconds=120 * 60,
                 poll_seconds=60,
                 out=lambda s: None,
                 sleep=fake_sleep,
@@ -336,7 +372,7 @@ def test_monitor_waits_for_the_job_timeout_not_five_minutes(aws_env: str) -> Non
     finally:
         set_job_run_progression(url, {"progression": "immediate"})
     assert not watches[0].done
-    assert sum(polls) >= 600 * 60 - 60  # ten hours of simulated watching, not five minutes
+    assert sum(polls) >= 120 * 60 - 60  # two hours of simulated watching (the job's timeout), not 5 minutes
 
 
 def test_dry_run_prints_every_request_and_creates_nothing(tmp_path: Path, aws_env: str) -> None:
@@ -424,3 +460,48 @@ def test_region_check_passes_when_everything_agrees(tmp_path: Path, aws_env: str
     )
     assert report.ok and not report.mismatches
     assert "configured region" in report.table_text()
+
+
+def test_create_glue_and_run_tool_end_to_end(
+    tmp_path: Path, aws_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The workshop's script, as users run it, against moto (endpoint from the config)."""
+    import importlib.util
+
+    url = aws_env
+    setup_aws(url)
+    cfg_path = tmp_path / "config.json"
+    make_config(tmp_path, url)  # writes config.json
+    raw = json.loads(cfg_path.read_text())
+    raw["aws"].pop("glue_connection")
+    raw["aws"]["glue_connection_name"] = "shop-mysql"  # the workshop's key
+    raw["mysql"].update({"host": "127.0.0.1", "port": 1})  # no MySQL here: the plan is skipped
+    cfg_path.write_text(json.dumps(raw))
+    tool = Path(__file__).resolve().parents[2] / "tools" / "create_glue_and_run.py"
+    spec = importlib.util.spec_from_file_location("create_glue_and_run", tool)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    assert module.main(["--config", str(cfg_path), "--tables", "Categories", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "load plan skipped" in out and "glue.create_job(" in out and "region check:" in out
+    assert client(url, "glue").get_jobs()["Jobs"] == []
+
+    assert module.main(["--config", str(cfg_path), "--tables", "Categories", "--workers", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "created Glue job dynamigrate-Categories" in out and "SUCCEEDED" in out
+    job = client(url, "glue").get_job(JobName="dynamigrate-Categories")["Job"]
+    assert job["NumberOfWorkers"] == 4 and job["Connections"] == {"Connections": ["shop-mysql"]}
+
+    # a bucket in another region stops the tool before anything is created (exit code 1)
+    raw["aws"]["s3_bucket"] = "other-bucket"
+    cfg_path.write_text(json.dumps(raw))
+    client(url, "s3", "eu-west-1").create_bucket(
+        Bucket="other-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    assert module.main(["--config", str(cfg_path), "--tables", "Products"]) == 1
+    err = capsys.readouterr().err
+    assert "S3 bucket other-bucket" in err and "<-- differs" in err
+    with pytest.raises(client(url, "glue").exceptions.EntityNotFoundException):
+        client(url, "glue").get_job(JobName="dynamigrate-Products")

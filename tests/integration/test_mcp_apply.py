@@ -455,3 +455,40 @@ def test_server_dying_mid_run_is_fatal_and_skips_the_rest(
     assert report.aborted and "closed the connection" in report.aborted
     assert [(r.ok, r.skipped) for r in report.results] == [(False, False), (False, True)]
     assert views_in(mysql_conn, mysql_db) == {"ddb_before_view"}
+
+
+def test_allow_fallback_reruns_what_the_server_could_not_take(
+    tmp_path, mysql_settings, mysql_db, mysql_conn, people, mysql_mcp_server_exe, capsys, monkeypatch
+):
+    monkeypatch.setenv("DYNAMIGRATE_MYSQL_PASSWORD", mysql_settings.password.reveal())
+    views_file = tmp_path / "views.sql"
+    views_file.write_text(
+        "CREATE OR REPLACE VIEW ddb_a_view AS SELECT id FROM people;\n"
+        "CREATE OR REPLACE VIEW ddb_semi_view AS SELECT 'a;b' AS s FROM people;\n"
+        "CREATE OR REPLACE VIEW ddb_broken_view AS SELECT no_such_column FROM people;\n",
+        encoding="utf-8",
+    )
+    # a read-only server: the first write is refused, everything is re-run directly
+    readonly = {"command": sys.executable, "args": [str(FIXTURES / "mcp_readonly_server.py")]}
+    config = write_config(tmp_path, mysql_settings, mysql_db, {"aurora": readonly})
+    code = run_views_apply([str(views_file), "--config", str(config), "--allow-fallback"])
+    out = capsys.readouterr().out
+    assert code == 1  # the broken view still fails, directly this time
+    assert "fallback: MCP server 'aurora' refused a write" in out
+    assert "ddb_a_view [direct]" in out and "Unknown column 'no_such_column'" in out
+    assert views_in(mysql_conn, mysql_db) == {"ddb_a_view", "ddb_semi_view"}
+
+    # mysql-mcp-server: only the statement it cannot take (';' in a literal) goes direct
+    with mysql_conn.cursor() as cur:
+        cur.execute("DROP VIEW ddb_a_view, ddb_semi_view")
+    real = {"command": mysql_mcp_server_exe, "env": server_env(mysql_settings, mysql_db)}
+    config = write_config(tmp_path, mysql_settings, mysql_db, {"mysql": real})
+    code = run_views_apply([str(views_file), "--config", str(config), "--allow-fallback", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(r["label"], r["path"], r["ok"]) for r in report["results"]] == [
+        ("ddb_a_view", "mcp:mysql", True),
+        ("ddb_semi_view", "direct", True),
+        ("ddb_broken_view", "mcp:mysql", False),
+    ]
+    assert views_in(mysql_conn, mysql_db) == {"ddb_a_view", "ddb_semi_view"}

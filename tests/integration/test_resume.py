@@ -81,7 +81,7 @@ def test_sigkill_mid_table_then_resume_is_exact(
 
     # state at the kill: the checkpoint on disk (replaced atomically, so always whole) and the items
     ckpt = json.loads(ckpt_file.read_text())
-    assert ckpt["status"] == "running" and ckpt["entity"] == "USER"
+    assert ckpt["status"] == "running"
     at_kill = len(scan_items(ddb_client, table))
     written_at_ckpt = ckpt["counters"]["written"]
     assert 0 < written_at_ckpt < total, "killed mid-table"

@@ -89,9 +89,18 @@ def test_rollback_restores_pre_run_state_exactly(setup: dict[str, Any], ddb_clie
     ddb_client.put_item(
         TableName=name, Item={**_k("user2@example.com"), "name": {"S": "legacy"}, "v": {"N": "1"}}
     )
+    # an item an earlier run wrote whose source row is gone: this run (sync --delete-missing) deletes it
+    orphan = {
+        **_k("orphan@example.com"),
+        "name": {"S": "old"},
+        "_dm_marker": {"S": "20250101T000000Z-0000:ab"},
+    }
+    ddb_client.put_item(TableName=name, Item=orphan)
     pre = scan_all(ddb_client, name)
     run = RunDir.create(cfg.migration.output_dir, meta={"marker_attribute": "_dm_marker", "tables": [name]})
     assert load_table(cfg, table, ddb_client, run, record_old=True)["written"] == WRITTEN
+    ddb_client.delete_item(TableName=name, Key=_k("orphan@example.com"))
+    run.append(run.old_images_file(name), {"key": _k("orphan@example.com"), "old": orphan, "deleted": True})
 
     # in between, the application writes a new item, changes a migrated one and deletes another
     ddb_client.put_item(TableName=name, Item={**_k("new@example.com"), "name": {"S": "after the run"}})
@@ -111,9 +120,11 @@ def test_rollback_restores_pre_run_state_exactly(setup: dict[str, Any], ddb_clie
     assert scan_all(ddb_client, name) == between  # a dry run changes nothing
     assert (run.path / "rollback-dry-run.json").exists()
 
+    assert (t.deleted_by_run, t.undeleted) == (1, 1)
     report = rollback_run(lambda: ddb_client, run)
     t = report.table(name)
     assert (t.deleted, t.restored, t.changed, t.gone, t.errors) == (WRITTEN - 3, 1, 1, 1, 0)
+    assert (t.deleted_by_run, t.undeleted) == (1, 1)
     assert [c["key"] for c in t.changed_keys] == [_k("user6@example.com")]
     assert t.changed_keys[0]["marker_now"].startswith(run.run_id + ":")
     assert [g["key"] for g in t.gone_keys] == [_k("user8@example.com")]
@@ -130,7 +141,9 @@ def test_rollback_restores_pre_run_state_exactly(setup: dict[str, Any], ddb_clie
 
     # a second rollback finds nothing left to undo and touches nothing
     again = rollback_run(lambda: ddb_client, run).table(name)
-    assert (again.deleted, again.restored, again.already_restored, again.changed) == (0, 0, 1, 1)
+    # user6 (changed by the app) and the orphan (back in place: re-created since, as far as it knows)
+    assert (again.deleted, again.restored, again.already_restored, again.changed) == (0, 0, 1, 2)
+    assert again.undeleted == 0
     assert scan_all(ddb_client, name) == expected
 
 

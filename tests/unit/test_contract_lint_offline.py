@@ -262,3 +262,12 @@ def test_check_contract_combines_validate_and_lint() -> None:
     assert contract is not None
     codes = {p.code for p in check_contract(contract, shop_schema())}
     assert {"C112", "C202", "C206"} <= codes
+
+
+def test_type_of_a_joined_column_is_checked() -> None:
+    raw = _workshop_raw()
+    # CART price (N) from products.name (VARCHAR) through the foreign-key join
+    _attr(raw, 0, 4, 1)["join"]["select_column"] = "products.name"
+    problems = lint(raw)
+    (p,) = problems.at("tables[0].entities[1].attributes[4].type")
+    assert p.code == "C220" and "'price' is N but column name is varchar" in p.message

@@ -112,3 +112,43 @@ def test_partition_buffer_collects_sink_output_per_kind() -> None:
     sink.on_conflict({"PK": {"S": "b"}}, "changed")
     assert set(buf.lines) == {"written", "conflicts"}
     assert '"marker":"run:fp"' in buf.lines["written"][0]
+
+
+def test_job_arguments_parse_without_glue() -> None:
+    from dynamigrate.etl.spark_job import parse_args
+
+    args = parse_args(
+        [
+            "spark_job.py",
+            "--table",
+            "Users",
+            "--contract_file",
+            "c.json",
+            "--partition_rows",
+            "10",
+            "--unknown",
+            "x",
+        ]
+    )
+    assert args["table"] == "Users" and args["contract_file"] == "c.json" and args["partition_rows"] == "10"
+    assert args["connection_name"] is None
+
+
+def test_glue_job_arguments_are_all_understood_by_the_job() -> None:
+    """Every --key the Glue job definition passes is an argument of the job script (or Glue's own)."""
+    from pathlib import Path
+
+    from dynamigrate.etl import glue as g
+    from dynamigrate.etl.spark_job import ARGUMENTS
+
+    spec = g.JobSpec("T", "v", "j", "db", "us-west-2", "insert", "R", "_dm_marker", "conn", "version")
+    layout = g.S3Layout("b", "p/", "R")
+    glue_own = {
+        "--job-language",
+        "--extra-py-files",
+        "--enable-continuous-cloudwatch-log",
+        "--enable-metrics",
+    }
+    for key in g.job_arguments(spec, layout, g.GlueOptions()):
+        assert key in glue_own or key[2:] in ARGUMENTS, key
+    assert Path(g.__file__).parent.joinpath("spark_job.py").exists()

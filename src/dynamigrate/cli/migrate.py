@@ -37,7 +37,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="sync: delete migration-owned items whose source row no longer exists (reported otherwise)",
     )
-    p.add_argument("--concurrency", type=int, help="concurrent DynamoDB requests per table (default 16)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        help="concurrent DynamoDB requests per table (default 16 PutItems, or 8 transactions of 100 items)",
+    )
     p.add_argument(
         "--strategy",
         choices=["auto", "put", "transact"],

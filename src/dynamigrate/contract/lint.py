@@ -23,6 +23,7 @@ from dynamigrate.contract.validate import placeholder_syntax_error, placeholders
 from dynamigrate.source.schema import ColumnInfo, SchemaInfo, TableInfo
 
 QUALIFIED_RE = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*\.\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*$")
+TO_ONE_JOINS = ("foreign-key", "lookup-table", "multi-column", "self-join")
 TEXT_TYPES = ("char", "varchar", "text", "tinytext", "mediumtext", "longtext", "json", "enum", "set")
 
 
@@ -205,7 +206,7 @@ def _lint_attribute(
         _lint_column_type(attr, column, is_key, is_plain_value, problems)
 
     if attr.join is not None or attr.calculation is not None:
-        _lint_sql(entity, attr, src_info, schema, problems)
+        _lint_sql(entity, attr, src_info, schema, problems, is_key)
 
 
 def _lint_column_type(
@@ -348,7 +349,12 @@ def _parse(sql: str, kind: str) -> Any:
 
 
 def _lint_sql(
-    entity: Entity, attr: Attribute, src_info: TableInfo, schema: SchemaInfo, problems: ProblemList
+    entity: Entity,
+    attr: Attribute,
+    src_info: TableInfo,
+    schema: SchemaInfo,
+    problems: ProblemList,
+    is_key: bool = False,
 ) -> None:
     scope = _scope_for(entity, attr, src_info)
     j, c = attr.join, attr.calculation
@@ -413,6 +419,24 @@ def _lint_sql(
                 continue  # reported as a missing table
             if info.column(name) is None:
                 _missing_column(info, name, fpath, problems)
+    # a to-one join whose value is one column: that column's type must fit the attribute's type too
+    if j is not None and j.type in TO_ONE_JOINS and j.select_column:
+        col = _single_column(j.select_column, scope, schema, target)
+        if col is not None:
+            _lint_column_type(attr, col, is_key, True, problems)
+
+
+def _single_column(sql: str, scope: _Scope, schema: SchemaInfo, target: str | None) -> ColumnInfo | None:
+    """The column a select expression is, when it is exactly one (qualified) column reference."""
+    try:
+        tree = _parse(sql, "expression")
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Column) or not tree.name:
+        return None
+    real = scope.names.get(tree.table.lower()) if tree.table else target
+    info = schema.table(real) if real else None
+    return info.column(tree.name) if info is not None else None
 
 
 def _target_tables(attr: Attribute) -> list[tuple[str, str]]:

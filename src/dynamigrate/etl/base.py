@@ -115,7 +115,10 @@ class EtlOptions:
     write_mode: str = "insert"
     version_attribute: str | None = None
     marker_attribute: str | None = "_dm_marker"
-    concurrency: int = 16
+    concurrency: int = 16  # concurrent requests per table (PutItem strategy)
+    #: concurrent TransactWriteItems (100 items each) per table; None: ``concurrency``. DynamoDB Local
+    #: slows down with more than ~8 concurrent transactions (lock contention, see docs/etl.md)
+    transact_concurrency: int | None = 8
     strategy: str | None = None  # writer's choice when None (put | transact | batch)
     chunk_rows: int = 1000
     inflight_chunks: int = 2  # chunks being written at the same time (hides the tail of each)

@@ -843,12 +843,13 @@ def _run_glue(
                 for w in watches
             }
         )
+        collect_outputs(run, deployment.layout, make("s3"), watches)
     else:
         out(f"runs started; watch them with: dynamigrate status {run.run_id}")
     return GlueRunResult(watches=watches, deployment=deployment)
 
 
-def fetch_summary(cfg: Config, layout: S3Layout, table: str, s3_client: Any) -> dict[str, Any] | None:
+def fetch_summary(layout: S3Layout, table: str, s3_client: Any) -> dict[str, Any] | None:
     """The counters the job's driver wrote at the end (``spark-summary/<table>.json``)."""
     from dynamigrate.etl.spark_job import _safe
 
@@ -859,6 +860,51 @@ def fetch_summary(cfg: Config, layout: S3Layout, table: str, s3_client: Any) -> 
         log.debug("no summary at s3://%s/%s: %s", layout.bucket, key, exc)
         return None
     return dict(json.loads(body))
+
+
+def apply_summary(result: Any, summary: dict[str, Any] | None) -> None:
+    """Fill a TableResult's counters from a job summary (this run's partitions + resumed ones)."""
+    if not summary:
+        return
+    totals = dict(summary.get("resumed_counters", {}))
+    for k, v in summary.get("counters", {}).items():
+        totals[k] = totals.get(k, 0) + v
+    result.total = summary.get("total_rows")
+    for name in ("read", "written", "conflicts", "retries", "throttles", "bytes", "omitted_gsi_keys"):
+        setattr(result, name, int(totals.get(name, 0)))
+    result.skipped = int(totals.get("skipped", 0)) + int(totals.get("unchanged", 0))
+    for src in (summary.get("rejected", {}), summary.get("resumed_rejected", {})):
+        for code, n in src.items():
+            result.add_rejected(code, int(n))
+
+
+def collect_outputs(
+    run: Any, layout: S3Layout, s3_client: Any, watches: list[RunWatch]
+) -> dict[str, dict[str, Any]]:
+    """After the runs: each job's summary into the run state, its rejected rows/written keys into the run.
+
+    The jobs write under ``<layout>/output/`` (S3); this copies what the run directory expects
+    (``rejected.jsonl``, ``written/<T>.jsonl``...) so reports, rollback and validation find it.
+    """
+    from dynamigrate.etl.spark import merge_partition_outputs
+    from dynamigrate.etl.spark_job import Storage
+
+    storage = Storage(layout.output_uri, client=s3_client)
+    summaries: dict[str, dict[str, Any]] = {}
+    for w in watches:
+        summary = fetch_summary(layout, w.table, s3_client)
+        if summary:
+            summaries[w.table] = summary
+            run.update_state(tables={w.table: {"summary": summary}})
+        try:
+            counts = merge_partition_outputs(run, w.table, storage=storage)
+            if counts:
+                log.info("table %s: copied %s from %s", w.table, counts, layout.output_uri)
+        except Exception:  # the rows stay in S3; say where
+            log.warning(
+                "could not copy the job outputs of %s from %s", w.table, layout.output_uri, exc_info=True
+            )
+    return summaries
 
 
 class GlueEngine:
@@ -889,7 +935,7 @@ class GlueEngine:
             tables=[table.name],
             opts=self.opts,
             client_factory=self.client_factory,
-            check_region=False,  # the pipeline checked before creating anything
+            check_region=True,  # cheap, read-only; also covers the Glue job and bucket
         )
         (w,) = outcome.watches
         result.duration = time.monotonic() - t0
@@ -907,30 +953,10 @@ class GlueEngine:
         from dynamigrate.regions import default_client_factory
 
         factory = self.client_factory or default_client_factory(cfg)
-        summary = fetch_summary(
-            cfg, outcome.deployment.layout, table.name, factory("s3", cfg.aws.region or "")
+        summaries = collect_outputs(
+            ctx.run, outcome.deployment.layout, factory("s3", cfg.aws.region or ""), [w]
         )
-        if summary:
-            totals = {**summary.get("resumed_counters", {})}
-            for k, v in summary.get("counters", {}).items():
-                totals[k] = totals.get(k, 0) + v
-            result.total = summary.get("total_rows")
-            for name in ("read", "written", "conflicts", "retries", "throttles", "bytes", "omitted_gsi_keys"):
-                setattr(result, name, int(totals.get(name, 0)))
-            result.skipped = int(totals.get("skipped", 0)) + int(totals.get("unchanged", 0))
-            for src in (summary.get("rejected", {}), summary.get("resumed_rejected", {})):
-                for code, n in src.items():
-                    result.add_rejected(code, int(n))
-            from dynamigrate.etl.spark import merge_partition_outputs
-
-            try:
-                merge_partition_outputs(ctx.run, table.name, outcome.deployment.layout.output_uri)
-            except Exception:
-                log.warning(
-                    "could not copy rejected rows from %s",
-                    outcome.deployment.layout.output_uri,
-                    exc_info=True,
-                )
+        apply_summary(result, summaries.get(table.name))
         result.status = "done"
         ctx.run.update_state(tables={table.name: result.to_dict()})
         return result

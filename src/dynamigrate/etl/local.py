@@ -184,8 +184,9 @@ class LocalEngine:
         seen = (
             SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite")) if self._tracks_seen(ctx) else None
         )
-        state = {
-            "entities_done": list(ckpt.get("entities_done") or []),
+        entities_done = list(ckpt.get("entities_done") or [])
+        state: dict[str, Any] = {
+            "entities_done": entities_done,
             "entity": ckpt.get("entity"),
             "after_rowid": ckpt.get("after_rowid"),
             "prior_duration": prior_duration,
@@ -197,7 +198,7 @@ class LocalEngine:
         q: queue.Queue[Any] = queue.Queue(maxsize=max(1, opts.queue_chunks))
         producer = threading.Thread(
             target=self._produce,
-            args=(ctx, table, q, stop, set(state["entities_done"]), resume_entity, resume_after),
+            args=(ctx, table, q, stop, set(entities_done), resume_entity, resume_after),
             name=f"dm-reader-{table.name}",
             daemon=True,
         )
@@ -297,7 +298,7 @@ class LocalEngine:
                     for chunk in reader.iter_entity(name, after_rowid=after, bounds=bounds):
                         if stop.is_set():
                             return
-                        work = _Work(chunk, encoder.encode_many(chunk.rows) if chunk.rows else [])
+                        work = _Work(chunk, [encoder.encode(r) for r in chunk.rows])
                         if not put(work):
                             return
             put(_DONE)
@@ -356,6 +357,8 @@ class LocalEngine:
             "run_id": ctx.run_id,
         }
         wopts["strategy"] = resolve_strategy(opts.strategy, ctx.config.aws.dynamodb_endpoint)
+        if wopts["strategy"] == "transact" and opts.transact_concurrency:
+            wopts["concurrency"] = opts.transact_concurrency
         sink = RunDirSink(ctx.run, table.name)
         writer = TableWriter(client, table.name, table, WriterOptions(**wopts), sink)
         return writer, sink

@@ -214,7 +214,11 @@ class ProgressReporter:
 
     def _render_line(self, view: _TableView, now: float, final: bool = False) -> str:
         s = view.snapshot
-        rate = view.rate(now)
+        if final:  # whole-table average
+            elapsed = (view.finished or now) - view.started
+            rate = int(s.get("read", 0)) / elapsed if elapsed > 0 else 0.0
+        else:
+            rate = view.rate(now)
         eta = view.eta(now)
         rejected = sum((s.get("rejected") or {}).values())
         if self.mode == "json":

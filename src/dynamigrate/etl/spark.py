@@ -140,7 +140,9 @@ def jdbc_source(cfg: Config, database: str | None, fetch_size: int = 1000) -> An
     return JdbcSource(url=url, user=m.user, password=m.password.reveal(), fetch_size=fetch_size)
 
 
-def merge_partition_outputs(run: RunDir, table: str, output_uri: str | None = None) -> dict[str, int]:
+def merge_partition_outputs(
+    run: RunDir, table: str, output_uri: str | None = None, storage: Any = None
+) -> dict[str, int]:
     """Copy the tasks' per-attempt files into the run's standard files (once per file).
 
     Written keys and old images come from every attempt (a failed attempt may have written items
@@ -149,7 +151,7 @@ def merge_partition_outputs(run: RunDir, table: str, output_uri: str | None = No
     """
     from dynamigrate.etl.spark_job import Storage, done_markers, parts_dir
 
-    storage = Storage(output_uri or str(run.path))
+    storage = storage or Storage(output_uri or str(run.path))
     merged_name = f"{parts_dir(table)}merged.json"
     merged = set(json.loads(storage.read_text(merged_name) or "[]"))
     committed = {rec["files"] for rec in done_markers(storage, table).values()}
@@ -173,8 +175,10 @@ def merge_partition_outputs(run: RunDir, table: str, output_uri: str | None = No
         lines = [json.loads(line) for line in text.splitlines() if line.strip()]
         run.writer(targets[kind]).write_many(lines)
         counts[kind] = counts.get(kind, 0) + len(lines)
+        counts["files"] = counts.get("files", 0) + 1
         merged.add(name)
-    storage.write_text(merged_name, json.dumps(sorted(merged)))
+    if counts:
+        storage.write_text(merged_name, json.dumps(sorted(merged)))
     return counts
 
 
@@ -223,7 +227,24 @@ class SparkEngine:
                 fail_partition=int(fail) if fail not in (None, "") else None,
             )
             jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
-            outcome = run_job(spark, conf, jdbc, resume=True)
+            progress = ctx.progress
+
+            def on_progress(counters: dict[str, int]) -> None:
+                if progress is None:
+                    return
+                result.read = counters.get("read", 0)
+                result.written = counters.get("written", 0)
+                result.skipped = counters.get("skipped", 0) + counters.get("unchanged", 0)
+                result.conflicts = counters.get("conflicts", 0)
+                progress.update(result)
+
+            def on_plan(total: int, partitions: int) -> None:
+                result.total = total
+                if progress is not None:
+                    progress.set_total(table.name, total)
+                log.info("table %s: %d rows in %d Spark partition(s)", table.name, total, partitions)
+
+            outcome = run_job(spark, conf, jdbc, resume=True, on_progress=on_progress, on_plan=on_plan)
             merge_partition_outputs(run, table.name)
             total = {
                 k: outcome.counters.get(k, 0) + outcome.resumed_counters.get(k, 0)

@@ -43,6 +43,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -263,11 +264,13 @@ def entity_stats(spark: Any, jdbc: JdbcSource, view: str) -> list[EntityStats]:
 class Storage:
     """Text files under a local directory or an ``s3://bucket/prefix`` (created lazily, per process)."""
 
-    def __init__(self, uri: str, region: str | None = None, endpoint_url: str | None = None):
+    def __init__(
+        self, uri: str, region: str | None = None, endpoint_url: str | None = None, client: Any = None
+    ):
         self.uri = uri.rstrip("/") + "/"
         self.region = region
         self.endpoint_url = endpoint_url
-        self._s3: Any = None
+        self._s3: Any = client
 
     @property
     def is_s3(self) -> bool:
@@ -531,13 +534,29 @@ def done_markers(storage: Storage, table: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def run_job(spark: Any, conf: JobConf, jdbc: JdbcSource, *, resume: bool = True) -> JobOutcome:
-    """Plan, read and write one table (driver side). ``resume``: skip partitions already done."""
+def run_job(
+    spark: Any,
+    conf: JobConf,
+    jdbc: JdbcSource,
+    *,
+    resume: bool = True,
+    on_progress: Any = None,
+    progress_interval: float = 2.0,
+    on_plan: Any = None,
+) -> JobOutcome:
+    """Plan, read and write one table (driver side). ``resume``: skip partitions already done.
+
+    ``on_progress(counters)`` is called every ``progress_interval`` seconds while the job runs, with
+    the counters of the partitions finished so far (Spark merges a task's accumulator update when the
+    task ends).
+    """
     t0 = time.monotonic()
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
     stats = entity_stats(spark, jdbc, conf.view)
     t_stats = time.monotonic() - t0
     parts = plan_partitions(stats, conf.partition_rows)
+    if on_plan is not None:
+        on_plan(sum(st.rows for st in stats), len(parts))
     done = done_markers(storage, conf.table_name) if resume else {}
     todo = [p for p in parts if p.key(conf.table_name) not in done]
     resumed: dict[str, int] = {}
@@ -572,7 +591,25 @@ def run_job(spark: Any, conf: JobConf, jdbc: JdbcSource, *, resume: bool = True)
         if helper:
             df = df.drop(*helper)
         conf_b, parts_b = conf, todo
-        df.rdd.foreachPartition(lambda rows: process_partition(conf_b, parts_b, acc, rows))
+        stop = threading.Event()
+        watcher = None
+        if on_progress is not None:
+
+            def watch() -> None:
+                while not stop.wait(progress_interval):
+                    try:
+                        on_progress(dict(acc.value))
+                    except Exception:  # a torn read or a reporter error never stops the job
+                        log.debug("progress callback failed", exc_info=True)
+
+            watcher = threading.Thread(target=watch, name="dm-spark-progress", daemon=True)
+            watcher.start()
+        try:
+            df.rdd.foreachPartition(lambda rows: process_partition(conf_b, parts_b, acc, rows))
+        finally:
+            stop.set()
+            if watcher is not None:
+                watcher.join(timeout=5)
         for k, v in dict(acc.value).items():
             if k.startswith("rejected:"):
                 rejected[k.split(":", 1)[1]] = v

@@ -278,7 +278,7 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             "omitted_gsi_keys": st.get("omitted_gsi_keys"),
             "duration_seconds": seconds,
             "throughput_items_per_second": round(written / seconds, 1) if seconds and written else None,
-            "peak_items_per_second": max((p[1] for p in pts), default=None),
+            "peak_items_per_second": max((p[1] for p in pts), default=None) or None,
             "throughput_series": pts,
             "item_size": {
                 "average_bytes": size_avg,

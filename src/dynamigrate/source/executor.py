@@ -215,13 +215,15 @@ class ApplyReport:
             f"applied {len(self.results)} statement(s) via {self.path} ({self.executor}): "
             f"{n_ok} ok, {len(self.failed)} failed"
         ]
-        width = max((len(r.label or "") for r in self.results), default=10)
+        names = [
+            (r.label or _first_words(r.sql)) + (f" [{r.path}]" if r.path != self.path else "")
+            for r in self.results
+        ]
+        width = max((len(n) for n in names), default=10)
         if self.fallback:
             lines.append(f"fallback: {self.fallback}")
-        for r in self.results:
-            label = (r.label or _first_words(r.sql)).ljust(width)
-            if r.path != self.path:
-                label = f"{label} [{r.path}]"
+        for r, name in zip(self.results, names, strict=True):
+            label = name.ljust(width)
             if r.ok:
                 lines.append(f"  ok       {label}  {r.duration_s:7.3f}s")
                 continue

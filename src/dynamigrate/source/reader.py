@@ -242,16 +242,31 @@ class ViewReader:
 
     def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[list[dict[str, Any]]]:
         """Run a query unbuffered and yield its rows in lists of at most ``chunk_rows``."""
+        import pymysql
+
         cur = self._execute(sql, params)
         try:
             names = [d[0] for d in cur.description or ()]
             while True:
-                batch = cur.fetchmany(self.chunk_rows)
+                try:
+                    batch = cur.fetchmany(self.chunk_rows)
+                except pymysql.err.MySQLError as exc:
+                    code = exc.args[0] if exc.args else None
+                    raise TransientSourceError(
+                        f"reading view failed while streaming: {exc.args[-1] if exc.args else exc}",
+                        view=self.view,
+                        mysql_code=code,
+                        hint="the connection dropped or the server gave up the query; rerun with --resume "
+                        "to continue from the last checkpoint",
+                    ) from None
                 if not batch:
                     break
                 yield [self._to_dict(names, r) for r in batch]
         finally:
-            cur.close()
+            try:
+                cur.close()
+            except pymysql.err.MySQLError:
+                log.debug("closing a broken cursor failed", exc_info=True)
 
     def iter_entity(
         self,

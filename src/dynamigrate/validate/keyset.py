@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 
+#: SQLite page cache per key set, in KiB: the bulk of validation's memory, whatever the table size
+CACHE_KIB = 4_000
+
+
 class KeySetStore:
     """``src``: one row per distinct source key (entity, rowid, number of source rows with that key);
     ``ddb``: one row per DynamoDB item (its marker, if any)."""
@@ -29,7 +33,7 @@ class KeySetStore:
         self.db = sqlite3.connect(str(path), check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("PRAGMA cache_size=-16000")  # 16 MB page cache: bounded
+        self.db.execute(f"PRAGMA cache_size=-{int(CACHE_KIB)}")  # bounded page cache
         self.db.execute("PRAGMA temp_store=FILE")
         self.db.execute(
             "CREATE TABLE src (k TEXT PRIMARY KEY, entity TEXT, rowid TEXT, n INTEGER NOT NULL) WITHOUT ROWID"

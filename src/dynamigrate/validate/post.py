@@ -384,13 +384,22 @@ def _pct(score: float | None) -> str:
 
 
 def _run_rejected_counts(run: RunDir | None) -> dict[str, int]:
-    out: dict[str, int] = {}
+    """Distinct rejected rows per table (a resumed run may have rejected a row twice)."""
+    import json
+
+    seen: dict[str, set[str]] = {}
     if run is None:
-        return out
+        return {}
     for line in run.read_lines("rejected.jsonl"):
-        t = str(line.get("table"))
-        out[t] = out.get(t, 0) + 1
-    return out
+        row = line.get("row") if isinstance(line.get("row"), dict) else {}
+        rowid = row.get("_dm_rowid") if row else None
+        ident = (
+            f"{line.get('entity')}#{rowid}"
+            if rowid is not None
+            else json.dumps([line.get("key"), line.get("message"), row], sort_keys=True, default=str)
+        )
+        seen.setdefault(str(line.get("table")), set()).add(ident)
+    return {t: len(v) for t, v in seen.items()}
 
 
 # -- one table --------------------------------------------------------------------------------------
@@ -509,6 +518,12 @@ class TableValidator:
             if g:
                 r.error["hint"] = r.error.get("hint") or g.fix
                 r.error["guidance"] = g.key
+            log.warning(
+                "validation of %s could not run: %s%s",
+                self.table.name,
+                r.error.get("message"),
+                f" (troubleshooting: {g})" if g else "",
+            )
             log.debug("validation of %s failed", self.table.name, exc_info=True)
         finally:
             if store is not None:
