@@ -35,11 +35,7 @@ from dynamigrate.runstate import RunDir
 
 CONTRACTS = (
     Path("/work/shared/reference/workshop-migrationContract.json"),
-    Path(__file__).resolve().parents[1]
-    / "tests"
-    / "fixtures"
-    / "contracts"
-    / "workshop-migrationContract.json",
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "workshop-migrationContract.json",
 )
 
 

@@ -221,6 +221,11 @@ def check_regions(
             report.raise_for_mismatch()
         return report
 
+    # DynamoDB Local and no Glue: nothing lives in an AWS region, so the config/credential regions
+    # are shown but cannot split the migration
+    from dynamigrate.target.client import is_local_endpoint
+
+    local_only = is_local_endpoint(cfg.aws.dynamodb_endpoint) and engine != "glue"
     if file_region and file_region != expected:
         report.rows.append(
             RegionRow(
@@ -230,6 +235,7 @@ def check_regions(
                 "config file, overridden by the environment or a flag",
                 fix=f"change aws.region in the config file to {expected}, or unset AWS_REGION/AWS_DEFAULT_REGION "
                 f"if {file_region} is what you meant",
+                compared=not local_only,
             )
         )
     report.rows.append(
@@ -242,6 +248,7 @@ def check_regions(
             + (f" --profile {cfg.aws.profile}" if cfg.aws.profile else "")
             + "`), or set aws.region to "
             + str(cred_region),
+            compared=not local_only,
         )
     )
     candidates = [r for r in dict.fromkeys([expected, cred_region, file_region]) if r]

@@ -505,3 +505,109 @@ def test_create_glue_and_run_tool_end_to_end(
     assert "S3 bucket other-bucket" in err and "<-- differs" in err
     with pytest.raises(client(url, "glue").exceptions.EntityNotFoundException):
         client(url, "glue").get_job(JobName="dynamigrate-Products")
+
+
+FAKE_DATAPROCESSING_SERVER = '''
+"""Stand-in for awslabs.aws-dataprocessing-mcp-server's manage_aws_glue_jobs (request shapes only),
+forwarding to the Glue API at $AWS_ENDPOINT_URL (moto). Like the real one: writes need --allow-write,
+start-job-run sends job_arguments as a JSON string (which Glue refuses)."""
+import json, os, sys
+import boto3
+try:
+    from mcp.server.mcpserver import MCPServer as Server
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as Server
+
+ALLOW_WRITE = "--allow-write" in sys.argv[1:]
+READ_ONLY = ("get-job", "get-jobs", "get-job-run", "get-job-runs", "get-job-bookmark")
+server = Server("fake-dataprocessing")
+glue = boto3.client("glue", region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+LOG = os.environ["FAKE_MCP_LOG"]
+
+
+@server.tool(name="manage_aws_glue_jobs")
+def manage_aws_glue_jobs(operation: str, job_name: str | None = None, job_definition: dict | None = None,
+                         job_run_id: str | None = None, job_arguments: dict | None = None,
+                         worker_type: str | None = None, number_of_workers: int | None = None) -> dict:
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps({"operation": operation, "job_name": job_name, "job_definition": job_definition,
+                             "job_run_id": job_run_id, "job_arguments": job_arguments}) + "\\n")
+    if not ALLOW_WRITE and operation not in READ_ONLY:
+        return {"isError": True, "content": [{"type": "text", "text": f"Operation {operation} is not allowed without write access"}]}
+    try:
+        if operation == "create-job":
+            glue.create_job(Name=job_name, **job_definition)
+            return {"isError": False, "job_name": job_name}
+        if operation == "get-job":
+            return {"isError": False, "job_details": json.loads(json.dumps(glue.get_job(JobName=job_name)["Job"], default=str))}
+        if operation == "start-job-run":
+            params = {"JobName": job_name}
+            if job_arguments is not None:
+                params["Arguments"] = json.dumps(job_arguments)
+            return {"isError": False, "job_run_id": glue.start_job_run(**params)["JobRunId"]}
+        if operation == "get-job-run":
+            run = glue.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
+            return {"isError": False, "job_run_details": json.loads(json.dumps(run, default=str))}
+    except Exception as exc:
+        return {"isError": True, "content": [{"type": "text", "text": f"Error in manage_aws_glue_jobs: {exc}"}]}
+    return {"isError": True, "content": [{"type": "text", "text": f"Invalid operation: {operation}"}]}
+
+
+if __name__ == "__main__":
+    server.run()
+'''
+
+
+def test_glue_via_mcp_server(tmp_path: Path, aws_env: str) -> None:
+    """--glue-via mcp through a real MCP stdio session with a stand-in data-processing server."""
+    import sys
+
+    url = aws_env
+    setup_aws(url)
+    server = tmp_path / "fake_dataprocessing_server.py"
+    server.write_text(FAKE_DATAPROCESSING_SERVER)
+    calls = tmp_path / "calls.jsonl"
+    cfg = make_config(tmp_path, url)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    raw["mcpServers"] = {
+        "glue": {
+            "command": sys.executable,
+            "args": [str(server), "--allow-write"],
+            "env": {"AWS_REGION": REGION, "AWS_ENDPOINT_URL": url, "FAKE_MCP_LOG": str(calls)},
+        }
+    }
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    cfg = load_config(tmp_path / "config.json")
+    run = RunDir.create(cfg.migration.output_dir)
+    lines: list[str] = []
+    result = g.run_glue(
+        cfg,
+        load_contract(CONTRACT),
+        run=run,
+        client_factory=factory(url),
+        out=lines.append,
+        tables=["Categories"],
+        opts=g.GlueOptions.from_config(cfg, via="mcp"),
+    )
+    assert result.ok, "\n".join(lines)
+    sent = [json.loads(line) for line in calls.read_text().splitlines()]
+    ops = [c["operation"] for c in sent]
+    assert ops[:3] == ["get-job", "create-job", "start-job-run"] and set(ops[3:]) == {"get-job-run"}
+    assert all(c["job_arguments"] is None for c in sent)  # arguments live in the job definition
+    job = client(url, "glue").get_job(JobName="dynamigrate-Categories")["Job"]
+    assert job["DefaultArguments"]["--view"] == "ddb_categories_view" and job["GlueVersion"] == "5.0"
+    assert result.watches[0].state == "SUCCEEDED"
+
+    # a server in another region is refused before anything is sent
+    raw["mcpServers"]["glue"]["env"]["AWS_REGION"] = "eu-west-1"
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    cfg2 = load_config(tmp_path / "config.json")
+    with pytest.raises(RegionMismatchError, match="eu-west-1"):
+        g.run_glue(
+            cfg2,
+            load_contract(CONTRACT),
+            run=RunDir.create(cfg2.migration.output_dir),
+            client_factory=factory(url),
+            out=lines.append,
+            opts=g.GlueOptions.from_config(cfg2, via="mcp"),
+        )

@@ -27,9 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CONTRACT = Path("/work/shared/reference/workshop-migrationContract.json")
 if not CONTRACT.exists():
-    CONTRACT = (
-        Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "workshop-migrationContract.json"
-    )
+    CONTRACT = Path(__file__).resolve().parents[1] / "data" / "workshop-migrationContract.json"
 PARTITION_ROWS = 20
 
 

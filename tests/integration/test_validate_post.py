@@ -192,7 +192,9 @@ def test_sample_mode_compares_n_random_rows(shop: dict[str, Any], ddb_client: An
     assert t.score == pytest.approx((t.compared - t.mismatched) / t.compared)
 
 
-def test_missing_table_fails_with_guidance(shop: dict[str, Any], ddb_client: Any) -> None:
+def test_missing_table_or_view_fails_with_guidance(
+    shop: dict[str, Any], ddb_client: Any, mysql_conn: Any
+) -> None:
     report = validate_run(
         shop["cfg"],
         shop["contract"],
@@ -205,6 +207,12 @@ def test_missing_table_fails_with_guidance(shop: dict[str, Any], ddb_client: Any
     assert not report.passed and t.error is not None
     assert "not found" in t.error["message"]
     assert t.error.get("guidance") == "ddb-resource-not-found"
+    with mysql_conn.cursor() as cur:
+        cur.execute(f"DROP VIEW {shop['table'].view_name}")
+    report = validate_run(shop["cfg"], shop["contract"], None, mode="counts", client=ddb_client)
+    t = report.table(shop["name"])
+    assert not report.passed and t.error is not None and t.error.get("guidance") == "mysql-1146"
+    assert "cannot validate" in t.problems[0]
 
 
 def test_validate_cli_exit_codes(shop: dict[str, Any], ddb_client: Any, capsys: Any) -> None:

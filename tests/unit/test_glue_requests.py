@@ -161,3 +161,26 @@ def test_region_report_table_marks_disagreement() -> None:
     text = rep.table_text()
     assert "eu-west-1" in text and "<-- differs" in text and "(not compared)" in text
     assert rep.to_dict()["rows"][1]["differs"] is True
+
+
+def test_region_check_with_dynamodb_local_only_informs(tmp_path: Path) -> None:
+    """DynamoDB Local and no Glue: a different credentials region is shown, not a stop."""
+    from dynamigrate.regions import check_regions
+
+    p = tmp_path / "c.json"
+    p.write_text(
+        json.dumps({"aws": {"region": "us-east-1", "dynamodb_endpoint_url": "http://127.0.0.1:8000"}})
+    )
+    cfg = load_config(p)
+
+    class FakeDdb:
+        def describe_table(self, TableName: str) -> dict[str, Any]:
+            return {"Table": {"TableArn": f"arn:aws:dynamodb:ddblocal:000000000000:table/{TableName}"}}
+
+    report = check_regions(
+        cfg, ["T"], client_factory=lambda service, region: FakeDdb(), credentials_region="eu-central-1"
+    )
+    assert report.ok
+    rows = {r.resource: r for r in report.rows}
+    assert rows["DynamoDB table T"].region == "ddblocal" and not rows["DynamoDB table T"].compared
+    assert rows["credentials' default region"].region == "eu-central-1"

@@ -152,3 +152,19 @@ def test_glue_job_arguments_are_all_understood_by_the_job() -> None:
     for key in g.job_arguments(spec, layout, g.GlueOptions()):
         assert key in glue_own or key[2:] in ARGUMENTS, key
     assert Path(g.__file__).parent.joinpath("spark_job.py").exists()
+
+
+def test_restart_keeps_the_first_plan_and_adds_only_new_rows() -> None:
+    from dynamigrate.etl.spark_job import extend_plan
+
+    first = plan_partitions([EntityStats("A", 1, 100, 100, 100)], partition_rows=50)
+    grown = [EntityStats("A", 1, 130, 130, 130), EntityStats("B", 1, 10, 10, 10)]
+    again = extend_plan(first, grown, partition_rows=50)
+    assert again[: len(first)] == first  # same predicates: the checkpoints still match
+    extra = [p.predicate for p in again[len(first) :]]
+    assert extra == [
+        "`_dm_entity` = 'A' AND `_dm_rowid` BETWEEN 101 AND 130",
+        "`_dm_entity` = 'B' AND `_dm_rowid` BETWEEN 1 AND 10",
+    ]
+    assert [p.index for p in again] == list(range(len(again)))
+    assert extend_plan(again, grown, 50) == again  # nothing new: nothing added

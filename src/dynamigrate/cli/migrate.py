@@ -83,6 +83,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--progress-interval", type=float, default=10.0, help="seconds between status lines")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON on stdout")
     p.add_argument("--yes", action="store_true", help="confirm --write-mode overwrite without asking")
+    p.add_argument("--spark-master", help="--engine spark: Spark master URL (default local[*,3])")
+    p.add_argument(
+        "--glue-via", choices=["direct", "mcp"], help="--engine glue: boto3 or the data-processing MCP server"
+    )
     p.set_defaults(handler=run)
 
 
@@ -109,10 +113,17 @@ def _confirm_overwrite(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from dynamigrate.config import load_config
     from dynamigrate.etl.progress import choose_mode
     from dynamigrate.pipeline import MigrateOptions, migrate
 
+    # engine settings read by dynamigrate.etl.spark / dynamigrate.etl.glue
+    if getattr(args, "spark_master", None):
+        os.environ["DYNAMIGRATE_SPARK_MASTER"] = args.spark_master
+    if getattr(args, "glue_via", None):
+        os.environ["DYNAMIGRATE_GLUE_VIA"] = args.glue_via
     overrides = {
         "aws.region": args.region,
         "aws.dynamodb_endpoint_url": args.dynamodb_endpoint,

@@ -41,6 +41,7 @@ TERMINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRE
 FAILED_STATES = ("FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
 ERROR_LOG_GROUP = "/aws-glue/jobs/error"
 OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"
+CONTINUOUS_LOG_GROUP = "/aws-glue/jobs/logs-v2"
 
 Out = Callable[[str], None]
 
@@ -409,9 +410,13 @@ class McpGlue:
         return dict(result.get("job_run_details") or {})
 
 
-def log_tail(logs_client: Any, run_id: str, lines: int = 30) -> list[str]:
-    """Last lines of a run's CloudWatch log (error group first, then output group)."""
-    for group in (ERROR_LOG_GROUP, OUTPUT_LOG_GROUP):
+def log_tail(logs_client: Any, run_id: str, lines: int = 30, log_group: str | None = None) -> list[str]:
+    """Last lines of a run's CloudWatch log: the driver's stderr stream (named by the run id) in the
+    run's own log group (``JobRun.LogGroupName`` + ``/error``), the standard error and output groups,
+    then the continuous-logging group."""
+    groups = [f"{log_group.rstrip('/')}/error"] if log_group else []
+    groups += [ERROR_LOG_GROUP, OUTPUT_LOG_GROUP, CONTINUOUS_LOG_GROUP]
+    for group in dict.fromkeys(groups):
         try:
             resp = logs_client.get_log_events(
                 logGroupName=group, logStreamName=run_id, startFromHead=False, limit=lines
@@ -492,7 +497,7 @@ def monitor_runs(
                 if w.failed:
                     w.error = str(run.get("ErrorMessage") or f"run ended in state {state}")
                     if logs_client is not None:
-                        w.log_tail = log_tail(logs_client, w.run_id)
+                        w.log_tail = log_tail(logs_client, w.run_id, log_group=run.get("LogGroupName"))
                     w.guidance = failure_guidance(w.error + "\n" + "\n".join(w.log_tail))
                     _print_failure(w, out)
             if all(w.done for w in watches):
@@ -987,7 +992,7 @@ def find_dataprocessing_server(cfg: Config, name: str | None = None) -> tuple[st
         return name, servers[name]
     for key, block in servers.items():
         text = " ".join([str(block.get("command", "")), *map(str, block.get("args") or [])])
-        if DATAPROCESSING_SERVER in text or "dataprocessing" in key.lower():
+        if DATAPROCESSING_SERVER in text or "dataprocessing" in key.lower() or "glue" in key.lower():
             return key, block
     raise ConfigError(
         "--glue-via mcp needs the AWS data-processing MCP server in the config's mcpServers",

@@ -289,12 +289,18 @@ class LocalEngine:
                 chunk_rows=ctx.options.chunk_rows,
                 keep_bytes=keep_bytes,
             ) as reader:
-                for entity in table.entities:
-                    name = entity.entity_type
-                    if name in entities_done:
+                plan: list[tuple[str | None, str | None]] = [
+                    (e.entity_type, e.source_table) for e in table.entities
+                ]
+                if not reader.has_entity:  # a hand-written view without _dm_entity: one pass
+                    plan = [(None, table.entities[0].source_table if len(table.entities) == 1 else None)]
+                for name, source_table in plan:
+                    if name is not None and name in entities_done:
+                        continue
+                    if name is None and "" in entities_done:
                         continue
                     after = resume_after if name == resume_entity else None
-                    bounds = self._bounds(ctx, reader, entity.source_table)
+                    bounds = self._bounds(ctx, reader, source_table) if source_table else None
                     for chunk in reader.iter_entity(name, after_rowid=after, bounds=bounds):
                         if stop.is_set():
                             return
@@ -431,9 +437,10 @@ class LocalEngine:
         if chunk.resumable and chunk.last_rowid is not None:
             state["entity"] = chunk.entity
             state["after_rowid"] = chunk.last_rowid
-        if chunk.entity_done and chunk.entity is not None:
-            if chunk.entity not in state["entities_done"]:
-                state["entities_done"].append(chunk.entity)
+        if chunk.entity_done:
+            done_name = chunk.entity if chunk.entity is not None else ""
+            if done_name not in state["entities_done"]:
+                state["entities_done"].append(done_name)
             state["entity"], state["after_rowid"] = None, None
         result.duration = state["prior_duration"] + (time.monotonic() - state["t0"])
         if chunk.resumable or chunk.entity_done:

@@ -222,7 +222,7 @@ class SparkEngine:
                 dynamodb_endpoint=cfg.aws.dynamodb_endpoint,
                 concurrency=int(settings.get("task_concurrency") or min(opts.concurrency, 16)),
                 strategy=opts.strategy,
-                chunk_rows=int(settings.get("chunk_rows") or min(opts.chunk_rows, 500)),
+                chunk_rows=int(settings.get("chunk_rows") or min(opts.chunk_rows, 1000)),
                 partition_rows=int(settings.get("partition_rows") or 50_000),
                 fail_partition=int(fail) if fail not in (None, "") else None,
             )

@@ -45,7 +45,9 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -236,6 +238,32 @@ def plan_partitions(
     return partitions
 
 
+def extend_plan(
+    previous: list[Partition], stats: Iterable[EntityStats], partition_rows: int
+) -> list[Partition]:
+    """The previous plan plus partitions for rows beyond it: a larger rowid than the entity's last
+    slice, or an entity the previous plan did not know (pure). Existing predicates are unchanged,
+    so their checkpoints still apply."""
+    out = list(previous)
+    by_entity: dict[str | None, list[Partition]] = {}
+    for p in previous:
+        by_entity.setdefault(p.entity, []).append(p)
+    rid = quote_ident(ROWID_COLUMN)
+    for st in stats:
+        known = by_entity.get(st.entity)
+        if not known:
+            for p in plan_partitions([st], partition_rows):
+                out.append(Partition(len(out), p.predicate, p.entity, p.lo, p.hi, p.estimated_rows))
+            continue
+        old_hi = max((p.hi for p in known if p.hi is not None), default=None)
+        if st.hi is not None and old_hi is not None and st.hi > old_hi:
+            ent = known[0].predicate.split(" AND ", 1)[0]
+            pred = f"{ent} AND {rid} BETWEEN {old_hi + 1} AND {st.hi}"
+            if all(p.predicate != pred for p in out):
+                out.append(Partition(len(out), pred, st.entity, old_hi + 1, st.hi, st.hi - old_hi))
+    return out
+
+
 def stats_query(view: str) -> str:
     e, r = quote_ident(ENTITY_COLUMN), quote_ident(ROWID_COLUMN)
     return (
@@ -335,6 +363,7 @@ class PartitionBuffer:
     def __init__(self, table: str):
         self.table = table
         self.lines: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
 
     def written_file(self, table: str) -> str:
         return "written"
@@ -345,7 +374,8 @@ class PartitionBuffer:
     def append(self, name: str, obj: Any) -> None:
         kind = name.rsplit("/", 1)[-1].removesuffix(".jsonl")
         line = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
-        self.lines.setdefault(kind, []).append(line)
+        with self._lock:
+            self.lines.setdefault(kind, []).append(line)
 
 
 # -- the job ---------------------------------------------------------------------------------------
@@ -430,9 +460,19 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
     t0 = time.monotonic()
     prefix = f"{parts_dir(conf.table_name)}part-{pid:05d}-{part.key(conf.table_name)}-a{attempt}/"
     ok = False
+    # reading (the JDBC rows arrive in this thread) overlaps with writing: up to ``inflight`` chunks
+    # are being written while the next one is read and encoded
+    inflight: deque[Future[Any]] = deque()
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dm-spark-write")
+    lock = threading.Lock()
     try:
         chunk: list[Mapping[str, Any]] = []
-        chunks_done = 0
+
+        def write(good: list[Any]) -> None:
+            br = writer.write_batch(good)
+            with lock:
+                for name in ("written", "skipped", "conflicts", "unchanged", "retries", "throttles"):
+                    counters[name] += int(getattr(br, name, 0))
 
         def flush(batch: list[Mapping[str, Any]]) -> None:
             encoded = encoder.encode_many(batch)
@@ -447,24 +487,32 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
                         counters["omitted_gsi_keys"] += 1
             counters["read"] += len(batch)
             if good:
-                br = writer.write_batch(good)
-                for name in ("written", "skipped", "conflicts", "unchanged", "retries", "throttles"):
-                    counters[name] += int(getattr(br, name, 0))
+                inflight.append(pool.submit(write, good))
+            while len(inflight) >= 2:
+                inflight.popleft().result()  # raises the writer's error
+
+        def drain() -> None:
+            while inflight:
+                inflight.popleft().result()
 
         for row in rows:
             chunk.append(row_to_wire(row.asDict()))
             if len(chunk) >= conf.chunk_rows:
                 flush(chunk)
                 chunk = []
-                chunks_done += 1
                 if conf.fail_partition == pid and attempt == 0:
+                    drain()  # fail after this attempt really wrote its first chunk
                     raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
         if chunk:
             flush(chunk)
+        drain()
         if conf.fail_partition == pid and attempt == 0:
             raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
         ok = True
     finally:
+        for fut in inflight:
+            fut.cancel()
+        pool.shutdown(wait=True)
         close = getattr(writer, "close", None)
         if callable(close):
             close()
@@ -554,7 +602,15 @@ def run_job(
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
     stats = entity_stats(spark, jdbc, conf.view)
     t_stats = time.monotonic() - t0
-    parts = plan_partitions(stats, conf.partition_rows)
+    stored = storage.read_text(f"{checkpoint_dir(conf.table_name)}plan.json") if resume else None
+    if stored:
+        # a restart keeps the first plan (so its checkpoints still match) and adds what appeared since
+        parts = extend_plan([Partition(**p) for p in json.loads(stored)], stats, conf.partition_rows)
+    else:
+        parts = plan_partitions(stats, conf.partition_rows)
+    storage.write_text(
+        f"{checkpoint_dir(conf.table_name)}plan.json", json.dumps([p.__dict__ for p in parts], indent=1)
+    )
     if on_plan is not None:
         on_plan(sum(st.rows for st in stats), len(parts))
     done = done_markers(storage, conf.table_name) if resume else {}
@@ -703,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
         glue_context = GlueContext(sc)
         spark = glue_context.spark_session
         job = Job(glue_context)
-        job.init(args.get("JOB_NAME") or "dynamigrate", args)
+        job.init(args.get("JOB_NAME") or "dynamigrate", {k: v for k, v in args.items() if v is not None})
     except ImportError:
         spark = SparkSession.builder.appName(f"dynamigrate-{args.get('table')}").getOrCreate()
     spark.conf.set("spark.sql.session.timeZone", "UTC")

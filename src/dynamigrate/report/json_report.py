@@ -530,6 +530,6 @@ def _next_steps(
     )
     steps.append(
         "Keep the run directory until the cut-over is final: rollback needs written/ and old_images/; "
-        "remove the migration markers from the items afterwards if the application must not see them."
+        "then remove the migration markers from unchanged items with `dynamigrate markers remove`."
     )
     return steps

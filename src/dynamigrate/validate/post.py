@@ -507,12 +507,10 @@ class TableValidator:
             if self.mode == "sample":
                 self._compare_encoded(samples[0])
             self._check_gsis(samples[1], described)
-        except DynamigrateError as exc:
-            r.error = exc.to_dict()
         except Exception as exc:  # report any failure of one table, keep going
             from dynamigrate.troubleshoot import lookup
 
-            err = _translate_aws(exc, self.ddb_table)
+            err = exc if isinstance(exc, DynamigrateError) else _translate_aws(exc, self.ddb_table)
             r.error = err.to_dict()
             g = lookup(exc)
             if g:
