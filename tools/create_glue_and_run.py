@@ -27,6 +27,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 # run from a checkout without installing: src/ next to tools/
 _SRC = Path(__file__).resolve().parent.parent / "src"
@@ -131,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_plan(cfg, contract, tables) -> None:  # type: ignore[no-untyped-def]
+def _print_plan(cfg: Any, contract: Any, tables: list[str] | None) -> None:
     """The load plan, when MySQL (the views) can be reached from here; a note otherwise."""
     from dynamigrate.plan import Prices, estimate_table, format_plan, measure_table
 

@@ -192,3 +192,28 @@ def test_spark_items_equal_local_engine_items_with_a_retried_partition(
         assert again[t.name].read == spark_results[t.name].read
         assert again[t.name].written == spark_results[t.name].written
     assert {t.name: _items(ddb_client, t.name) for t in contract.tables} == spark_items
+
+    # a job that fails for good (partition 1 fails on every attempt) is restarted without redoing
+    # the partitions it finished
+    from dynamigrate.errors import EngineError
+
+    cats = next(t for t in contract.tables if t.name.endswith("Categories"))
+    one = dataclasses.replace(contract, tables=(cats,))
+    failed_run = RunDir.create(cfg.migration.output_dir)
+    # 3 partitions on 2 task slots: partition 2 only starts once partition 0 or 1 has finished
+    cfg3 = dataclasses.replace(cfg, raw={**cfg.raw, "spark": {"partition_rows": 10, "chunk_rows": 5}})
+    monkeypatch.setenv("DYNAMIGRATE_TEST_FAIL_PARTITION", "2!")
+    with pytest.raises(EngineError, match="injected failure in partition 2"):
+        _run("spark", cfg3, one, run=failed_run, engine=SparkEngine(spark))
+    assert failed_run.state()["tables"][cats.name]["status"] == "failed"
+    done_before = list((failed_run.path / "spark-checkpoints").glob("*/*.done"))
+    assert done_before, "a partition finished before the job failed"
+    monkeypatch.delenv("DYNAMIGRATE_TEST_FAIL_PARTITION")
+    _, resumed = _run("spark", cfg3, one, run=failed_run, engine=SparkEngine(spark))
+    r = resumed[cats.name]
+    assert r.status == "done" and r.extra["spark"]["partitions"] == 3
+    assert r.extra["spark"]["skipped_partitions"] == len(done_before) >= 1
+    assert r.read == _view_count(cfg, cats.view_name)  # whole-table figures: resumed + new partitions
+    # another run's items: insert mode leaves them alone (skipped), nothing duplicated or lost
+    assert r.skipped == r.read - r.rejected_total and r.written == 0
+    assert {t.name: _items(ddb_client, t.name) for t in contract.tables} == spark_items

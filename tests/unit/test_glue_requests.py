@@ -184,3 +184,27 @@ def test_region_check_with_dynamodb_local_only_informs(tmp_path: Path) -> None:
     rows = {r.resource: r for r in report.rows}
     assert rows["DynamoDB table T"].region == "ddblocal" and not rows["DynamoDB table T"].compared
     assert rows["credentials' default region"].region == "eu-central-1"
+
+
+def test_ctrl_c_stops_watching_not_the_runs() -> None:
+    class Api:
+        def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]:
+            return {"JobRunState": "RUNNING"}
+
+    def interrupt(_: float) -> None:
+        raise KeyboardInterrupt
+
+    out: list[str] = []
+    watch = g.RunWatch("T", "dynamigrate-T", "jr_1")
+    with pytest.raises(KeyboardInterrupt):
+        g.monitor_runs(
+            Api(),  # type: ignore[arg-type]
+            [watch],
+            timeout_seconds=3600,
+            out=out.append,
+            resume_hint="dynamigrate status R1",
+            sleep=interrupt,
+        )
+    text = "\n".join(out)
+    assert "RUNNING" in text and "keep going" in text and "dynamigrate status R1" in text
+    assert watch.state == "RUNNING" and not watch.done

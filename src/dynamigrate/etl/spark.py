@@ -224,7 +224,9 @@ class SparkEngine:
                 strategy=opts.strategy,
                 chunk_rows=int(settings.get("chunk_rows") or min(opts.chunk_rows, 1000)),
                 partition_rows=int(settings.get("partition_rows") or 50_000),
-                fail_partition=int(fail) if fail not in (None, "") else None,
+                # "N": partition N fails on its first attempt; "N!": on every attempt (the job fails)
+                fail_partition=int(str(fail).rstrip("!")) if fail not in (None, "") else None,
+                fail_always=str(fail).endswith("!"),
             )
             jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
             progress = ctx.progress

@@ -399,7 +399,8 @@ class JobConf:
     strategy: str | None = None
     chunk_rows: int = 500
     partition_rows: int = DEFAULT_PARTITION_ROWS
-    fail_partition: int | None = None  # tests: raise once in this partition, on attempt 0
+    fail_partition: int | None = None  # tests: raise in this partition, on attempt 0 (every attempt: below)
+    fail_always: bool = False
 
     @property
     def table_name(self) -> str:
@@ -500,13 +501,13 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
             if len(chunk) >= conf.chunk_rows:
                 flush(chunk)
                 chunk = []
-                if conf.fail_partition == pid and attempt == 0:
+                if conf.fail_partition == pid and (attempt == 0 or conf.fail_always):
                     drain()  # fail after this attempt really wrote its first chunk
                     raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
         if chunk:
             flush(chunk)
         drain()
-        if conf.fail_partition == pid and attempt == 0:
+        if conf.fail_partition == pid and (attempt == 0 or conf.fail_always):
             raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
         ok = True
     finally:
