@@ -221,7 +221,7 @@ def resolve_etl_options(cfg: Config, options: MigrateOptions, resume: bool) -> E
         if value:
             kw[name] = int(value)
     if "concurrency" in kw:  # an explicit concurrency applies to every strategy
-        kw["transact_concurrency"] = kw["concurrency"]
+        kw["transact_concurrency"] = kw["batch_concurrency"] = kw["concurrency"]
     return EtlOptions(
         write_mode=mode,
         version_attribute=version,

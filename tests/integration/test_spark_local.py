@@ -217,3 +217,57 @@ def test_spark_items_equal_local_engine_items_with_a_retried_partition(
     # another run's items: insert mode leaves them alone (skipped), nothing duplicated or lost
     assert r.skipped == r.read - r.rejected_total and r.written == 0
     assert {t.name: _items(ddb_client, t.name) for t in contract.tables} == spark_items
+
+
+def test_migrate_command_with_the_spark_engine(
+    spark: Any,
+    shop_db_copy: str,
+    mysql_settings: Any,
+    ddb_endpoint: str,
+    ddb_client: Any,
+    ddb_prefix: str,
+    tmp_path: Path,
+) -> None:
+    """`dynamigrate migrate --engine spark`: views, tables and the load, through the CLI."""
+    import json
+
+    from dynamigrate.cli import main
+
+    raw = json.loads(CONTRACT.read_text())
+    tables = raw["tables"] if isinstance(raw, dict) else raw
+    for t in tables:
+        t["table"] = ddb_prefix + t["table"]
+    contract_file = tmp_path / "contract.json"
+    contract_file.write_text(json.dumps({"tables": tables}))
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "aws": {"region": "us-east-1", "dynamodb_endpoint_url": ddb_endpoint},
+                "mysql": {
+                    "host": mysql_settings.host,
+                    "port": mysql_settings.port,
+                    "user": mysql_settings.user,
+                    "password": mysql_settings.password.reveal(),
+                    "database": shop_db_copy,
+                },
+                "migration": {"contract_file": str(contract_file), "output_dir": str(tmp_path / "runs")},
+                "spark": {"partition_rows": 50},
+            }
+        )
+    )
+    rc = main(
+        ["migrate", "--config", str(config), "--engine", "spark", "--progress", "quiet", "--skip-validation"]
+    )
+    assert rc == 0
+    (run_path,) = (tmp_path / "runs").iterdir()
+    state = json.loads((run_path / "state.json").read_text())
+    cfg = load_config(config)
+    for t in tables:
+        name = t["table"]
+        entry = state["tables"][name]
+        assert entry["engine"] == "spark" and entry["status"] == "done"
+        view = f"ddb_{name.lower()}_view"
+        pages = ddb_client.get_paginator("scan").paginate(TableName=name, Select="COUNT", ConsistentRead=True)
+        count = sum(page["Count"] for page in pages)
+        assert count == _view_count(cfg, view) - sum(entry["rejected"].values())

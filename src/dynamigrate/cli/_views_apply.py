@@ -19,10 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.cli._common import add_mysql_arguments, mysql_overrides
 from dynamigrate.config import load_config
 from dynamigrate.errors import ConfigError, UnsafeSqlError
 from dynamigrate.source.executor import VIA_CHOICES, apply_with_fallback, choose_executor
-from dynamigrate.source.sqlsplit import create_view_name, iter_statements, split_statements
+from dynamigrate.source.sqlsplit import iter_statements
 
 log = logging.getLogger(__name__)
 
@@ -50,81 +51,47 @@ def add_apply_command(views_subparsers: Any) -> argparse.ArgumentParser:
         "statement, use a direct connection for what it could not run",
     )
     p.add_argument("--mcp-server", help="which mcpServers entry to use when several are configured")
-    p.add_argument("--host", help="MySQL host (overrides config and MYSQL_HOST)")
-    p.add_argument("--port", type=int, help="MySQL port")
-    p.add_argument("--user", help="MySQL user")
-    p.add_argument("--database", help="MySQL database the views are created in")
+    add_mysql_arguments(p, database="MySQL database the views are created in")
     p.add_argument("--run-dir", help="record the created views in this run directory's manifest")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON instead of text")
     p.set_defaults(handler=run_apply)
     return p
 
 
-def _splitter() -> Any:
-    """The view engineer's splitter when it exists (it knows the generated files best), else ours."""
-    try:
-        from dynamigrate.sqlgen import split_statements as sqlgen_split
-    except ImportError:
-        return split_statements
-    return sqlgen_split
-
-
-def _safety_check() -> Any:
-    try:
-        from dynamigrate.sqlgen.safety import assert_single_create_view
-    except ImportError:
-        return _assert_single_create_view
-    return assert_single_create_view
-
-
-def _assert_single_create_view(sql: str) -> None:
-    """Our own guard: exactly one statement, and it creates a view."""
-    parts = split_statements(sql)
-    if len(parts) != 1:
-        raise UnsafeSqlError(f"expected one statement, found {len(parts)}")
-    if create_view_name(parts[0]) is None:
-        first = " ".join(parts[0].split()[:4])
-        raise UnsafeSqlError(f"not a CREATE VIEW statement: {first}...")
-
-
 def load_view_statements(path: Path) -> list[str]:
-    """The statements of a views file, each checked to be a single CREATE VIEW (all problems at once)."""
+    """The statements of a views file, each checked to be a single CREATE VIEW (all problems at once).
+
+    Comments are removed (``sqlgen.split_statements``): MCP servers refuse them and the safety check
+    wants bare statements.
+    """
+    from dynamigrate.sqlgen.safety import assert_single_create_view  # sqlglot: only when applying
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"views file not found: {path}", hint="generate it with `dynamigrate views generate`"
         ) from None
-    statements = list(_splitter()(text))
-    if not statements:
-        raise ConfigError(f"no statements in {path}")
-    check = _safety_check()
-    # line numbers from our own splitter; both splitters cut at the same places
-    ours = [s.line for s in iter_statements(text)]
-    lines: list[int | str] = list(ours) if len(ours) == len(statements) else ["?"] * len(statements)
+    parsed = list(iter_statements(text, strip_all_comments=True))
+    if not parsed:
+        raise ConfigError(f"no statements in {path}", hint="generate it with `dynamigrate views generate`")
     problems: list[str] = []
-    for sql, line in zip(statements, lines, strict=True):
+    for stmt in parsed:
         try:
-            check(sql)
+            assert_single_create_view(stmt.text)
         except UnsafeSqlError as exc:
-            problems.append(f"line {line}: {exc.message}")
+            problems.append(f"line {stmt.line}: {exc.message}")
     if problems:
         raise UnsafeSqlError(
             f"{path} holds statements other than single CREATE VIEWs; nothing was run:\n  "
             + "\n  ".join(problems),
             hint="views apply only runs CREATE [OR REPLACE] VIEW statements; run anything else yourself",
         )
-    return statements
+    return [stmt.text for stmt in parsed]
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    overrides = {
-        "mysql.host": args.host,
-        "mysql.port": args.port,
-        "mysql.user": args.user,
-        "mysql.database": args.database,
-    }
-    cfg = load_config(args.config, overrides=overrides)
+    cfg = load_config(args.config, overrides=mysql_overrides(args))
     path = Path(args.file)
     statements = load_view_statements(path)
 

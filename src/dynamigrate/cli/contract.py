@@ -12,6 +12,12 @@ import json
 import sys
 from typing import Any
 
+from dynamigrate.cli._common import (
+    add_mysql_arguments,
+    mysql_overrides,
+    print_help_handler,
+    require_database,
+)
 from dynamigrate.contract.load import parse_contract_text
 from dynamigrate.contract.problems import STRUCTURE_CODE, Problem, ProblemList
 from dynamigrate.errors import DynamigrateError
@@ -27,11 +33,11 @@ def register(subparsers: Any) -> None:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("contract", help="the migration contract JSON file")
         p.add_argument("--config", help="config file (mysql.* settings): lint against the live schema")
-        p.add_argument("--database", help="MySQL database (overrides mysql.database)")
+        add_mysql_arguments(p, connection=False)
         p.add_argument("--offline", action="store_true", help="do not connect to MySQL, even with --config")
         p.add_argument("--json", action="store_true", help="print the problems as JSON")
         p.set_defaults(handler=run_check)
-    parser.set_defaults(handler=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(handler=print_help_handler(parser))
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -100,13 +106,10 @@ def _introspect(args: argparse.Namespace) -> Any:
     from dynamigrate.source.connect import connect
     from dynamigrate.source.introspect import introspect
 
-    cfg = load_config(args.config, overrides={"mysql.database": args.database})
-    if not cfg.mysql.database:
-        from dynamigrate.errors import ConfigError
-
-        raise ConfigError("no MySQL database configured", hint="set mysql.database or pass --database")
+    cfg = load_config(args.config, overrides=mysql_overrides(args))
+    database = require_database(cfg)
     conn = connect(cfg.mysql)
     try:
-        return introspect(conn, cfg.mysql.database)
+        return introspect(conn, database)
     finally:
         conn.close()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from dynamigrate.errors import ConfigError
+from dynamigrate.cli._common import contract_path, print_help_handler, split_names
 
 
 def register(subparsers: Any) -> None:
@@ -35,12 +34,7 @@ def register(subparsers: Any) -> None:
     rm.add_argument("--concurrency", type=int, default=8, help="concurrent UpdateItem calls per table (8)")
     rm.add_argument("--json", action="store_true", help="print the counts as JSON")
     rm.set_defaults(handler=run_remove)
-    p.set_defaults(handler=lambda args: _usage(p))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+    p.set_defaults(handler=print_help_handler(p))
 
 
 def run_remove(args: argparse.Namespace) -> int:
@@ -52,12 +46,8 @@ def run_remove(args: argparse.Namespace) -> int:
     cfg = load_config(
         args.config, {"aws.region": args.region, "aws.dynamodb_endpoint_url": args.dynamodb_endpoint}
     )
-    path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
-    if path is None:
-        raise ConfigError("no contract given", hint="pass --contract FILE or set migration.contract_file")
-    contract = load_contract(path)
-    names = [n.strip() for value in (args.tables or []) for n in value.split(",") if n.strip()]
-    tables = contract.select(names)
+    contract = load_contract(contract_path(cfg, args.contract))
+    tables = contract.select(split_names(args.tables))
     marker = args.marker_attribute or cfg.migration.marker_attribute
     client = dynamodb_client(cfg.aws, max_pool_connections=max(10, args.concurrency))
     results = []

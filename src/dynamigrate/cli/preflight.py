@@ -14,6 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.cli._common import (
+    add_mysql_arguments,
+    contract_path,
+    mysql_overrides,
+    require_database,
+    split_names,
+)
 from dynamigrate.validate.preflight import CHECKS
 
 
@@ -26,7 +33,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--config", required=True, help="config file (mysql.*, migration.contract_file)")
     p.add_argument("--contract", help="migration contract (default: migration.contract_file)")
-    p.add_argument("--database", help="MySQL database (overrides mysql.database)")
+    add_mysql_arguments(p, connection=False)
     p.add_argument("--tables", help="only these DynamoDB tables, comma-separated")
     p.add_argument(
         "--accept",
@@ -37,10 +44,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_preflight_command)
 
 
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
 def run_preflight_command(args: argparse.Namespace) -> int:
     from dynamigrate.config import load_config
     from dynamigrate.contract.load import load_contract
@@ -48,23 +51,20 @@ def run_preflight_command(args: argparse.Namespace) -> int:
     from dynamigrate.source.connect import connect
     from dynamigrate.validate.preflight import run_preflight
 
-    cfg = load_config(args.config, overrides={"mysql.database": args.database})
-    contract_path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
-    if contract_path is None:
-        raise ConfigError("no contract given", hint="pass --contract or set migration.contract_file")
-    if not cfg.mysql.database:
-        raise ConfigError("no MySQL database configured", hint="set mysql.database or pass --database")
-    accept = set(_split(args.accept))
+    cfg = load_config(args.config, overrides=mysql_overrides(args))
+    path = contract_path(cfg, args.contract)
+    database = require_database(cfg)
+    accept = set(split_names(args.accept))
     unknown = sorted(a for a in accept if a not in CHECKS and a not in {c for c, _, _ in CHECKS.values()})
     if unknown:
         raise ConfigError(
             f"unknown check(s) in --accept: {', '.join(unknown)}", hint="known checks: " + ", ".join(CHECKS)
         )
-    contract = load_contract(contract_path)
-    tables = _split(args.tables) or list(cfg.migration.tables) or None
+    contract = load_contract(path)
+    tables = split_names(args.tables) or list(cfg.migration.tables) or None
     conn = connect(cfg.mysql)
     try:
-        report = run_preflight(conn, cfg.mysql.database, contract, tables=tables, accept=accept)
+        report = run_preflight(conn, database, contract, tables=tables, accept=accept)
     finally:
         conn.close()
     print(report.render_text())

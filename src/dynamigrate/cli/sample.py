@@ -12,13 +12,14 @@ import json
 import time
 from typing import Any
 
+from dynamigrate.cli._common import add_mysql_arguments, mysql_overrides, print_help_handler
 from dynamigrate.config import load_config
 
 
 def register(subparsers: Any) -> None:
     sample = subparsers.add_parser("sample", help="the sample online shop database (demo, tests)")
     sample_sub = sample.add_subparsers(dest="sample_command", metavar="SUBCOMMAND")
-    sample.set_defaults(handler=lambda _args: (sample.print_help(), 2)[1])
+    sample.set_defaults(handler=print_help_handler(sample))
 
     p = sample_sub.add_parser(
         "load",
@@ -32,12 +33,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the fixed built-in seed)")
     p.add_argument("--keep", action="store_true", help="do not drop an existing database of that name first")
     p.add_argument("--config", help="config file (workshop config.json layout); its mysql section is used")
-    p.add_argument("--host", help="MySQL host (overrides config and MYSQL_HOST)")
-    p.add_argument("--port", type=int, help="MySQL port")
-    p.add_argument("--user", help="MySQL user")
-    p.add_argument(
-        "--password", help="MySQL password (prefer the config file or MYSQL_PASSWORD: flags show in `ps`)"
-    )
+    # --database above is the database to create, not a connection setting
+    add_mysql_arguments(p, password=True, database=None)
     p.add_argument("--json", action="store_true", help="print the row counts as JSON")
     p.set_defaults(handler=run_load)
 
@@ -45,15 +42,7 @@ def register(subparsers: Any) -> None:
 def run_load(args: argparse.Namespace) -> int:
     from dynamigrate.sample import DEFAULT_SEED, load_sample
 
-    cfg = load_config(
-        args.config,
-        overrides={
-            "mysql.host": args.host,
-            "mysql.port": args.port,
-            "mysql.user": args.user,
-            "mysql.password": args.password,
-        },
-    )
+    cfg = load_config(args.config, overrides=mysql_overrides(args, database=False))
     mysql = cfg.mysql
     started = time.perf_counter()
     counts = load_sample(

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.cli._common import add_mysql_arguments, print_help_handler, require_database
 from dynamigrate.errors import ConfigError
 
 try:
@@ -61,7 +62,7 @@ def register(subparsers: Any) -> None:
         "--config",
         help="config file (mysql.*): detect the dialect and, with --schema-from-db, read the schema",
     )
-    p.add_argument("--database", help="MySQL database (overrides mysql.database)")
+    add_mysql_arguments(p, connection=False)
     p.add_argument(
         "--schema-from-db",
         action="store_true",
@@ -71,7 +72,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_generate)
     if add_apply_command is not None:
         add_apply_command(sub)
-    parser.set_defaults(handler=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(handler=print_help_handler(parser))
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -126,19 +127,17 @@ def run_generate(args: argparse.Namespace) -> int:
 def _read_server(config: str, database: str | None, with_schema: bool) -> tuple[str, Any]:
     """(VERSION(), SchemaInfo or None) from the configured MySQL."""
     from dynamigrate.config import load_config
-    from dynamigrate.source.connect import connect
+    from dynamigrate.source.connect import connect, server_version
     from dynamigrate.source.introspect import introspect
 
     cfg = load_config(config, overrides={"mysql.database": database})
-    if with_schema and not cfg.mysql.database:
-        raise ConfigError("no MySQL database configured", hint="set mysql.database or pass --database")
+    if with_schema:
+        require_database(cfg)
     conn = connect(cfg.mysql)
     try:
         if with_schema:
             schema = introspect(conn, cfg.mysql.database)
             return schema.version, schema
-        with conn.cursor() as cur:
-            cur.execute("SELECT VERSION()")
-            return str(cur.fetchone()[0]), None
+        return server_version(conn), None
     finally:
         conn.close()

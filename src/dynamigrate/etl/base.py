@@ -119,6 +119,8 @@ class EtlOptions:
     #: concurrent TransactWriteItems (100 items each) per table; None: ``concurrency``. DynamoDB Local
     #: slows down with more than ~8 concurrent transactions (lock contention, see docs/etl.md)
     transact_concurrency: int | None = 8
+    #: concurrent BatchWriteItem requests (25 items each) of the fresh-table insert path
+    batch_concurrency: int = 8
     strategy: str | None = None  # writer's choice when None (put | transact | batch)
     chunk_rows: int = 1000
     inflight_chunks: int = 2  # chunks being written at the same time (hides the tail of each)

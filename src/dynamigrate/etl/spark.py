@@ -232,13 +232,14 @@ class SparkEngine:
             progress = ctx.progress
 
             def on_progress(counters: dict[str, int]) -> None:
-                if progress is None:
-                    return
+                # counters of the partitions finished so far (this invocation), for status and ETA
                 result.read = counters.get("read", 0)
                 result.written = counters.get("written", 0)
                 result.skipped = counters.get("skipped", 0) + counters.get("unchanged", 0)
                 result.conflicts = counters.get("conflicts", 0)
-                progress.update(result)
+                run.update_state(tables={table.name: result.to_dict()})
+                if progress is not None:
+                    progress.update(result)
 
             def on_plan(total: int, partitions: int) -> None:
                 result.total = total

@@ -26,7 +26,9 @@ from typing import Any
 
 import pymysql
 
-from dynamigrate.errors import SourceError
+from dynamigrate.source.connect import mysql_errno, translate_error
+from dynamigrate.source.sqlsplit import split_statements
+from dynamigrate.sqlgen.dialects import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -272,13 +274,13 @@ class ShopGenerator:
 
 def _schema_statements() -> list[str]:
     text = resources.files("dynamigrate.sample").joinpath("schema.sql").read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    return split_statements(text)
 
 
 def _insert_sql(table: str) -> str:
     cols = COLUMNS[table]
-    return f"INSERT INTO `{table}` ({', '.join(f'`{c}`' for c in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+    names = ", ".join(quote_ident(c) for c in cols)
+    return f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join(['%s'] * len(cols))})"
 
 
 def _row_size(row: Sequence[Any]) -> int:
@@ -324,25 +326,26 @@ def load_sample(
     """
     if not database or "`" in database:
         raise ValueError(f"invalid database name: {database!r}")
+    quoted_db = quote_ident(database)
     kwargs = {**conn_kwargs, "database": None, "autocommit": False, "charset": "utf8mb4"}
     kwargs.setdefault("local_infile", False)
     try:
         conn = pymysql.connect(**kwargs)
-    except pymysql.err.OperationalError as exc:
-        unreachable = bool(exc.args) and exc.args[0] in (2002, 2003)
-        raise SourceError(
-            f"cannot connect to MySQL at {kwargs.get('host')}:{kwargs.get('port')}: {exc.args[-1]}",
-            hint="start the local services with scripts/services.sh start" if unreachable else None,
-        ) from None
+    except pymysql.MySQLError as exc:
+        host, port = kwargs.get("host"), kwargs.get("port")
+        err = translate_error(exc, context=f"cannot connect to MySQL at {host}:{port}", host=host, port=port)
+        if mysql_errno(exc) in (2002, 2003):
+            err.hint = "start the local services with scripts/services.sh start, or " + (err.hint or "")
+        raise err from None
     gen = ShopGenerator(scale, seed)
     counts: dict[str, int] = {}
     started = time.perf_counter()
     try:
         with conn.cursor() as cur:
             if drop:
-                cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
-            cur.execute(f"USE `{database}`")
+                cur.execute(f"DROP DATABASE IF EXISTS {quoted_db}")
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quoted_db} CHARACTER SET utf8mb4")
+            cur.execute(f"USE {quoted_db}")
             for stmt in _schema_statements():
                 cur.execute(stmt)
             # rows are consistent by construction: skip the per-row checks while bulk loading
@@ -372,8 +375,8 @@ def load_sample(
             cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
     except pymysql.MySQLError as exc:
         conn.rollback()
-        raise SourceError(
-            f"loading the sample shop into {database!r} failed: {exc}", database=database
+        raise translate_error(
+            exc, context=f"loading the sample shop into {database!r} failed", database=database
         ) from exc
     finally:
         conn.close()

@@ -34,6 +34,8 @@ HINTS: dict[int, str] = {
     "create views",
     1356: "invalid view: a table or column the view uses was dropped or renamed since it was created; "
     "regenerate and re-apply the views (`dynamigrate views generate` then `views apply`)",
+    2002: "cannot connect through the local socket: check mysql.host (use 127.0.0.1 for TCP) and that "
+    "the server runs",
     2003: "cannot connect: check mysql.host and mysql.port, that the server runs, and that no "
     "firewall/security group blocks the port from this machine",
     2005: "unknown host: check mysql.host (DNS name or IP)",
@@ -94,13 +96,19 @@ def translate_error(
     *,
     settings: MySQLSettings | None = None,
     statement: str | None = None,
+    context: str | None = None,
     **where: Any,
 ) -> SourceError:
-    """Our error for a driver error: message, ``mysql_errno`` where-context, hint, transient flag."""
+    """Our error for a driver error: message, ``mysql_errno`` where-context, hint, transient flag.
+
+    ``context`` (what we were doing, e.g. ``"loading the sample shop"``) prefixes the driver's message.
+    """
     errno = mysql_errno(exc)
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     raw = str(args[1]) if len(args) > 1 else str(exc)
     message = _scrub(raw, settings)
+    if context:
+        message = f"{context}: {message}"
     cls = TransientSourceError if errno in TRANSIENT_ERRNOS else SourceError
     if statement is not None:
         where.setdefault("statement", _shorten(statement))

@@ -54,6 +54,18 @@ class StatementResult:
     #: this path cannot take the statement at all (another path might)
     unsendable: bool = False
 
+    def rows_or_raise(self, error: type[SourceError] = SourceError) -> list[tuple[Any, ...]]:
+        """The rows of a successful query, else ``error`` with the statement's message and hint."""
+        if not self.ok:
+            raise error(
+                self.error or "query failed",
+                hint=self.hint,
+                mysql_errno=self.error_code,
+                path=self.path,
+                statement=_first_words(self.sql),
+            )
+        return list(self.rows) if isinstance(self.rows, list) else []
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "label": self.label,
@@ -135,18 +147,8 @@ class DirectExecutor:
                 cur.execute(sql)
                 rows = [tuple(r) for r in cur.fetchall()] if cur.description else None
             return StatementResult(sql, True, self.path, time.perf_counter() - start, rows=rows)
-        except pymysql.MySQLError as exc:
-            err = translate_error(exc, settings=self.settings)
-            return StatementResult(
-                sql,
-                False,
-                self.path,
-                time.perf_counter() - start,
-                error=err.message,
-                error_code=getattr(err, "mysql_errno", None),
-                hint=err.hint,
-            )
-        except SourceError as err:  # connecting failed
+        except (pymysql.MySQLError, SourceError) as exc:  # SourceError: connecting failed
+            err = exc if isinstance(exc, SourceError) else translate_error(exc, settings=self.settings)
             return StatementResult(
                 sql,
                 False,
@@ -158,15 +160,7 @@ class DirectExecutor:
             )
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        result = self.execute(sql)
-        if not result.ok:
-            raise SourceError(
-                result.error or "query failed",
-                hint=result.hint,
-                mysql_errno=result.error_code,
-                path=self.path,
-            )
-        return list(result.rows) if isinstance(result.rows, list) else []
+        return self.execute(sql).rows_or_raise(SourceError)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -771,15 +771,7 @@ class McpExecutor:
         )
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        result = self.execute(sql)
-        if not result.ok:
-            raise McpError(
-                result.error or "query failed",
-                hint=result.hint,
-                mysql_errno=result.error_code,
-                path=self.path,
-            )
-        return list(result.rows) if isinstance(result.rows, list) else []
+        return self.execute(sql).rows_or_raise(McpError)
 
     def close(self) -> None:
         self.session.close()

@@ -1,8 +1,9 @@
 """Split a MySQL script into statements, the way the ``mysql`` client does.
 
 Respects single/double-quoted strings (backslash escapes and doubled quotes), backtick identifiers,
-``-- `` / ``#`` line comments, ``/* */`` block comments and ``DELIMITER`` lines. Used by ``views apply``
-until (and alongside) ``dynamigrate.sqlgen.split_statements``; both must agree on the generated files.
+``-- `` / ``#`` line comments, ``/* */`` block comments and ``DELIMITER`` lines. The one statement
+splitter of the package: ``dynamigrate.sqlgen.split_statements`` (and so ``views apply``) is this one
+with every comment removed (``iter_statements(text, strip_all_comments=True)``).
 
 Also holds the small lexical helpers the MCP adapters need: servers such as PyPI's
 ``mysql-mcp-server`` refuse any ``;`` but a trailing one, and awslabs' server refuses comments, so a
@@ -62,8 +63,13 @@ def _skip_line(text: str, i: int) -> int:
     return len(text) if end < 0 else end
 
 
-def iter_statements(text: str) -> Iterator[SqlStatement]:
-    """Statements of ``text`` in order; comment-only fragments are dropped."""
+def iter_statements(text: str, *, strip_all_comments: bool = False) -> Iterator[SqlStatement]:
+    """Statements of ``text`` in order; comment-only fragments are dropped.
+
+    By default only the comments that open a statement are cut (the rest of its text is kept as
+    written); ``strip_all_comments`` removes every comment, executable ``/*! */`` ones included, and
+    drops statements left empty.
+    """
     delimiter = ";"
     n = len(text)
     i = 0
@@ -73,7 +79,7 @@ def iter_statements(text: str) -> Iterator[SqlStatement]:
         if at_line_start:
             line_end = _skip_line(text, i)
             m = _DELIMITER_RE.match(text, i, line_end)
-            if m and not strip_comments(text[start:i]).strip():
+            if m and not _strip_range(text, start, i, keep_executable=True).strip():
                 delimiter = m.group(1)
                 i = start = line_end
                 continue
@@ -86,35 +92,39 @@ def iter_statements(text: str) -> Iterator[SqlStatement]:
         elif _is_line_comment_start(text, i):
             i = _skip_line(text, i)
         elif text.startswith(delimiter, i):
-            yield from _emit(text, start, i)
+            yield from _emit(text, start, i, strip_all_comments)
             i = start = i + len(delimiter)
         else:
             if c == "\n":
                 at_line_start = True
             i += 1
-    yield from _emit(text, start, n)
+    yield from _emit(text, start, n, strip_all_comments)
 
 
-def _emit(text: str, start: int, end: int) -> Iterator[SqlStatement]:
-    chunk = text[start:end]
-    if not strip_comments(chunk).strip():
+def _emit(text: str, start: int, end: int, strip_all_comments: bool) -> Iterator[SqlStatement]:
+    # comments are recognised on the whole text: "--" just before the delimiter is not a comment
+    # ("SELECT 1--;" is "SELECT 1--"), although it would be at the end of the cut-out chunk
+    if not _strip_range(text, start, end, keep_executable=True).strip():
         return
-    lead = _leading_comment_length(chunk)
-    line = text.count("\n", 0, start + lead) + 1
-    yield SqlStatement(chunk[lead:].strip(), line)
+    lead = _skip_leading_comments(text, start, end)
+    if strip_all_comments:
+        body = _strip_range(text, lead, end, keep_executable=False).strip()
+        if not body:  # nothing but an executable comment, removed here
+            return
+    else:
+        body = text[lead:end].strip()
+    yield SqlStatement(body, text.count("\n", 0, lead) + 1)
 
 
-def _leading_comment_length(chunk: str) -> int:
-    """Length of the whitespace and (non-executable) comments that open ``chunk``."""
-    i = 0
-    n = len(chunk)
-    while i < n:
-        if chunk[i].isspace():
+def _skip_leading_comments(text: str, i: int, end: int) -> int:
+    """Index of the first character of ``text[i:end]`` past whitespace and (non-executable) comments."""
+    while i < end:
+        if text[i].isspace():
             i += 1
-        elif chunk.startswith("/*", i) and not chunk.startswith("/*!", i):
-            i = _skip_block_comment(chunk, i)
-        elif _is_line_comment_start(chunk, i):
-            i = _skip_line(chunk, i)
+        elif text.startswith("/*", i) and not text.startswith("/*!", i):
+            i = min(_skip_block_comment(text, i), end)
+        elif _is_line_comment_start(text, i):
+            i = min(_skip_line(text, i), end)
         else:
             break
     return i
@@ -130,24 +140,28 @@ def strip_comments(sql: str, keep_executable: bool = True) -> str:
 
     Block comments become one space so that ``a/**/b`` stays two tokens.
     """
+    return _strip_range(sql, 0, len(sql), keep_executable)
+
+
+def _strip_range(text: str, start: int, end: int, keep_executable: bool) -> str:
+    """:func:`strip_comments` of ``text[start:end]``, looking past ``end`` to recognise ``--``."""
     out: list[str] = []
-    n = len(sql)
-    i = 0
-    while i < n:
-        c = sql[i]
+    i = start
+    while i < end:
+        c = text[i]
         if c in "'\"`":
-            j = _skip_quoted(sql, i)
-            out.append(sql[i:j])
+            j = min(_skip_quoted(text, i), end)
+            out.append(text[i:j])
             i = j
-        elif c == "/" and sql.startswith("/*", i):
-            j = _skip_block_comment(sql, i)
-            if keep_executable and sql.startswith("/*!", i):
-                out.append(sql[i:j])
+        elif c == "/" and text.startswith("/*", i):
+            j = min(_skip_block_comment(text, i), end)
+            if keep_executable and text.startswith("/*!", i):
+                out.append(text[i:j])
             else:
                 out.append(" ")
             i = j
-        elif _is_line_comment_start(sql, i):
-            i = _skip_line(sql, i)
+        elif _is_line_comment_start(text, i):
+            i = min(_skip_line(text, i), end)
         else:
             out.append(c)
             i += 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from dynamigrate import __version__
 from dynamigrate.contract.model import Contract
 from dynamigrate.source.schema import SchemaInfo
+from dynamigrate.source.sqlsplit import iter_statements
 from dynamigrate.sqlgen.dialects import (
     DIALECT_NAMES,
     MariaDBDialect,
@@ -157,48 +158,7 @@ def split_statements(text: str) -> list[str]:
     """Split SQL text on ';' outside quotes and comments; comments are dropped, empty statements skipped.
 
     Understands '...', "..." and `...` (doubled quotes and backslash escapes inside the first two),
-    '-- ' and '#' line comments and '/* */' block comments.
+    '-- ' and '#' line comments, '/* */' block comments and ``DELIMITER`` lines: the package's one
+    splitter, :func:`dynamigrate.source.sqlsplit.iter_statements`, with every comment removed.
     """
-    out: list[str] = []
-    buf: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in "'\"`":
-            j = i + 1
-            while j < n:
-                c = text[j]
-                if c == "\\" and ch != "`":
-                    j += 2
-                    continue
-                if c == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            buf.append(text[i : j + 1])
-            i = j + 1
-            continue
-        if ch == "#" or (text.startswith("--", i) and (i + 2 >= n or text[i + 2] in " \t\r\n")):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-            buf.append(" ")
-            continue
-        if ch == ";":
-            stmt = "".join(buf).strip()
-            if stmt:
-                out.append(stmt)
-            buf = []
-            i += 1
-            continue
-        buf.append(ch)
-        i += 1
-    stmt = "".join(buf).strip()
-    if stmt:
-        out.append(stmt)
-    return out
+    return [s.text for s in iter_statements(text, strip_all_comments=True)]

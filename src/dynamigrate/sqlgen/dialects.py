@@ -13,6 +13,17 @@ from dynamigrate.errors import SqlGenError
 DIALECT_NAMES = ("mysql", "mariadb")
 
 
+def quote_ident(identifier: str) -> str:
+    """A quoted MySQL/MariaDB identifier (the package's one quoting function; both servers agree).
+
+    Backticks inside are doubled; an empty name or one holding NUL cannot be an identifier.
+    https://dev.mysql.com/doc/refman/8.0/en/identifiers.html
+    """
+    if "\x00" in identifier or not identifier:
+        raise SqlGenError(f"invalid SQL identifier {identifier!r}", hint="rename the table/column/attribute")
+    return "`" + identifier.replace("`", "``") + "`"
+
+
 class MySQL8Dialect:
     """MySQL 8.0.14 or later (the generated SQL needs outer references in derived tables, 8.0.14+)."""
 
@@ -23,14 +34,7 @@ class MySQL8Dialect:
 
     # -- quoting -------------------------------------------------------------------------------------
 
-    @staticmethod
-    def quote(identifier: str) -> str:
-        """A quoted identifier. Backticks inside are doubled; NUL cannot appear in an identifier."""
-        if "\x00" in identifier or not identifier:
-            raise SqlGenError(
-                f"invalid SQL identifier {identifier!r}", hint="rename the table/column/attribute"
-            )
-        return "`" + identifier.replace("`", "``") + "`"
+    quote = staticmethod(quote_ident)
 
     @staticmethod
     def literal(value: str) -> str:

@@ -228,12 +228,9 @@ def _hint_for(node: Any) -> str:
     return "write one plain SQL expression"
 
 
-def assert_single_create_view(sql: str, dialect: str = "mysql", table: str | None = None) -> None:
-    """Check that ``sql`` is exactly one CREATE VIEW whose body is a SELECT (or UNION of SELECTs).
-
-    Comments are not allowed inside a statement (the generator writes them between statements), nor
-    is any second statement. Raises :class:`UnsafeSqlError` with the table and the offending part.
-    """
+def _statement_tokens(sql: str, dialect: str, table: str | None) -> list[Any]:
+    """The tokens of one generated statement; UnsafeSqlError for unreadable text, a comment or a
+    second statement (the checks both statement guards start with)."""
     try:
         tokens = _MYSQL.tokenize(sql)
     except (TokenError, ParseError, ValueError) as exc:
@@ -246,6 +243,16 @@ def assert_single_create_view(sql: str, dialect: str = "mysql", table: str | Non
         raise UnsafeSqlError(
             f"the generated statement {refusal[0]}", table=table, fragment=sql[:200], hint=refusal[1]
         )
+    return tokens
+
+
+def assert_single_create_view(sql: str, dialect: str = "mysql", table: str | None = None) -> None:
+    """Check that ``sql`` is exactly one CREATE VIEW whose body is a SELECT (or UNION of SELECTs).
+
+    Comments are not allowed inside a statement (the generator writes them between statements), nor
+    is any second statement. Raises :class:`UnsafeSqlError` with the table and the offending part.
+    """
+    tokens = _statement_tokens(sql, dialect, table)
     try:
         parsed = [e for e in _MYSQL.parser().parse(tokens, sql) if e is not None]
     except (ParseError, TokenError) as exc:
@@ -316,18 +323,7 @@ def check_statement_shape(sql: str, dialect: str = "mysql", table: str | None = 
     :func:`~dynamigrate.sqlgen.generate_views` by default because parsing megabytes of generated SQL
     with the pure-Python parser costs more than generating it.
     """
-    try:
-        tokens = _MYSQL.tokenize(sql)
-    except (TokenError, ParseError, ValueError) as exc:
-        raise UnsafeSqlError(
-            f"the generated statement cannot be read as {dialect} SQL: {str(exc).splitlines()[0]}",
-            table=table,
-        ) from None
-    refusal = _comment_or_separator(sql, tokens, allow_final_semicolon=True)
-    if refusal is not None:
-        raise UnsafeSqlError(
-            f"the generated statement {refusal[0]}", table=table, fragment=sql[:200], hint=refusal[1]
-        )
+    tokens = _statement_tokens(sql, dialect, table)
     types = [t.token_type for t in tokens if t.token_type != TokenType.SEMICOLON]
     i = 1
     if types[1:3] == [TokenType.OR, TokenType.REPLACE]:

@@ -653,17 +653,22 @@ class TableWriter:
         for op in ops:
             self._put_one(op, tally)
 
+    def _put_request(self, op: _Op) -> dict[str, Any]:
+        """The conditional Put of ``op``: PutItem's arguments, and a TransactWriteItems ``Put``."""
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": op.item}
+        if op.condition:
+            put["ConditionExpression"] = op.condition
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if op.names:
+            put["ExpressionAttributeNames"] = op.names
+        if op.values:
+            put["ExpressionAttributeValues"] = op.values
+        return put
+
     def _put_one(self, op: _Op, tally: _Tally) -> None:
         from botocore.exceptions import ClientError
 
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": op.item}
-        if op.condition:
-            kwargs["ConditionExpression"] = op.condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if op.names:
-            kwargs["ExpressionAttributeNames"] = op.names
-        if op.values:
-            kwargs["ExpressionAttributeValues"] = op.values
+        kwargs = self._put_request(op)
         if op.return_old:
             kwargs["ReturnValues"] = "ALL_OLD"
         try:
@@ -704,15 +709,7 @@ class TableWriter:
         self._run_all([functools.partial(self._transact, g, tally) for g in groups])
 
     def _transact_item(self, op: _Op) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": op.item}
-        if op.condition:
-            put["ConditionExpression"] = op.condition
-            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if op.names:
-            put["ExpressionAttributeNames"] = op.names
-        if op.values:
-            put["ExpressionAttributeValues"] = op.values
-        return {"Put": put}
+        return {"Put": self._put_request(op)}
 
     def _transact(self, ops: list[_Op], tally: _Tally) -> None:
         from botocore.exceptions import ClientError

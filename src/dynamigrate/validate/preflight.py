@@ -37,6 +37,7 @@ from typing import Any
 
 from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Table
 from dynamigrate.errors import SourceError
+from dynamigrate.sqlgen.dialects import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -210,9 +211,7 @@ class PreflightReport:
 # -- SQL helpers -------------------------------------------------------------------------------------
 
 
-def qi(name: str) -> str:
-    """A quoted MySQL identifier."""
-    return "`" + name.replace("`", "``") + "`"
+qi = quote_ident  # short: it is in every query below
 
 
 def _query(conn: Any, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
