@@ -15,7 +15,33 @@ from typing import Any
 
 from dynamigrate.errors import ConfigError
 
-SECRET_KEYS = ("password", "secret", "token", "key")
+#: a setting, environment variable or flag whose name contains one of these holds a secret
+SECRET_KEYS = ("password", "secret", "token", "key", "pwd")
+
+
+def is_secret_name(name: str) -> bool:
+    """True for names such as ``password``, ``MYSQL_PWD``, ``aws_secret_access_key``, ``--db-token``."""
+    low = name.lower()
+    return any(s in low for s in SECRET_KEYS)
+
+
+def masked_args(args: list[str]) -> list[str]:
+    """A command line with the values of secret flags masked (``--password x``, ``--db-token=x``)."""
+    out: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif arg.startswith("--") and is_secret_name(arg.split("=", 1)[0]):
+            if "=" in arg:
+                out.append(arg.split("=", 1)[0] + "=***")
+            else:
+                out.append(arg)
+                hide_next = True
+        else:
+            out.append(arg)
+    return out
 
 
 class Secret:
@@ -101,9 +127,10 @@ class Config:
     mysql: MySQLSettings = field(default_factory=MySQLSettings)
     aws: AwsSettings = field(default_factory=AwsSettings)
     migration: MigrationSettings = field(default_factory=MigrationSettings)
-    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # repr=False: both hold the config file's text, secrets included (use masked())
+    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     source_path: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def masked(self) -> dict[str, Any]:
         """The configuration as a dict with every secret masked, for logs and reports."""
@@ -120,19 +147,25 @@ class Config:
 
 
 def mask_secrets(value: Any, _key: str = "") -> Any:
+    """``value`` with every secret masked: values of secret-named keys, :class:`Secret` objects and
+    secret flags in command lines (an MCP server's ``args``)."""
     if isinstance(value, dict):
-        return {k: mask_secrets(v, k) for k, v in value.items()}
+        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value) and not is_secret_name(_key):
+            value = masked_args(value)
         return [mask_secrets(v, _key) for v in value]
     if isinstance(value, Secret):
         return "***"
-    if isinstance(value, str) and value and any(s in _key.lower() for s in SECRET_KEYS):
+    if isinstance(value, str) and value and is_secret_name(_key):
         return "***"
     return value
 
 
-def _pick(cls: type, data: dict[str, Any], section: str) -> dict[str, Any]:
-    known = {f.name for f in fields(cls)}
+def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of ``cls`` (everything else is ignored). The password
+    is never picked: it is wrapped in a :class:`Secret` by the caller."""
+    known = {f.name for f in fields(cls)} - {"password"}
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key in known:
@@ -165,6 +198,12 @@ def load_config(
             raise ConfigError(
                 f"config file not found: {p}", hint="pass --config with an existing file"
             ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(
+                f"cannot read config file {p}: {reason}",
+                hint="pass --config with a readable UTF-8 JSON file",
+            ) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"config file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
@@ -172,7 +211,11 @@ def load_config(
                 hint="fix the JSON syntax (a trailing comma is the usual culprit)",
             ) from None
         if not isinstance(raw, dict):
-            raise ConfigError("config file must hold a JSON object", file=str(p))
+            raise ConfigError(
+                "config file must hold a JSON object",
+                file=str(p),
+                hint='e.g. {"mysql": {...}, "aws": {...}, "migration": {...}} (see examples/demo-config.json)',
+            )
 
     mysql_raw = dict(raw.get("mysql") or {})
     aws_raw = dict(raw.get("aws") or {})
@@ -204,21 +247,44 @@ def load_config(
                 continue
             section, _, key = dotted.partition(".")
             if section not in sections:
-                raise ConfigError(f"unknown setting '{dotted}'")
-            # the config file's region wins over the credentials' default region only when the
-            # environment does not set one explicitly: standard AWS precedence
+                raise ConfigError(
+                    f"unknown setting '{dotted}'", hint="settings are mysql.*, aws.* or migration.*"
+                )
+            # later layers win: the environment over the file, flags over both
             sections[section][key] = value
 
+    where = str(path) if path else None
+    port = mysql_raw.get("port", MySQLSettings.port)
     try:
-        mysql = MySQLSettings(**_pick(MySQLSettings, mysql_raw, "mysql"))
-        mysql = replace(mysql, port=int(mysql.port), password=Secret(str(mysql_raw.get("password") or "")))
-        aws = AwsSettings(**_pick(AwsSettings, aws_raw, "aws"))
-        mig_kwargs = _pick(MigrationSettings, mig_raw, "migration")
+        port = int(port)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"mysql.port must be a whole number, not {port!r}",
+            file=where,
+            hint="set mysql.port (config file, MYSQL_PORT or --port) to the server's TCP port, e.g. 3306",
+        ) from None
+    try:
+        mysql = MySQLSettings(
+            **{**_pick(MySQLSettings, mysql_raw), "port": port},
+            password=Secret(str(mysql_raw.get("password") or "")),
+        )
+        aws = AwsSettings(**_pick(AwsSettings, aws_raw))
+        mig_kwargs = _pick(MigrationSettings, mig_raw)
         if "tables" in mig_kwargs:
-            mig_kwargs["tables"] = tuple(mig_kwargs["tables"])
+            tables = mig_kwargs["tables"]
+            # "Users,Orders" (an environment variable, a flag) as well as ["Users", "Orders"]
+            mig_kwargs["tables"] = tuple(
+                str(t).strip()
+                for t in (tables.split(",") if isinstance(tables, str) else tables)
+                if str(t).strip()
+            )
         migration = MigrationSettings(**mig_kwargs)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid configuration value: {exc}", file=str(path) if path else None) from None
+        raise ConfigError(
+            f"invalid configuration value: {exc}",
+            file=where,
+            hint="compare the config file with examples/demo-config.json (types of the values)",
+        ) from None
 
     mcp_servers = dict(raw.get("mcpServers") or {})
     mcp_file = (raw.get("mcp") or {}).get("config_file") if isinstance(raw.get("mcp"), dict) else None
@@ -236,6 +302,9 @@ def load_config(
         try:
             extra = json.loads(mcp_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"cannot read MCP servers file {mcp_path}: {exc}") from None
+            raise ConfigError(
+                f"cannot read MCP servers file {mcp_path}: {exc}",
+                hint='mcp.config_file names a JSON file {"mcpServers": {...}}, relative to the config file',
+            ) from None
         cfg = replace(cfg, mcp_servers={**(extra.get("mcpServers") or {}), **mcp_servers})
     return cfg

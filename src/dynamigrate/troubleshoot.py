@@ -433,7 +433,7 @@ add(
     "Use one region everywhere: set aws.region in the config and AWS_REGION for the CLI, and recreate "
     "what was created elsewhere: the region check prints the resource -> region table.",
     codes=["DM700"],
-    patterns=[r"(?i)region mismatch", r"(?i)regions? (differ|disagree)"],
+    patterns=[r"(?i)region mismatch", r"(?i)regions? (differ|disagree)", r"(?i)disagree on the region"],
 )
 
 # Glue job failures (match only texts that are about Glue)

@@ -127,3 +127,62 @@ def test_dry_run_prints_the_plan_and_creates_nothing(
     assert not (tmp_path / "runs").exists()
     names = ddb_client.list_tables()["TableNames"]
     assert not [n for n in names if n.startswith(ddb_prefix)]
+
+
+def test_fresh_table_writer_on_resume_never_touches_foreign_items(
+    ddb_client: Any, ddb_prefix: str, tmp_path: Path
+) -> None:
+    """The fast insert path of a resumed table: existing items are read first and left alone."""
+    from dynamigrate.contract.load import parse_contract
+    from dynamigrate.etl.local import FreshTableWriter
+    from dynamigrate.target.encode import ItemEncoder, marker_value
+    from dynamigrate.target.provision import ensure_table
+    from dynamigrate.target.writer import RunDirSink, TableWriter, WriterOptions
+
+    name = f"{ddb_prefix}Fresh"
+    contract, problems = parse_contract(
+        {
+            "tables": [
+                {
+                    "table": name,
+                    "type": "single-entity",
+                    "source_table": "t",
+                    "pk": "PK",
+                    "attributes": [
+                        {"name": "PK", "type": "S", "source_table": "t", "source_column": "id"},
+                        {"name": "v", "type": "N", "source_table": "t", "source_column": "v"},
+                    ],
+                }
+            ]
+        }
+    )
+    assert contract is not None, problems
+    table = contract.tables[0]
+    ensure_table(ddb_client, table)
+    run = RunDir.create(tmp_path)
+    enc = ItemEncoder(table)
+    rows = [
+        enc.encode({"PK": f"k{i}", "v": str(i), "_dm_entity": "t", "_dm_rowid": str(i)}) for i in range(120)
+    ]
+    # k0: written by this run before the kill (same content, our marker); k1: the application's item
+    ddb_client.put_item(
+        TableName=name,
+        Item={**rows[0].item, "_dm_marker": {"S": marker_value(run.run_id, rows[0].fingerprint)}},
+    )
+    ddb_client.put_item(TableName=name, Item={"PK": {"S": "k1"}, "v": {"N": "999"}})
+    sink = RunDirSink(run, name)
+
+    def writer(mode: str) -> TableWriter:
+        return TableWriter(ddb_client, name, table, WriterOptions(mode=mode, run_id=run.run_id), sink)
+
+    fresh = FreshTableWriter(
+        ddb_client, table, run.run_id, "_dm_marker", writer("insert"), writer("overwrite"), sink
+    )
+    result = fresh.write_batch([*rows, rows[5]])  # k5 twice: the first wins
+    fresh.close()
+    assert (result.written, result.skipped) == (119, 2)
+    items = {i["PK"]["S"]: i for i in ddb_client.scan(TableName=name, ConsistentRead=True)["Items"]}
+    assert len(items) == 120
+    assert items["k1"] == {"PK": {"S": "k1"}, "v": {"N": "999"}}  # untouched
+    assert items["k7"]["v"] == {"N": "7"}
+    assert items["k7"]["_dm_marker"]["S"].startswith(run.run_id + ":")

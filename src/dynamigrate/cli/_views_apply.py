@@ -72,6 +72,10 @@ def load_view_statements(path: Path) -> list[str]:
         raise ConfigError(
             f"views file not found: {path}", hint="generate it with `dynamigrate views generate`"
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read views file {path}: {exc}", hint="pass the .sql file `views generate` wrote"
+        ) from None
     parsed = list(iter_statements(text, strip_all_comments=True))
     if not parsed:
         raise ConfigError(f"no statements in {path}", hint="generate it with `dynamigrate views generate`")

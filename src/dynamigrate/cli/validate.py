@@ -44,10 +44,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _contract(args: argparse.Namespace, cfg: Any) -> Any:
+def _contract(args: argparse.Namespace, cfg: Any, run_meta: dict[str, Any] | None = None) -> Any:
     from dynamigrate.contract.load import load_contract
 
     path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
+    if path is None and run_meta and run_meta.get("contract_path"):
+        path = Path(run_meta["contract_path"])  # the contract the run used
     if path is None:
         raise ConfigError(
             "no contract given", hint="pass --contract FILE or set migration.contract_file in the config"
@@ -73,10 +75,11 @@ def run(args: argparse.Namespace) -> int:
     from dynamigrate.validate.post import validate_run
 
     cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
-    contract = _contract(args, cfg)
     run_dir = open_or_create_run(cfg.migration.output_dir, args.run, "validate", cfg)
     meta = run_dir.meta
-    if meta.get("contract_hash") and contract.sha256 and meta["contract_hash"] != contract.sha256:
+    contract = _contract(args, cfg, meta)
+    run_hash = meta.get("contract_sha256") or meta.get("contract_hash")
+    if run_hash and contract.sha256 and run_hash != contract.sha256:
         print(
             f"warning: the contract differs from the one run {run_dir.run_id} used "
             "(validating against the contract given now)",

@@ -92,9 +92,15 @@ def run_generate(args: argparse.Namespace) -> int:
     schema = None
     config = getattr(args, "config", None)
     if getattr(args, "schema_from_db", False) and not config:
-        raise ConfigError("--schema-from-db needs --config (the MySQL connection settings)")
+        raise ConfigError(
+            "--schema-from-db needs --config (the MySQL connection settings)",
+            hint="pass --config FILE with a mysql section, or leave out --schema-from-db",
+        )
     if dialect == "auto" and not config:
-        raise ConfigError("--dialect auto needs --config (the dialect is read from the server)")
+        raise ConfigError(
+            "--dialect auto needs --config (the dialect is read from the server)",
+            hint="pass --config FILE with a mysql section, or name the dialect: --dialect mysql|mariadb",
+        )
     if config and (dialect == "auto" or getattr(args, "schema_from_db", False)):
         version, schema = _read_server(config, getattr(args, "database", None), args.schema_from_db)
         if dialect == "auto":
@@ -114,7 +120,13 @@ def run_generate(args: argparse.Namespace) -> int:
         contract_source=str(contract_path), include_timestamp=not getattr(args, "no_timestamp", False)
     )
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write {args.output}: {exc.strerror or exc}",
+                hint="pass --output with a writable path (its directory must exist)",
+            ) from None
         print(
             f"wrote {len(views.statements)} view(s) ({dialect}) to {args.output}",
             file=sys.stderr,

@@ -127,6 +127,16 @@ def parse_contract_file(path: str | Path) -> tuple[Contract | None, ProblemList]
         raise ContractError(
             f"contract file not found: {p}", hint="check --contract / migration.contract_file"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"contract file {p} is not UTF-8 text (byte {exc.start})",
+            hint="save the contract as UTF-8 JSON",
+        ) from None
+    except OSError as exc:
+        raise ContractError(
+            f"cannot read contract file {p}: {exc.strerror or exc}",
+            hint="check --contract / migration.contract_file and the file's permissions",
+        ) from None
     return parse_contract_text(text, source=str(p))
 
 

@@ -16,6 +16,9 @@ Threads and queues (see docs/etl.md)::
   ``inflight_chunks=1``). Redone writes are harmless: every write is conditional and idempotent.
 * Rows the encoder rejects never reach DynamoDB: they go to ``rejected.jsonl`` through the writer's
   sink, are counted by reason, and the run continues.
+* Strategy ``auto``: ``insert`` into a table this run created uses BatchWriteItem
+  (:class:`FreshTableWriter`); otherwise conditional writes, ``transact`` against a local endpoint and
+  ``put`` against AWS (:func:`resolve_strategy`).
 * In ``sync`` mode the keys produced by the view are kept in an on-disk SQLite set
   (``seen/<T>.sqlite``, bounded memory, survives a resume); after the pass, migration-owned items
   (those carrying the marker) whose key was not produced are reported as ``missing_source`` and, with
@@ -104,17 +107,25 @@ class SeenKeys:
 
 
 class FreshTableWriter:
-    """``insert`` into a table this run created: BatchGetItem the keys, BatchWriteItem the absent items.
+    """``insert`` into a table this run created, with BatchWriteItem instead of conditional writes.
 
     Conditional writes (PutItem, TransactWriteItems) keep the insert promise "never touch an existing
     item" atomically, but DynamoDB Local serves them at about half the rate of BatchWriteItem
-    (docs/etl.md). A table created by this run has no other writer yet, so the engine reads which keys
-    exist (consistent BatchGetItem, 100 keys per request, cheap) and writes only the absent ones with
-    BatchWriteItem (the target's overwrite writer: 25 per request, UnprocessedItems re-sent, a refused
-    request replayed item by item). Items found are counted exactly as the conditional writer counts
-    them: carrying this run's marker for the same content -> written (a resumed chunk), else skipped.
-    The only difference to a conditional put: an item created by someone else in the milliseconds
-    between the read and the write would be replaced. ``--strategy put|transact`` turns this off.
+    (docs/etl.md). A table this run created has no other writer, so:
+
+    * first pass over the table (no checkpoint yet): the table holds nothing this load could collide
+      with, so the items are written with BatchWriteItem directly (the target's overwrite writer: 25
+      per request, UnprocessedItems re-sent, a refused request replayed item by item). The same key
+      twice in one chunk keeps the first; across chunks (duplicate keys, which preflight reports as an
+      error) the last would win.
+    * resumed table (a checkpoint exists; maybe days later): which keys exist is read first
+      (consistent BatchGetItem, 100 keys per request) and only absent items are written. Items found
+      are counted as the conditional writer counts them: this run's marker for the same content ->
+      written (a redone chunk), anything else -> skipped, untouched.
+
+    An item created by someone else in this run's table while it loads could be replaced (on a resume:
+    only in the milliseconds between the read and the write). ``--strategy put|transact`` gives strictly
+    conditional writes instead.
     """
 
     def __init__(
@@ -126,7 +137,9 @@ class FreshTableWriter:
         strict: Any,
         blind: Any,
         sink: Any,
+        check_existing: bool = True,
     ):
+        self.check_existing = check_existing
         self.client = client
         self.table = table
         self.run_id = run_id
@@ -154,7 +167,10 @@ class FreshTableWriter:
                 self.sink.on_skipped(e.key, "exists")
             else:
                 unique[k] = e
-        existing, retries = self._existing(list(unique.values()))
+        if self.check_existing:
+            existing, retries = self._existing(list(unique.values()))
+        else:
+            existing, retries = {}, 0
         result.retries += retries
         absent = []
         for k, e in unique.items():
@@ -302,7 +318,7 @@ class LocalEngine:
     ) -> None:
         opts = ctx.options
         client = ctx.client()
-        writer, sink = self._make_writer(ctx, table, client)
+        writer, sink = self._make_writer(ctx, table, client, resumed=bool(ckpt))
         seen = (
             SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite")) if self._tracks_seen(ctx) else None
         )
@@ -473,7 +489,9 @@ class LocalEngine:
             log.debug("counting rows of %s failed", table.view_name, exc_info=True)
 
     # -- writer side ----------------------------------------------------------------------------
-    def _make_writer(self, ctx: EtlContext, table: Table, client: Any) -> tuple[Any, Any]:
+    def _make_writer(
+        self, ctx: EtlContext, table: Table, client: Any, resumed: bool = False
+    ) -> tuple[Any, Any]:
         from dynamigrate.target.writer import RunDirSink, TableWriter, WriterOptions
 
         opts = ctx.options

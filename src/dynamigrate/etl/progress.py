@@ -258,10 +258,14 @@ class ProgressReporter:
         if not self._tables:
             return
         self._clear_block()
+        import shutil
+
+        width = shutil.get_terminal_size((120, 24)).columns
         lines = []
         for view in self._tables.values():
             line = self._render_line(view, now, final=view.status != "running")
-            lines.append(_bar(view) + " " + line)
+            # one screen line per table (a wrapped line would break the cursor-up redraw)
+            lines.append((_bar(view) + " " + line)[: max(20, width - 1)])
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
         self._drawn_lines = len(lines)

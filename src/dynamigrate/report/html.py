@@ -316,6 +316,8 @@ def example_text(ex: Mapping[str, Any]) -> str:
 def human_duration(seconds: Any) -> str:
     if not isinstance(seconds, int | float):
         return "–"
+    if seconds < 1:
+        return "< 1 s"
     if seconds < 60:
         return f"{seconds:.1f} s"
     s = round(seconds)

@@ -333,9 +333,9 @@ def load_sample(
         conn = pymysql.connect(**kwargs)
     except pymysql.MySQLError as exc:
         host, port = kwargs.get("host"), kwargs.get("port")
-        err = translate_error(exc, context=f"cannot connect to MySQL at {host}:{port}", host=host, port=port)
+        err = translate_error(exc, context=f"cannot connect to MySQL at {host}:{port}")
         if mysql_errno(exc) in (2002, 2003):
-            err.hint = "start the local services with scripts/services.sh start, or " + (err.hint or "")
+            err.hint = f"{err.hint}; for the local test services: scripts/services.sh start"
         raise err from None
     gen = ShopGenerator(scale, seed)
     counts: dict[str, int] = {}

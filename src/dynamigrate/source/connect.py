@@ -15,6 +15,7 @@ from typing import Any
 
 from dynamigrate.config import MySQLSettings
 from dynamigrate.errors import SourceError, TransientSourceError
+from dynamigrate.source.schema import dialect_from_version
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +112,14 @@ def translate_error(
         message = f"{context}: {message}"
     cls = TransientSourceError if errno in TRANSIENT_ERRNOS else SourceError
     if statement is not None:
-        where.setdefault("statement", _shorten(statement))
+        where.setdefault("statement", shorten_sql(statement))
     err = cls(message, hint=HINTS.get(errno or -1), mysql_errno=errno, **where)
     err.mysql_errno = errno  # type: ignore[attr-defined]
     return err
 
 
-def _shorten(sql: str, limit: int = 120) -> str:
+def shorten_sql(sql: str, limit: int = 120) -> str:
+    """``sql`` on one line, cut to ``limit`` characters (for messages and logs)."""
     flat = " ".join(sql.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
@@ -130,6 +132,5 @@ def server_version(conn: Any) -> str:
     return str(row[0]) if row else ""
 
 
-def detect_dialect(version: str) -> str:
-    """``"mariadb"`` for a MariaDB version string (``10.11.6-MariaDB-...``), else ``"mysql"``."""
-    return "mariadb" if "mariadb" in (version or "").lower() else "mysql"
+#: ``"mariadb"`` for a MariaDB version string (``10.11.6-MariaDB-...``), else ``"mysql"``
+detect_dialect = dialect_from_version

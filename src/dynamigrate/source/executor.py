@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dynamigrate.config import Config, MySQLSettings
 from dynamigrate.errors import ConfigError, DynamigrateError, McpError, SourceError
+from dynamigrate.source.connect import shorten_sql
 from dynamigrate.source.sqlsplit import create_view_name
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class StatementResult:
                 hint=self.hint,
                 mysql_errno=self.error_code,
                 path=self.path,
-                statement=_first_words(self.sql),
+                statement=shorten_sql(self.sql),
             )
         return list(self.rows) if isinstance(self.rows, list) else []
 
@@ -201,7 +202,7 @@ class ApplyReport:
         return not self.failed and self.aborted is None
 
     def failed_labels(self) -> list[str]:
-        return [r.label or _first_words(r.sql) for r in self.failed]
+        return [r.label or shorten_sql(r.sql, 60) for r in self.failed]
 
     def render_text(self) -> str:
         n_ok = sum(1 for r in self.results if r.ok)
@@ -210,7 +211,7 @@ class ApplyReport:
             f"{n_ok} ok, {len(self.failed)} failed"
         ]
         names = [
-            (r.label or _first_words(r.sql)) + (f" [{r.path}]" if r.path != self.path else "")
+            (r.label or shorten_sql(r.sql, 60)) + (f" [{r.path}]" if r.path != self.path else "")
             for r in self.results
         ]
         width = max((len(n) for n in names), default=10)
@@ -244,11 +245,6 @@ class ApplyReport:
             "duration_s": round(self.duration_s, 4),
             "results": [r.to_dict() for r in self.results],
         }
-
-
-def _first_words(sql: str, limit: int = 60) -> str:
-    flat = " ".join(sql.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _label_and_sql(item: Any) -> tuple[str | None, str]:
@@ -307,9 +303,9 @@ def apply_statements(executor: StatementExecutor, statements: Iterable[Any]) -> 
             break
         result.label = label
         if result.ok:
-            log.info("ok %s (%.3fs via %s)", label or _first_words(sql), result.duration_s, result.path)
+            log.info("ok %s (%.3fs via %s)", label or shorten_sql(sql, 60), result.duration_s, result.path)
         else:
-            log.warning("failed %s via %s: %s", label or _first_words(sql), result.path, result.error)
+            log.warning("failed %s via %s: %s", label or shorten_sql(sql, 60), result.path, result.error)
         report.results.append(result)
     report.duration_s = time.perf_counter() - started
     return report

@@ -38,6 +38,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from dynamigrate.config import is_secret_name, masked_args
 from dynamigrate.errors import McpError
 from dynamigrate.source.connect import HINTS
 from dynamigrate.source.executor import StatementResult
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 _CONNECTION_CLOSED = -32000
 _REQUEST_TIMEOUT = -32001
 
-SECRET_MARKERS = ("PASSWORD", "SECRET", "TOKEN", "KEY", "PWD")
 INHERITED_PREFIXES = ("MYSQL_", "AWS_")
 
 #: what to install when a configured command is missing
@@ -96,7 +96,7 @@ class ToolOutcome:
 
 
 def _secret_values(env: Mapping[str, str]) -> list[str]:
-    return [v for k, v in env.items() if v and len(v) >= 3 and any(m in k.upper() for m in SECRET_MARKERS)]
+    return [v for k, v in env.items() if v and len(v) >= 3 and is_secret_name(k)]
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -141,24 +141,7 @@ def build_server_env(block: Mapping[str, Any]) -> dict[str, str]:
     return env
 
 
-def _masked_args(args: list[str]) -> list[str]:
-    out: list[str] = []
-    hide_next = False
-    for a in args:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        low = a.lower()
-        if low.startswith("--") and any(m.lower() in low for m in ("password", "secret", "token")):
-            if "=" in a:
-                out.append(a.split("=", 1)[0] + "=***")
-            else:
-                out.append(a)
-                hide_next = True
-            continue
-        out.append(a)
-    return out
+_masked_args = masked_args  # the config's one implementation
 
 
 class McpSession:
@@ -603,6 +586,8 @@ class McpExecutor:
             raise McpFatalError(
                 f"mcpServers.{name} uses transport '{config.get('type') or config.get('transport')}'; "
                 "dynamigrate launches servers over stdio only",
+                hint=f'give mcpServers.{name} the command that starts the server locally ({{"command": ..., '
+                '"args": [...]}}), or use --via direct',
                 server=name,
             )
         self._config = dict(config)

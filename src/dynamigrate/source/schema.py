@@ -60,6 +60,11 @@ class ColumnInfo:
         )
 
 
+def dialect_from_version(version: str) -> str:
+    """The dialect of a ``SELECT VERSION()`` answer: ``10.11.6-MariaDB-...`` -> mariadb, else mysql."""
+    return "mariadb" if "mariadb" in (version or "").lower() else "mysql"
+
+
 @dataclass(frozen=True)
 class TableInfo:
     name: str
@@ -95,7 +100,7 @@ class SchemaInfo:
 
     @property
     def dialect(self) -> str:
-        return "mariadb" if "mariadb" in self.version.lower() else "mysql"
+        return dialect_from_version(self.version)
 
     def table(self, name: str) -> TableInfo | None:
         t = self.tables.get(name)

@@ -9,6 +9,7 @@ through :meth:`Dialect.quote`, text through :meth:`Dialect.literal`.
 from __future__ import annotations
 
 from dynamigrate.errors import SqlGenError
+from dynamigrate.source.schema import dialect_from_version as dialect_from_version  # re-exported
 
 DIALECT_NAMES = ("mysql", "mariadb")
 
@@ -148,8 +149,3 @@ def get_dialect(name: str | MySQL8Dialect | None) -> MySQL8Dialect:
     if key == "mariadb":
         return MariaDBDialect()
     raise SqlGenError(f"unknown SQL dialect '{name}'", hint="use 'mysql' (MySQL 8.0) or 'mariadb'")
-
-
-def dialect_from_version(version: str) -> str:
-    """The dialect name for a ``SELECT VERSION()`` answer (``10.11.6-MariaDB-...`` -> mariadb)."""
-    return "mariadb" if "mariadb" in (version or "").lower() else "mysql"

@@ -148,7 +148,11 @@ class _EntityBuilder:
         self.join_keys: dict[tuple[str, str], str] = {}
         self._assumed_pk_noted: set[str] = set()
         if len(self.src_alias) > MAX_IDENTIFIER:
-            raise SqlGenError(f"source table name '{self.src}' is longer than {MAX_IDENTIFIER} characters")
+            raise SqlGenError(
+                f"source table name '{self.src}' is longer than {MAX_IDENTIFIER} characters",
+                table=self.table.name,
+                hint="MySQL identifiers have at most 64 characters: check the entity's source_table",
+            )
 
     # -- helpers -----------------------------------------------------------------------------------------
 
@@ -690,7 +694,10 @@ class _EntityBuilder:
                 target = j.target_table or self.src
                 if not j.join_alias:
                     raise ContractError(
-                        "a self-join needs 'join_alias'", path=f"{j.path}.join_alias", table=self.table.name
+                        "a self-join needs 'join_alias'",
+                        path=f"{j.path}.join_alias",
+                        table=self.table.name,
+                        hint='name the second copy of the table, e.g. "join_alias": "parent"',
                     )
             if j.type == "multi-column":
                 conds = [(c, f"{j.path}.join_conditions[{i}]") for i, c in enumerate(j.join_conditions)]
@@ -887,7 +894,10 @@ class _EntityBuilder:
             op = (c.operation or "").upper()
             if op not in ("SUM", "COUNT", "AVG", "MIN", "MAX"):
                 raise ContractError(
-                    f"unknown aggregate operation {c.operation!r}", path=f"{c.path}.operation"
+                    f"unknown aggregate operation {c.operation!r}",
+                    path=f"{c.path}.operation",
+                    table=self.table.name,
+                    hint="use one of SUM, COUNT, AVG, MIN, MAX",
                 )
             sel_text = (c.select_column or "").strip()
             distinct = ""

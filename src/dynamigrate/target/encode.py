@@ -638,7 +638,6 @@ class ItemEncoder:
         self._marker_overhead = (
             len(marker_attribute.encode("utf-8")) + MARKER_VALUE_BUDGET if marker_attribute else 0
         )
-        self._marker_attribute = marker_attribute
 
     def _make_plan(self, types: Mapping[str, str]) -> tuple[_PlanEntry, ...]:
         plan: list[_PlanEntry] = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,8 +93,11 @@ def remove_markers(
             else:
                 out.raced += 1
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = []
+    workers = max(1, concurrency)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # a bounded number of removals in flight: a table of millions of items must not queue a
+        # future per item while the scan runs ahead
+        pending: set[Future[None]] = set()
         for item in scan_marked(client, table_name, marker_attribute, policy):
             out.scanned += 1
             parsed = parse_marker(item.get(marker_attribute))
@@ -113,8 +116,12 @@ def remove_markers(
             if dry_run:
                 out.would_remove += 1
                 continue
-            futures.append(pool.submit(remove, key, item[marker_attribute]["S"]))
-        for f in futures:
+            if len(pending) >= workers * 4:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    f.result()
+            pending.add(pool.submit(remove, key, item[marker_attribute]["S"]))
+        for f in pending:
             f.result()
     log.info("markers on %s: %s", table_name, out.as_dict())
     return out

@@ -186,7 +186,10 @@ def describe_table(client: Any, table_name: str, policy: RetryPolicy | None = No
         if error_code(exc) == "ResourceNotFoundException":
             return None
         raise TargetError(
-            f"cannot describe table {table_name}: {error_code(exc)}: {error_message(exc)}", table=table_name
+            f"cannot describe table {table_name}: {error_code(exc)}: {error_message(exc)}",
+            table=table_name,
+            hint="check the credentials' dynamodb:DescribeTable permission, aws.region and the DynamoDB "
+            "endpoint (aws.dynamodb_endpoint_url)",
         ) from None
     return dict(resp["Table"])
 
@@ -204,7 +207,11 @@ def wait_active(
     while True:
         desc = describe_table(client, table_name)
         if desc is None:
-            raise TargetError(f"table {table_name} disappeared while waiting for it", table=table_name)
+            raise TargetError(
+                f"table {table_name} disappeared while waiting for it",
+                table=table_name,
+                hint="someone (or another run) deleted it meanwhile: run the command again to recreate it",
+            )
         if is_active(desc):
             return desc
         if time.monotonic() > deadline:

@@ -136,9 +136,14 @@ class WriterOptions:
         if mode is WriteMode.NEWER and not self.version_attribute:
             raise ConfigError("newer mode needs a version attribute", hint="pass --version-attribute NAME")
         if not 1 <= self.transact_size <= TRANSACT_MAX:
-            raise ConfigError(f"transact_size must be 1..{TRANSACT_MAX}")
+            raise ConfigError(
+                f"transact_size must be 1..{TRANSACT_MAX}, not {self.transact_size}",
+                hint=f"DynamoDB takes at most {TRANSACT_MAX} items per transaction",
+            )
         if self.concurrency < 1:
-            raise ConfigError("concurrency must be >= 1")
+            raise ConfigError(
+                f"concurrency must be >= 1, not {self.concurrency}", hint="e.g. 16 concurrent writes"
+            )
         return dataclasses.replace(self, mode=mode)
 
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-
 #: SQLite page cache per key set, in KiB: the bulk of validation's memory, whatever the table size
 CACHE_KIB = 4_000
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,17 +215,23 @@ class PreflightReport:
 qi = quote_ident  # short: it is in every query below
 
 
-def _query(conn: Any, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+@contextmanager
+def _driver_errors(**where: Any) -> Iterator[None]:
+    """Driver (PyMySQL) errors become a SourceError through the one translation at the boundary."""
     try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
+        yield
     except Exception as exc:
         if type(exc).__module__.startswith("pymysql"):
             from dynamigrate.source.connect import translate_error
 
-            raise translate_error(exc, statement=sql) from exc
+            raise translate_error(exc, **where) from exc
         raise
+
+
+def _query(conn: Any, sql: str, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    with _driver_errors(statement=sql), conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
 
 
 def _plain(value: Any) -> Any:
@@ -433,14 +440,8 @@ def _view_columns(conn: Any, database: str, view: str) -> list[str] | None:
         return None
     # information_schema shows no columns for a view it cannot resolve: reading it says why
     with conn.cursor() as cur:
-        try:
+        with _driver_errors(view=view):
             cur.execute(f"SELECT * FROM {qi(database)}.{qi(view)} LIMIT 0")
-        except Exception as exc:
-            if type(exc).__module__.startswith("pymysql"):
-                from dynamigrate.source.connect import translate_error
-
-                raise translate_error(exc, view=view) from exc
-            raise
         return [str(d[0]) for d in cur.description or ()]
 
 
