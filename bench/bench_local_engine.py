@@ -283,7 +283,7 @@ def _vm_hwm_kb(pid: int) -> int:
 
 
 def measure_memory(tmp: Path, endpoint: str, rows: int, prefix: str) -> dict[str, Any]:
-    database = f"dm_benchmem_{secrets.token_hex(3)}"
+    database = f"dynamigrate_bench_mem_{secrets.token_hex(3)}"
     log(f"memory: loading {rows} synthetic rows")
     load_synthetic(database, rows)
     try:
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "dummy")
 
     prefix = f"bench{secrets.token_hex(3)}_"
-    database = args.database or f"dm_bench_{secrets.token_hex(3)}"
+    database = args.database or f"dynamigrate_bench_local_{secrets.token_hex(3)}"
     client = dynamodb_client(
         AwsSettings(region="us-east-1", dynamodb_endpoint_url=args.endpoint), max_pool_connections=64
     )

@@ -86,6 +86,12 @@ class SourceError(DynamigrateError):
 
     code = "DM400"
 
+    @property
+    def mysql_errno(self) -> int | None:
+        """The MySQL error number (``where["mysql_errno"]``), when the server gave one."""
+        errno = self.where.get("mysql_errno")
+        return errno if isinstance(errno, int) else None
+
 
 class TransientSourceError(SourceError, TransientError):
     pass

@@ -428,7 +428,8 @@ def migrate(
         )
         _phase_etl(ctx, tables, engine_name, summary, phases)
         _phase_hooks(ctx, tables, summary, phases, conn, options)
-        summary.status = "ok" if all(t.status == "done" for t in summary.tables) else "failed"
+        tables_ok = all(t.status == "done" for t in summary.tables)
+        summary.status = "ok" if tables_ok and not summary.errors else "failed"
     except KeyboardInterrupt:
         summary.status = "interrupted"
         summary.errors.append("interrupted: resume with --resume")
@@ -675,6 +676,8 @@ def _phase_hooks(
     }
     if options.skip_validation:
         phases.record("validate", "skipped", "--skip-validation")
+    elif any(t.status != "done" for t in summary.tables):
+        phases.record("validate", "skipped", "a table did not load completely: resume it first")
     else:
         t0 = time.monotonic()
         try:

@@ -7,15 +7,34 @@ from dynamigrate.errors import ConfigError
 
 
 def test_workshop_layout_and_layers(tmp_path, monkeypatch):
-    for var in ("MYSQL_HOST", "DYNAMIGRATE_MYSQL_HOST", "AWS_REGION", "AWS_DEFAULT_REGION", "MYSQL_PASSWORD",
-                "DYNAMIGRATE_MYSQL_PASSWORD", "MYSQL_PWD", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+    for var in (
+        "MYSQL_HOST",
+        "DYNAMIGRATE_MYSQL_HOST",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "MYSQL_PASSWORD",
+        "DYNAMIGRATE_MYSQL_PASSWORD",
+        "MYSQL_PWD",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+    ):
         monkeypatch.delenv(var, raising=False)
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({
-        "aws": {"region": "us-west-2", "s3_bucket": "b"},
-        "mysql": {"public_host": "db.example", "port": 3306, "user": "u", "password": "s3cr3t", "database": "shop"},
-        "migration": {"contract_file": "c.json", "s3_script_prefix": "etl/"},
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "aws": {"region": "us-west-2", "s3_bucket": "b"},
+                "mysql": {
+                    "public_host": "db.example",
+                    "port": 3306,
+                    "user": "u",
+                    "password": "s3cr3t",
+                    "database": "shop",
+                },
+                "migration": {"contract_file": "c.json", "s3_script_prefix": "etl/"},
+            }
+        )
+    )
     cfg = load_config(path)
     assert cfg.mysql.host == "db.example"
     assert cfg.mysql.password.reveal() == "s3cr3t"
@@ -56,7 +75,10 @@ def test_mcp_servers_block_and_separate_file(tmp_path):
     servers = tmp_path / "mcp.json"
     servers.write_text(json.dumps({"mcpServers": {"other": {"command": "x"}}}))
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"mcpServers": {"mysql": {"command": "mysql_mcp_server"}},
-                                "mcp": {"config_file": "mcp.json"}}))
+    path.write_text(
+        json.dumps(
+            {"mcpServers": {"mysql": {"command": "mysql_mcp_server"}}, "mcp": {"config_file": "mcp.json"}}
+        )
+    )
     cfg = load_config(path)
     assert set(cfg.mcp_servers) == {"mysql", "other"}

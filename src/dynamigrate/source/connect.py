@@ -113,9 +113,7 @@ def translate_error(
     cls = TransientSourceError if errno in TRANSIENT_ERRNOS else SourceError
     if statement is not None:
         where.setdefault("statement", shorten_sql(statement))
-    err = cls(message, hint=HINTS.get(errno or -1), mysql_errno=errno, **where)
-    err.mysql_errno = errno  # type: ignore[attr-defined]
-    return err
+    return cls(message, hint=HINTS.get(errno or -1), mysql_errno=errno, **where)
 
 
 def shorten_sql(sql: str, limit: int = 120) -> str:

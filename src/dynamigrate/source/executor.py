@@ -156,7 +156,7 @@ class DirectExecutor:
                 self.path,
                 time.perf_counter() - start,
                 error=err.message,
-                error_code=getattr(err, "mysql_errno", None),
+                error_code=err.mysql_errno,
                 hint=err.hint,
             )
 
@@ -358,8 +358,7 @@ def configured_mcp_server(cfg: Config, name: str | None = None) -> tuple[str, di
     """The MCP server block to use: ``name`` if given, else ``mcp.server`` from the config file, else
     the only server, else one called ``mysql``, else the only one whose name mentions mysql."""
     servers = cfg.mcp_servers or {}
-    mcp_section = cfg.raw.get("mcp") if isinstance(cfg.raw.get("mcp"), dict) else {}
-    wanted = name or (mcp_section or {}).get("server")
+    wanted = name or _mcp_section(cfg).get("server")
     if wanted:
         if wanted not in servers:
             raise ConfigError(
@@ -400,10 +399,16 @@ def mcp_server_settings(cfg: Config, block: dict[str, Any], database: str | None
         "MYSQL_DATABASE": database or m.database,
     }
     out["default_env"] = {k: v for k, v in defaults.items() if v}
-    mcp_section = cfg.raw.get("mcp")
-    if isinstance(mcp_section, dict) and mcp_section.get("tool_arguments"):
-        out["tool_arguments"] = dict(mcp_section["tool_arguments"])
+    tool_arguments = _mcp_section(cfg).get("tool_arguments")
+    if tool_arguments:
+        out["tool_arguments"] = dict(tool_arguments)
     return out
+
+
+def _mcp_section(cfg: Config) -> dict[str, Any]:
+    """The config file's ``mcp`` block (``server``, ``tool_arguments``, ``config_file``), or {}."""
+    section = cfg.raw.get("mcp")
+    return section if isinstance(section, dict) else {}
 
 
 def choose_executor(

@@ -39,13 +39,13 @@ from typing import Any
 from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Table
 from dynamigrate.errors import SourceError
 from dynamigrate.sqlgen.dialects import quote_ident
+from dynamigrate.target.encode import MARKER_VALUE_BUDGET, MAX_ITEM_BYTES
 
 log = logging.getLogger(__name__)
 
-MAX_ITEM_BYTES = 400 * 1024
 LARGE_ITEM_BYTES = 300 * 1024
 #: bytes added to every item estimate for the ownership marker ("_dm_marker" + "<run_id>:<16 hex>")
-MARKER_BYTES = 10 + 64
+MARKER_BYTES = len("_dm_marker") + MARKER_VALUE_BUDGET
 EXAMPLES = 5
 
 #: check name -> (code, severity, what it means)
@@ -118,6 +118,11 @@ class TableStats:
         }
 
 
+def _is_accepted(f: Finding, accepted: set[str]) -> bool:
+    """``--accept`` names a check by its name or its code."""
+    return f.check in accepted or f.code in accepted
+
+
 @dataclass
 class PreflightReport:
     database: str
@@ -137,7 +142,7 @@ class PreflightReport:
 
     def unaccepted(self, accept: Iterable[str] | None = None) -> list[Finding]:
         acc = set(self.accepted if accept is None else accept)
-        return [f for f in self.errors if f.check not in acc and f.code not in acc]
+        return [f for f in self.errors if not _is_accepted(f, acc)]
 
     def failed(self, accept: Iterable[str] | None = None) -> bool:
         """True when an error finding (data loss or corruption) is not explicitly accepted."""
@@ -206,7 +211,7 @@ class PreflightReport:
         return "\n".join(lines)
 
     def failed_for(self, f: Finding) -> bool:
-        return f.severity == "error" and f.check not in self.accepted and f.code not in self.accepted
+        return f.severity == "error" and not _is_accepted(f, self.accepted)
 
 
 # -- SQL helpers -------------------------------------------------------------------------------------
