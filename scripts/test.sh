@@ -12,8 +12,11 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 bash scripts/setup.sh || { echo "[test] setup failed" >&2; exit 1; }
 
 status=0
-echo "[test] ruff check src tests" >&2
-.venv/bin/ruff check src tests || status=1
+echo "[test] ruff check + ruff format --check (src tests tools bench)" >&2
+.venv/bin/ruff check src tests tools bench || status=1
+.venv/bin/ruff format --check -q src tests tools bench || status=1
+echo "[test] mypy src/dynamigrate" >&2
+.venv/bin/mypy src/dynamigrate || status=1
 echo "[test] pytest $*" >&2
 .venv/bin/python -m pytest "$@" || status=1
 
