@@ -465,7 +465,9 @@ def _client_factory(cfg: Config, etl: EtlOptions) -> Callable[[], Any]:
 
     def factory() -> Any:
         if "client" not in cache:
-            cache["client"] = dynamodb_client(cfg.aws, max_pool_connections=max(32, etl.concurrency * 2))
+            cache["client"] = dynamodb_client(
+                cfg.aws, max_pool_connections=max(32, etl.concurrency * 2), parameter_validation=False
+            )
         return cache["client"]
 
     return factory

@@ -186,3 +186,42 @@ def test_fresh_table_writer_on_resume_never_touches_foreign_items(
     assert items["k1"] == {"PK": {"S": "k1"}, "v": {"N": "999"}}  # untouched
     assert items["k7"]["v"] == {"N": "7"}
     assert items["k7"]["_dm_marker"]["S"].startswith(run.run_id + ":")
+
+
+def test_a_failing_table_is_reported_and_the_others_still_load(
+    shop_db_copy: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """No view for Products (views skipped): that table fails with MySQL's message and a hint, the run
+    continues with Categories, exits 1 and says how to resume."""
+    contract = write_contract(tmp_path, ddb_prefix, tables=("Products", "Categories"))
+    cfg, _ = make_config(tmp_path, shop_db_copy, ddb_endpoint, contract)
+    from dynamigrate.contract.load import load_contract
+    from dynamigrate.source.connect import connect
+    from dynamigrate.source.introspect import introspect
+    from dynamigrate.sqlgen import generate_views
+
+    # only the Categories view exists
+    conn = connect(cfg.mysql, shop_db_copy)
+    c = load_contract(contract)
+    views = generate_views(c, [f"{ddb_prefix}Categories"], "mariadb", introspect(conn, shop_db_copy))
+    with conn.cursor() as cur:
+        cur.execute(views.statements[0].sql)
+    try:
+        summary = migrate(
+            cfg,
+            MigrateOptions(skip_views=True, skip_preflight=True, skip_validation=True, progress_mode="quiet"),
+        )
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP VIEW IF EXISTS `{views.statements[0].view_name}`")
+        conn.close()
+    res = {t.table: t for t in summary.tables}
+    products, cats = res[f"{ddb_prefix}Products"], res[f"{ddb_prefix}Categories"]
+    assert products.status == "failed" and "doesn't exist" in (products.error or "")
+    assert "hint:" in (products.error or "")
+    assert cats.status == "done" and cats.written > 0
+    assert summary.status == "failed" and summary.exit_code() == 1
+    text = summary.render_text()
+    assert f"--resume {summary.run_id}" in text and "error:" in text
+    state = RunDir.open(summary.run_dir).state()
+    assert state["tables"][f"{ddb_prefix}Products"]["status"] == "failed"

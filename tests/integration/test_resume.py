@@ -110,10 +110,8 @@ def test_sigkill_mid_table_then_resume_is_exact(
     # summary is concerned (the checkpoint's counters plus the resumed part)
     assert result["read"] == total and result["written"] == total
     assert result["rejected_total"] == 0
-    # redone work: the rows re-read after the resume that had already been written before the kill,
-    # seen as duplicate keys in written/<T>.jsonl; at most one chunk
+    # redone work: what was written after the last checkpoint before the kill (at most one chunk,
+    # asserted above) is written again after the resume; the written-keys log is flushed with each
+    # checkpoint, so it holds every item exactly once (rollback relies on it)
     keys = [json.dumps(r["key"], sort_keys=True) for r in read_jsonl(run_dir / f"written/{table}.jsonl")]
-    redone = len(keys) - len(set(keys))
-    assert len(set(keys)) == total
-    assert redone == at_kill - written_at_ckpt
-    assert redone <= CHUNK
+    assert len(keys) == len(set(keys)) == total

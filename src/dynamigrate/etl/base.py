@@ -149,7 +149,9 @@ class EtlContext:
             from dynamigrate.target.client import dynamodb_client
 
             return dynamodb_client(
-                self.config.aws, max_pool_connections=max(32, self.options.concurrency * 2)
+                self.config.aws,
+                max_pool_connections=max(32, self.options.concurrency * 2),
+                parameter_validation=False,  # items come from the encoder (docs/etl.md)
             )
         return self.client_factory()
 

@@ -106,6 +106,41 @@ class SeenKeys:
         self.db.close()
 
 
+class BufferedWrittenSink:
+    """Wraps the writer's sink: ``written/<T>.jsonl`` records are buffered and appended once per chunk.
+
+    ``RunDirSink.on_written`` appends and flushes one line per item under a lock shared by all writer
+    threads; at thousands of items per second that lock serialised the writers (a fifth of the
+    engine's samples in a profile). The engine flushes the buffer when a chunk completes, before the
+    checkpoint moves past it, so a killed run loses at most the records of chunks it will redo (and
+    log again) on resume. Every other outcome goes straight to the wrapped sink.
+    """
+
+    def __init__(self, inner: Any, run: Any, table: str):
+        self._inner = inner
+        self._run = run
+        self._name = run.written_file(table)
+        self._buf: list[tuple[dict[str, Any], str | None]] = []
+        self._lock = threading.Lock()
+        self.written = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def on_written(self, key: dict[str, Any], marker: str | None) -> None:
+        with self._lock:
+            self._buf.append((key, marker))
+            self.written += 1
+
+    def flush(self) -> None:
+        from dynamigrate.target.encode import key_for_report
+
+        with self._lock:
+            buf, self._buf = self._buf, []
+        if buf:
+            self._run.writer(self._name).write_many([{"key": key_for_report(k), "marker": m} for k, m in buf])
+
+
 class FreshTableWriter:
     """``insert`` into a table this run created, with BatchWriteItem instead of conditional writes.
 
@@ -373,6 +408,9 @@ class LocalEngine:
             producer.join(timeout=30)
             if seen is not None:
                 seen.close()
+            flush = getattr(sink, "flush", None)
+            if callable(flush):
+                flush()
             close = getattr(writer, "close", None)
             if callable(close):
                 close()
@@ -505,7 +543,7 @@ class LocalEngine:
         wopts["strategy"] = resolve_strategy(opts.strategy, ctx.config.aws.dynamodb_endpoint)
         if wopts["strategy"] == "transact" and opts.transact_concurrency:
             wopts["concurrency"] = opts.transact_concurrency
-        sink = RunDirSink(ctx.run, table.name)
+        sink = BufferedWrittenSink(RunDirSink(ctx.run, table.name), ctx.run, table.name)
         writer = TableWriter(client, table.name, table, WriterOptions(**wopts), sink)
         if self._fresh_table_fast_path(ctx, table):
             blind = TableWriter(
@@ -521,13 +559,14 @@ class LocalEngine:
                 sink,
             )
             log.info(
-                "table %s was created by this run: insert via BatchGetItem + BatchWriteItem "
+                "table %s was created by this run: insert via BatchWriteItem "
                 "(--strategy put|transact for strictly conditional writes)",
                 table.name,
             )
-            return FreshTableWriter(
-                client, table, ctx.run_id, opts.marker_attribute, writer, blind, sink
-            ), sink
+            fresh = FreshTableWriter(
+                client, table, ctx.run_id, opts.marker_attribute, writer, blind, sink, check_existing=resumed
+            )
+            return fresh, sink
         return writer, sink
 
     @staticmethod
@@ -613,6 +652,9 @@ class LocalEngine:
                 state["entities_done"].append(done_name)
             state["entity"], state["after_rowid"] = None, None
         result.duration = state["prior_duration"] + (time.monotonic() - state["t0"])
+        flush = getattr(sink, "flush", None)
+        if callable(flush):
+            flush()  # the written keys reach written/<T>.jsonl before the checkpoint moves past them
         if chunk.resumable or chunk.entity_done:
             self._write_checkpoint(ctx, table, result, ckpt_state=state, status="running")
         if ctx.progress:
