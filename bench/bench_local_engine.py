@@ -96,9 +96,12 @@ def delete_tables(client: Any, prefix: str) -> None:
 # -- engine -------------------------------------------------------------------------------------------
 
 
-def run_engine(config: Path) -> dict[str, Any]:
+def run_engine(config: Path, strategy: str | None = None) -> dict[str, Any]:
     cfg = load_config(config)
-    summary = migrate(cfg, MigrateOptions(progress_mode="quiet", skip_validation=True, skip_preflight=True))
+    options = MigrateOptions(
+        progress_mode="quiet", skip_validation=True, skip_preflight=True, strategy=strategy
+    )
+    summary = migrate(cfg, options)
     if summary.status != "ok":
         raise SystemExit("engine run failed:\n" + summary.render_text())
     etl_s = float(summary.phases["etl"]["duration"])
@@ -335,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="engine/ceiling rounds (best of each is kept)")
     ap.add_argument("--database", help="reuse an existing sample shop database (not dropped)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument(
+        "--strategy",
+        default="auto",
+        help="the engine's write strategy: auto (conditional, the default) or batch (opt-in, unconditional "
+        "BatchWriteItem into the tables the run created)",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "dummy")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "dummy")
@@ -344,7 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     client = dynamodb_client(
         AwsSettings(region="us-east-1", dynamodb_endpoint_url=args.endpoint), max_pool_connections=64
     )
-    results: dict[str, Any] = {"scale": args.scale, "endpoint": args.endpoint, "cpus": os.cpu_count()}
+    results: dict[str, Any] = {
+        "scale": args.scale,
+        "endpoint": args.endpoint,
+        "cpus": os.cpu_count(),
+        "strategy": args.strategy,
+    }
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         try:
@@ -372,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                 round_prefix = f"{prefix}r{r}_"
                 round_contract = prefixed_contract(tmp, round_prefix)
                 log(f"round {r + 1}: engine: dynamigrate migrate (local engine, insert mode)")
-                eng = run_engine(write_config(tmp, database, args.endpoint, round_contract))
+                eng = run_engine(write_config(tmp, database, args.endpoint, round_contract), args.strategy)
                 rounds["engine"].append(eng)
                 log(f"round {r + 1}: engine: {eng['items']} items at {eng['rate']} items/s")
                 log(f"round {r + 1}: ceiling: raw BatchWriteItem flood, 8 threads")

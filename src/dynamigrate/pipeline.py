@@ -412,6 +412,7 @@ def migrate(
     conn = None
     try:
         conn, schema = _phase_contract(cfg, contract, tables, database, phases)
+        _phase_regions(cfg, tables, engine_name, phases)
         _phase_views(cfg, contract, tables, schema, options, phases, run, database)
         _phase_preflight(conn, contract, tables, options, phases, run, database)
         factory = client_factory or _client_factory(cfg, etl_options)
@@ -504,11 +505,30 @@ def _phase_contract(
     return conn, schema
 
 
+def _phase_regions(cfg: Config, tables: tuple[Table, ...], engine_name: str, phases: _Phases) -> None:
+    """Every AWS resource the run touches must be in one region: checked before anything is created."""
+    from dynamigrate.regions import check_regions
+
+    t0 = time.monotonic()
+    glue_jobs: list[str] = []
+    if engine_name == "glue":
+        from dynamigrate.etl.glue import glue_job_name
+
+        glue_jobs = [glue_job_name(t.name) for t in tables]
+    try:
+        report = check_regions(cfg, [t.name for t in tables], engine=engine_name, glue_jobs=glue_jobs)
+    except DynamigrateError:
+        phases.record("regions", "failed", "resources in different regions", t0)
+        raise
+    phases.record("regions", "done", f"all in {report.expected or 'local endpoints'}", t0)
+
+
 def _problem_table(contract: Contract, path: str) -> str | None:
-    """The contract table a problem path points into ($.tables[i]...), None if global."""
+    """The contract table a problem path points into (``tables[i]...``, or ``[i]...`` for a contract
+    without the wrapper), None when the problem is global."""
     import re
 
-    m = re.match(r"^\$(?:\.tables)?\[(\d+)\]", path)
+    m = re.match(r"^(?:\$\.?)?(?:tables)?\[(\d+)\]", path)
     if not m:
         return None
     i = int(m.group(1))
@@ -531,22 +551,20 @@ def _phase_views(
     if phases.done_before("views"):
         phases.record("views", "done", "applied earlier in this run")
         return
-    from dynamigrate.source.executor import apply_statements, choose_executor
+    from dynamigrate.source.executor import apply_with_fallback, choose_executor
     from dynamigrate.sqlgen import generate_views
 
     t0 = time.monotonic()
     dialect = cfg.migration.dialect or schema.dialect
     viewset = generate_views(contract, [t.name for t in tables], dialect, schema)
     sql_path = run.file("views.sql")
-    render = getattr(viewset, "render_file", None)
-    text = render() if callable(render) else "\n\n".join(s.sql for s in viewset.statements)
-    sql_path.write_text(text if isinstance(text, str) else str(text), encoding="utf-8")
+    sql_path.write_text(viewset.render_file(contract_source=contract.source), encoding="utf-8")
     for stmt in viewset.statements:
         for note in getattr(stmt, "interpretations", ()) or ():
             log.info("view %s: interpretation: %s", stmt.view_name, note)
     executor = choose_executor(cfg, options.via, options.allow_fallback, database=database)
     try:
-        report = apply_statements(executor, viewset.statements)
+        report = apply_with_fallback(cfg, executor, viewset.statements, options.allow_fallback, database)
     finally:
         executor.close()
     run.write_json("views_apply.json", report.to_dict())

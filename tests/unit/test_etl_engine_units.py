@@ -134,3 +134,26 @@ def test_summary_text_names_rejects_and_resume_command() -> None:
     text = s.render_text()
     assert "empty_key" in text and "--resume 20260101T000000Z-abcd" in text and "error: boom" in text
     assert s.exit_code() == 1 and s.totals()["rejected"] == 2
+
+
+def test_unconditional_batch_loading_is_opt_in_only():
+    """Insert mode stays conditional by default, even into a table the run created (dual writes)."""
+    from types import SimpleNamespace
+
+    from dynamigrate.etl.local import LocalEngine
+
+    class _Run:
+        def manifest(self):
+            return {"tables": [{"name": "Fresh"}]}
+
+    fresh = SimpleNamespace(name="Fresh")
+    other = SimpleNamespace(name="Other")
+
+    def ctx(strategy, mode="insert"):
+        return SimpleNamespace(options=SimpleNamespace(strategy=strategy, write_mode=mode), run=_Run())
+
+    for strategy in (None, "auto", "put", "transact"):
+        assert LocalEngine._fresh_table_fast_path(ctx(strategy), fresh) is False
+    assert LocalEngine._fresh_table_fast_path(ctx("batch"), fresh) is True
+    assert LocalEngine._fresh_table_fast_path(ctx("batch"), other) is False
+    assert LocalEngine._fresh_table_fast_path(ctx("batch", "sync"), fresh) is False

@@ -44,10 +44,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--strategy",
-        choices=["auto", "put", "transact"],
-        help="conditional writes one PutItem per item (put) or 100 per TransactWriteItems (transact); "
-        "auto (default): insert into a table this run created uses BatchWriteItem, otherwise transact "
-        "against DynamoDB Local and put against AWS (docs/etl.md)",
+        choices=["auto", "put", "transact", "batch"],
+        help="conditional writes one PutItem per item (put) or 100 per TransactWriteItems (transact; "
+        "twice the WCU on AWS); auto (default): transact against DynamoDB Local, put against AWS. "
+        "batch: insert into a table this run created with unconditional BatchWriteItem, fastest but "
+        "safe only while nobody else writes to that table (docs/etl.md)",
     )
     p.add_argument("--chunk-rows", type=int, help="rows per chunk = checkpoint interval (default 1000)")
     p.add_argument("--via", choices=["auto", "mcp", "direct"], default="auto", help="how views are applied")

@@ -16,9 +16,10 @@ Threads and queues (see docs/etl.md)::
   ``inflight_chunks=1``). Redone writes are harmless: every write is conditional and idempotent.
 * Rows the encoder rejects never reach DynamoDB: they go to ``rejected.jsonl`` through the writer's
   sink, are counted by reason, and the run continues.
-* Strategy ``auto``: ``insert`` into a table this run created uses BatchWriteItem
-  (:class:`FreshTableWriter`); otherwise conditional writes, ``transact`` against a local endpoint and
-  ``put`` against AWS (:func:`resolve_strategy`).
+* Writes are conditional by default: strategy ``auto`` is ``transact`` against a local endpoint and
+  ``put`` against AWS (:func:`resolve_strategy`). ``--strategy batch`` (explicit opt-in) loads a table
+  this run created with BatchWriteItem (:class:`FreshTableWriter`): fastest, but only safe while no
+  one else writes to that table during the load.
 * In ``sync`` mode the keys produced by the view are kept in an on-disk SQLite set
   (``seen/<T>.sqlite``, bounded memory, survives a resume); after the pass, migration-owned items
   (those carrying the marker) whose key was not produced are reported as ``missing_source`` and, with
@@ -540,7 +541,8 @@ class LocalEngine:
             "concurrency": opts.concurrency,
             "run_id": ctx.run_id,
         }
-        wopts["strategy"] = resolve_strategy(opts.strategy, ctx.config.aws.dynamodb_endpoint)
+        conditional = None if opts.strategy == "batch" else opts.strategy
+        wopts["strategy"] = resolve_strategy(conditional, ctx.config.aws.dynamodb_endpoint)
         if wopts["strategy"] == "transact" and opts.transact_concurrency:
             wopts["concurrency"] = opts.transact_concurrency
         sink = BufferedWrittenSink(RunDirSink(ctx.run, table.name), ctx.run, table.name)
@@ -559,8 +561,8 @@ class LocalEngine:
                 sink,
             )
             log.info(
-                "table %s was created by this run: insert via BatchWriteItem "
-                "(--strategy put|transact for strictly conditional writes)",
+                "table %s was created by this run and --strategy batch was given: insert via "
+                "BatchWriteItem (safe only while nobody else writes to it)",
                 table.name,
             )
             fresh = FreshTableWriter(
@@ -571,12 +573,23 @@ class LocalEngine:
 
     @staticmethod
     def _fresh_table_fast_path(ctx: EtlContext, table: Table) -> bool:
-        """insert into a table this run created, strategy left to us (auto)."""
+        """``--strategy batch``, insert mode, and a table this run created: BatchWriteItem is allowed.
+
+        Never the default: during a migration with dual writes the application may write into the new
+        table while it loads, and an unconditional write would replace its item (the insert promise).
+        """
         opts = ctx.options
-        if opts.write_mode != "insert" or (opts.strategy not in (None, "auto")):
+        if opts.strategy != "batch":
             return False
         created = {t.get("name") for t in (ctx.run.manifest().get("tables") or [])}
-        return table.name in created
+        if opts.write_mode != "insert" or table.name not in created:
+            log.warning(
+                "table %s: --strategy batch applies only to insert mode into a table this run created; "
+                "using conditional writes",
+                table.name,
+            )
+            return False
+        return True
 
     def _write_chunk(
         self, writer: Any, sink: Any, table: Table, work: _Work, rejects_logged: list[int]
