@@ -96,10 +96,14 @@ def delete_tables(client: Any, prefix: str) -> None:
 # -- engine -------------------------------------------------------------------------------------------
 
 
-def run_engine(config: Path, strategy: str | None = None) -> dict[str, Any]:
+def run_engine(config: Path, strategy: str | None = None, concurrency: int | None = None) -> dict[str, Any]:
     cfg = load_config(config)
     options = MigrateOptions(
-        progress_mode="quiet", skip_validation=True, skip_preflight=True, strategy=strategy
+        progress_mode="quiet",
+        skip_validation=True,
+        skip_preflight=True,
+        strategy=strategy,
+        concurrency=concurrency,
     )
     summary = migrate(cfg, options)
     if summary.status != "ok":
@@ -338,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="engine/ceiling rounds (best of each is kept)")
     ap.add_argument("--database", help="reuse an existing sample shop database (not dropped)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--concurrency", type=int, help="the engine's concurrency (default: the engine's own)")
     ap.add_argument(
         "--strategy",
         default="auto",
@@ -386,7 +391,11 @@ def main(argv: list[str] | None = None) -> int:
                 round_prefix = f"{prefix}r{r}_"
                 round_contract = prefixed_contract(tmp, round_prefix)
                 log(f"round {r + 1}: engine: dynamigrate migrate (local engine, insert mode)")
-                eng = run_engine(write_config(tmp, database, args.endpoint, round_contract), args.strategy)
+                eng = run_engine(
+                    write_config(tmp, database, args.endpoint, round_contract),
+                    args.strategy,
+                    args.concurrency,
+                )
                 rounds["engine"].append(eng)
                 log(f"round {r + 1}: engine: {eng['items']} items at {eng['rate']} items/s")
                 log(f"round {r + 1}: ceiling: raw BatchWriteItem flood, 8 threads")

@@ -435,14 +435,19 @@ def _classify_batch(
 def _dry_run_table(client: Any, table: str, keys: _RunKeys, tr: TableRollback, marker_attr: str) -> None:
     for batch in keys.iter(100):
         for k, _m, _o, cur, outcome in _classify_batch(client, table, batch, marker_attr):
-            if outcome == "delete":
-                tr.deleted += 1
-            elif outcome == "restore":
-                tr.restored += 1
-            elif outcome == "no_marker":
-                tr.no_marker += 1
-            else:
-                _note(tr, outcome, k, cur, marker_attr)
+            _count(tr, outcome, k, cur, marker_attr)
+
+
+def _count(tr: TableRollback, outcome: str, key: Any, current: Any, marker_attr: str) -> None:
+    """Add one item's outcome (``delete``, ``restore``, ``no_marker`` or a skip reason) to ``tr``."""
+    if outcome == "delete":
+        tr.deleted += 1
+    elif outcome == "restore":
+        tr.restored += 1
+    elif outcome == "no_marker":
+        tr.no_marker += 1
+    else:
+        _note(tr, outcome, key, current, marker_attr)
 
 
 def _undelete(client: Any, table: str, keys: _RunKeys, tr: TableRollback, dry_run: bool) -> None:
@@ -551,18 +556,12 @@ def _rollback_table(
 
     def collect(results: list[Any]) -> None:
         for k, outcome, current, err in results:
-            if outcome == "delete":
-                tr.deleted += 1
-            elif outcome == "restore":
-                tr.restored += 1
-            elif outcome == "no_marker":
-                tr.no_marker += 1
-            elif outcome == "error":
+            if outcome == "error":
                 tr.errors += 1
                 if len(tr.error_messages) < MAX_LISTED:
                     tr.error_messages.append(str(err))
             else:
-                _note(tr, outcome, k, current, marker_attr)
+                _count(tr, outcome, k, current, marker_attr)
 
     with cf.ThreadPoolExecutor(max(1, workers)) as pool:
         pending: set[cf.Future[Any]] = set()
@@ -760,7 +759,11 @@ def _s3_location(o: Any) -> tuple[str, str]:
         o = o.get("uri") or o.get("url") or ""
     text = str(o)
     if not text.startswith("s3://"):
-        raise ConfigError(f"cannot read S3 location {text!r} in manifest.json")
+        raise ConfigError(
+            f"cannot read S3 location {text!r} in manifest.json",
+            hint="manifest.json entries of s3_objects need s3://bucket/key (or bucket and key); fix or "
+            "remove the entry and rerun cleanup",
+        )
     bucket, _, key = text[5:].partition("/")
     return bucket, key
 

@@ -104,12 +104,11 @@ def _facts(exc: BaseException) -> tuple[set[str], str]:
         mod = type(e).__module__ or ""
         if mod.startswith("pymysql") and e.args and isinstance(e.args[0], int):
             codes.add(f"mysql:{e.args[0]}")
-        # our SourceError carries the driver's number (source.connect.translate_error, source.reader)
+        # our SourceError carries the driver's number (source.connect.translate_error)
         where_ctx = getattr(e, "where", None) or {}
         for errno in (
             getattr(e, "mysql_errno", None),
             where_ctx.get("mysql_errno") if isinstance(where_ctx, dict) else None,
-            where_ctx.get("mysql_code") if isinstance(where_ctx, dict) else None,
         ):
             if isinstance(errno, int) or (isinstance(errno, str) and errno.isdigit()):
                 codes.add(f"mysql:{errno}")

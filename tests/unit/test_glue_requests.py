@@ -208,3 +208,21 @@ def test_ctrl_c_stops_watching_not_the_runs() -> None:
     text = "\n".join(out)
     assert "RUNNING" in text and "keep going" in text and "dynamigrate status R1" in text
     assert watch.state == "RUNNING" and not watch.done
+
+
+def test_secret_named_extra_arguments_are_refused(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, extra_arguments={"--jdbc_password": "x", "--enable-glue-datacatalog": "true"})
+    with pytest.raises(ConfigError) as info:
+        g.GlueOptions.from_config(cfg)
+    assert "--jdbc_password" in str(info.value)
+    assert "--enable-glue-datacatalog" not in info.value.message
+    assert info.value.hint
+
+
+def test_job_arguments_never_hold_the_mysql_password(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path)
+    opts = g.GlueOptions.from_config(cfg)
+    dep = g.plan_deployment(
+        cfg, [("Users", "ddb_users_view")], run_id="R1", opts=opts, files=_files(tmp_path)
+    )
+    assert "pw-secret" not in json.dumps(dep.requests, default=str)

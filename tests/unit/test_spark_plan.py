@@ -168,3 +168,15 @@ def test_restart_keeps_the_first_plan_and_adds_only_new_rows() -> None:
     ]
     assert [p.index for p in again] == list(range(len(again)))
     assert extend_plan(again, grown, 50) == again  # nothing new: nothing added
+
+
+def test_jdbc_source_hides_the_password_and_errors_are_redacted() -> None:
+    from dynamigrate.config import Config, MySQLSettings, Secret
+    from dynamigrate.etl.spark import _redact, jdbc_source
+
+    cfg = Config(mysql=MySQLSettings(user="u", password=Secret("s3cret-pw"), database="shop"))
+    jdbc = jdbc_source(cfg, None)
+    assert jdbc.properties()["password"] == "s3cret-pw"  # needed by the JDBC driver, and only there
+    assert "s3cret-pw" not in repr(jdbc)
+    assert _redact("Access denied (password s3cret-pw)", jdbc.password) == "Access denied (password ***)"
+    assert _redact("no secret here", "") == "no secret here"

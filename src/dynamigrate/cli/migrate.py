@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from dynamigrate.cli._common import add_mysql_arguments, mysql_overrides, split_names
 from dynamigrate.errors import ConfigError
 
 
@@ -69,7 +70,7 @@ def register(subparsers: Any) -> None:
         "--dynamodb-endpoint", help="DynamoDB endpoint URL (DynamoDB Local: http://127.0.0.1:8000)"
     )
     p.add_argument("--region", help="AWS region")
-    p.add_argument("--database", help="MySQL database (default: mysql.database)")
+    add_mysql_arguments(p, connection=False, database="MySQL database (default: mysql.database)")
     p.add_argument("--skip-views", action="store_true", help="use the views already in the database")
     p.add_argument("--skip-preflight", action="store_true", help="do not run the preflight checks")
     p.add_argument("--skip-validation", action="store_true", help="do not validate after loading")
@@ -90,12 +91,6 @@ def register(subparsers: Any) -> None:
         "--glue-via", choices=["direct", "mcp"], help="--engine glue: boto3 or the data-processing MCP server"
     )
     p.set_defaults(handler=run)
-
-
-def _csv(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def _confirm_overwrite(args: argparse.Namespace) -> None:
@@ -127,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "glue_via", None):
         os.environ["DYNAMIGRATE_GLUE_VIA"] = args.glue_via
     overrides = {
+        **mysql_overrides(args),
         "aws.region": args.region,
         "aws.dynamodb_endpoint_url": args.dynamodb_endpoint,
-        "mysql.database": args.database,
         "migration.engine": args.engine,
         "migration.write_mode": args.write_mode,
         "migration.version_attribute": args.version_attribute,
@@ -142,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     progress_mode = args.progress or choose_mode(sys.stderr, log_format, getattr(args, "quiet", False))
     options = MigrateOptions(
         contract_path=args.contract,
-        tables=_csv(args.tables),
+        tables=tuple(split_names(args.tables)),
         engine=args.engine,
         write_mode=args.write_mode,
         version_attribute=args.version_attribute,
@@ -159,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         skip_views=args.skip_views,
         skip_preflight=args.skip_preflight,
         skip_validation=args.skip_validation,
-        accept=_csv(args.accept),
+        accept=tuple(split_names(args.accept)),
         progress_mode=progress_mode,
         progress_interval=args.progress_interval,
     )

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from dynamigrate.cli._common import split_names
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -21,7 +23,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("run", metavar="RUN", help="run id or run directory")
     p.add_argument("--config", help="config file (aws section: region, endpoint, profile)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
-    p.add_argument("--tables", nargs="+", metavar="TABLE", help="only these tables")
+    p.add_argument(
+        "--tables", nargs="+", metavar="TABLE", help="only these tables (space- or comma-separated)"
+    )
     p.add_argument("--dry-run", action="store_true", help="show what would happen, change nothing")
     p.add_argument("--workers", type=int, default=8, help="parallel requests (8)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -72,7 +76,7 @@ def run_rollback(args: argparse.Namespace) -> int:
         factory,
         run,
         dry_run=args.dry_run,
-        tables=args.tables,
+        tables=split_names(args.tables) or None,
         workers=args.workers,
         marker_attribute=run.meta.get("marker_attribute") or cfg.migration.marker_attribute,
     )

@@ -8,12 +8,12 @@ it works while ``migrate`` is running in another terminal, and on a copy of the 
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.report.json_report import utc_seconds
 from dynamigrate.runstate import RunDir, list_runs
 
 
@@ -63,15 +63,6 @@ def _output_dir(args: argparse.Namespace) -> str:
     from dynamigrate.config import MigrationSettings
 
     return MigrationSettings().output_dir
-
-
-def _epoch(text: Any) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return float(calendar.timegm(time.strptime(text.rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S")))
-    except ValueError:
-        return None
 
 
 def _rejected(v: Any) -> int:
@@ -139,7 +130,7 @@ def run_status(run: RunDir) -> dict[str, Any]:
                 "error": t.get("error"),
             }
         )
-    updated = _epoch(state.get("updated_at"))
+    updated = utc_seconds(state.get("updated_at"))
     reports = {
         n: str(run.file(n)) for n in ("report.md", "report.html", "report.json") if run.file(n).exists()
     }

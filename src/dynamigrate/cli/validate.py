@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.cli._common import add_mysql_arguments, contract_path, mysql_overrides, split_names
 from dynamigrate.errors import ConfigError
 
 
@@ -26,7 +27,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--contract", help="contract file (default: migration.contract_file)")
     p.add_argument("--run", help="run id or directory (default: the latest run; a new one if none)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
-    p.add_argument("--tables", nargs="+", metavar="TABLE", help="only these contract tables")
+    p.add_argument(
+        "--tables", nargs="+", metavar="TABLE", help="only these contract tables (space- or comma-separated)"
+    )
+    add_mysql_arguments(p, connection=False, database="MySQL database of the views (default: mysql.database)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="compare every item attribute by attribute")
     mode.add_argument("--sample", type=int, metavar="N", help="compare N random source rows")
@@ -47,14 +51,10 @@ def register(subparsers: Any) -> None:
 def _contract(args: argparse.Namespace, cfg: Any, run_meta: dict[str, Any] | None = None) -> Any:
     from dynamigrate.contract.load import load_contract
 
-    path = Path(args.contract) if args.contract else cfg.resolve_path(cfg.migration.contract_file)
-    if path is None and run_meta and run_meta.get("contract_path"):
-        path = Path(run_meta["contract_path"])  # the contract the run used
-    if path is None:
-        raise ConfigError(
-            "no contract given", hint="pass --contract FILE or set migration.contract_file in the config"
-        )
-    return load_contract(path)
+    configured = args.contract or cfg.resolve_path(cfg.migration.contract_file)
+    if configured is None and run_meta and run_meta.get("contract_path"):
+        return load_contract(Path(run_meta["contract_path"]))  # the contract the run used
+    return load_contract(contract_path(cfg, args.contract))
 
 
 def open_or_create_run(output_dir: str, run: str | None, command: str, cfg: Any = None) -> Any:
@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     from dynamigrate.config import load_config
     from dynamigrate.validate.post import validate_run
 
-    cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
+    cfg = load_config(
+        args.config, overrides={"migration.output_dir": args.output_dir, **mysql_overrides(args)}
+    )
     run_dir = open_or_create_run(cfg.migration.output_dir, args.run, "validate", cfg)
     meta = run_dir.meta
     contract = _contract(args, cfg, meta)
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         cfg,
         contract,
         run_dir,
-        args.tables or None,
+        split_names(args.tables) or None,
         mode=mode,
         sample=sample,
         gsi_sample=max(0, args.gsi_sample),

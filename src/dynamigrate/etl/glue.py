@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dynamigrate import troubleshoot
-from dynamigrate.config import Config
+from dynamigrate.config import Config, is_secret_name
 from dynamigrate.errors import ConfigError, EngineError
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,20 @@ class GlueOptions:
         try:
             opts = cls(**values)
         except TypeError as exc:
-            raise ConfigError(f"invalid glue settings: {exc}") from None
+            raise ConfigError(
+                f"invalid glue settings: {exc}",
+                path="glue",
+                hint=f"the glue section accepts: {', '.join(sorted(known))}",
+            ) from None
+        secret_args = sorted(k for k in opts.extra_arguments if is_secret_name(str(k)))
+        if secret_args:
+            # job arguments are visible to anyone who may read the job (console, GetJob, CloudTrail)
+            raise ConfigError(
+                f"glue.extra_arguments would put a secret into the Glue job's arguments: {', '.join(secret_args)}",
+                path="glue.extra_arguments",
+                hint="store credentials in the Glue connection (aws.glue_connection) or AWS Secrets Manager, "
+                "never in job arguments",
+            )
         if opts.via not in ("direct", "mcp"):
             raise ConfigError(f"unknown --glue-via '{opts.via}'", hint="use direct or mcp")
         return opts
@@ -801,7 +814,11 @@ def _run_glue(
     if contract.source and Path(contract.source).exists():
         contract_path.write_bytes(Path(contract.source).read_bytes())
     else:
-        raise ConfigError("the contract was not loaded from a file; Glue needs the file to upload")
+        raise ConfigError(
+            "the contract was not loaded from a file; Glue needs the file to upload",
+            path=contract.source,
+            hint="pass the contract as a file (--contract FILE or migration.contract_file)",
+        )
     files = {"script": job_script_path(), "package": package, "contract": contract_path}
     existing = _existing_jobs(glue, job_names, tolerate_errors=dry_run)
     deployment = plan_deployment(

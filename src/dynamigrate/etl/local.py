@@ -42,11 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dynamigrate.contract.model import Table
+from dynamigrate.contract.model import ENTITY_COLUMN, Table
 from dynamigrate.errors import DynamigrateError, EngineError
 from dynamigrate.etl.base import EtlContext, TableResult, register_engine, utc_iso
 from dynamigrate.runstate import safe_name
-from dynamigrate.source.reader import Chunk, ViewReader, open_connection, quote_ident, source_bounds
+from dynamigrate.source.reader import Chunk, ViewReader, open_connection, source_bounds
+from dynamigrate.sqlgen.dialects import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +64,17 @@ class _Work:
     encoded: list[Any]
 
 
+def _binary_as_base64(obj: Any) -> Any:
+    """``json.dumps`` fallback of :func:`canonical_key`: binary key values as base64 text."""
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(obj)).decode("ascii")
+    raise TypeError(type(obj).__name__)
+
+
 def canonical_key(key: dict[str, Any]) -> str:
     """A stable text form of a low-level key (binary as base64), for the seen-keys set."""
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, bytes | bytearray | memoryview):
-            return base64.b64encode(bytes(obj)).decode("ascii")
-        raise TypeError(type(obj).__name__)
-
-    return json.dumps(key, sort_keys=True, separators=(",", ":"), default=default)
+    # called once per item: the fallback is a module-level function, not a closure built per call
+    return json.dumps(key, sort_keys=True, separators=(",", ":"), default=_binary_as_base64)
 
 
 class SeenKeys:
@@ -430,7 +433,11 @@ class LocalEngine:
                     try:
                         return q.get_nowait()
                     except queue.Empty:
-                        return EngineError("the reader thread stopped unexpectedly")
+                        return EngineError(
+                            "the reader thread stopped unexpectedly",
+                            hint="see the log above for the reader's error; rerun with --resume to continue "
+                            "from the last checkpoint",
+                        )
 
     # -- reader thread --------------------------------------------------------------------------
     def _produce(
@@ -514,7 +521,8 @@ class LocalEngine:
                             cur.execute(f"SELECT COUNT(*) FROM {quote_ident(info.name)}")
                         else:
                             cur.execute(
-                                f"SELECT COUNT(*) FROM {quote_ident(table.view_name)} WHERE _dm_entity = %s",
+                                f"SELECT COUNT(*) FROM {quote_ident(table.view_name)} "
+                                f"WHERE {quote_ident(ENTITY_COLUMN)} = %s",
                                 (entity.entity_type,),
                             )
                         total += int(cur.fetchone()[0])

@@ -137,7 +137,16 @@ def jdbc_source(cfg: Config, database: str | None, fetch_size: int = 1000) -> An
     if not db:
         raise ConfigError("mysql.database is not set", hint="the database that holds the views")
     url = normalise_jdbc_url(f"jdbc:mysql://{m.host}:{m.port}/{db}")
-    return JdbcSource(url=url, user=m.user, password=m.password.reveal(), fetch_size=fetch_size)
+    # the password goes only into the JDBC properties (JdbcSource hides it from repr; Spark redacts
+    # option keys matching spark.redaction.regex, "password" included, in plans and the UI)
+    password = m.connect_kwargs()["password"]
+    return JdbcSource(url=url, user=m.user, password=password, fetch_size=fetch_size)
+
+
+def _redact(text: str, secret: str) -> str:
+    """``text`` with ``secret`` masked (a driver or Py4J message must not carry the password into
+    logs, the run state or an exception)."""
+    return text.replace(secret, "***") if secret and len(secret) >= 3 else text
 
 
 def merge_partition_outputs(
@@ -199,6 +208,7 @@ class SparkEngine:
         if ctx.progress:
             ctx.progress.start_table(table.name, None)
         t0 = time.monotonic()
+        secret = ""
         try:
             spark = self._spark or spark_session(cfg, self.master)
             fail = spark.conf.get(FAIL_PARTITION_CONF, None) or os.environ.get(
@@ -229,6 +239,7 @@ class SparkEngine:
                 fail_always=str(fail).endswith("!"),
             )
             jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
+            secret = jdbc.password
             progress = ctx.progress
 
             def on_progress(counters: dict[str, int]) -> None:
@@ -286,7 +297,7 @@ class SparkEngine:
             if isinstance(exc, ConfigError):
                 raise
             result.status = "failed"
-            result.error = _spark_error_text(exc)
+            result.error = _redact(_spark_error_text(exc), secret)
             log.error("table %s failed in Spark: %s", table.name, result.error)
             try:
                 merge_partition_outputs(run, table.name)

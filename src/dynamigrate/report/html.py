@@ -13,6 +13,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from dynamigrate.report._format import ENTITY_HEADERS, example_text, human_duration
+from dynamigrate.report._format import number as _n
+from dynamigrate.report._format import percent as _pct
+
 PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
 
 CSS = """
@@ -58,20 +62,6 @@ footer{color:#6b7280;font-size:12px;margin-top:24px}
 
 def _e(v: Any) -> str:
     return html.escape("" if v is None else str(v), quote=True)
-
-
-def _n(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:,.1f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def _pct(v: Any) -> str:
-    return "–" if v is None else f"{float(v):.2%}"
 
 
 def _nice_max(v: float) -> float:
@@ -289,46 +279,6 @@ def rejected_chart(tables: list[dict[str, Any]]) -> str:
 # -- page -----------------------------------------------------------------------------------------
 
 
-def _key(key: Any) -> str:
-    if not isinstance(key, Mapping):
-        return str(key)
-    return ", ".join(
-        f"{k}={next(iter(v.values())) if isinstance(v, Mapping) and v else v}" for k, v in key.items()
-    )
-
-
-def example_text(ex: Mapping[str, Any]) -> str:
-    """An example of a problem: its key, or (rejected rows without a usable key) entity and rowid."""
-    key = ex.get("key")
-    if isinstance(key, Mapping) and key:
-        text = _key(key)
-    else:
-        text = (
-            f"{ex.get('entity') or 'row'} _dm_rowid={ex.get('rowid')}"
-            if ex.get("rowid") is not None
-            else "row"
-        )
-    if ex.get("attribute"):
-        text += f" · {ex['attribute']}"
-    return text
-
-
-def human_duration(seconds: Any) -> str:
-    if not isinstance(seconds, int | float):
-        return "–"
-    if seconds < 1:
-        return "< 1 s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    s = round(seconds)
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m, s = divmod(rem, 60)
-    if d:
-        return f"{d} d {h} h"
-    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
-
-
 def render_html(doc: dict[str, Any]) -> str:
     v = doc.get("validation") or {}
     tot = doc.get("totals") or {}
@@ -432,17 +382,11 @@ def render_html(doc: dict[str, Any]) -> str:
     for t in tables:
         if t.get("entities"):
             out.append(f"<h3>{_e(t['name'])} by entity</h3><table><thead><tr>")
-            eh = [
-                "entity",
-                "source table",
-                "source rows",
-                "rejected",
-                "expected",
-                "present",
-                "missing",
-                "differing",
-            ]
-            out.append("".join(f'<th class="{"num" if i > 1 else ""}">{h}</th>' for i, h in enumerate(eh)))
+            out.append(
+                "".join(
+                    f'<th class="{"num" if i > 1 else ""}">{h}</th>' for i, h in enumerate(ENTITY_HEADERS)
+                )
+            )
             out.append("</tr></thead><tbody>")
             for e in t["entities"]:
                 vals = [

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamigrate.config import mask_secrets
+from dynamigrate.report._format import key_text
 from dynamigrate.runstate import RunDir, utcnow
 from dynamigrate.troubleshoot import CATALOGUE, Guidance, lookup_text
 
@@ -24,7 +25,7 @@ EXAMPLES_PER_REASON = 5
 MAX_SERIES_POINTS = 300
 
 
-def _ts(text: Any) -> float | None:
+def utc_seconds(text: Any) -> float | None:
     """Seconds since the epoch for our ISO-8601 UTC stamps (``2025-01-01T10:00:00Z``)."""
     if not isinstance(text, str) or not text:
         return None
@@ -40,12 +41,6 @@ def _int(v: Any) -> int:
         return int(v or 0)
     except (TypeError, ValueError):
         return 0
-
-
-def _rejected_total(v: Any) -> int:
-    if isinstance(v, Mapping):
-        return sum(_int(x) for x in v.values())
-    return _int(v)
 
 
 def load_contract_for(run: RunDir, contract: Any = None) -> Any:
@@ -177,12 +172,12 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
     if (
         vdict
         and vdict.get("finished_at")
-        and (not finished or (_ts(vdict["finished_at"]) or 0) > (_ts(finished) or 0))
+        and (not finished or (utc_seconds(vdict["finished_at"]) or 0) > (utc_seconds(finished) or 0))
     ):
         finished = vdict["finished_at"]
     duration = summary.get("duration")
     if not isinstance(duration, int | float):
-        a, b = _ts(started), _ts(finished)
+        a, b = utc_seconds(started), utc_seconds(finished)
         duration = (b - a) if a is not None and b is not None else None
 
     vtables = {t["table"]: t for t in (vdict or {}).get("tables", [])}
@@ -471,13 +466,7 @@ def _table_problems(
 
 
 def _keytext(key: Any) -> str:
-    if not isinstance(key, Mapping):
-        return str(key)
-    parts = []
-    for k, v in key.items():
-        val = next(iter(v.values())) if isinstance(v, Mapping) and v else v
-        parts.append(f"{k}={val}")
-    return "{" + ", ".join(parts) + "}"
+    return "{" + key_text(key) + "}" if isinstance(key, Mapping) else str(key)
 
 
 def _outcome(

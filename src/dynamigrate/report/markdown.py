@@ -6,30 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
-def _n(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:,.1f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def _pct(v: Any) -> str:
-    return "–" if v is None else f"{float(v):.2%}"
-
-
-def _dur(seconds: Any) -> str:
-    if not isinstance(seconds, int | float):
-        return "–"
-    s = round(seconds)
-    if s < 60:
-        return f"{seconds:.1f} s"
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+from dynamigrate.report._format import ENTITY_HEADERS, example_text
+from dynamigrate.report._format import human_duration as _dur
+from dynamigrate.report._format import key_text as _key
+from dynamigrate.report._format import number as _n
+from dynamigrate.report._format import percent as _pct
 
 
 def _cell(v: Any) -> str:
@@ -40,16 +21,6 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
     return out
-
-
-def _key(key: Any) -> str:
-    if not isinstance(key, Mapping):
-        return str(key)
-    parts = []
-    for k, v in key.items():
-        val = next(iter(v.values())) if isinstance(v, Mapping) and v else v
-        parts.append(f"{k}={val}")
-    return ", ".join(parts)
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -142,16 +113,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         if t.get("entities"):
             lines.append("")
             lines += _table(
-                [
-                    "entity",
-                    "source table",
-                    "source rows",
-                    "rejected",
-                    "expected",
-                    "present",
-                    "missing",
-                    "differing",
-                ],
+                list(ENTITY_HEADERS),
                 [
                     [
                         e["entity"],
@@ -187,8 +149,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
             lines.append(f"- **What to do:** {p['fix']}")
         for ex in (p.get("examples") or [])[:3]:
             if isinstance(ex, Mapping):
-                from dynamigrate.report.html import example_text
-
                 extra = ex.get("message") or ex.get("kind") or ""
                 lines.append(f"- e.g. `{example_text(ex)}` {extra}".rstrip())
         lines.append("")

@@ -41,6 +41,18 @@ from typing import Any
 from dynamigrate.config import MySQLSettings
 from dynamigrate.contract.model import ENTITY_COLUMN, ROWID_COLUMN
 from dynamigrate.errors import SourceError, TransientSourceError
+from dynamigrate.source.connect import connect, translate_error
+from dynamigrate.sqlgen.dialects import quote_ident
+
+__all__ = [
+    "Chunk",
+    "ViewReadPlan",
+    "ViewReader",
+    "iter_view_chunks",
+    "open_connection",
+    "quote_ident",
+    "source_bounds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,31 +97,18 @@ def _conv() -> dict[Any, Any]:
 
 
 def open_connection(settings: MySQLSettings, database: str | None = None) -> Any:
-    """A pymysql connection with an unbuffered cursor class and text-only decoding."""
-    import pymysql
+    """A pymysql connection with an unbuffered cursor class and text-only decoding.
+
+    Connection errors are translated by :func:`dynamigrate.source.connect.translate_error`
+    (``mysql_errno`` in ``where``, a hint per error number, transient when a retry may help).
+    """
     from pymysql.cursors import SSCursor
 
-    kwargs = settings.connect_kwargs()
-    if database:
-        kwargs["database"] = database
-    try:
-        conn = pymysql.connect(**kwargs, cursorclass=SSCursor, conv=_conv(), autocommit=True)
-    except pymysql.err.OperationalError as exc:
-        raise TransientSourceError(
-            f"cannot connect to MySQL: {exc.args[-1] if exc.args else exc}",
-            host=settings.host,
-            port=settings.port,
-            database=kwargs.get("database"),
-            hint="check mysql.host/port/user/password in the config and that the server is reachable",
-        ) from None
+    conn = connect(settings, database or None, cursorclass=SSCursor, conv=_conv())
     with conn.cursor() as cur:
         # a slow consumer (throttled writes) must not make the server drop a streaming result
         cur.execute("SET SESSION net_write_timeout = 3600")
     return conn
-
-
-def quote_ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 class ViewReader:
@@ -155,31 +154,36 @@ class ViewReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _read_error(self, exc: BaseException, *, streaming: bool = False) -> SourceError:
+        """Our error for a driver error while reading the view (``mysql_errno`` in ``where``)."""
+        if streaming:
+            err = translate_error(
+                exc, settings=self.settings, context="reading view failed while streaming", view=self.view
+            )
+            # a failure mid-result is a dropped connection or a query the server gave up: resumable
+            return TransientSourceError(
+                err.message,
+                hint="the connection dropped or the server gave up the query; rerun with --resume "
+                "to continue from the last checkpoint",
+                **err.where,
+            )
+        err = translate_error(exc, settings=self.settings, context="reading view failed", view=self.view)
+        if err.hint is None:
+            err.hint = (
+                "regenerate and apply the views (`dynamigrate views apply`) and check that the server is "
+                "reachable; the contract may not match the schema"
+            )
+        return err
+
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         import pymysql
 
         cur = self.conn.cursor()
         try:
             cur.execute(sql, params)
-        except pymysql.err.OperationalError as exc:
-            cur.close()
-            code = exc.args[0] if exc.args else None
-            cls = TransientSourceError if code in (2006, 2013, 1205, 1213) else SourceError
-            raise cls(
-                f"reading view failed: {exc.args[-1] if exc.args else exc}",
-                view=self.view,
-                mysql_code=code,
-                hint="check that the view exists (`dynamigrate views apply`) and the server is reachable",
-            ) from None
         except pymysql.err.MySQLError as exc:
             cur.close()
-            raise SourceError(
-                f"reading view failed: {exc.args[-1] if exc.args else exc}",
-                view=self.view,
-                mysql_code=exc.args[0] if exc.args else None,
-                hint="regenerate and apply the views (`dynamigrate views apply`); the contract may "
-                "not match the schema",
-            ) from None
+            raise self._read_error(exc) from None
         return cur
 
     def _query_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -251,14 +255,7 @@ class ViewReader:
                 try:
                     batch = cur.fetchmany(self.chunk_rows)
                 except pymysql.err.MySQLError as exc:
-                    code = exc.args[0] if exc.args else None
-                    raise TransientSourceError(
-                        f"reading view failed while streaming: {exc.args[-1] if exc.args else exc}",
-                        view=self.view,
-                        mysql_code=code,
-                        hint="the connection dropped or the server gave up the query; rerun with --resume "
-                        "to continue from the last checkpoint",
-                    ) from None
+                    raise self._read_error(exc, streaming=True) from None
                 if not batch:
                     break
                 yield [self._to_dict(names, r) for r in batch]
