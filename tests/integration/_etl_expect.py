@@ -61,6 +61,21 @@ def make_config(
 # -- DynamoDB side -------------------------------------------------------------------------------------
 
 
+def connect(database: str) -> Any:
+    """A pymysql connection to a test database (the dynamigrate user of scripts/services.sh)."""
+    import pymysql
+
+    return pymysql.connect(
+        host="127.0.0.1",
+        port=3306,
+        user="dynamigrate",
+        password="dynamigrate",
+        database=database,
+        charset="utf8mb4",
+        autocommit=True,
+    )
+
+
 def plain(av: dict[str, Any]) -> Any:
     ((t, v),) = av.items()
     if t == "S":

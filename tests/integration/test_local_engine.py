@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
 from _etl_expect import (
     compare,
+    connect,
     expected_categories,
     expected_products,
     expected_users,
@@ -25,22 +25,10 @@ from dynamigrate.runstate import RunDir, read_jsonl
 pytestmark = pytest.mark.integration
 
 
-def _conn(database: str) -> Any:
-    return pymysql.connect(
-        host="127.0.0.1",
-        port=3306,
-        user="dynamigrate",
-        password="dynamigrate",
-        database=database,
-        charset="utf8mb4",
-        autocommit=True,
-    )
-
-
 def test_workshop_contract_lands_item_for_item(
     shop_db_copy: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
 ) -> None:
-    conn = _conn(shop_db_copy)
+    conn = connect(shop_db_copy)
     with conn.cursor() as cur:
         # a user whose email (the USER item's partition key) is empty: rejected, never silently dropped
         cur.execute(
@@ -118,7 +106,7 @@ def test_dry_run_prints_the_plan_and_creates_nothing(
     text = summary.render_text()
     assert summary.status == "dry-run" and summary.exit_code() == 0
     assert f"{ddb_prefix}Products" in text and f"{ddb_prefix}Users" not in text
-    conn = _conn(shop_db)
+    conn = connect(shop_db)
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM products")
         n = cur.fetchone()[0]

@@ -17,36 +17,22 @@ from typing import Any
 
 import boto3
 import pytest
+from _validate_scenario import (
+    N_ORDERS,
+    N_USERS,
+    contract_dict,
+    create_source,
+    create_table,
+    load_table,
+    make_config,
+    make_contract,
+    scan_all,
+)
 
 from dynamigrate.cli import main
 from dynamigrate.config import load_config
 from dynamigrate.rollback import cleanup_run, rollback_run
 from dynamigrate.runstate import RunDir
-
-try:
-    from ._validate_scenario import (
-        N_ORDERS,
-        N_USERS,
-        contract_dict,
-        create_source,
-        create_table,
-        load_table,
-        make_config,
-        make_contract,
-        scan_all,
-    )
-except ImportError:  # tests/integration is not a package
-    from _validate_scenario import (  # type: ignore[no-redef]
-        N_ORDERS,
-        N_USERS,
-        contract_dict,
-        create_source,
-        create_table,
-        load_table,
-        make_config,
-        make_contract,
-        scan_all,
-    )
 
 pytestmark = pytest.mark.integration
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
 from _etl_expect import (
     compare,
+    connect,
     expected_products,
     expected_users,
     make_config,
@@ -22,18 +22,6 @@ from dynamigrate.pipeline import MigrateOptions, migrate
 from dynamigrate.runstate import RunDir, read_jsonl
 
 pytestmark = pytest.mark.integration
-
-
-def _conn(database: str) -> Any:
-    return pymysql.connect(
-        host="127.0.0.1",
-        port=3306,
-        user="dynamigrate",
-        password="dynamigrate",
-        database=database,
-        charset="utf8mb4",
-        autocommit=True,
-    )
 
 
 def _one(conn: Any, sql: str, *args: Any) -> Any:
@@ -51,7 +39,7 @@ def _exec(conn: Any, sql: str, *args: Any) -> int:
 def test_sync_after_source_changes(
     shop_db_copy: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
 ) -> None:
-    conn = _conn(shop_db_copy)
+    conn = connect(shop_db_copy)
     users_t, products_t = f"{ddb_prefix}Users", f"{ddb_prefix}Products"
     contract = write_contract(tmp_path, ddb_prefix, tables=("Users", "Products"))
     cfg, _ = make_config(tmp_path, shop_db_copy, ddb_endpoint, contract, chunk_rows=50)

@@ -8,33 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _validate_scenario import (
+    N_ORDERS,
+    N_USERS,
+    contract_dict,
+    create_source,
+    create_table,
+    load_table,
+    make_config,
+    make_contract,
+)
 
 from dynamigrate.cli import main
 from dynamigrate.runstate import RunDir
 from dynamigrate.validate.post import validate_run
-
-try:
-    from ._validate_scenario import (
-        N_ORDERS,
-        N_USERS,
-        contract_dict,
-        create_source,
-        create_table,
-        load_table,
-        make_config,
-        make_contract,
-    )
-except ImportError:  # tests/integration is not a package
-    from _validate_scenario import (  # type: ignore[no-redef]
-        N_ORDERS,
-        N_USERS,
-        contract_dict,
-        create_source,
-        create_table,
-        load_table,
-        make_config,
-        make_contract,
-    )
 
 pytestmark = pytest.mark.integration
 
