@@ -29,10 +29,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# run from a checkout without installing: src/ next to tools/
-_SRC = Path(__file__).resolve().parent.parent / "src"
-if _SRC.is_dir() and str(_SRC) not in sys.path:
-    sys.path.insert(0, str(_SRC))
+# run from a checkout without installing: src/ next to tools/, under .venv when this python lacks deps
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import ensure_package
+
+ensure_package(__file__)
 
 from dynamigrate.config import load_config  # noqa: E402
 from dynamigrate.errors import ConfigError, ContractError, DynamigrateError  # noqa: E402

@@ -16,15 +16,11 @@ import sys
 from pathlib import Path
 
 
-def _import_package() -> None:
-    try:
-        import dynamigrate  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-
 def main(argv: list[str] | None = None) -> int:
-    _import_package()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _bootstrap import ensure_package
+
+    ensure_package(__file__)
     from dynamigrate.cli._logging import setup_logging
     from dynamigrate.cli.views import add_generate_arguments, run_generate
     from dynamigrate.errors import ConfigError, ContractError, DynamigrateError
