@@ -35,8 +35,9 @@ from _bootstrap import ensure_package
 
 ensure_package(__file__)
 
+from dynamigrate.cli import run_command  # noqa: E402
 from dynamigrate.config import load_config  # noqa: E402
-from dynamigrate.errors import ConfigError, ContractError, DynamigrateError  # noqa: E402
+from dynamigrate.errors import ConfigError  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,21 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        return 130
-    except (ConfigError, ContractError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DynamigrateError as exc:
-        from dynamigrate.troubleshoot import guidance_for
-
-        print(f"error: {exc}", file=sys.stderr)
-        guide = guidance_for(exc)
-        if guide and guide not in str(exc):
-            print(f"  troubleshooting: {guide}", file=sys.stderr)
-        return 1
+    return run_command(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:

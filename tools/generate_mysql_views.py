@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     from _bootstrap import ensure_package
 
     ensure_package(__file__)
+    from dynamigrate.cli import run_command
     from dynamigrate.cli._logging import setup_logging
     from dynamigrate.cli.views import add_generate_arguments, run_generate
-    from dynamigrate.errors import ConfigError, ContractError, DynamigrateError
 
     parser = argparse.ArgumentParser(
         prog="generate_mysql_views.py",
@@ -40,14 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args.config = None
     args.schema_from_db = False
     setup_logging(quiet=True)
-    try:
-        return run_generate(args)
-    except (ConfigError, ContractError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DynamigrateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return run_command(run_generate, args)
 
 
 if __name__ == "__main__":

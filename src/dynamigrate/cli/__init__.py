@@ -15,7 +15,8 @@ import importlib
 import logging
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from dynamigrate import __version__
 from dynamigrate.errors import ConfigError, ContractError, DynamigrateError
@@ -55,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    return run_command(handler, args)
+
+
+def run_command(handler: Callable[[Any], Any], args: Any) -> int:
+    """Run a command handler with the CLI's mapping of errors to exit codes and guidance (shared by
+    ``dynamigrate`` and the workshop scripts in tools/)."""
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:

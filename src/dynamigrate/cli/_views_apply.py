@@ -143,20 +143,12 @@ def run_apply(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``views apply`` on its own (``python -m dynamigrate.cli._views_apply FILE ...``), with the CLI's
     mapping of errors to exit codes (2 usage/config, 1 problems found)."""
-    from dynamigrate.cli import _print_error
-    from dynamigrate.errors import ContractError, DynamigrateError
+    from dynamigrate.cli import run_command
 
     parser = argparse.ArgumentParser(prog="dynamigrate views")
     add_apply_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["apply", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.handler(args))
-    except (ConfigError, ContractError) as exc:
-        _print_error(exc)
-        return 2
-    except DynamigrateError as exc:
-        _print_error(exc)
-        return 1
+    return run_command(args.handler, args)
 
 
 if __name__ == "__main__":
