@@ -560,7 +560,7 @@ def _phase_views(
     sql_path = run.file("views.sql")
     sql_path.write_text(viewset.render_file(contract_source=contract.source), encoding="utf-8")
     for stmt in viewset.statements:
-        for note in getattr(stmt, "interpretations", ()) or ():
+        for note in stmt.interpretations:
             log.info("view %s: interpretation: %s", stmt.view_name, note)
     executor = choose_executor(cfg, options.via, options.allow_fallback, database=database)
     try:

@@ -160,7 +160,7 @@ class _EntityBuilder:
         line = f"{self.table.name} ({path}): {text}"
         if line not in self.notes:
             self.notes.append(line)
-            log.info("interpretation: %s", line)
+            log.debug("interpretation: %s", line)  # callers present them (CLI, migrate)
 
     def q(self, ident: str) -> str:
         return self.d.quote(ident)
