@@ -40,6 +40,7 @@ def test_rundir_sink_writes_json_safe_lines(tmp_path: Path) -> None:
     sink.on_conflict({"id": {"B": b"\x02"}}, "not_written_by_migration")
     sink.on_skipped({"id": {"B": b"\x03"}}, "exists")
     sink.on_retry("throttle")
+    sink.flush()  # written records are buffered per batch (TableWriter.write_batch flushes)
     run.close()
 
     (rej,) = list(run.read_lines("rejected.jsonl"))

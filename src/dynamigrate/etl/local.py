@@ -110,41 +110,6 @@ class SeenKeys:
         self.db.close()
 
 
-class BufferedWrittenSink:
-    """Wraps the writer's sink: ``written/<T>.jsonl`` records are buffered and appended once per chunk.
-
-    ``RunDirSink.on_written`` appends and flushes one line per item under a lock shared by all writer
-    threads; at thousands of items per second that lock serialised the writers (a fifth of the
-    engine's samples in a profile). The engine flushes the buffer when a chunk completes, before the
-    checkpoint moves past it, so a killed run loses at most the records of chunks it will redo (and
-    log again) on resume. Every other outcome goes straight to the wrapped sink.
-    """
-
-    def __init__(self, inner: Any, run: Any, table: str):
-        self._inner = inner
-        self._run = run
-        self._name = run.written_file(table)
-        self._buf: list[tuple[dict[str, Any], str | None]] = []
-        self._lock = threading.Lock()
-        self.written = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def on_written(self, key: dict[str, Any], marker: str | None) -> None:
-        with self._lock:
-            self._buf.append((key, marker))
-            self.written += 1
-
-    def flush(self) -> None:
-        from dynamigrate.target.encode import key_for_report
-
-        with self._lock:
-            buf, self._buf = self._buf, []
-        if buf:
-            self._run.writer(self._name).write_many([{"key": key_for_report(k), "marker": m} for k, m in buf])
-
-
 class FreshTableWriter:
     """``insert`` into a table this run created, with BatchWriteItem instead of conditional writes.
 
@@ -225,7 +190,9 @@ class FreshTableWriter:
                 result.skipped += 1
                 self.sink.on_skipped(e.key, "exists")
         if absent:
-            result.add(self.blind.write_batch(absent))
+            result.add(self.blind.write_batch(absent))  # flushes the sink
+        else:
+            self.sink.flush()
         return result
 
     def _existing(self, items: list[Any]) -> tuple[dict[str, dict[str, Any]], int]:
@@ -553,7 +520,7 @@ class LocalEngine:
         wopts["strategy"] = resolve_strategy(conditional, ctx.config.aws.dynamodb_endpoint)
         if wopts["strategy"] == "transact" and opts.transact_concurrency:
             wopts["concurrency"] = opts.transact_concurrency
-        sink = BufferedWrittenSink(RunDirSink(ctx.run, table.name), ctx.run, table.name)
+        sink = RunDirSink(ctx.run, table.name)
         writer = TableWriter(client, table.name, table, WriterOptions(**wopts), sink)
         if self._fresh_table_fast_path(ctx, table):
             blind = TableWriter(

@@ -259,14 +259,32 @@ class RunDirSink:
         self.counters: dict[str, int] = {}
         self._written = run.written_file(table)
         self._old = run.old_images_file(table)
+        self._pending: list[dict[str, Any]] = []
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + n
 
     def on_written(self, key: Item, marker: str | None) -> None:
-        self.run.append(self._written, {"key": key_for_report(key), "marker": marker})
-        self._count("written")
+        # buffered: one append per batch, not one flushed line per item under a lock every writer
+        # thread shares (that lock serialised the writers); TableWriter.write_batch flushes before it
+        # returns, so the records of a batch are durable before a checkpoint can move past it
+        with self._lock:
+            self._pending.append({"key": key_for_report(key), "marker": marker})
+            self.counters["written"] = self.counters.get("written", 0) + 1
+
+    def flush(self) -> None:
+        """Append the buffered written-item records to ``written/<T>.jsonl``."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return
+        writer = getattr(self.run, "writer", None)
+        if callable(writer):
+            writer(self._written).write_many(pending)
+        else:  # a stand-in for a RunDir (a Spark task's buffer)
+            for record in pending:
+                self.run.append(self._written, record)
 
     def on_skipped(self, key: Item, reason: str) -> None:
         self._count("skipped")
@@ -420,8 +438,13 @@ class TableWriter:
                 continue
             ready.append(e)
         # the same key twice in one batch: write in rounds so that later rows act after earlier ones
-        for round_items in self._rounds(ready):
-            self._write_round(round_items, tally)
+        try:
+            for round_items in self._rounds(ready):
+                self._write_round(round_items, tally)
+        finally:
+            flush = getattr(self.sink, "flush", None)
+            if callable(flush):
+                flush()
         return tally.result
 
     def _rounds(self, items: list[Encoded]) -> list[list[Encoded]]:
