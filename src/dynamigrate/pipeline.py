@@ -16,8 +16,6 @@ anything (no run directory, no view, no table, no item).
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import logging
 import os
@@ -233,41 +231,6 @@ def resolve_etl_options(cfg: Config, options: MigrateOptions, resume: bool) -> E
     )
 
 
-def call_hook(module: str, names: tuple[str, ...], **available: Any) -> tuple[bool, Any]:
-    """Call the first of ``names`` found in ``module`` with the keyword arguments it declares.
-
-    Returns ``(False, None)`` when the module or the function does not exist (a stage not installed
-    yet), so that ``migrate`` works before and after the validation/report modules land.
-    """
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return False, None
-        raise
-    for name in names:
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return True, fn(**_matching_kwargs(fn, available))
-    return False, None
-
-
-def _matching_kwargs(fn: Callable[..., Any], available: dict[str, Any]) -> dict[str, Any]:
-    sig = inspect.signature(fn)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return dict(available)
-    kwargs = {}
-    for name, param in sig.parameters.items():
-        if name in available:
-            kwargs[name] = available[name]
-        elif param.default is inspect.Parameter.empty and param.kind in (
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            inspect.Parameter.KEYWORD_ONLY,
-        ):
-            raise TypeError(f"hook {fn.__qualname__} needs argument '{name}' the pipeline does not have")
-    return kwargs
-
-
 def _contract_path(cfg: Config, options: MigrateOptions) -> Path:
     if options.contract_path:
         return Path(options.contract_path)
@@ -428,7 +391,7 @@ def migrate(
             database=database,
         )
         _phase_etl(ctx, tables, engine_name, summary, phases)
-        _phase_hooks(ctx, tables, summary, phases, conn, options)
+        _phase_validate_and_report(ctx, tables, summary, phases, options)
         tables_ok = all(t.status == "done" for t in summary.tables)
         summary.status = "ok" if tables_ok and not summary.errors else "failed"
     except KeyboardInterrupt:
@@ -619,36 +582,12 @@ def _phase_tables(
     client = factory()
     created = []
     for table in tables:
-        outcome = ensure_table(
-            client, table, **_matching_optional(ensure_table, {"billing": cfg.migration.billing_mode})
-        )
-        if _was_created(outcome):
+        status, _request = ensure_table(client, table, billing=cfg.migration.billing_mode)
+        if status == "created":
             created.append(table.name)
             run.record_created("tables", {"name": table.name, "region": client.meta.region_name})
     detail = f"{len(tables)} table(s) ready" + (f", created {', '.join(created)}" if created else "")
     phases.record("tables", "done", detail, t0)
-
-
-def _matching_optional(fn: Callable[..., Any], values: dict[str, Any]) -> dict[str, Any]:
-    params = inspect.signature(fn).parameters
-    return {k: v for k, v in values.items() if k in params}
-
-
-def _was_created(outcome: Any) -> bool:
-    if isinstance(outcome, bool):
-        return outcome
-    if isinstance(outcome, tuple) and outcome and isinstance(outcome[0], str):
-        return outcome[0] == "created"
-    for attr in ("created", "was_created"):
-        value = getattr(outcome, attr, None)
-        if isinstance(value, bool):
-            return value
-    status = getattr(outcome, "status", None) or getattr(outcome, "action", None)
-    if isinstance(outcome, dict):
-        status = outcome.get("status") or outcome.get("action")
-        if isinstance(outcome.get("created"), bool):
-            return bool(outcome["created"])
-    return str(status).lower() == "created"
 
 
 def _phase_etl(
@@ -671,29 +610,12 @@ def _phase_etl(
     )
 
 
-def _phase_hooks(
-    ctx: EtlContext,
-    tables: tuple[Table, ...],
-    summary: RunSummary,
-    phases: _Phases,
-    conn: Any,
-    options: MigrateOptions,
+def _phase_validate_and_report(
+    ctx: EtlContext, tables: tuple[Table, ...], summary: RunSummary, phases: _Phases, options: MigrateOptions
 ) -> None:
-    available = {
-        "run": ctx.run,
-        "run_dir": ctx.run,
-        "cfg": ctx.config,
-        "config": ctx.config,
-        "contract": ctx.contract,
-        "tables": [t.name for t in tables],
-        "conn": conn,
-        "database": ctx.database,
-        "client": ctx.client(),
-        "results": summary.tables,
-        "summary": summary,
-        "schema": ctx.schema,
-        "options": ctx.options,
-    }
+    from dynamigrate.report import write_reports
+    from dynamigrate.validate.post import validate_run
+
     if options.skip_validation:
         phases.record("validate", "skipped", "--skip-validation")
     elif any(t.status != "done" for t in summary.tables):
@@ -701,43 +623,25 @@ def _phase_hooks(
     else:
         t0 = time.monotonic()
         try:
-            found, result = call_hook(
-                "dynamigrate.validate.post", ("validate_run", "run_validation", "validate"), **available
-            )
+            result = validate_run(ctx.config, ctx.contract, ctx.run, [t.name for t in tables])
         except DynamigrateError as exc:
             phases.record("validate", "failed", str(exc).splitlines()[0], t0)
             summary.errors.append(str(exc))
             summary.status = "failed"
-            found, result = True, None
         else:
-            if not found:
-                phases.record("validate", "skipped", "validation module not installed")
-            else:
-                summary.validation = result
-                ok = getattr(result, "ok", None)
-                passed = ok() if callable(ok) else ok
-                status = "done" if passed in (None, True) else "failed"
-                phases.record("validate", status, None, t0)
-                if status == "failed":
-                    for t in summary.tables:
-                        t.extra.setdefault("validation", "failed")
-                    summary.errors.append("validation found differences (see validation.json)")
+            summary.validation = result
+            phases.record("validate", "done" if result.passed else "failed", None, t0)
+            if not result.passed:
+                for t in summary.tables:
+                    t.extra.setdefault("validation", "failed")
+                summary.errors.append("validation found differences (see validation.json)")
     t0 = time.monotonic()
-    available["validation"] = summary.validation
     try:
-        found, result = call_hook(
-            "dynamigrate.report", ("write_reports", "generate_reports", "build_reports"), **available
-        )
+        paths = write_reports(ctx.run, summary.validation, ctx.contract)
     except DynamigrateError as exc:
         phases.record("report", "failed", str(exc).splitlines()[0], t0)
         return
-    if not found:
-        phases.record("report", "skipped", "report module not installed")
-        return
-    if isinstance(result, dict):
-        summary.reports.update({str(k): str(v) for k, v in result.items()})
-    elif isinstance(result, (list, tuple)):
-        summary.reports.update({Path(str(p)).name: str(p) for p in result})
+    summary.reports.update({str(k): str(v) for k, v in paths.items()})
     phases.record("report", "done", None, t0)
 
 

@@ -13,7 +13,7 @@ from dynamigrate.errors import ConfigError
 from dynamigrate.etl.base import TableResult, get_engine
 from dynamigrate.etl.local import LocalEngine, SeenKeys, canonical_key, resolve_strategy
 from dynamigrate.etl.progress import ProgressReporter, choose_mode, format_duration
-from dynamigrate.pipeline import MigrateOptions, RunSummary, call_hook, resolve_etl_options
+from dynamigrate.pipeline import MigrateOptions, RunSummary, resolve_etl_options
 from dynamigrate.runstate import RunDir
 
 
@@ -72,13 +72,6 @@ def test_write_mode_options_are_checked() -> None:
         resolve_etl_options(cfg, MigrateOptions(write_mode="upsert"), False)
     opts = resolve_etl_options(cfg, MigrateOptions(no_marker=True, chunk_rows=50, concurrency=4), False)
     assert (opts.marker_attribute, opts.chunk_rows, opts.concurrency) == (None, 50, 4)
-
-
-def test_hooks_are_no_ops_when_the_module_is_absent() -> None:
-    assert call_hook("dynamigrate.no_such_module", ("run",), x=1) == (False, None)
-    # present module, function takes only what it names
-    found, value = call_hook("textwrap", ("nope", "indent"), text="a", prefix="> ", unrelated=object())
-    assert (found, value) == (True, "> a")
 
 
 def test_progress_plain_and_json_lines_and_samples(tmp_path: Path) -> None:

@@ -110,6 +110,7 @@ def test_partition_buffer_collects_sink_output_per_kind() -> None:
     sink = RunDirSink(buf, "T")
     sink.on_written({"PK": {"S": "a"}}, "run:fp")
     sink.on_conflict({"PK": {"S": "b"}}, "changed")
+    sink.flush()  # written records are buffered per batch (TableWriter.write_batch flushes)
     assert set(buf.lines) == {"written", "conflicts"}
     assert '"marker":"run:fp"' in buf.lines["written"][0]
 

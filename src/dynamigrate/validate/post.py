@@ -196,11 +196,6 @@ class ValidationReport:
         return bool(self.tables) and all(t.passed for t in self.tables)
 
     @property
-    def ok(self) -> bool:
-        """Same as :attr:`passed` (the migrate pipeline's hook protocol)."""
-        return self.passed
-
-    @property
     def verdict(self) -> str:
         if not self.passed:
             return "failed"
