@@ -570,7 +570,7 @@ def _phase_preflight(
             hint="fix the source rows or the contract; or accept a check knowingly with --accept CHECK "
             "(rejected rows then go to rejected.jsonl)",
         )
-    phases.record("preflight", "done", f"{len(getattr(report, 'findings', []))} finding(s)", t0)
+    phases.record("preflight", "done", f"{len(report.findings)} finding(s)", t0)
 
 
 def _phase_tables(

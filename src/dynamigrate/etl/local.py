@@ -379,9 +379,7 @@ class LocalEngine:
             producer.join(timeout=30)
             if seen is not None:
                 seen.close()
-            flush = getattr(sink, "flush", None)
-            if callable(flush):
-                flush()
+            sink.flush()
             close = getattr(writer, "close", None)
             if callable(close):
                 close()
@@ -624,7 +622,7 @@ class LocalEngine:
             result.retries += int(br.retries)
             result.throttles += int(br.throttles)
         # rejected by reason: encoder rejects (this engine) and writer rejects, as the sink counted them
-        counters = getattr(sink, "counters", {})
+        counters = sink.counters
         result.rejected = dict(base_rejected)
         for name, n in list(counters.items()):
             if name.startswith("rejected:"):
@@ -640,9 +638,7 @@ class LocalEngine:
                 state["entities_done"].append(done_name)
             state["entity"], state["after_rowid"] = None, None
         result.duration = state["prior_duration"] + (time.monotonic() - state["t0"])
-        flush = getattr(sink, "flush", None)
-        if callable(flush):
-            flush()  # the written keys reach written/<T>.jsonl before the checkpoint moves past them
+        sink.flush()  # the written keys reach written/<T>.jsonl before the checkpoint moves past them
         if chunk.resumable or chunk.entity_done:
             self._write_checkpoint(ctx, table, result, ckpt_state=state, status="running")
         if ctx.progress:
