@@ -168,6 +168,9 @@ class Entity:
     pk_template: str | None = None
     sk_template: str | None = None
     path: str = ""
+    #: dynamigrate's extension: an SQL condition over the entity's source row; rows it excludes are
+    #: counted as *filtered*, not migrated (``filter`` on the entity, or on a single-entity table).
+    filter: str | None = None
 
     def attribute(self, name: str) -> Attribute | None:
         for attr in self.attributes:
