@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,6 @@ SPARK_MASTER_ENV = "DYNAMIGRATE_SPARK_MASTER"
 DEFAULT_MASTER = "local[*,3]"
 JDBC_JAR_ENV = "DYNAMIGRATE_JDBC_JAR"
 DEFAULT_JDBC_JARS = ("/usr/share/java/mariadb-java-client.jar",)
-FAIL_PARTITION_CONF = "dynamigrate.test.fail_partition"
 
 
 def spark_settings(cfg: Config | None) -> dict[str, Any]:
@@ -196,9 +196,17 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, spark: Any = None, master: str | None = None):
+    def __init__(
+        self,
+        spark: Any = None,
+        master: str | None = None,
+        task_client_factory: Callable[[], Any] | None = None,
+    ):
+        """``task_client_factory``: builds the DynamoDB client of each Spark task (picklable; default:
+        a boto3 client for the configured region and endpoint)."""
         self._spark = spark
         self.master = master
+        self.task_client_factory = task_client_factory
 
     def run_table(self, ctx: EtlContext, table: Table) -> TableResult:
         from dynamigrate.etl.spark_job import JobConf, run_job
@@ -211,9 +219,6 @@ class SparkEngine:
         secret = ""
         try:
             spark = self._spark or spark_session(cfg, self.master)
-            fail = spark.conf.get(FAIL_PARTITION_CONF, None) or os.environ.get(
-                "DYNAMIGRATE_TEST_FAIL_PARTITION"
-            )
             settings = spark_settings(cfg)
             region = cfg.aws.region
             if not region:
@@ -234,9 +239,7 @@ class SparkEngine:
                 strategy=opts.strategy,
                 chunk_rows=int(settings.get("chunk_rows") or min(opts.chunk_rows, 1000)),
                 partition_rows=int(settings.get("partition_rows") or 50_000),
-                # "N": partition N fails on its first attempt; "N!": on every attempt (the job fails)
-                fail_partition=int(str(fail).rstrip("!")) if fail not in (None, "") else None,
-                fail_always=str(fail).endswith("!"),
+                client_factory=self.task_client_factory,
             )
             jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
             secret = jdbc.password
@@ -323,7 +326,7 @@ def _spark_error_text(exc: BaseException) -> str:
     text = str(exc)
     for line in text.splitlines():
         s = line.strip()
-        if s.startswith(("dynamigrate.", "InjectedFailure", "RuntimeError", "botocore.", "pymysql.")) or (
+        if s.startswith(("dynamigrate.", "RuntimeError", "botocore.", "pymysql.")) or (
             "Error:" in s and not s.startswith(("at ", "py4j"))
         ):
             return s[:500]

@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -399,8 +399,10 @@ class JobConf:
     strategy: str | None = None
     chunk_rows: int = 500
     partition_rows: int = DEFAULT_PARTITION_ROWS
-    fail_partition: int | None = None  # tests: raise in this partition, on attempt 0 (every attempt: below)
-    fail_always: bool = False
+    #: builds each task's DynamoDB client (picklable: it travels to the executors); None: a boto3
+    #: client for ``region`` / ``dynamodb_endpoint``. The seam for another client (fault injection in
+    #: the tests, a client with other credentials)
+    client_factory: Callable[[], Any] | None = None
 
     @property
     def table_name(self) -> str:
@@ -421,10 +423,6 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
 
 
-class InjectedFailure(RuntimeError):
-    """Raised by the failure injection of the tests (``dynamigrate.test.fail_partition``)."""
-
-
 def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, rows: Iterator[Any]) -> None:
     """Runs in a Spark task: encode and write one partition's rows, then checkpoint it."""
     from pyspark import TaskContext
@@ -442,10 +440,13 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
     buffer = PartitionBuffer(conf.table_name)
     sink = RunDirSink(buffer, conf.table_name)
-    client = dynamodb_client(
-        AwsSettings(region=conf.region, dynamodb_endpoint_url=conf.dynamodb_endpoint),
-        max_pool_connections=max(10, conf.concurrency * 2),
-    )
+    if conf.client_factory is not None:
+        client = conf.client_factory()
+    else:
+        client = dynamodb_client(
+            AwsSettings(region=conf.region, dynamodb_endpoint_url=conf.dynamodb_endpoint),
+            max_pool_connections=max(10, conf.concurrency * 2),
+        )
     wopts: dict[str, Any] = {
         "mode": conf.write_mode,
         "run_id": conf.run_id,
@@ -501,14 +502,9 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
             if len(chunk) >= conf.chunk_rows:
                 flush(chunk)
                 chunk = []
-                if conf.fail_partition == pid and (attempt == 0 or conf.fail_always):
-                    drain()  # fail after this attempt really wrote its first chunk
-                    raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
         if chunk:
             flush(chunk)
         drain()
-        if conf.fail_partition == pid and (attempt == 0 or conf.fail_always):
-            raise InjectedFailure(f"injected failure in partition {pid}, attempt {attempt}")
         ok = True
     finally:
         for fut in inflight:
