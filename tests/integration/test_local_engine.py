@@ -83,8 +83,12 @@ def test_workshop_contract_lands_item_for_item(
     assert state["status"] == "ok" and state["tables"][users_t]["status"] == "done"
     assert json.loads(run.file(f"checkpoints/{users_t}.json").read_text())["status"] == "done"
     manifest = run.manifest()
-    assert {t["name"] for t in manifest["tables"]} == {users_t, products_t, cats_t}
-    assert len(manifest["views"]) == 3
+    specs_t = f"{ddb_prefix}ProductSpecs"  # every type: item for item in test_migrate_types.py
+    assert {t["name"] for t in manifest["tables"]} == {users_t, products_t, cats_t, specs_t}
+    assert len(manifest["views"]) == 4
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM product_specs")
+        assert by_table[specs_t].written == len(scan_items(ddb_client, specs_t)) == cur.fetchone()[0]
     samples = [e for e in run.read_lines("events.jsonl") if e["event"] == "progress"]
     assert samples and {s["table"] for s in samples} >= {users_t}
 

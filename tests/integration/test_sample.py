@@ -56,6 +56,7 @@ def test_shop_db_counts(shop_db: str, mysql_settings: Any) -> None:
     assert counts["categories"] == 31
     assert counts["shopping_carts"] == 90
     assert 2 * 180 <= counts["order_items"] <= 4 * 180
+    assert counts["product_specs"] == 30  # one every 4 products
 
 
 def test_awkward_rows_exist(shop_db: str, mysql_settings: Any) -> None:

@@ -9,17 +9,24 @@ decimals the columns hold, ~50 KB descriptions, root categories, products nobody
 orders or carts, orders with no items. Keys stay clean: emails and category names are unique, non-empty
 ASCII (the contract keys categories by parent name + name).
 
+``product_specs`` (one data sheet every ~4 products, at least 8) carries every MySQL type family the
+migration must map to a DynamoDB type: DATE, TIME(3), DATETIME(6), TIMESTAMP(2), BINARY (the items'
+binary sort key), BLOB (one near 400 KB), JSON objects and arrays (M, L, and SS/NS/BS from arrays), BIT,
+FLOAT, ENUM, DECIMAL(38,10) and BIGINT UNSIGNED (numbers past 14 and 28 digits), NULLs and empty values.
+
 The same ``(scale, seed)`` always yields the same rows: every table draws from its own
 ``random.Random`` seeded with a string (string seeds are hashed with SHA-512, stable across runs).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import random
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -33,7 +40,7 @@ from dynamigrate.sqlgen.dialects import quote_ident
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20240501
-TABLES = ("users", "categories", "products", "shopping_carts", "orders", "order_items")
+TABLES = ("users", "categories", "products", "shopping_carts", "orders", "order_items", "product_specs")
 BATCH_ROWS = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # stay well under max_allowed_packet (16 MB by default)
 
@@ -56,6 +63,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "shopping_carts": ("id", "user_id", "product_id", "quantity", "created_at", "updated_at"),
     "orders": ("id", "user_id", "status", "total_amount", "created_at", "updated_at"),
     "order_items": ("id", "order_id", "product_id", "quantity", "price_at_time"),
+    "product_specs": (
+        "id", "product_id", "sku", "grade", "in_stock", "weight_kg", "lab_ratio", "barcode",
+        "released_on", "opens_at", "measured_at", "certified_at", "thumbnail", "attributes",
+        "dimensions", "colors", "sizes", "checksums",
+    ),
 }  # fmt: skip
 
 FIRST_NAMES = (
@@ -95,6 +107,15 @@ AWKWARD_TEXTS = (
     '{"looks": ["like", "json"]}',
 )
 STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "refunded")
+GRADES = ("A", "B", "C", "refurbished")
+COLORS = ("red", "green", "blue", "black", "white", "crème", "🌈 rainbow", "navy, dark", 'say "hi"')
+# FLOAT columns print with 6 significant digits: these survive as written (binary fractions, short)
+FLOATS = (0.5, 12.25, -3.75, 1500.0, 0.125, 99.5, 2048.0, 0.0, 7.75, -0.25)
+#: product_specs row 1 carries a thumbnail this big: its item lands just under DynamoDB's 400 KB
+NEAR_LIMIT_BLOB_BYTES = 405_000
+MAX_BARCODE = 18446744073709551615  # BIGINT UNSIGNED
+# 38 significant digits, DynamoDB's maximum (past the 28 of Python's default decimal context)
+WIDEST_RATIO = Decimal("1234567890123456789012345678.0123456789")
 
 
 def _time(rng: random.Random, after: datetime | None = None) -> datetime:
@@ -268,6 +289,83 @@ class ShopGenerator:
             updated = None if oid % 8 == 0 else _time(rng, created)
             yield (oid, user, rng.choice(STATUSES), total, created, updated), items
 
+    def product_specs(self) -> Iterator[tuple[Any, ...]]:
+        """Data sheets, one every ~4 products (at least 8): every column type, NULLs, empty documents.
+
+        Row 1 holds the near-400 KB thumbnail, row 2 is NULL wherever it may be, row 3 holds empty
+        values (empty binary, empty JSON object and arrays, false BIT), row 4 the extremes (widest
+        decimals and unsigned BIGINT, TIME at its limits, JSON numbers past double precision).
+        """
+        rng = self._rng("product_specs")
+        n = max(8, self.n_products // 4)
+        for sid in range(1, n + 1):
+            product = (sid * 7) % self.n_products + 1
+            sku = rng.getrandbits(32).to_bytes(4, "big") + sid.to_bytes(4, "big")
+            if sid % 3 == 1:
+                sku = b"\x00" + sku[1:]  # leading zero bytes in a binary sort key
+            measured = _time(rng).replace(microsecond=0 if sid % 5 == 0 else rng.randrange(1_000_000))
+            certified = _time(rng).replace(microsecond=rng.randrange(100) * 10_000)
+            ms = rng.randrange(1000)
+            opens = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}.{ms:03d}"
+            colors = rng.sample(COLORS, rng.randint(1, 4))
+            row: dict[str, Any] = {
+                "id": sid,
+                "product_id": product,
+                "sku": sku,
+                "grade": rng.choice(GRADES),
+                "in_stock": rng.randint(0, 1),
+                "weight_kg": rng.choice(FLOATS),
+                "lab_ratio": Decimal(f"{rng.randrange(-(10**30), 10**30)}E-10"),  # exact, no context
+                "barcode": rng.randrange(10**14, MAX_BARCODE),
+                "released_on": date(2019, 1, 1) + timedelta(days=rng.randrange(2000)),
+                "opens_at": opens,
+                "measured_at": measured,
+                "certified_at": certified,
+                "thumbnail": rng.randbytes(rng.randint(1, 2000)),
+                "attributes": json.dumps(
+                    {
+                        "material": rng.choice(NOUNS).lower(),
+                        "grams": rng.randint(1, 99_999),
+                        "ratio": rng.randint(1, 999) / 8,
+                        "tags": rng.sample(ADJECTIVES, 2),
+                        "note": rng.choice(AWKWARD_TEXTS),
+                    },
+                    ensure_ascii=False,
+                ),
+                "dimensions": json.dumps([rng.randint(1, 300) / 4, rng.randint(1, 300), {"unit": "cm"}]),
+                "colors": json.dumps([*colors, colors[0]], ensure_ascii=False),  # a duplicate member
+                "sizes": json.dumps([rng.randint(1, 60), rng.randint(1, 60) / 2, -rng.randint(1, 9)]),
+                "checksums": json.dumps([base64.b64encode(rng.randbytes(6)).decode() for _ in range(3)]),
+            }
+            if sid == 1:
+                row["thumbnail"] = rng.randbytes(NEAR_LIMIT_BLOB_BYTES)
+            elif sid == 2:
+                for col in COLUMNS["product_specs"][3:]:
+                    row[col] = None
+            elif sid == 3:
+                row.update(
+                    in_stock=0, thumbnail=b"", attributes="{}", dimensions="[]", colors="[]", sizes="[]",
+                    checksums="[]", weight_kg=0.0, lab_ratio=Decimal("0E-10"),
+                )  # fmt: skip
+            elif sid == 4:
+                row.update(
+                    lab_ratio=WIDEST_RATIO.copy_negate(),  # exact (unary minus rounds to 28 digits)
+                    barcode=MAX_BARCODE,
+                    opens_at="-838:59:59.000",
+                    measured_at=datetime(2038, 1, 19, 3, 14, 7, 999_999),
+                    attributes='{"big": 12345678901234567890123456789.123456789, "emoji": "🚀 ünï", '
+                    '"nested": {"deep": [1, 2.50, "x", null, true, false]}, "empty_map": {}, '
+                    '"empty_list": [], "quote": "say \\"hi\\"", "exp": 1E+3}',
+                    dimensions='[12.5, 30, {"unit": "cm", "n": null}, null, true, "x", [], [1, [2]]]',
+                    sizes="[10, 2.5, 2.50, -1, 12345678901234567890123, 1E-5]",
+                    checksums=json.dumps(
+                        [base64.b64encode(b).decode() for b in (b"\x00\x01", b"\xff", b"\x00\x01")]
+                    ),
+                )
+            elif sid == 5:
+                row.update(opens_at="838:59:59.999", lab_ratio=WIDEST_RATIO, grade="refurbished")
+            yield tuple(row[c] for c in COLUMNS["product_specs"])
+
 
 # ---------------------------------------------------------------------- loading
 
@@ -284,7 +382,7 @@ def _insert_sql(table: str) -> str:
 
 
 def _row_size(row: Sequence[Any]) -> int:
-    return sum(len(v) if isinstance(v, str) else 12 for v in row)
+    return sum(len(v) if isinstance(v, str | bytes) else 12 for v in row)
 
 
 class _BatchInserter:
@@ -372,6 +470,12 @@ def load_sample(
             items.flush()
             conn.commit()
             counts["orders"], counts["order_items"] = orders.count, items.count
+            specs = _BatchInserter(cur, "product_specs")
+            for spec in gen.product_specs():
+                specs.add(spec)
+            specs.flush()
+            conn.commit()
+            counts["product_specs"] = specs.count
             cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
     except pymysql.MySQLError as exc:
         conn.rollback()

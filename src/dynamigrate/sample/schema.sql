@@ -87,3 +87,30 @@ CREATE TABLE order_items (
     CONSTRAINT fk_order_items_order FOREIGN KEY (order_id) REFERENCES orders (id),
     CONSTRAINT fk_order_items_product FOREIGN KEY (product_id) REFERENCES products (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Technical data sheets: every MySQL type family the migration must carry into DynamoDB (dates and
+-- times with fractional seconds, BINARY/BLOB, JSON, BIT, FLOAT, ENUM, numbers past 14 and 28 digits)
+-- and one item close to DynamoDB's 400 KB limit. The BINARY sku is the items' sort key.
+CREATE TABLE product_specs (
+    id             BIGINT              NOT NULL AUTO_INCREMENT,
+    product_id     BIGINT              NOT NULL,
+    sku            BINARY(8)           NOT NULL,
+    grade          ENUM('A','B','C','refurbished') NULL,
+    in_stock       BIT(1)              NULL,
+    weight_kg      FLOAT               NULL,
+    lab_ratio      DECIMAL(38,10)      NULL,
+    barcode        BIGINT UNSIGNED     NULL,
+    released_on    DATE                NULL,
+    opens_at       TIME(3)             NULL,
+    measured_at    DATETIME(6)         NULL,
+    certified_at   TIMESTAMP(2)        NULL DEFAULT NULL,
+    thumbnail      MEDIUMBLOB          NULL,
+    attributes     JSON                NULL,
+    dimensions     JSON                NULL,
+    colors         JSON                NULL,
+    sizes          JSON                NULL,
+    checksums      JSON                NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_specs_product_sku (product_id, sku),
+    CONSTRAINT fk_specs_product FOREIGN KEY (product_id) REFERENCES products (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
