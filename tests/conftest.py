@@ -14,7 +14,7 @@ Fixtures:
                   (other tests share it); use ``shop_db_copy`` to mutate
   shop_db_copy    function: a fresh sample shop at scale 30, dropped afterwards
   ddb_endpoint    session: DynamoDB Local's URL
-  ddb_client      session: boto3 DynamoDB client (us-east-1, dummy credentials)
+  ddb_client      session: boto3 DynamoDB client (us-east-1, credentials from the environment)
   ddb_prefix      function: a unique table-name prefix ``t<hex>_``; every table with that prefix is
                   deleted afterwards
 
@@ -33,6 +33,9 @@ from typing import Any
 
 import pytest
 
+# Credentials come from the environment (DynamoDB Local keeps one namespace per access key and region
+# unless started with -sharedDb): tests that share a DynamoDB Local with another namespace export
+# theirs; "dummy" only fills in when nothing is set. Every client and subprocess of the suite uses them.
 for _name, _value in (
     ("AWS_ACCESS_KEY_ID", "dummy"),
     ("AWS_SECRET_ACCESS_KEY", "dummy"),
@@ -89,8 +92,8 @@ def _ddb_client() -> Any:
         "dynamodb",
         region_name=DDB_REGION,
         endpoint_url=_ddb_endpoint(),
-        aws_access_key_id="dummy",
-        aws_secret_access_key="dummy",
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
         config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=30),
     )
 

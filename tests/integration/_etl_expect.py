@@ -269,8 +269,13 @@ def expected_users(conn: Any, skip_emails: tuple[str, ...] = ("",)) -> dict[tupl
             gsi,
         )
         out[(item["PK"], item["SK"])] = item
+    # the array's order is part of the value: the contract gives no order_by, so the elements come
+    # in the order of order_items' primary key (docs/contract-format.md, json-construction)
     lines: dict[Any, list[dict[str, Any]]] = {}
-    for li in _rows(conn, "SELECT order_id, product_id, quantity, price_at_time FROM order_items"):
+    for li in sorted(
+        _rows(conn, "SELECT id, order_id, product_id, quantity, price_at_time FROM order_items"),
+        key=lambda r: r["id"],
+    ):
         lines.setdefault(li["order_id"], []).append(
             {
                 "product_id": Decimal(li["product_id"]),
@@ -289,7 +294,7 @@ def expected_users(conn: Any, skip_emails: tuple[str, ...] = ("",)) -> dict[tupl
                 "user_id": _s(o["user_id"]),
                 "order_status": o["status"],
                 "total_amount": _n(o["total_amount"]),
-                "order_items": _sorted_lines(lines.get(o["id"], [])),
+                "order_items": lines.get(o["id"], []),
                 "created_at": _s(o["created_at"]),
                 "updated_at": _s(o["updated_at"]),
                 "order_id": _s(o["id"]),
@@ -302,17 +307,12 @@ def expected_users(conn: Any, skip_emails: tuple[str, ...] = ("",)) -> dict[tupl
     return out
 
 
-def _sorted_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(lines, key=lambda d: (d["product_id"], d["quantity"], d["price_at_time"]))
-
-
 def normalise_users_item(item: dict[str, Any]) -> dict[str, Any]:
-    """order_items is S holding JSON text (the contract says type S): parse it, numbers exact."""
+    """order_items is S holding JSON text (the contract says type S): parse it, numbers exact, the
+    elements kept in the order the item holds them."""
     out = without_marker(item)
     if isinstance(out.get("order_items"), str):
-        out["order_items"] = _sorted_lines(
-            json.loads(out["order_items"], parse_float=Decimal, parse_int=Decimal)
-        )
+        out["order_items"] = json.loads(out["order_items"], parse_float=Decimal, parse_int=Decimal)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,16 @@ def test_workshop_contract_lands_item_for_item(
             " VALUES ('', 'no_email_user', 'hash-x', 'Nobody', NULL, 0, '2022-02-02 10:00:00')"
         )
         new_user_id = cur.lastrowid
+        # an order whose lines' product ids run against their primary keys: the array keeps id order
+        cur.execute(
+            "INSERT INTO orders (user_id, status, total_amount, created_at)"
+            " VALUES (1, 'pending', 380.35, '2023-03-03 03:03:03')"
+        )
+        order_id = cur.lastrowid
+        cur.executemany(
+            "INSERT INTO order_items (order_id, product_id, quantity, price_at_time) VALUES (%s, %s, %s, %s)",
+            [(order_id, 3, 1, "10.00"), (order_id, 1, 2, "0.50"), (order_id, 2, 3, "123.45")],
+        )
     contract = write_contract(tmp_path, ddb_prefix)
     cfg, _ = make_config(tmp_path, shop_db_copy, ddb_endpoint, contract, chunk_rows=40)
 
@@ -50,6 +61,12 @@ def test_workshop_contract_lands_item_for_item(
     assert compare(scan_items(ddb_client, cats_t), expected_categories(conn)) == []
     users_items = scan_items(ddb_client, users_t)
     assert compare(users_items, expected_users(conn), normalise=normalise_users_item) == []
+    lines = users_items[("user1@example.com", f"ORDER#2023-03-03 03:03:03#{order_id}")]["order_items"]
+    assert json.loads(lines, parse_float=Decimal) == [
+        {"product_id": 3, "quantity": 1, "price_at_time": Decimal("10.00")},
+        {"product_id": 1, "quantity": 2, "price_at_time": Decimal("0.50")},
+        {"product_id": 2, "quantity": 3, "price_at_time": Decimal("123.45")},
+    ]
 
     # every item carries the run's marker "<run_id>:<16 hex>"
     run_id = summary.run_id

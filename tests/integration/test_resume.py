@@ -54,7 +54,7 @@ def test_sigkill_mid_table_then_resume_is_exact(
     contract = write_contract(tmp_path, ddb_prefix, tables=("Users",))
     # one chunk in flight at a time: the checkpoint interval is exactly one chunk
     _, config = make_config(tmp_path, mysql_db, ddb_endpoint, contract, chunk_rows=CHUNK, inflight_chunks=1)
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "dummy", "AWS_SECRET_ACCESS_KEY": "dummy"}
+    env = dict(os.environ)  # the suite's credentials (tests/conftest.py), not a hard-coded key
 
     proc = subprocess.Popen(_cli(config), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ckpt_file: Path | None = None
