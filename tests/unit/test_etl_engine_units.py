@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,14 +101,31 @@ def test_progress_plain_and_json_lines_and_samples(tmp_path: Path) -> None:
     assert line["event"] == "progress" and line["read"] == 5 and line["total"] == 10
 
 
-def test_progress_tty_redraws_in_place() -> None:
+def test_progress_tty_draws_a_live_table_that_fits_80_columns() -> None:
     out = io.StringIO()
     rep = ProgressReporter(None, mode="tty", stream=out)
-    rep.start_table("A", 10)
-    rep.update(TableResult(table="A", total=10, read=5))
+    rep.console.width = 80
+    rep.start()
+    rep.start_table("A_table_with_a_rather_long_name_indeed", 1000)
+    r = TableResult(table="A_table_with_a_rather_long_name_indeed", total=1000, read=500, written=480)
+    r.add_rejected("null_key", 20)
+    rep.update(r)
+    rep.start_table("B", None)  # total not known yet
+    rep.update(TableResult(table="B", read=123_456, written=123_456))
     rep.render()
-    rep.render()
-    assert "\x1b[1F" in out.getvalue()  # second frame moved the cursor back over the first
+    rep.message("[etl] a phase line")
+    rep.close()
+    text = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", out.getvalue())
+    lines = [line for line in re.split(r"\r\n|\n|\r", text) if line.strip()]
+    assert lines and all(len(line) <= 80 for line in lines), lines
+    assert "[etl] a phase line" in lines
+    header = [line for line in lines if line.startswith("table")][-1].split()
+    assert header[-4:] == ["written", "rejected", "rows/s", "ETA"]
+    a_row = [line for line in lines if line.startswith("A_table")][-1].split()
+    assert a_row[2:5] == ["50%", "480", "20"]
+    b_row = [line for line in lines if line.startswith("B ")][-1].split()
+    # unknown total: no percentage, no question marks, no ETA yet
+    assert b_row[-1] == "--:--" and b_row[-4] == "123,456" and "?" not in " ".join(b_row)
 
 
 def test_choose_mode() -> None:

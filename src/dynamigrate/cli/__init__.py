@@ -30,11 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Move a live application's data from MySQL to Amazon DynamoDB, driven by a migration contract.",
     )
     parser.add_argument("--version", action="version", version=f"dynamigrate {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    parser.add_argument(
-        "--log-format", choices=["text", "json"], default="text", help="log lines as text or as JSON objects"
-    )
+    add_global_arguments(parser, defaults=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -43,7 +39,43 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(subparsers)
+    for sub in _subparsers(parser):
+        add_global_arguments(sub, defaults=False)
     return parser
+
+
+def add_global_arguments(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """-v, -q and --log-format: on the main parser with their defaults, and on every command too
+    (``dynamigrate migrate -v`` = ``dynamigrate -v migrate``), where an absent flag leaves the main
+    parser's value alone."""
+    unset: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        help="more detail: -v also shows how the contract was interpreted and each step, -vv debug",
+        **({"default": 0} if defaults else unset),
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only errors (hides warnings and progress)", **unset
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="log lines as text or as JSON objects",
+        **({"default": "text"} if defaults else unset),
+    )
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command and action parser below ``parser`` (depth first)."""
+    out: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                out.append(sub)
+                out.extend(_subparsers(sub))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,12 +41,39 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def setup_logging(verbosity: int = 0, quiet: bool = False, fmt: str = "text") -> None:
-    level = logging.WARNING if quiet else (logging.INFO if verbosity < 2 else logging.DEBUG)
-    handler = StderrHandler()
+def level_for(verbosity: int = 0, quiet: bool = False) -> int:
+    """-q: errors only; default: warnings (and what the commands print themselves); -v: also the
+    information lines (interpretations of the contract, statements applied, tables created); -vv:
+    debug."""
+    if quiet:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+
+
+def setup_logging(verbosity: int = 0, quiet: bool = False, fmt: str = "text", stream: Any = None) -> None:
+    """Log records of ``dynamigrate.*`` go to stderr: as JSON objects (``fmt="json"``), through the
+    shared rich console on a terminal (so they print above a live progress display, wrapped to the
+    terminal's width), as plain lines otherwise (pipes, CI)."""
+    level = level_for(verbosity, quiet)
+    handler: logging.Handler
     if fmt == "json":
+        handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
+    elif _is_terminal(stream or sys.stderr):
+        from rich.logging import RichHandler
+
+        from dynamigrate.etl.progress import stderr_console
+
+        handler = RichHandler(
+            console=stderr_console(),
+            show_path=False,
+            markup=False,
+            rich_tracebacks=False,
+            log_time_format="%H:%M:%S",
+            omit_repeated_times=False,
+        )
     else:
+        handler = StderrHandler()
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
@@ -57,3 +84,10 @@ def setup_logging(verbosity: int = 0, quiet: bool = False, fmt: str = "text") ->
     # boto and friends are chatty at INFO
     for noisy in ("botocore", "boto3", "urllib3", "mcp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -161,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
     summary = migrate(cfg, options)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, default=str))
+    elif summary.plan is None and sys.stdout.isatty():
+        from dynamigrate.cli._summary import render_summary, stdout_console
+
+        stdout_console().print(render_summary(summary))
     else:
         print(summary.render_text())
     return summary.exit_code()

@@ -3,8 +3,9 @@
 Engines call :meth:`ProgressReporter.update` with their :class:`TableResult` after every chunk (cheap:
 it only stores a snapshot). A background thread renders:
 
-* ``tty``: a live block of one line per table, redrawn in place (read, written, skipped, rejected,
-  retries, rows/s, ETA from the view's row count);
+* ``tty``: a live table drawn with ``rich`` (one row per table: bar, written, rejected, rows/s, ETA),
+  redrawn in place and sized to the terminal (80 columns fit); log lines and phase messages are
+  printed above it through the same console (:func:`stderr_console`), so they do not break it;
 * ``plain``: a status line per active table every ``interval`` seconds (logs, CI, pipes);
 * ``json``: the same as JSON objects, one per line (``--log-format json``);
 * ``quiet``: nothing on screen.
@@ -24,10 +25,27 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
     from dynamigrate.etl.base import TableResult
     from dynamigrate.runstate import RunDir
 
 MODES = ("tty", "plain", "json", "quiet")
+
+_CONSOLE: Console | None = None
+
+
+def stderr_console() -> Console:
+    """The one ``rich`` console on stderr, shared by the live progress display and the CLI's log
+    handler: what one prints while the other is live lands above the live block instead of through
+    it. It looks ``sys.stderr`` up at every write (tests swap it)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        _CONSOLE = Console(stderr=True, highlight=False, soft_wrap=False)
+    return _CONSOLE
 
 
 def choose_mode(stream: IO[str] | None = None, log_format: str = "text", quiet: bool = False) -> str:
@@ -105,15 +123,17 @@ class ProgressReporter:
             raise ValueError(f"progress mode must be one of {MODES}")
         self.run = run
         self.mode = mode
+        self._given_stream = stream
         self.stream = stream or sys.stderr
-        self.interval = interval if mode != "tty" else 0.5
+        self.interval = interval if mode != "tty" else 0.25
         self.sample_interval = sample_interval
         self.tick = tick
         self._tables: dict[str, _TableView] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._drawn_lines = 0
+        self._live: Live | None = None
+        self._console: Console | None = None
         self._last_render = 0.0
         self._last_sample = 0.0
 
@@ -158,17 +178,46 @@ class ProgressReporter:
 
     def message(self, text: str) -> None:
         """A line above the live block (phase changes)."""
+        if self.mode == "tty":
+            from rich.text import Text
+
+            self.console.print(Text(text), soft_wrap=False)
+            return
         with self._lock:
-            self._clear_block()
             if self.mode == "json":
                 self.stream.write(json.dumps({"event": "phase", "message": text}) + "\n")
             elif self.mode != "quiet":
                 self.stream.write(text + "\n")
             self.stream.flush()
-            self._drawn_lines = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
+    @property
+    def console(self) -> Console:
+        """The rich console of the ``tty`` mode: the shared stderr console, or one on ``stream``."""
+        if self._console is None:
+            if self._given_stream is None:
+                self._console = stderr_console()
+            else:
+                from rich.console import Console
+
+                self._console = Console(
+                    file=self._given_stream, force_terminal=True, highlight=False, soft_wrap=False
+                )
+        return self._console
+
     def start(self) -> ProgressReporter:
+        if self.mode == "tty" and self._live is None:
+            from rich.live import Live
+
+            self._live = Live(
+                console=self.console,
+                auto_refresh=False,
+                transient=False,
+                redirect_stdout=False,
+                redirect_stderr=True,
+                get_renderable=self._frame,
+            )
+            self._live.start()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="dm-progress", daemon=True)
             self._thread.start()
@@ -180,9 +229,10 @@ class ProgressReporter:
             self._thread.join(timeout=5)
             self._thread = None
         self._emit_sample()
-        if self.mode == "tty":
-            with self._lock:
-                self._render_tty(time.monotonic())
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.refresh()
+            live.stop()
 
     def __enter__(self) -> ProgressReporter:
         return self.start()
@@ -203,10 +253,12 @@ class ProgressReporter:
 
     def render(self) -> None:
         now = time.monotonic()
+        if self.mode == "tty":
+            if self._live is not None:
+                self._live.refresh()
+            return
         with self._lock:
-            if self.mode == "tty":
-                self._render_tty(now)
-            elif self.mode in ("plain", "json"):
+            if self.mode in ("plain", "json"):
                 for view in self._tables.values():
                     if view.status == "running" and view.dirty:
                         self._write_locked(self._render_line(view, now))
@@ -254,27 +306,11 @@ class ProgressReporter:
             f"retries {s.get('retries', 0)}  {rate:,.0f} rows/s  {tail}"
         )
 
-    def _render_tty(self, now: float) -> None:
-        if not self._tables:
-            return
-        self._clear_block()
-        import shutil
-
-        width = shutil.get_terminal_size((120, 24)).columns
-        lines = []
-        for view in self._tables.values():
-            line = self._render_line(view, now, final=view.status != "running")
-            # one screen line per table (a wrapped line would break the cursor-up redraw)
-            lines.append((_bar(view) + " " + line)[: max(20, width - 1)])
-        self.stream.write("\n".join(lines) + "\n")
-        self.stream.flush()
-        self._drawn_lines = len(lines)
-
-    def _clear_block(self) -> None:
-        if self.mode == "tty" and self._drawn_lines:
-            # cursor up to the start of the block, clear to the end of the screen
-            self.stream.write(f"\x1b[{self._drawn_lines}F\x1b[J")
-            self._drawn_lines = 0
+    def _frame(self) -> RenderableType:
+        """The live block: one row per table, sized to the console's width."""
+        with self._lock:
+            views = list(self._tables.values())
+        return render_table_frame(views, time.monotonic(), self.console.width)
 
     def _write(self, line: str) -> None:
         with self._lock:
@@ -314,12 +350,76 @@ class ProgressReporter:
             self.run.event("progress", **sample)
 
 
-def _bar(view: _TableView, width: int = 20) -> str:
-    if not view.total:
-        return "[" + ("#" * width if view.status != "running" else "?" * width) + "]"
-    frac = min(1.0, int(view.snapshot.get("read", 0)) / view.total)
-    full = int(frac * width)
-    return "[" + "#" * full + "." * (width - full) + "]"
+def render_table_frame(views: list[_TableView], now: float, width: int) -> RenderableType:
+    """A rich table of the tables being loaded that fits ``width`` columns: name, bar and percentage,
+    written, rejected (and skipped when any), rows/s, ETA. An unknown total shows a moving bar and no
+    percentage; a finished table its status where the ETA was."""
+    from rich.console import Group
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+    from rich.text import Text
+
+    if not views:
+        return Group()
+    skipped = any(int(v.snapshot.get("skipped", 0)) for v in views)
+    numbers = ["written", "rejected"] + (["skipped"] if skipped else [])
+    rows: list[tuple[_TableView, dict[str, str]]] = []
+    for v in views:
+        s = v.snapshot
+        running = v.status == "running"
+        if running:
+            rate = v.rate(now)
+            eta = format_duration(v.eta(now)) if v.total else "--:--"
+        else:
+            elapsed = (v.finished or now) - v.started
+            rate = int(s.get("read", 0)) / elapsed if elapsed > 0 else 0.0
+            eta = v.status
+        cells = {
+            "written": f"{int(s.get('written', 0)):,}",
+            "rejected": f"{sum((s.get('rejected') or {}).values()):,}",
+            "skipped": f"{int(s.get('skipped', 0)):,}",
+            "rows/s": f"{rate:,.0f}",
+            "ETA": eta,
+        }
+        rows.append((v, cells))
+    heads = [*numbers, "rows/s", "ETA"]
+    widths = {h: max(len(h), *(len(c[h]) for _, c in rows)) for h in heads}
+    # what is left for the name and the bar: one space after every column but the last, and the
+    # terminal's last column kept free (a full line would wrap on some terminals)
+    columns = 3 + len(heads)
+    fixed = sum(widths.values()) + 4 + (columns - 1)
+    room = max(14, width - 1 - fixed)
+    name_width = max(5, min(max(len(v.name) for v in views), 24, room - 6))
+    bar_width = max(6, min(40, room - name_width))
+
+    table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column("table", width=name_width, no_wrap=True, overflow="ellipsis")
+    table.add_column("progress", width=bar_width, no_wrap=True)
+    table.add_column("", width=4, justify="right", no_wrap=True)
+    for h in heads:
+        table.add_column(h, width=widths[h], justify="right", no_wrap=True)
+    for v, cells in rows:
+        read = int(v.snapshot.get("read", 0))
+        if v.total:
+            bar = ProgressBar(total=v.total, completed=min(read, v.total), width=bar_width)
+            pct = f"{min(100, int(100 * read / v.total))}%"
+        elif v.status == "running":
+            bar = ProgressBar(total=None, width=bar_width)  # unknown total: a moving bar
+            pct = ""
+        else:
+            bar = ProgressBar(total=1, completed=1, width=bar_width)
+            pct = ""
+        status = cells["ETA"]
+        eta_style = "red" if status not in ("done",) and v.status not in ("running", "done") else ""
+        table.add_row(
+            Text(v.name),
+            bar,
+            pct,
+            *(cells[h] for h in numbers),
+            cells["rows/s"],
+            Text(status, style=eta_style),
+        )
+    return table
 
 
 def _snapshot(result: TableResult) -> dict[str, Any]:

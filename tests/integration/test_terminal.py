@@ -1,0 +1,108 @@
+"""`migrate` in an 80-column terminal: the live display, log lines and the summary fit, and the last
+frame of the live display holds written / rejected / rate / ETA for every table."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _etl_expect import connect, make_config, write_contract
+from _pty import run_in_pty, screen_lines
+from rich.cells import cell_len
+
+from dynamigrate.sample import load_sample
+
+pytestmark = pytest.mark.integration
+
+SOURCE_COUNTS = {
+    "Users": "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM shopping_carts) "
+    "+ (SELECT COUNT(*) FROM orders)",
+    "Products": "SELECT COUNT(*) FROM products",
+    "Categories": "SELECT COUNT(*) FROM categories",
+}
+
+
+def _count_items(ddb_client: Any, table: str) -> int:
+    total = 0
+    kwargs: dict[str, Any] = {"TableName": table, "Select": "COUNT"}
+    while True:
+        page = ddb_client.scan(**kwargs)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _last_frame(lines: list[str]) -> tuple[str, list[list[str]]]:
+    """The header and rows of the last frame of the live table."""
+    heads = [i for i, line in enumerate(lines) if re.match(r"^table\s+progress\s", line)]
+    assert heads, "no live progress table was drawn:\n" + "\n".join(lines[-60:])
+    start = heads[-1]
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line.strip() or line.startswith("run "):
+            break
+        rows.append(line.split())
+    return lines[start], rows
+
+
+def test_migrate_in_an_80_column_terminal(
+    mysql_settings: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    load_sample(mysql_settings.connect_kwargs(), mysql_db, 40)
+    contract = write_contract(tmp_path, ddb_prefix)
+    _, config = make_config(tmp_path, mysql_db, ddb_endpoint, contract, chunk_rows=25, inflight_chunks=1)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "dummy", "AWS_SECRET_ACCESS_KEY": "dummy"}
+    argv = [sys.executable, "-m", "dynamigrate", "migrate", "-v", "--config", str(config)]
+    argv += ["--strategy", "put", "--concurrency", "1"]
+    code, raw = run_in_pty(argv, env, columns=80)
+    lines = screen_lines(raw)
+    assert code == 0, "\n".join(lines[-80:])
+
+    too_long = [line for line in lines if cell_len(line) > 80]
+    assert too_long == [], "lines wider than the terminal:\n" + "\n".join(too_long)
+    assert "????" not in raw
+
+    header, rows = _last_frame(lines)
+    for word in ("written", "rejected", "rows/s", "ETA"):
+        assert word in header.split(), header
+    columns = header.split()
+    # the progress column's percentage has no header of its own: values sit one place further right
+    written_at = columns.index("written") + 1
+    rejected_at = columns.index("rejected") + 1
+    conn = connect(mysql_db)
+    try:
+        expected: dict[str, int] = {}
+        for name, sql in SOURCE_COUNTS.items():
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                expected[prefix_name(ddb_prefix, name)] = int(cur.fetchone()[0])
+    finally:
+        conn.close()
+    seen = {}
+    for row in rows:
+        name = row[0]
+        assert row[-1] == "done", row  # a finished table shows its status where the ETA was
+        assert re.fullmatch(r"[\d,]+", row[-2]), row  # rows/s
+        written = int(row[written_at].replace(",", ""))
+        rejected = int(row[rejected_at].replace(",", ""))
+        seen[name] = (written, rejected)
+    assert set(seen) == set(expected)
+    for name, (written, rejected) in seen.items():
+        assert written == _count_items(ddb_client, name)
+        assert written + rejected == expected[name]
+
+    # -v: log lines printed while the live table is drawn stay whole lines of their own
+    created = [line for line in lines if re.search(r"INFO\s+created table " + re.escape(ddb_prefix), line)]
+    assert len(created) == 3, "\n".join(lines)
+    # the summary table follows, also within 80 columns, with one row per table
+    summary_rows = [line for line in lines if line.split()[:2] in ([n, "done"] for n in expected)]
+    assert {line.split()[0] for line in summary_rows} == set(expected)
+
+
+def prefix_name(prefix: str, name: str) -> str:
+    return prefix + name
