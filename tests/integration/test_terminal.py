@@ -54,7 +54,7 @@ def test_migrate_in_an_80_column_terminal(
     mysql_settings: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
 ) -> None:
     load_sample(mysql_settings.connect_kwargs(), mysql_db, 40)
-    contract = write_contract(tmp_path, ddb_prefix)
+    contract = write_contract(tmp_path, ddb_prefix, tables=tuple(SOURCE_COUNTS))
     _, config = make_config(tmp_path, mysql_db, ddb_endpoint, contract, chunk_rows=25, inflight_chunks=1)
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "dummy", "AWS_SECRET_ACCESS_KEY": "dummy"}
     argv = [sys.executable, "-m", "dynamigrate", "migrate", "-v", "--config", str(config)]
