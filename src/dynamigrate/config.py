@@ -13,16 +13,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from dynamigrate import redact
 from dynamigrate.errors import ConfigError
+from dynamigrate.redact import SECRET_NAME_PARTS as SECRET_KEYS
+from dynamigrate.redact import is_secret_name
 
-#: a setting, environment variable or flag whose name contains one of these holds a secret
-SECRET_KEYS = ("password", "secret", "token", "key", "pwd")
-
-
-def is_secret_name(name: str) -> bool:
-    """True for names such as ``password``, ``MYSQL_PWD``, ``aws_secret_access_key``, ``--db-token``."""
-    low = name.lower()
-    return any(s in low for s in SECRET_KEYS)
+__all__ = ["SECRET_KEYS", "is_secret_name"]
 
 
 def masked_args(args: list[str]) -> list[str]:
@@ -147,14 +143,22 @@ class Config:
 
 
 def mask_secrets(value: Any, _key: str = "") -> Any:
-    """``value`` with every secret masked: values of secret-named keys, :class:`Secret` objects and
-    secret flags in command lines (an MCP server's ``args``)."""
+    """``value`` with every secret masked: values of secret-named keys, :class:`Secret` objects,
+    secret flags in command lines (an MCP server's ``args``), the secret values of an MCP server's
+    ``env``, credentials inside URLs, and every value registered in :mod:`dynamigrate.redact`."""
+    if not _key:
+        redact.register(*redact.secrets_in_config(value if isinstance(value, dict) else {}))
+        return json.loads(redact.redact(json.dumps(_mask_keys(value), default=str)))
+    return _mask_keys(value, _key)
+
+
+def _mask_keys(value: Any, _key: str = "") -> Any:
     if isinstance(value, dict):
-        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
+        return {k: _mask_keys(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         if value and all(isinstance(v, str) for v in value) and not is_secret_name(_key):
             value = masked_args(value)
-        return [mask_secrets(v, _key) for v in value]
+        return [_mask_keys(v, _key) for v in value]
     if isinstance(value, Secret):
         return "***"
     if isinstance(value, str) and value and is_secret_name(_key):
@@ -307,4 +311,9 @@ def load_config(
                 hint='mcp.config_file names a JSON file {"mcpServers": {...}}, relative to the config file',
             ) from None
         cfg = replace(cfg, mcp_servers={**(extra.get("mcpServers") or {}), **mcp_servers})
+    redact.register_config(
+        {**raw, "mcpServers": cfg.mcp_servers},
+        password=cfg.mysql.password.reveal(),
+        public=(cfg.mysql.user, cfg.mysql.host, cfg.mysql.database),
+    )
     return cfg

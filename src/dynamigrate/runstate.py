@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dynamigrate.errors import ConfigError
+from dynamigrate.redact import redact
 
 RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
 
@@ -67,8 +68,10 @@ class JsonlWriter:
     def write_many(self, objs: list[Any]) -> None:
         if not objs:
             return
-        text = "".join(
-            json.dumps(o, ensure_ascii=False, default=str, separators=(",", ":")) + "\n" for o in objs
+        text = redact(
+            "".join(
+                json.dumps(o, ensure_ascii=False, default=str, separators=(",", ":")) + "\n" for o in objs
+            )
         )
         with self._lock:
             self._fh.write(text)
@@ -104,7 +107,10 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 def write_json_atomic(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    # secrets are masked by value in everything written to a run directory (dynamigrate.redact)
+    tmp.write_text(
+        redact(json.dumps(obj, indent=2, ensure_ascii=False, default=str)) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 

@@ -93,18 +93,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(handler: Callable[[Any], Any], args: Any) -> int:
     """Run a command handler with the CLI's mapping of errors to exit codes and guidance (shared by
-    ``dynamigrate`` and the workshop scripts in tools/)."""
-    try:
-        return int(handler(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (ConfigError, ContractError) as exc:
-        _print_error(exc)
-        return 2
-    except DynamigrateError as exc:
-        _print_error(exc)
-        return 1
+    ``dynamigrate`` and the workshop scripts in tools/). Everything it prints goes through
+    :mod:`dynamigrate.redact` (secrets masked by value)."""
+    from dynamigrate.redact import redacted_std_streams
+
+    with redacted_std_streams():
+        try:
+            return int(handler(args) or 0)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except (ConfigError, ContractError) as exc:
+            _print_error(exc)
+            return 2
+        except DynamigrateError as exc:
+            _print_error(exc)
+            return 1
+        except Exception as exc:  # a bug: say so plainly, the traceback only with -vv
+            log.debug("internal error", exc_info=True)
+            command = getattr(args, "command", None) or "dynamigrate"
+            print(
+                f"internal error in '{command}': {type(exc).__name__}: {exc}\n"
+                "  hint: this is a bug in dynamigrate, not in your input; rerun with -vv for the "
+                "traceback and report it",
+                file=sys.stderr,
+            )
+            return 3
 
 
 def _print_error(exc: DynamigrateError) -> None:

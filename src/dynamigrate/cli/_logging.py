@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+from dynamigrate.redact import RedactingFilter
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -77,6 +79,7 @@ def setup_logging(verbosity: int = 0, quiet: bool = False, fmt: str = "text", st
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
+    handler.addFilter(RedactingFilter())  # secrets masked by value (dynamigrate.redact)
     root = logging.getLogger("dynamigrate")
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1053,7 +1053,7 @@ def mcp_glue(cfg: Config, server_name: str | None = None) -> tuple[McpGlue, Any]
             f"MCP server '{name}' is not started with --allow-write",
             hint="add --allow-write to its args: creating and starting Glue jobs are write operations",
         )
-    env = build_server_env(block)
+    env = build_server_env(block, aws_credentials=True)
     if cfg.aws.region:
         env.setdefault("AWS_REGION", cfg.aws.region)
     session = McpSession(name, str(block["command"]), args, env).start()

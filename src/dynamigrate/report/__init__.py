@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.redact import redact
 from dynamigrate.report.html import render_html
 from dynamigrate.report.json_report import SCHEMA, build_report
 from dynamigrate.report.markdown import render_markdown
@@ -21,7 +22,7 @@ __all__ = ["SCHEMA", "build_report", "render_html", "render_markdown", "write_re
 
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(redact(text), encoding="utf-8")
     tmp.replace(path)
 
 

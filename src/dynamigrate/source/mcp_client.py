@@ -51,6 +51,15 @@ _CONNECTION_CLOSED = -32000
 _REQUEST_TIMEOUT = -32001
 
 INHERITED_PREFIXES = ("MYSQL_", "AWS_")
+#: what a MySQL MCP server inherits from our environment: its MYSQL_* settings and where AWS settings
+#: live (an RDS Data API server reads its credentials through the profile), never the AWS keys
+MYSQL_SERVER_AWS_VARS = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
 
 #: what to install when a configured command is missing
 INSTALL_HINTS: dict[str, str] = {
@@ -124,9 +133,11 @@ def _log_text(data: Any) -> str:
     return data if isinstance(data, str) else json.dumps(data, default=str)
 
 
-def build_server_env(block: Mapping[str, Any]) -> dict[str, str]:
+def build_server_env(block: Mapping[str, Any], *, aws_credentials: bool = False) -> dict[str, str]:
     """The server's extra environment: its block's ``env``, then dynamigrate's resolved MySQL settings
-    (``default_env``), then ``MYSQL_*``/``AWS_*`` from our environment, each only where still absent.
+    (``default_env``), then ``MYSQL_*`` and the AWS region/profile settings from our environment, each
+    only where still absent. ``aws_credentials`` (an AWS server such as Glue's) passes every ``AWS_*``
+    variable, keys included; a MySQL server never gets them.
 
     The SDK's stdio client passes only HOME/PATH/SHELL/TERM/USER/LOGNAME to the child, so everything
     the server needs has to be listed here explicitly.
@@ -136,7 +147,7 @@ def build_server_env(block: Mapping[str, Any]) -> dict[str, str]:
         if v:
             env.setdefault(str(k), str(v))
     for k, v in os.environ.items():
-        if k.startswith(INHERITED_PREFIXES):
+        if k.startswith("MYSQL_") or k in MYSQL_SERVER_AWS_VARS or (aws_credentials and k.startswith("AWS_")):
             env.setdefault(k, v)
     return env
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Table
 from dynamigrate.errors import SourceError
+from dynamigrate.redact import redact
 from dynamigrate.sqlgen.dialects import quote_ident
 from dynamigrate.target.encode import MARKER_VALUE_BUDGET, MAX_ITEM_BYTES
 
@@ -176,7 +177,8 @@ class PreflightReport:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str)
+        tmp.write_text(redact(text) + "\n", "utf-8")
         tmp.replace(p)
         return p
 
