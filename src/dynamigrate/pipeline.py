@@ -449,8 +449,12 @@ def _phase_contract(
     schema = introspect(conn, database)
     problems = check_contract(contract, schema)
     wanted = {t.name for t in tables}
-    for p in problems.warnings:
-        log.warning("contract: %s", p)
+    from dynamigrate.notes import NOTES_FILE, group_warnings, record_notes
+
+    if phases.run is not None:
+        record_notes(phases.run, warnings=problems.warnings)
+    for line in group_warnings(problems.warnings, where=NOTES_FILE if phases.run is not None else None):
+        log.warning("contract: %s", line)
     errors = [p for p in problems.errors if _problem_table(contract, p.path) in wanted | {None}]
     if errors:
         phases.record("contract", "failed", f"{len(errors)} error(s)", t0)
@@ -522,9 +526,16 @@ def _phase_views(
     viewset = generate_views(contract, [t.name for t in tables], dialect, schema)
     sql_path = run.file("views.sql")
     sql_path.write_text(viewset.render_file(contract_source=contract.source), encoding="utf-8")
-    for stmt in viewset.statements:
-        for note in stmt.interpretations:
-            log.info("view %s: interpretation: %s", stmt.view_name, note)
+    from dynamigrate.notes import record_notes
+
+    notes = [
+        {"table": stmt.table, "view": stmt.view_name, "note": note}
+        for stmt in viewset.statements
+        for note in stmt.interpretations
+    ]
+    record_notes(run, interpretations=notes)
+    for n in notes:
+        log.info("view %s: interpretation: %s", n["view"], n["note"])
     executor = choose_executor(cfg, options.via, options.allow_fallback, database=database)
     try:
         report = apply_with_fallback(cfg, executor, viewset.statements, options.allow_fallback, database)

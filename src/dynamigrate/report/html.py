@@ -427,6 +427,20 @@ def render_html(doc: dict[str, Any]) -> str:
             )
         out.append("</div>")
     out.append("</section>")
+    notes = doc.get("notes") or {}
+    warnings, readings = notes.get("contract_warnings") or [], notes.get("interpretations") or []
+    if warnings or readings:
+        out.append('<h2>Contract warnings and interpretations</h2><section id="notes" class="panel"><ul>')
+        for w in warnings:
+            fix = f" <i>Fix:</i> {_e(w['fix'])}" if w.get("fix") else ""
+            out.append(
+                f"<li>⚠️ {_e(w.get('code') or '')} <code>{_e(w.get('path'))}</code>: {_e(w.get('message'))}{fix}</li>"
+            )
+        for n in readings:
+            out.append(
+                f"<li>{_e(n.get('table'))} (<code>{_e(n.get('view'))}</code>): {_e(n.get('note'))}</li>"
+            )
+        out.append("</ul></section>")
     out.append('<h2>Next steps</h2><section id="next-steps" class="panel"><ol>')
     out += [f"<li>{_e(s)}</li>" for s in doc.get("next_steps") or []]
     out.append("</ol></section>")

@@ -341,11 +341,23 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
         "tables": tables,
         "validation": vsummary,
         "problems": problems,
+        "notes": _notes(run),
         "next_steps": _next_steps(run, outcome, tables, vsummary, manifest),
         "manifest": {
             k: len(manifest.get(k) or []) for k in ("views", "tables", "glue_jobs", "s3_objects", "other")
         },
         "series_started_at": t0,
+    }
+
+
+def _notes(run: RunDir) -> dict[str, list[dict[str, Any]]]:
+    """The contract's warnings and the view generator's interpretations the run recorded (notes.json)."""
+    from dynamigrate.notes import NOTES_FILE
+
+    raw = run.read_json(NOTES_FILE) or {}
+    return {
+        key: [x for x in raw.get(key) or [] if isinstance(x, dict)]
+        for key in ("contract_warnings", "interpretations")
     }
 
 

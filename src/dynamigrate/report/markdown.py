@@ -153,6 +153,20 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 lines.append(f"- e.g. `{example_text(ex)}` {extra}".rstrip())
         lines.append("")
 
+    # -- contract warnings and interpretations ----------------------------------------------------
+    notes = doc.get("notes") or {}
+    warnings, readings = notes.get("contract_warnings") or [], notes.get("interpretations") or []
+    if warnings or readings:
+        lines += ["## Contract warnings and interpretations", ""]
+        for w in warnings:
+            fix = f" Fix: {w['fix']}" if w.get("fix") else ""
+            lines.append(
+                f"- ⚠️ {w.get('code') or ''} `{w.get('path')}`: {_cell(w.get('message'))}{_cell(fix)}"
+            )
+        for n in readings:
+            lines.append(f"- {n.get('table')} (`{n.get('view')}`): {_cell(n.get('note'))}")
+        lines.append("")
+
     # -- next steps -----------------------------------------------------------------------------
     lines += ["## Next steps", ""]
     lines += [f"{i}. {s}" for i, s in enumerate(doc.get("next_steps") or [], 1)]
