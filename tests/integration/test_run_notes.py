@@ -38,13 +38,8 @@ def test_warnings_grouped_interpretations_at_info_all_recorded(
     _, config = make_config(tmp_path, mysql_db, ddb_endpoint, contract)
 
     # the contract's warnings, from the contract checker (independent of how migrate prints them)
-    check = subprocess.run(
-        [sys.executable, "-m", "dynamigrate", "contract", "check", str(contract), "--config", str(config)]
-        + ["--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    argv = [sys.executable, "-m", "dynamigrate", "contract", "check", str(contract), "--config", str(config)]
+    check = subprocess.run([*argv, "--json"], capture_output=True, text=True, timeout=120)
     warnings = [p for p in json.loads(check.stdout)["problems"] if p["severity"] == "warning"]
     by_code = Counter(p["code"] for p in warnings)
     assert any(n > 1 for n in by_code.values()), "the example contract repeats a warning"
