@@ -135,9 +135,27 @@ def _lint_entity(table: Table, entity: Entity, schema: SchemaInfo, problems: Pro
             code="C231",
         )
 
+    if entity.filter is not None:
+        _lint_filter(entity, src_info, problems)
+
     key_names = set(table.key_names) | set(table.index_key_names)
     for attr in entity.attributes:
         _lint_attribute(table, entity, attr, src_info, schema, problems, attr.name in key_names)
+
+
+def _lint_filter(entity: Entity, src_info: TableInfo, problems: ProblemList) -> None:
+    """The columns of the entity's filter exist in its source table (an unsafe or foreign filter is
+    reported by the semantic validation, C140/C141)."""
+    from dynamigrate.errors import DynamigrateError
+    from dynamigrate.sqlgen.filters import filter_columns, filter_path
+
+    try:
+        columns = filter_columns(entity)
+    except DynamigrateError:
+        return
+    for name in columns:
+        if src_info.column(name) is None:
+            _missing_column(src_info, name, filter_path(entity), problems, " (used by the filter)")
 
 
 def _lint_attribute(

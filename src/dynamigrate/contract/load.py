@@ -50,8 +50,17 @@ TABLE_FIELDS = {
     "estimated_item_size_bytes",
     "description",
     "notes",
+    "filter",
 }
-ENTITY_FIELDS = {"entity_type", "source_table", "pk_template", "sk_template", "attributes", "description"}
+ENTITY_FIELDS = {
+    "entity_type",
+    "source_table",
+    "pk_template",
+    "sk_template",
+    "attributes",
+    "description",
+    "filter",
+}
 ATTRIBUTE_FIELDS = {
     "name",
     "type",
@@ -307,6 +316,12 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
 
     entities: list[Entity] = []
     if ttype == "multi-entity":
+        if raw.get("filter") is not None:
+            problems.error(
+                f"{path}.filter",
+                "a multi-entity table takes a 'filter' per entity (each entity has its own source table)",
+                "move the condition into entities[].filter of every entity it applies to",
+            )
         if "attributes" in raw and "entities" not in raw:
             problems.error(
                 f"{path}.entities",
@@ -351,8 +366,11 @@ def _table(raw: Any, path: str, problems: ProblemList) -> Table | None:
             )
         st = _str(raw, "source_table", path, problems)
         attrs = _attributes(raw, path, problems, default_source=st)
+        row_filter = _filter(raw, path, problems)
         if st is not None and attrs is not None:
-            entities.append(Entity(entity_type=st, source_table=st, attributes=attrs, path=path))
+            entities.append(
+                Entity(entity_type=st, source_table=st, attributes=attrs, path=path, filter=row_filter)
+            )
     if isinstance(source_table, str):
         src = source_table
     else:
@@ -416,6 +434,7 @@ def _entity(raw: Any, path: str, problems: ProblemList) -> Entity | None:
     pk_t = raw.get("pk_template")
     sk_t = raw.get("sk_template")
     attrs = _attributes(raw, path, problems, default_source=st)
+    row_filter = _filter(raw, path, problems)
     if et is None or st is None or attrs is None:
         return None
     return Entity(
@@ -425,7 +444,24 @@ def _entity(raw: Any, path: str, problems: ProblemList) -> Entity | None:
         pk_template=pk_t if isinstance(pk_t, str) else None,
         sk_template=sk_t if isinstance(sk_t, str) else None,
         path=path,
+        filter=row_filter,
     )
+
+
+def _filter(raw: dict[str, Any], path: str, problems: ProblemList) -> str | None:
+    """dynamigrate's extension: ``filter``, an SQL condition over the source row (its SQL is checked
+    by contract/validate.py with the same rules as every other fragment)."""
+    value = raw.get("filter")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        problems.error(
+            f"{path}.filter",
+            f"'filter' must be an SQL condition over the source row, got {_kind(value) if not isinstance(value, str) else 'an empty text'}",
+            '"filter": "deleted_at IS NULL", or remove it',
+        )
+        return None
+    return value
 
 
 def _attributes(

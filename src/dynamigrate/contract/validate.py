@@ -270,6 +270,28 @@ def _check_table(table: Table, problems: ProblemList) -> None:
 
     for entity, attr in _all_attributes(table):
         _check_attribute(table, entity, attr, problems)
+    for entity in table.entities:
+        _check_filter(table, entity, problems)
+
+
+def _check_filter(table: Table, entity: Entity, problems: ProblemList) -> None:
+    """dynamigrate's ``filter``: one safe SQL condition over the source row (the generator's rules)."""
+    if entity.filter is None:
+        return
+    from dynamigrate.errors import ContractError, SqlGenError
+    from dynamigrate.sqlgen.filters import filter_path, filter_tree
+
+    try:
+        filter_tree(entity, table=table.name)
+    except SqlGenError as exc:
+        problems.error(
+            filter_path(entity),
+            exc.message,
+            exc.hint or "write one SQL condition, e.g. deleted_at IS NULL",
+            code="C140",
+        )
+    except ContractError as exc:
+        problems.error(filter_path(entity), exc.message, exc.hint, code="C141")
 
 
 def _check_key_types(table: Table, key: str, what: str, problems: ProblemList) -> None:

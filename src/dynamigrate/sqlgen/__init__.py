@@ -27,6 +27,7 @@ from dynamigrate.sqlgen.dialects import (
     dialect_from_version,
     get_dialect,
 )
+from dynamigrate.sqlgen.filters import filter_sql
 from dynamigrate.sqlgen.generate import ViewStatement, date_format_spec, generate_statements
 from dynamigrate.sqlgen.safety import assert_single_create_view, parse_fragment
 
@@ -39,6 +40,7 @@ __all__ = [
     "assert_single_create_view",
     "date_format_spec",
     "dialect_from_version",
+    "filter_sql",
     "generate_views",
     "get_dialect",
     "parse_fragment",

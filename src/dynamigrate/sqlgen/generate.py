@@ -45,6 +45,7 @@ from dynamigrate.contract.model import (
 from dynamigrate.errors import ContractError, SqlGenError
 from dynamigrate.source.schema import SchemaInfo, TableInfo
 from dynamigrate.sqlgen.dialects import MySQL8Dialect, get_dialect
+from dynamigrate.sqlgen.filters import filter_path, filter_tree
 from dynamigrate.sqlgen.safety import (
     assert_single_create_view,
     check_statement_shape,
@@ -993,7 +994,19 @@ class _EntityBuilder:
         sql = "SELECT\n" + ",\n".join(lines) + f"\nFROM {self.q(self.src)}"
         for alias, target, on in self.joins:
             sql += f"\nLEFT JOIN {self.q(target)} AS {self.q(alias)} ON {on}"
+        where = self.filter_where()
+        if where:
+            sql += f"\nWHERE {where}"
         return sql
+
+    def filter_where(self) -> str | None:
+        """The entity's ``filter`` (dynamigrate's extension) over the source row, or None."""
+        if self.entity.filter is None:
+            return None
+        tree = filter_tree(self.entity, self.src_alias, table=self.table.name)
+        for column in tree.find_all(exp.Column):
+            self.check_column(self.src_alias, column.name, filter_path(self.entity))
+        return render_sql(tree)
 
 
 def _concat_skipping_nulls(separator_sql: str, parts: list[str]) -> str:

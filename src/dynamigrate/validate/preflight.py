@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Table
+from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Contract, Entity, Table
 from dynamigrate.errors import SourceError
 from dynamigrate.redact import redact
 from dynamigrate.sqlgen.dialects import quote_ident
+from dynamigrate.sqlgen.filters import filter_sql
 from dynamigrate.target.encode import MARKER_VALUE_BUDGET, MAX_ITEM_BYTES
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,10 @@ class PreflightReport:
         lines = [f"Preflight of database '{self.database}' ({self.seconds:.2f} s)"]
         for t in self.tables:
             ents = ", ".join(
-                f"{e}: {v['view_rows']} rows (source {v['source_rows']})" for e, v in t.entities.items()
+                f"{e}: {v['view_rows']} rows (source {v['source_rows']}"
+                + (f", {v['filtered_rows']} filtered" if v.get("filtered_rows") is not None else "")
+                + ")"
+                for e, v in t.entities.items()
             )
             lines.append(f"  {t.table} ({t.view}): {t.rows} rows; {ents}")
         if not self.findings:
@@ -547,8 +551,13 @@ def _check_table(conn: Any, database: str, table: Table, stats: TableStats, find
         ent = entity.entity_type
         view_rows = int(row[1]) if row else 0
         stats.rows += view_rows
-        source_rows = _source_count(conn, database, entity.source_table)
+        source_rows, filtered = _source_count(conn, database, entity)
         stats.entities[ent] = {"view_rows": view_rows, "source_rows": source_rows}
+        if entity.filter is not None:
+            # the rows the entity's filter leaves out are not in the view: compared apart
+            stats.entities[ent]["filtered_rows"] = filtered
+            if source_rows is not None and filtered is not None:
+                source_rows -= filtered
         entity_label = ent if table.multi_entity else None
         if source_rows is not None and source_rows != view_rows:
             more = view_rows > source_rows
@@ -561,7 +570,9 @@ def _check_table(conn: Any, database: str, table: Table, stats: TableStats, find
                     abs(view_rows - source_rows),
                     [],
                     f"{'entity ' + ent if table.multi_entity else 'the view'} has {view_rows} row(s) but "
-                    f"source table '{entity.source_table}' has {source_rows}: "
+                    f"source table '{entity.source_table}' has {source_rows}"
+                    + (" that its filter keeps" if entity.filter is not None else "")
+                    + ": "
                     + (
                         "a join multiplied rows (a to-many join in a to-one attribute)"
                         if more
@@ -631,13 +642,19 @@ def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _source_count(conn: Any, database: str, source_table: str) -> int | None:
+def _source_count(conn: Any, database: str, entity: Entity) -> tuple[int | None, int | None]:
+    """(rows of the entity's source table, rows its filter leaves out: None without a filter)."""
+    source_table = entity.source_table
+    cond = filter_sql(entity)
+    select = "COUNT(*)" + (f", SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" if cond else "")
     try:
-        rows = _query(conn, f"SELECT COUNT(*) FROM {qi(database)}.{qi(source_table)}")
+        rows = _query(conn, f"SELECT {select} FROM {qi(database)}.{qi(source_table)}")
     except SourceError as exc:  # the source table is gone: report the count as unknown, keep checking
         log.warning("cannot count rows of %s.%s: %s", database, source_table, exc)
-        return None
-    return int(rows[0][0])
+        return None, None
+    total = int(rows[0][0])
+    # a NULL condition filters the row like a false one (WHERE): filtered = all - kept
+    return total, (total - int(rows[0][1] or 0)) if cond else None
 
 
 def _group_expr(table: Table, key: str) -> str:
