@@ -1,0 +1,400 @@
+"""How one attribute's value is computed from the rows the evaluator fetched (pure Python).
+
+Every node returns ``(value, fsp)``: the raw value as PyMySQL returned it (or a value the node built)
+and the fractional-second precision of the result column (for printing dates), or ``(None, None)``
+for NULL (the attribute is then absent). Nodes read a :class:`Context`: the rows of the current source
+row's slots (the source row itself, one row or None per to-one join, a list per to-many construct).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Context as DecContext
+from typing import Any, Protocol
+
+from dynamigrate.evaluate.schema import match_key, sort_key
+from dynamigrate.evaluate.values import JsonNumber, Reject, exact_decimal, json_member, mysql_text
+
+V = tuple[Any, "int | None"]
+NULL: V = (None, None)
+
+
+@dataclass
+class SlotRow:
+    values: Sequence[Any]
+    fsp: Sequence[int | None]
+
+
+class Context(Protocol):
+    def one(self, slot: str) -> SlotRow | None: ...
+    def null_row(self, slot: str) -> SlotRow: ...
+    def many(self, slot: str) -> list[SlotRow]: ...
+
+
+class Node:
+    def eval(self, ctx: Context) -> V:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class Const(Node):
+    value: Any
+
+    def eval(self, ctx: Context) -> V:
+        return (self.value, None)
+
+
+@dataclass
+class Expr(Node):
+    """An expression of a to-one slot (the source row, or a joined row). ``absent_when_missing``: no
+    joined row gives NULL (foreign-key semantics); otherwise the expression is evaluated over an
+    all-NULL row (LEFT JOIN semantics, used by conditionals)."""
+
+    slot: str
+    index: int
+    absent_when_missing: bool = False
+
+    def eval(self, ctx: Context) -> V:
+        row = ctx.one(self.slot)
+        if row is None:
+            if self.absent_when_missing:
+                return NULL
+            row = ctx.null_row(self.slot)
+        return (row.values[self.index], row.fsp[self.index])
+
+
+@dataclass
+class Matched(Node):
+    """1 when the slot has a row, else 0."""
+
+    slot: str
+
+    def eval(self, ctx: Context) -> V:
+        return (1 if ctx.one(self.slot) is not None else 0, None)
+
+
+@dataclass
+class IfElse(Node):
+    """``CASE WHEN cond THEN a ELSE b END``: ``cond`` is 1/0/NULL (already SQL truth)."""
+
+    cond: Node
+    then: Node
+    other: Node
+
+    def eval(self, ctx: Context) -> V:
+        c, _ = self.cond.eval(ctx)
+        return self.then.eval(ctx) if c not in (None, 0) else self.other.eval(ctx)
+
+
+@dataclass
+class Format(Node):
+    """string-format: literal text and values; any NULL value makes the whole text NULL."""
+
+    parts: tuple[str | Node, ...]
+
+    def eval(self, ctx: Context) -> V:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value, fsp = part.eval(ctx)
+            if value is None:
+                return NULL
+            out.append(mysql_text(value, fsp))
+        return ("".join(out), None)
+
+
+@dataclass
+class Join(Node):
+    """Values joined by a separator, NULLs skipped; NULL when every value is NULL."""
+
+    parts: tuple[Node, ...]
+    separator: str
+
+    def eval(self, ctx: Context) -> V:
+        texts = []
+        for part in self.parts:
+            value, fsp = part.eval(ctx)
+            if value is not None:
+                texts.append(mysql_text(value, fsp))
+        return (self.separator.join(texts), None) if texts else NULL
+
+
+# -- dates --------------------------------------------------------------------------------------------
+
+_TOKENS = ("YYYY", "MM", "DD", "HH", "mm", "ss")
+
+
+def _tokenize(fmt: str) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        for tok in _TOKENS:
+            if fmt.startswith(tok, i):
+                out.append("\x00" + tok)
+                i += len(tok)
+                break
+        else:
+            out.append(fmt[i])
+            i += 1
+    return out
+
+
+def format_date(value: dt.date, fmt: str) -> str:
+    """The contract's date tokens applied to a date/datetime (``YYYY-MM`` -> ``2024-05``)."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+    fields = {
+        "YYYY": f"{moment.year:04d}",
+        "MM": f"{moment.month:02d}",
+        "DD": f"{moment.day:02d}",
+        "HH": f"{moment.hour:02d}",
+        "mm": f"{moment.minute:02d}",
+        "ss": f"{moment.second:02d}",
+    }
+    return "".join(fields[p[1:]] if p.startswith("\x00") else p for p in _tokenize(fmt))
+
+
+_NAMED_FORMATS = {"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:mm:ss", "iso8601": "YYYY-MM-DDTHH:mm:ss"}
+
+
+def parse_date(text: str, source_format: str | None) -> dt.date | None:
+    """Text -> date/datetime with the contract's tokens (digits may be shorter, like the server reads
+    them); None when the text does not match or is not a real date."""
+    fmt = _NAMED_FORMATS.get((source_format or "").lower(), source_format)
+    if fmt is None:
+        m = re.match(
+            r"^\s*(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,6}))?)?", text
+        )
+        if not m:
+            return None
+        parts = [int(g) if g else 0 for g in m.groups()[:6]]
+        micro = int((m.group(7) or "0").ljust(6, "0"))
+        has_time = m.group(4) is not None
+    else:
+        pattern = ""
+        names: list[str] = []
+        for p in _tokenize(fmt):
+            if p.startswith("\x00"):
+                pattern += r"(\d{1,4})" if p == "\x00YYYY" else r"(\d{1,2})"
+                names.append(p[1:])
+            else:
+                pattern += re.escape(p)
+        m = re.match(pattern, text.strip())
+        if not m:
+            return None
+        got = dict(zip(names, (int(g) for g in m.groups()), strict=True))
+        parts = [got.get(k, 0) for k in _TOKENS]
+        micro = 0
+        has_time = any(k in got for k in ("HH", "mm", "ss"))
+    try:
+        if has_time:
+            return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], micro)
+        return dt.date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return None
+
+
+@dataclass
+class DateFormat(Node):
+    value: Node
+    fmt: str
+    source_format: str | None = None
+
+    def eval(self, ctx: Context) -> V:
+        value, _ = self.value.eval(ctx)
+        if value is None:
+            return NULL
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        if isinstance(value, str):
+            parsed = parse_date(value, self.source_format)
+            if parsed is None:
+                return NULL
+            value = parsed
+        if not isinstance(value, dt.date):
+            return NULL
+        return (format_date(value, self.fmt), None)
+
+
+_UNITS = {"MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+
+
+def add_interval(value: dt.date, n: int, unit: str) -> dt.date:
+    if unit in ("MONTH", "QUARTER", "YEAR"):
+        months = n * {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[unit]
+        total = value.year * 12 + (value.month - 1) + months
+        year, month = divmod(total, 12)
+        day = min(value.day, calendar.monthrange(year, month + 1)[1])
+        return value.replace(year=year, month=month + 1, day=day)
+    delta = {
+        "MICROSECOND": dt.timedelta(microseconds=n),
+        "SECOND": dt.timedelta(seconds=n),
+        "MINUTE": dt.timedelta(minutes=n),
+        "HOUR": dt.timedelta(hours=n),
+        "DAY": dt.timedelta(days=n),
+        "WEEK": dt.timedelta(weeks=n),
+    }[unit]
+    if not isinstance(value, dt.datetime) and unit not in ("DAY", "WEEK"):
+        value = dt.datetime(value.year, value.month, value.day)
+    return value + delta
+
+
+@dataclass
+class DateMath(Node):
+    value: Node
+    amount: int
+    unit: str
+    fmt: str | None = None
+
+    def eval(self, ctx: Context) -> V:
+        value, fsp = self.value.eval(ctx)
+        if value is None:
+            return NULL
+        if isinstance(value, str):
+            parsed = parse_date(value, None)
+            if parsed is None:
+                return NULL
+            value = parsed
+        if not isinstance(value, dt.date):
+            return NULL
+        try:
+            out = add_interval(value, self.amount, self.unit)
+        except (OverflowError, ValueError):
+            return NULL
+        if self.fmt:
+            return (format_date(out, self.fmt), None)
+        return (out, fsp)
+
+
+@dataclass
+class NumberFormat(Node):
+    """``000000`` pads an integer to that width (never truncates, sign in front); ``0.00`` fixes the
+    decimals (rounded half away from zero); ``000.00`` does both."""
+
+    value: Node
+    width: int
+    decimals: int
+
+    def eval(self, ctx: Context) -> V:
+        value, _ = self.value.eval(ctx)
+        if value is None:
+            return NULL
+        try:
+            dec = exact_decimal(value)
+        except Reject:
+            return NULL
+        with localcontext(DecContext(prec=200)):
+            rounded = dec.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+        digits = format(abs(rounded), "f")
+        if self.width > 1:
+            total = self.width + (self.decimals + 1 if self.decimals else 0)
+            digits = digits.rjust(total, "0")
+        return (("-" if rounded < 0 else "") + digits, None)
+
+
+# -- to-many ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Aggregate(Node):
+    """SUM/COUNT/AVG/MIN/MAX over the related rows (COUNT of nothing 0, the others NULL)."""
+
+    slot: str
+    op: str
+    index: int | None  # None: COUNT(*)
+    distinct: bool = False
+    div_precision: int = 4
+
+    def eval(self, ctx: Context) -> V:
+        rows = ctx.many(self.slot)
+        if self.index is None:
+            return (len(rows), None)
+        values = [(r.values[self.index], r.fsp[self.index]) for r in rows if r.values[self.index] is not None]
+        if self.distinct:
+            seen: dict[Any, V] = {}
+            for v in values:
+                seen.setdefault(match_key(v[0], None, isinstance(v[0], int | Decimal | float)), v)
+            values = list(seen.values())
+        if self.op == "COUNT":
+            return (len(values), None)
+        if not values:
+            return NULL
+        if self.op in ("MIN", "MAX"):
+            pick = min if self.op == "MIN" else max
+            return pick(values, key=lambda v: sort_key(v[0]))
+        nums = []
+        scale = 0
+        for v, fsp in values:
+            if isinstance(v, int) and not isinstance(v, bool):
+                nums.append(Decimal(v))
+            else:
+                d = exact_decimal(v)
+                nums.append(d)
+                exp = d.as_tuple().exponent
+                scale = max(scale, -exp if isinstance(exp, int) and exp < 0 else 0, fsp or 0)
+        with localcontext(DecContext(prec=200)):
+            total = sum(nums, Decimal(0))
+            if self.op == "SUM":
+                if all(isinstance(v, int) for v, _ in values):
+                    return (int(total), None)
+                return (total.quantize(Decimal(1).scaleb(-scale)), None)
+            mean = (total / Decimal(len(nums))).quantize(
+                Decimal(1).scaleb(-(scale + self.div_precision)), rounding=ROUND_HALF_UP
+            )
+        return (mean, None)
+
+
+@dataclass
+class Member:
+    key: str
+    index: int
+    json_column: bool = False
+
+
+@dataclass
+class Construct(Node):
+    """json-construction: an array of objects (one per related row, already ordered and limited) or the
+    first related row's object. The value is a Python document (list/dict of JSON values)."""
+
+    slot: str
+    kind: str  # array | object
+    members: tuple[Member, ...]
+
+    def element(self, row: SlotRow) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for m in self.members:
+            out[m.key] = json_member(row.values[m.index], row.fsp[m.index], m.json_column)
+        return out
+
+    def eval(self, ctx: Context) -> V:
+        rows = ctx.many(self.slot)
+        if self.kind == "object":
+            return (self.element(rows[0]), None) if rows else NULL
+        return ([self.element(r) for r in rows], None)
+
+
+__all__ = [
+    "NULL",
+    "Aggregate",
+    "Const",
+    "Construct",
+    "Context",
+    "DateFormat",
+    "DateMath",
+    "Expr",
+    "Format",
+    "IfElse",
+    "Join",
+    "JsonNumber",
+    "Matched",
+    "Member",
+    "Node",
+    "NumberFormat",
+    "SlotRow",
+]

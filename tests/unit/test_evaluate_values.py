@@ -1,0 +1,99 @@
+"""Pure value rules of the reference evaluator (documented rules, hand-written expectations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from dynamigrate.evaluate.nodes import Const, DateMath, NumberFormat, format_date, parse_date
+from dynamigrate.evaluate.values import Reject, json_text, mysql_text, number_text, parse_json, to_ddb
+
+
+class _NoRows:
+    def one(self, slot: str) -> None:
+        return None
+
+    def null_row(self, slot: str) -> None:
+        raise AssertionError
+
+    def many(self, slot: str) -> list[object]:
+        return []
+
+
+@pytest.mark.parametrize(
+    ("value", "fsp", "text"),
+    [
+        (dt.datetime(2024, 1, 2, 3, 4, 5), 0, "2024-01-02 03:04:05"),
+        (dt.datetime(2024, 1, 2, 3, 4, 5, 120000), 3, "2024-01-02 03:04:05.120"),
+        (dt.datetime(2024, 1, 2, 3, 4, 5), 6, "2024-01-02 03:04:05.000000"),
+        (dt.date(2024, 2, 29), None, "2024-02-29"),
+        (dt.timedelta(hours=-26, minutes=-3), 0, "-26:03:00"),
+        (Decimal("12.50"), None, "12.50"),
+        (Decimal("1E-7"), None, "0.0000001"),
+        (-42, None, "-42"),
+        ("émoji 😀", None, "émoji 😀"),
+    ],
+)
+def test_mysql_text(value: object, fsp: int | None, text: str) -> None:
+    assert mysql_text(value, fsp) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("1.50", "1.5"),
+        (Decimal("-0.00"), "0"),
+        ("1E+3", "1000"),
+        (10**37, str(10**37)),
+        ("0.000001", "0.000001"),
+    ],
+)
+def test_number_text_is_exact(value: object, text: str) -> None:
+    assert number_text(value) == text
+
+
+@pytest.mark.parametrize("value", ["abc", "1" * 39, "NaN", 1e400, "1E-131"])
+def test_bad_numbers_are_rejected(value: object) -> None:
+    with pytest.raises(Reject) as exc:
+        number_text(value)
+    assert exc.value.code == "bad_number"
+
+
+def test_bool_and_sets() -> None:
+    assert to_ddb(b"\x01", "BOOL") == {"BOOL": True}
+    assert to_ddb("off", "BOOL") == {"BOOL": False}
+    assert to_ddb(Decimal("0.0"), "BOOL") == {"BOOL": False}
+    with pytest.raises(Reject):
+        to_ddb("maybe", "BOOL")
+    assert to_ddb('["b", "a", "b"]', "SS") == {"SS": ["a", "b"]}
+    assert to_ddb("2, 1.0, 1", "NS") == {"NS": ["1", "2"]}
+    assert to_ddb("[]", "SS") is None
+
+
+def test_json_text_layout_and_exact_numbers() -> None:
+    doc = parse_json('{"a": 1.50, "b": [1, "x"]}')
+    assert json_text([doc, {}]) == '[{"a": 1.50, "b": [1,"x"]},{}]'
+    assert to_ddb('{"a": 1.50}', "M") == {"M": {"a": {"N": "1.5"}}}
+    with pytest.raises(Reject):
+        to_ddb("[1]", "M")
+
+
+def test_dates() -> None:
+    assert format_date(dt.date(2024, 5, 6), "YYYY-MM-DD HH:mm:ss") == "2024-05-06 00:00:00"
+    assert parse_date("6/5/2024", "DD/MM/YYYY") == dt.date(2024, 5, 6)
+    assert parse_date("2024-02-30", None) is None
+    assert parse_date("2024-01-05 10:11:12.5", "datetime") == dt.datetime(2024, 1, 5, 10, 11, 12)
+    ctx = _NoRows()
+    assert DateMath(Const(dt.date(2024, 1, 31)), 1, "MONTH").eval(ctx)[0] == dt.date(2024, 2, 29)
+    assert DateMath(Const(dt.date(2024, 1, 31)), 2, "HOUR").eval(ctx)[0] == dt.datetime(2024, 1, 31, 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "width", "decimals", "text"),
+    [(42, 6, 0, "000042"), (-42, 4, 0, "-0042"), (1234567, 3, 0, "1234567"), (Decimal("2.345"), 1, 2, "2.35"),
+     (Decimal("-2.345"), 1, 2, "-2.35"), (Decimal("-0.001"), 1, 2, "0.00"), (Decimal("1.5"), 3, 2, "001.50")],
+)  # fmt: skip
+def test_number_format(value: object, width: int, decimals: int, text: str) -> None:
+    assert NumberFormat(Const(value), width, decimals).eval(_NoRows())[0] == text
