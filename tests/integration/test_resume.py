@@ -115,7 +115,7 @@ def test_sigkill_mid_table_then_resume_is_exact(
 
     summary = _resume(config, env, run_dir)
     (result,) = summary["tables"]
-    assert result["resumed_from"]["after_rowid"] == ckpt["after_rowid"]
+    assert result["resumed_from"]["after_key"] == ckpt["after_key"]
 
     # exact: every item, every attribute
     expected = _expected(mysql_settings, mysql_db)

@@ -247,12 +247,15 @@ def test_self_reference_without_primary_key_is_an_error() -> None:
     assert p.code == "C230" and "no primary key" in p.message
 
 
-def test_table_without_integer_primary_key_warns() -> None:
-    users = shop_schema().tables["users"]
-    schema = shop_schema(users=TableInfo(name="users", columns=users.columns, primary_key=("email",)))
+def test_table_without_row_key_warns_and_a_varchar_key_does_not() -> None:
+    orders = shop_schema().tables["orders"]
+    schema = shop_schema(orders=TableInfo(name="orders", columns=orders.columns, primary_key=()))
     problems = lint_contract(load_contract(WORKSHOP), schema)
-    (p,) = [p for p in problems.warnings if p.path == "tables[0].entities[0].source_table"]
-    assert p.code == "C231" and "no single integer primary key" in p.message
+    (p,) = [p for p in problems.warnings if p.code == "C231"]
+    assert "'orders' has no primary key and no unique key" in p.message
+    schema = shop_schema(orders=TableInfo(name="orders", columns=orders.columns, primary_key=("status",)))
+    problems = lint_contract(load_contract(WORKSHOP), schema)
+    assert not [p for p in problems.warnings if p.code == "C231"]
 
 
 def test_check_contract_combines_validate_and_lint() -> None:

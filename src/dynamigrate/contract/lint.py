@@ -125,13 +125,13 @@ def _lint_entity(table: Table, entity: Entity, schema: SchemaInfo, problems: Pro
             f"add a primary key to {src_info.name}, or write the self-join with an explicit join_alias",
             code="C230",
         )
-    elif src_info.integer_primary_key is None and not src_info.is_view:
-        pk = ", ".join(src_info.primary_key) or "none"
+    elif not src_info.row_key and not src_info.is_view:
         problems.warning(
             src_path,
-            f"table '{src_info.name}' has no single integer primary key (primary key: {pk}): no chunked "
-            f"resume and no Spark partitioning for it (it is read in one pass)",
-            "fine for small tables; for large ones add an integer id column as primary key",
+            f"table '{src_info.name}' has no primary key and no unique key of NOT NULL columns: it is read "
+            f"in one pass, an interrupted run reads it again from its start, and Spark reads it in one "
+            f"partition",
+            "fine for small tables; for large ones add a primary key (any column types)",
             code="C231",
         )
 

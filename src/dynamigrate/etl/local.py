@@ -4,13 +4,13 @@ Threads and queues (see docs/etl.md)::
 
     reader thread                       main thread                     writer (TableWriter)
     view chunk -> encode rows ──► queue(queue_chunks) ──► submit chunk ──► inflight_chunks chunks
-      (SSCursor, rowid windows)          in order: wait oldest chunk,       being written, each by
+      (SSCursor, key windows)            in order: wait oldest chunk,       being written, each by
                                          record seen keys, checkpoint       `concurrency` requests
 
 * Memory is bounded by ``(queue_chunks + inflight_chunks + 1) * chunk_rows`` rows whatever the size of
   the table.
 * Chunks are completed strictly in order; after a chunk is fully written the checkpoint
-  ``checkpoints/<T>.json`` (entity, last ``_dm_rowid``, entities done, counters) is replaced
+  ``checkpoints/<T>.json`` (entity, last key window's upper key, entities done, counters) is replaced
   atomically. A run killed at any moment resumes after the last checkpoint, so it redoes at most the
   chunks that were in flight (``inflight_chunks * chunk_rows`` rows; one chunk with
   ``inflight_chunks=1``). Redone writes are harmless: every write is conditional and idempotent.
@@ -46,7 +46,8 @@ from dynamigrate.contract.model import ENTITY_COLUMN, Table
 from dynamigrate.errors import DynamigrateError, EngineError
 from dynamigrate.etl.base import EtlContext, TableResult, register_engine, utc_iso
 from dynamigrate.runstate import safe_name
-from dynamigrate.source.reader import Chunk, ViewReader, open_connection, source_bounds
+from dynamigrate.source.keys import key_from_json, key_plan
+from dynamigrate.source.reader import Chunk, ViewReader, open_connection
 from dynamigrate.sqlgen.dialects import quote_ident
 
 log = logging.getLogger(__name__)
@@ -268,7 +269,7 @@ class LocalEngine:
             result.restore(ckpt.get("counters") or {})
             result.resumed_from = {
                 "entity": ckpt.get("entity"),
-                "after_rowid": ckpt.get("after_rowid"),
+                "after_key": ckpt.get("after_key"),
                 "entities_done": ckpt.get("entities_done", []),
                 "read": result.read,
                 "written": result.written,
@@ -276,11 +277,11 @@ class LocalEngine:
             if ckpt.get("started"):
                 result.started = ckpt["started"]
             log.info(
-                "table %s: resuming after %s rows (entity %s, rowid > %s)",
+                "table %s: resuming after %s rows (entity %s, key > %s)",
                 table.name,
                 result.read,
                 ckpt.get("entity"),
-                ckpt.get("after_rowid"),
+                ckpt.get("after_key"),
             )
         t0 = time.monotonic()
         prior_duration = float(ckpt.get("duration") or 0.0)
@@ -332,12 +333,12 @@ class LocalEngine:
         state: dict[str, Any] = {
             "entities_done": entities_done,
             "entity": ckpt.get("entity"),
-            "after_rowid": ckpt.get("after_rowid"),
+            "after_key": ckpt.get("after_key"),
             "prior_duration": prior_duration,
             "t0": t0,
         }
         resume_entity = ckpt.get("entity")
-        resume_after = ckpt.get("after_rowid")
+        resume_after = ckpt.get("after_key")
         stop = threading.Event()
         q: queue.Queue[Any] = queue.Queue(maxsize=max(1, opts.queue_chunks))
         producer = threading.Thread(
@@ -413,7 +414,7 @@ class LocalEngine:
         stop: threading.Event,
         entities_done: set[str],
         resume_entity: str | None,
-        resume_after: int | None,
+        resume_after: list[Any] | None,
     ) -> None:
         from dynamigrate.target.encode import ItemEncoder
 
@@ -438,19 +439,23 @@ class LocalEngine:
                 chunk_rows=ctx.options.chunk_rows,
                 keep_bytes=keep_bytes,
             ) as reader:
-                plan: list[tuple[str | None, str | None]] = [
-                    (e.entity_type, e.source_table) for e in table.entities
+                keys = key_plan(table, ctx.schema)
+                plan: list[tuple[str | None, Any]] = [
+                    (e.entity_type, keys.entity(e.entity_type)) for e in table.entities
                 ]
                 if not reader.has_entity:  # a hand-written view without _dm_entity: one pass
-                    plan = [(None, table.entities[0].source_table if len(table.entities) == 1 else None)]
-                for name, source_table in plan:
+                    plan = [(None, keys.entity(table.entities[0].entity_type) if len(plan) == 1 else None)]
+                for name, key in plan:
                     if name is not None and name in entities_done:
                         continue
                     if name is None and "" in entities_done:
                         continue
-                    after = resume_after if name == resume_entity else None
-                    bounds = self._bounds(ctx, reader, source_table) if source_table else None
-                    for chunk in reader.iter_entity(name, after_rowid=after, bounds=bounds):
+                    after = (
+                        key_from_json(resume_after)
+                        if name == resume_entity and resume_after is not None and key is not None
+                        else None
+                    )
+                    for chunk in reader.iter_entity(name, key, after=after):
                         if stop.is_set():
                             return
                         work = _Work(chunk, [encoder.encode(r) for r in chunk.rows])
@@ -459,18 +464,6 @@ class LocalEngine:
             put(_DONE)
         except BaseException as exc:  # handed to the main thread, which raises it
             put(exc)
-
-    def _bounds(
-        self, ctx: EtlContext, reader: ViewReader, source_table: str
-    ) -> tuple[int | None, int | None] | None:
-        """MIN/MAX rowid from the source table's integer primary key when the schema knows it."""
-        if ctx.schema is None or not reader.has_rowid:
-            return None
-        info = ctx.schema.table(source_table)
-        pk = info.integer_primary_key if info is not None else None
-        if info is None or pk is None:
-            return None
-        return source_bounds(reader.conn, info.name, pk)
 
     def _count_total(self, ctx: EtlContext, table: Table, result: TableResult) -> None:
         """Rows expected, for the ETA: COUNT(*) of the entities' source tables (one item per row)."""
@@ -629,14 +622,14 @@ class LocalEngine:
                 result.add_rejected(name.split(":", 1)[1], n)
         if seen is not None:
             seen.add_many([canonical_key(e.key) for e in work.encoded if e.reject_code is None])
-        if chunk.resumable and chunk.last_rowid is not None:
+        if chunk.resumable and chunk.after_key is not None:
             state["entity"] = chunk.entity
-            state["after_rowid"] = chunk.last_rowid
+            state["after_key"] = chunk.after_key
         if chunk.entity_done:
             done_name = chunk.entity if chunk.entity is not None else ""
             if done_name not in state["entities_done"]:
                 state["entities_done"].append(done_name)
-            state["entity"], state["after_rowid"] = None, None
+            state["entity"], state["after_key"] = None, None
         result.duration = state["prior_duration"] + (time.monotonic() - state["t0"])
         sink.flush()  # the written keys reach written/<T>.jsonl before the checkpoint moves past them
         if chunk.resumable or chunk.entity_done:
@@ -667,7 +660,7 @@ class LocalEngine:
         if ckpt_state is not None:
             doc.update(
                 entity=ckpt_state["entity"],
-                after_rowid=ckpt_state["after_rowid"],
+                after_key=ckpt_state["after_key"],
                 entities_done=list(ckpt_state["entities_done"]),
             )
         if status == "done":

@@ -19,12 +19,12 @@ def introspect(conn: Any, database: str) -> SchemaInfo:
         kinds = {r[0]: (r[1] == "VIEW", r[2]) for r in cur.fetchall()}
         cur.execute(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH,"
-            " NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION"
+            " NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, COLLATION_NAME"
             " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (database,),
         )
         columns: dict[str, dict[str, ColumnInfo]] = {}
-        for t, c, dt, ct, nullable, maxlen, prec, scale, dtp in cur.fetchall():
+        for t, c, dt, ct, nullable, maxlen, prec, scale, dtp, coll in cur.fetchall():
             columns.setdefault(t, {})[c] = ColumnInfo(
                 name=c,
                 data_type=str(dt).lower(),
@@ -34,17 +34,21 @@ def introspect(conn: Any, database: str) -> SchemaInfo:
                 numeric_precision=int(prec) if prec is not None else None,
                 numeric_scale=int(scale) if scale is not None else None,
                 datetime_precision=int(dtp) if dtp is not None else None,
+                collation=str(coll) if coll is not None else None,
             )
         cur.execute(
-            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS"
+            "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS"
             " WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (database,),
         )
         pks: dict[str, list[str]] = {}
         indexed: dict[str, set[str]] = {}
-        for t, index, seq, col in cur.fetchall():
+        uniques: dict[str, dict[str, list[str]]] = {}
+        for t, index, seq, col, non_unique in cur.fetchall():
             if index == "PRIMARY":
                 pks.setdefault(t, []).append(col)
+            elif not int(non_unique):
+                uniques.setdefault(t, {}).setdefault(index, []).append(col)
             if int(seq) == 1:
                 indexed.setdefault(t, set()).add(col)
     tables = {
@@ -55,6 +59,7 @@ def introspect(conn: Any, database: str) -> SchemaInfo:
             is_view=is_view,
             row_estimate=int(rows) if rows is not None else None,
             indexed_columns=frozenset(indexed.get(name, ())),
+            unique_keys=tuple(tuple(cols) for _, cols in sorted(uniques.get(name, {}).items())),
         )
         for name, (is_view, rows) in kinds.items()
     }

@@ -1,30 +1,28 @@
 """Streaming reader of a generated view: bounded memory whatever the table size.
 
-Rows come out in *chunks* (lists of dicts, column name -> value) in ``_dm_rowid`` order per entity, so
-that "everything up to rowid R of entity E is done" is a valid resume point (checkpoint).
+Rows come out in *chunks* (lists of dicts, column name -> value) per entity, in the order of the
+entity's source row key, so that "everything up to key K of entity E is done" is a valid resume point
+(checkpoint), whatever the key's shape (one integer, composite, VARCHAR, BINARY(16) UUIDs...).
 
 How a view is read (measured on MariaDB 10.11, see docs/etl.md):
 
-* Every query goes through pymysql's ``SSCursor`` (unbuffered, server-side): the client never holds
-  more than one chunk.
-* Each chunk is a *rowid window* ``WHERE _dm_entity = %s AND _dm_rowid > lo AND _dm_rowid <= hi ORDER
-  BY _dm_rowid``. A single-entity view is merged into the query, so the window is an index range scan
-  of the source table's primary key. A multi-entity (UNION ALL) view cannot be merged, but MariaDB
-  (>= 10.2) and MySQL (>= 8.0.22) push the condition into every branch of the derived table: the
-  other entities' branches become "Impossible WHERE" and the entity's branch a range scan, so only the
-  window's rows are materialised. Plain keyset pagination (``_dm_rowid > lo ORDER BY _dm_rowid
-  LIMIT n``) would materialise the *whole remainder* of the entity for every chunk on a UNION view
-  (LIMIT is not pushed into derived tables): 0.84 s per 1000-row chunk of a 200k-row entity against
-  0.014 s for the window, i.e. quadratic.
-* The window's width adapts to the density of rowids (sparse ids after deletions), starting at
-  ``chunk_rows``; rowids are unique per entity so a window of width ``w`` never holds more than
-  ``w`` rows, and wide windows are streamed and cut into chunks of ``chunk_rows`` anyway.
-* The bounds (min/max rowid) come from the entity's source table when the caller knows its integer
-  primary key (an index lookup), else from the view (one pass). Rows inserted above the max while
-  the table is read are picked up by a final open-ended window.
-* Fallback when the view has no usable ``_dm_rowid`` (the source table has no single integer primary
-  key): one streaming pass per entity. Such a table cannot resume mid-entity: an interrupted entity
-  is read again from its start (idempotent writes make this safe, only slower).
+* Every view query goes through pymysql's ``SSCursor`` (unbuffered, server-side): the client never
+  holds more than one chunk.
+* An entity whose source table has a row key (primary key, else a unique key of NOT NULL columns; the
+  view carries it as ``_dm_k1..``, :mod:`dynamigrate.source.keys`) is read in *key windows*: the upper
+  key of the next window is read from the source table's index (``SELECT key FROM t WHERE key > lo
+  ORDER BY key LIMIT 1 OFFSET chunk_rows-1``, an index range of ``chunk_rows`` entries), then the view
+  is read for ``_dm_entity = E AND lo < key <= hi``. A single-entity view is merged into the query (an
+  index range scan of the source table); a multi-entity (UNION ALL) view gets the condition pushed into
+  every branch (MariaDB >= 10.2, MySQL >= 8.0.22): the other entities' branches become "Impossible
+  WHERE", the entity's branch a range scan. Plain keyset pagination (``key > lo ORDER BY key LIMIT n``)
+  would materialise the whole remainder of the entity for every chunk on a UNION view (LIMIT is not
+  pushed into derived tables): quadratic. A window holds at most ``chunk_rows`` source rows however
+  sparse the keys are; the last window is open-ended, so rows inserted above the last key while the
+  entity is read are picked up.
+* An entity without a row key (no primary key, no unique NOT NULL key): one streaming pass. It cannot
+  resume mid-entity: an interrupted entity is read again from its start (conditional, idempotent
+  writes make this safe, only slower).
 
 Values are returned as the server prints them (the view's wire format): every non-binary value is
 text (numbers as exact decimal text, dates as MySQL prints them); binary values stay ``bytes`` for
@@ -34,59 +32,43 @@ the attributes in ``keep_bytes`` (B, BS, BOOL from BIT) and are decoded as UTF-8
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dynamigrate.config import MySQLSettings
-from dynamigrate.contract.model import ENTITY_COLUMN, ROWID_COLUMN
+from dynamigrate.contract.model import ENTITY_COLUMN
 from dynamigrate.errors import SourceError, TransientSourceError
 from dynamigrate.source.connect import connect, translate_error
+from dynamigrate.source.keys import EntityKey, after_condition, key_to_json, order_by, upto_condition
 from dynamigrate.sqlgen.dialects import quote_ident
 
 __all__ = [
     "Chunk",
-    "ViewReadPlan",
     "ViewReader",
     "iter_view_chunks",
     "open_connection",
     "quote_ident",
-    "source_bounds",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Upper bound of a rowid window, in multiples of ``chunk_rows`` (sparse ids).
-MAX_SPAN_FACTOR = 256
-
 
 @dataclass
 class Chunk:
-    """A run of rows of one entity, in rowid order."""
+    """A run of rows of one entity, in source key order."""
 
     entity: str | None
     rows: list[dict[str, Any]]
-    first_rowid: int | None = None
-    last_rowid: int | None = None
+    #: the resume point after this chunk: the key window's upper key as JSON (source/keys.py), or None
+    after_key: list[Any] | None = None
     #: True on the last chunk of the entity (the entity is complete once it is written).
     entity_done: bool = False
-    #: False for the streaming fallback (no rowid): the chunk cannot be a resume point.
+    #: False when the chunk ends mid-window or the entity has no row key: not a resume point.
     resumable: bool = True
 
     def __len__(self) -> int:
         return len(self.rows)
-
-
-@dataclass
-class ViewReadPlan:
-    """How one entity of a view will be read (also printed by ``--dry-run``)."""
-
-    view: str
-    entity: str | None
-    mode: str  # "window" | "stream"
-    lo: int | None = None
-    hi: int | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def _conv() -> dict[Any, Any]:
@@ -112,7 +94,8 @@ def open_connection(settings: MySQLSettings, database: str | None = None) -> Any
 
 
 class ViewReader:
-    """Reads one view in chunks. One connection per reader; not thread-safe (one reader thread)."""
+    """Reads one view in chunks. Two connections per reader (the view stream and the key bounds, which
+    come back typed); not thread-safe (one reader thread)."""
 
     def __init__(
         self,
@@ -131,6 +114,7 @@ class ViewReader:
         self.keep_bytes = frozenset(keep_bytes)
         self._conn = connection
         self._owns_conn = connection is None
+        self._key_conn: Any = None
         self._columns: list[str] | None = None
 
     # -- connection -----------------------------------------------------------------------------
@@ -140,6 +124,14 @@ class ViewReader:
             self._conn = open_connection(self.settings, self.database)
         return self._conn
 
+    @property
+    def key_conn(self) -> Any:
+        """A buffered connection with pymysql's usual decoders: key values come back typed (int, str,
+        bytes, Decimal, datetime) and go back as query parameters unchanged."""
+        if self._key_conn is None:
+            self._key_conn = connect(self.settings, self.database or None)
+        return self._key_conn
+
     def close(self) -> None:
         if self._conn is not None and self._owns_conn:
             try:
@@ -147,6 +139,12 @@ class ViewReader:
             except Exception:
                 log.debug("closing reader connection failed", exc_info=True)
             self._conn = None
+        if self._key_conn is not None:
+            try:
+                self._key_conn.close()
+            except Exception:
+                log.debug("closing the key connection failed", exc_info=True)
+            self._key_conn = None
 
     def __enter__(self) -> ViewReader:
         return self
@@ -175,18 +173,18 @@ class ViewReader:
             )
         return err
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         import pymysql
 
         cur = self.conn.cursor()
         try:
-            cur.execute(sql, params)
+            cur.execute(sql, tuple(params))
         except pymysql.err.MySQLError as exc:
             cur.close()
             raise self._read_error(exc) from None
         return cur
 
-    def _query_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self._execute(sql, params)
         try:
             return list(cur.fetchall())
@@ -206,32 +204,36 @@ class ViewReader:
         return self._columns
 
     @property
-    def has_rowid(self) -> bool:
-        return ROWID_COLUMN in self.columns
-
-    @property
     def has_entity(self) -> bool:
         return ENTITY_COLUMN in self.columns
 
-    def _where_entity(self, entity: str | None) -> tuple[str, tuple[Any, ...]]:
+    def _where_entity(self, entity: str | None) -> tuple[str, list[Any]]:
         if entity is not None and self.has_entity:
-            return f"{quote_ident(ENTITY_COLUMN)} = %s", (entity,)
-        return "1=1", ()
-
-    def rowid_bounds(self, entity: str | None) -> tuple[int | None, int | None]:
-        """MIN/MAX of _dm_rowid for an entity, from the view (one pass over a UNION view's branch)."""
-        where, params = self._where_entity(entity)
-        rid = quote_ident(ROWID_COLUMN)
-        rows = self._query_all(
-            f"SELECT MIN({rid}), MAX({rid}) FROM {quote_ident(self.view)} WHERE {where}", params
-        )
-        lo, hi = rows[0] if rows else (None, None)
-        return (_int(lo), _int(hi))
+            return f"{quote_ident(ENTITY_COLUMN)} = %s", [entity]
+        return "1=1", []
 
     def count(self, entity: str | None = None) -> int:
         where, params = self._where_entity(entity)
         rows = self._query_all(f"SELECT COUNT(*) FROM {quote_ident(self.view)} WHERE {where}", params)
         return int(rows[0][0]) if rows else 0
+
+    def keyed(self, key: EntityKey | None) -> bool:
+        """Can the entity be read in key windows (the view carries the key's columns)?"""
+        if key is None:
+            return False
+        missing = [c for c in key.view_columns if c not in self.columns]
+        if missing:
+            log.warning(
+                "view %s lacks the key column(s) %s of %s (views generated without the live schema, or "
+                "stale): entity %s is read in one pass; regenerate and apply the views to read it in "
+                "resumable chunks",
+                self.view,
+                ", ".join(missing),
+                key.source_table,
+                key.entity,
+            )
+            return False
+        return True
 
     # -- rows -----------------------------------------------------------------------------------
     def _to_dict(self, names: list[str], raw: tuple[Any, ...]) -> dict[str, Any]:
@@ -244,7 +246,7 @@ class ViewReader:
                     row[name] = bytes(value)  # the encoder rejects it with a clear reason
         return row
 
-    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterator[list[dict[str, Any]]]:
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
         """Run a query unbuffered and yield its rows in lists of at most ``chunk_rows``."""
         import pymysql
 
@@ -268,107 +270,106 @@ class ViewReader:
     def iter_entity(
         self,
         entity: str | None,
+        key: EntityKey | None = None,
         *,
-        after_rowid: int | None = None,
-        bounds: tuple[int | None, int | None] | None = None,
+        after: Sequence[Any] | None = None,
     ) -> Iterator[Chunk]:
-        """Chunks of one entity (``None``: the whole view), resuming after ``after_rowid``."""
-        if not self.has_rowid:
-            yield from self._iter_stream(entity)
-            return
-        lo, hi = bounds if bounds is not None else self.rowid_bounds(entity)
-        if lo is None or hi is None:
-            # empty source (or unknown bounds): a single open-ended window catches anything there
-            lo, hi = (after_rowid or 0), (after_rowid or 0)
-        start = lo - 1 if after_rowid is None else max(after_rowid, lo - 1)
-        yield from self._iter_windows(entity, start, hi)
+        """Chunks of one entity (``None``: the whole view).
 
-    def _iter_windows(self, entity: str | None, start: int, hi: int) -> Iterator[Chunk]:
-        where, params = self._where_entity(entity)
-        rid = quote_ident(ROWID_COLUMN)
-        base = f"SELECT * FROM {quote_ident(self.view)} WHERE {where} AND {rid} > %s"
-        span = self.chunk_rows
-        cursor = start
-        pending: Chunk | None = None
-        while True:
-            final = cursor >= hi
-            if final:
-                # open-ended tail: rows inserted above the initial max while we were reading
-                sql, p = base + f" ORDER BY {rid}", (*params, cursor)
-            else:
-                upper = min(hi, cursor + span)
-                sql, p = base + f" AND {rid} <= %s ORDER BY {rid}", (*params, cursor, upper)
-            got = 0
-            for rows in self._stream(sql, p):
-                got += len(rows)
-                if pending is not None:
-                    yield pending
-                first, last = _int(rows[0].get(ROWID_COLUMN)), _int(rows[-1].get(ROWID_COLUMN))
-                pending = Chunk(entity, rows, first, last)
-                if last is not None:
-                    cursor = max(cursor, last)
-            if final:
-                break
-            cursor = max(cursor, upper)
-            # adapt the window to the density of rowids (sparse after deletions)
-            if got < self.chunk_rows // 2:
-                span = min(span * 2, self.chunk_rows * MAX_SPAN_FACTOR)
-            elif got > self.chunk_rows:
-                span = max(self.chunk_rows, span // 2)
-        if pending is not None:
-            yield replace(pending, entity_done=True)
+        ``key``: the entity's row key (``key_plan(table, schema).entity(E)``): read in key windows,
+        resuming after the key tuple ``after`` (typed values, :func:`key_from_json` of a checkpoint).
+        Without a key (or a view that lacks its columns): one streaming pass.
+        """
+        if self.keyed(key):
+            assert key is not None
+            yield from self._iter_windows(entity, key, tuple(after) if after is not None else None)
         else:
-            yield Chunk(entity, [], None, start if start >= 0 else None, entity_done=True)
+            yield from self._iter_stream(entity)
+
+    def next_bound(self, key: EntityKey, lo: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        """The key ``chunk_rows`` source rows after ``lo`` (None: fewer rows than that remain)."""
+        import pymysql
+
+        sql = f"SELECT {order_by(key.columns)} FROM {quote_ident(key.source_table)}"
+        params: list[Any] = []
+        if lo is not None:
+            cond, params = after_condition(key.columns, lo)
+            sql += f" WHERE {cond}"
+        sql += f" ORDER BY {order_by(key.columns)} LIMIT 1 OFFSET {self.chunk_rows - 1}"
+        try:
+            with self.key_conn.cursor() as cur:
+                cur.execute(sql, params)
+                row = cur.fetchone()
+        except pymysql.err.MySQLError as exc:
+            err = translate_error(
+                exc,
+                settings=self.settings,
+                context="reading the key range of the source table failed",
+                table=key.source_table,
+                view=self.view,
+            )
+            if err.hint is None:
+                err.hint = "check that the source table exists and is readable; rerun with --resume"
+            raise err from None
+        return tuple(row) if row else None
+
+    def _iter_windows(
+        self, entity: str | None, key: EntityKey, lo: tuple[Any, ...] | None
+    ) -> Iterator[Chunk]:
+        where, params = self._where_entity(entity)
+        base = f"SELECT * FROM {quote_ident(self.view)} WHERE {where}"
+        while True:
+            hi = self.next_bound(key, lo)
+            sql, p = base, list(params)
+            if lo is not None:
+                cond, cp = after_condition(key.view_columns, lo)
+                sql, p = sql + f" AND {cond}", p + cp
+            if hi is not None:
+                cond, cp = upto_condition(key.view_columns, hi)
+                sql, p = sql + f" AND {cond}", p + cp
+            # no ORDER BY: the window is the unit of resume, the order inside it does not matter
+            if hi is not None:  # a bounded window: at most chunk_rows source rows
+                rows = [r for piece in self._stream(sql, p) for r in piece]
+                yield Chunk(entity, rows, after_key=key_to_json(hi))
+                lo = hi
+                continue
+            # the open-ended last window (also catches rows inserted above the last key meanwhile)
+            pending: list[dict[str, Any]] | None = None
+            for piece in self._stream(sql, p):
+                if pending is not None:
+                    yield Chunk(entity, pending, resumable=False)
+                pending = piece
+            done_key = key_to_json(lo) if lo is not None else None
+            yield Chunk(entity, pending or [], after_key=done_key, entity_done=True)
+            return
 
     def _iter_stream(self, entity: str | None) -> Iterator[Chunk]:
         log.info(
-            "view %s has no %s column: reading it in one streaming pass (resume restarts the entity)",
+            "view %s%s: no row key (no primary key, no unique NOT NULL key): read in one streaming pass "
+            "(resume restarts the entity)",
             self.view,
-            ROWID_COLUMN,
+            f" entity {entity}" if entity else "",
         )
         where, params = self._where_entity(entity)
-        pending: Chunk | None = None
+        pending: list[dict[str, Any]] | None = None
         for rows in self._stream(f"SELECT * FROM {quote_ident(self.view)} WHERE {where}", params):
             if pending is not None:
-                yield pending
-            pending = Chunk(entity, rows, resumable=False)
-        if pending is not None:
-            yield replace(pending, entity_done=True)
-        else:
-            yield Chunk(entity, [], entity_done=True, resumable=False)
-
-
-def source_bounds(conn: Any, table: str, pk: str) -> tuple[int | None, int | None]:
-    """MIN/MAX of a source table's integer primary key (an index lookup)."""
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT MIN({quote_ident(pk)}), MAX({quote_ident(pk)}) FROM {quote_ident(table)}")
-        row = cur.fetchone()
-        cur.fetchall()
-    if not row:
-        return (None, None)
-    return (_int(row[0]), _int(row[1]))
+                yield Chunk(entity, pending, resumable=False)
+            pending = rows
+        yield Chunk(entity, pending or [], entity_done=True, resumable=False)
 
 
 def iter_view_chunks(
     settings: MySQLSettings,
     view: str,
     entity_filter: str | None = None,
-    after_rowid: int | None = None,
+    key: EntityKey | None = None,
     chunk_rows: int = 1000,
     *,
+    after: Sequence[Any] | None = None,
     database: str | None = None,
     keep_bytes: Iterable[str] = (),
-    bounds: tuple[int | None, int | None] | None = None,
 ) -> Iterator[Chunk]:
     """Stream one view (or one entity of it) in chunks; see the module docstring."""
     with ViewReader(settings, view, database=database, chunk_rows=chunk_rows, keep_bytes=keep_bytes) as r:
-        yield from r.iter_entity(entity_filter, after_rowid=after_rowid, bounds=bounds)
-
-
-def _int(value: Any) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+        yield from r.iter_entity(entity_filter, key, after=after)

@@ -20,6 +20,7 @@ class ColumnInfo:
     numeric_precision: int | None = None
     numeric_scale: int | None = None
     datetime_precision: int | None = None
+    collation: str | None = None  # COLLATION_NAME of string columns (keyset order, view key columns)
 
     @property
     def is_integer(self) -> bool:
@@ -73,6 +74,8 @@ class TableInfo:
     is_view: bool = False
     row_estimate: int | None = None
     indexed_columns: frozenset[str] = frozenset()  # first column of every index
+    #: every UNIQUE index but the primary key, in index-name order, columns in index order
+    unique_keys: tuple[tuple[str, ...], ...] = ()
 
     def column(self, name: str) -> ColumnInfo | None:
         col = self.columns.get(name)
@@ -90,6 +93,21 @@ class TableInfo:
             if col is not None and col.is_integer:
                 return col.name
         return None
+
+    @property
+    def row_key(self) -> tuple[str, ...]:
+        """The columns that identify a row: the primary key, else the first unique key whose columns
+        are all NOT NULL (a nullable unique column admits many NULL rows); () when there is none.
+
+        Chunked, resumable reads page by keyset on these columns (:mod:`dynamigrate.source.keys`).
+        """
+        if self.primary_key:
+            return self.primary_key
+        for key in self.unique_keys:
+            cols = [self.column(c) for c in key]
+            if key and all(c is not None and not c.nullable for c in cols):
+                return tuple(c.name for c in cols if c is not None)
+        return ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,7 @@ class SchemaInfo:
                     "is_view": t.is_view,
                     "row_estimate": t.row_estimate,
                     "indexed_columns": sorted(t.indexed_columns),
+                    "unique_keys": [list(k) for k in t.unique_keys],
                     "columns": [c.__dict__ for c in t.columns.values()],
                 }
                 for t in self.tables.values()
@@ -138,5 +157,6 @@ class SchemaInfo:
                 is_view=bool(t.get("is_view")),
                 row_estimate=t.get("row_estimate"),
                 indexed_columns=frozenset(t.get("indexed_columns") or ()),
+                unique_keys=tuple(tuple(k) for k in t.get("unique_keys") or ()),
             )
         return cls(database=data.get("database", ""), tables=tables, version=data.get("version", ""))

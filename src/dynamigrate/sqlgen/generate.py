@@ -1,7 +1,7 @@
 """Contract -> one ``CREATE OR REPLACE VIEW`` per DynamoDB table.
 
 The view of a table has one column per attribute (``Table.attribute_names``, in that order), then the
-helper columns ``_dm_entity`` and ``_dm_rowid``. Multi-entity tables are a ``UNION ALL`` of one SELECT
+helper columns ``_dm_entity``, ``_dm_rowid`` and the source row key ``_dm_k1..`` (source/keys.py). Multi-entity tables are a ``UNION ALL`` of one SELECT
 per entity; an entity that lacks an attribute gives NULL for it.
 
 Shapes (docs/views.md has the full list):
@@ -43,6 +43,7 @@ from dynamigrate.contract.model import (
     Transformation,
 )
 from dynamigrate.errors import ContractError, SqlGenError
+from dynamigrate.source.keys import KeyPlan, key_plan
 from dynamigrate.source.schema import SchemaInfo, TableInfo
 from dynamigrate.sqlgen.dialects import MySQL8Dialect, get_dialect
 from dynamigrate.sqlgen.filters import filter_path, filter_tree
@@ -978,7 +979,7 @@ class _EntityBuilder:
     def _mentions_id(self) -> bool:
         return any("id" in [c.lower() for c in attr.source_columns] for attr in self.entity.attributes)
 
-    def select(self, columns: tuple[str, ...]) -> str:
+    def select(self, columns: tuple[str, ...], keys: KeyPlan | None = None) -> str:
         values: dict[str, str] = {}
         for attr in self.entity.attributes:
             values[attr.name] = self.wire(attr, self.value(attr))
@@ -991,6 +992,14 @@ class _EntityBuilder:
         entity = self.d.to_text(self.d.literal(self.entity.entity_type))
         lines.append(f"  {entity} AS {self.q(ENTITY_COLUMN)}")
         lines.append(f"  {self.rowid()} AS {self.q(ROWID_COLUMN)}")
+        if keys is not None and keys.view_columns:  # the row key, for keyset reads (source/keys.py)
+            ek = keys.entity(self.entity.entity_type)
+            by_slot = dict(zip(ek.view_columns, ek.columns, strict=True)) if ek else {}
+            for slot in keys.view_columns:
+                src_col = by_slot.get(slot)
+                lines.append(
+                    f"  {self.col(self.src_alias, src_col) if src_col else 'NULL'} AS {self.q(slot)}"
+                )
         sql = "SELECT\n" + ",\n".join(lines) + f"\nFROM {self.q(self.src)}"
         for alias, target, on in self.joins:
             sql += f"\nLEFT JOIN {self.q(target)} AS {self.q(alias)} ON {on}"
@@ -1148,11 +1157,12 @@ def generate_table_view(
     _check_names(table)
     notes: list[str] = []
     columns = table.attribute_names
+    keys = key_plan(table, schema)
     selects = []
     for entity in table.entities:
         _observe_duplicates(table, entity, notes)
         builder = _EntityBuilder(table, entity, d, schema, notes, known_tables)
-        selects.append(builder.select(columns))
+        selects.append(builder.select(columns, keys))
     body = "\nUNION ALL\n".join(selects)
     sql = f"CREATE OR REPLACE VIEW {d.quote(table.view_name)} AS\n{body}"
     if check == "full":
@@ -1164,7 +1174,7 @@ def generate_table_view(
         view_name=table.view_name,
         sql=sql,
         interpretations=notes,
-        columns=[*columns, ENTITY_COLUMN, ROWID_COLUMN],
+        columns=[*columns, ENTITY_COLUMN, ROWID_COLUMN, *keys.view_columns],
         entities=[e.entity_type for e in table.entities],
         source_tables=list(dict.fromkeys(e.source_table for e in table.entities)),
     )

@@ -478,7 +478,7 @@ def _check_table(conn: Any, database: str, table: Table, stats: TableStats, find
     expected = list(table.attribute_names)
     present = set(cols)
     missing = [a for a in expected if a not in present]
-    extra = [c for c in cols if c not in expected and c not in (ENTITY_COLUMN, ROWID_COLUMN)]
+    extra = [c for c in cols if c not in expected and not c.startswith(HELPER_PREFIX)]
     if missing or extra or ENTITY_COLUMN not in present:
         parts = []
         if missing:
