@@ -32,6 +32,20 @@ DATE_TOKENS = ("YYYY", "MM", "DD", "HH", "mm", "ss")
 MYSQL_TO_TOKEN = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH", "%i": "mm", "%s": "ss"}
 #: letters allowed as literals inside a date format (ISO 8601 separators)
 DATE_LITERAL_LETTERS = {"T", "Z"}
+#: names a date-format ``source_format`` may take instead of a token pattern (docs/contract-checks.md)
+SOURCE_FORMAT_NAMES = ("date", "datetime", "iso8601", "epoch", "epoch_ms")
+#: what people write for those names -> the name (compared case-insensitively, '-' as '_')
+SOURCE_FORMAT_ALIASES = {
+    "iso_8601": "iso8601",
+    "iso": "iso8601",
+    "epoch_s": "epoch",
+    "epoch_seconds": "epoch",
+    "unix": "epoch",
+    "unix_seconds": "epoch",
+    "epoch_millis": "epoch_ms",
+    "epoch_milliseconds": "epoch_ms",
+    "unix_ms": "epoch_ms",
+}
 NUMBER_FORMAT_RE = re.compile(r"^0+(\.0+)?$")
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 QUALIFIED_NAME_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_$]*\s*\.\s*)?[A-Za-z_][A-Za-z0-9_$ ]*$")
@@ -141,6 +155,44 @@ def date_format_unknown_tokens(fmt: str) -> list[str]:
         bad.append(fmt[i:j])
         i = j
     return bad
+
+
+def source_format_name(value: str) -> str | None:
+    """The documented name a ``source_format`` stands for (``"ISO-8601"`` -> iso8601), or None when it
+    is not a name (then it must be a token pattern)."""
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in SOURCE_FORMAT_NAMES:
+        return key
+    return SOURCE_FORMAT_ALIASES.get(key)
+
+
+def source_format_problem(value: object) -> tuple[str, str] | None:
+    """(message, fix) when a date-format ``source_format`` is neither a documented name nor a token
+    pattern; None when it can be read. Anything else would make STR_TO_DATE return NULL in every row."""
+    names = ", ".join(SOURCE_FORMAT_NAMES)
+    if not isinstance(value, str) or not value.strip():
+        return (
+            f"source_format must be a name ({names}) or a token pattern, got {value!r}",
+            'e.g. "source_format": "iso8601" or "source_format": "DD/MM/YYYY"',
+        )
+    if source_format_name(value) is not None:
+        return None
+    bad = date_format_unknown_tokens(value)
+    has_token = any(t in value for t in DATE_TOKENS)
+    if not bad and has_token:
+        return None
+    fix = f'use a name ({names}) or a pattern of the tokens {" ".join(DATE_TOKENS)}, e.g. "DD/MM/YYYY HH:mm"'
+    if "%" in value:
+        suggestion = value
+        for spec, token in MYSQL_TO_TOKEN.items():
+            suggestion = suggestion.replace(spec, token)
+        fix = f'MySQL specifiers are not read here: write "{suggestion}" ({fix})'
+    else:
+        guess = did_you_mean(value.strip().lower(), [*SOURCE_FORMAT_NAMES, *SOURCE_FORMAT_ALIASES])
+        if guess:
+            fix = f'did you mean "{source_format_name(guess)}"? ({fix})'
+    what = f"unknown token(s) {', '.join(repr(b) for b in bad)}" if bad else "no date token"
+    return (f"source_format '{value}' is not a known name and not a date pattern ({what})", fix)
 
 
 # -- table level -------------------------------------------------------------------------------------
@@ -444,6 +496,10 @@ def _check_transformation(attr: Attribute, problems: ProblemList) -> None:
                 code="C122",
             )
     elif t.type == "date-format" and t.format is not None:
+        if t.source_format is not None:
+            sf = source_format_problem(t.source_format)
+            if sf is not None:
+                problems.error(f"{t.path}.source_format", sf[0], sf[1], code="C134")
         bad = date_format_unknown_tokens(t.format)
         if bad:
             fix = f'use the tokens {" ".join(DATE_TOKENS)} (e.g. "YYYY-MM-DD HH:mm:ss")'

@@ -42,9 +42,11 @@ from dynamigrate.contract.model import (
     Table,
     Transformation,
 )
+from dynamigrate.contract.validate import source_format_problem
 from dynamigrate.errors import ContractError, SqlGenError
 from dynamigrate.source.keys import KeyPlan, key_plan
 from dynamigrate.source.schema import SchemaInfo, TableInfo
+from dynamigrate.sqlgen.dates import read_date_sql
 from dynamigrate.sqlgen.dialects import MySQL8Dialect, get_dialect
 from dynamigrate.sqlgen.filters import filter_path, filter_tree
 from dynamigrate.sqlgen.safety import (
@@ -589,11 +591,30 @@ class _EntityBuilder:
         if t.type == "date-format":
             src = self.source_column(attr)
             if t.source_format:
-                src = f"STR_TO_DATE({src}, {self.d.literal(date_format_spec(t.source_format))})"
+                src = self.read_source_date(attr, t, src)
             return f"DATE_FORMAT({src}, {self.d.literal(date_format_spec(t.format or ''))})"
         if t.type == "number-format":
             return self.number_format(self.source_column(attr), t.format or "", attr, t.path)
         raise SqlGenError(f"unsupported transformation '{t.type}'", path=t.path, table=self.table.name)
+
+    def read_source_date(self, attr: Attribute, t: Transformation, src: str) -> str:
+        """The column read per ``source_format`` (sqlgen/dates.py); a DATE/DATETIME/TIMESTAMP column
+        is a date already, so the source_format is not needed (certain, noted)."""
+        source_format = t.source_format or ""
+        problem = source_format_problem(source_format)
+        if problem is not None:
+            raise ContractError(
+                problem[0], path=f"{t.path}.source_format", table=self.table.name, hint=problem[1]
+            )
+        info = self.column_info(self.src_alias, attr.source_columns[0].split(".")[-1].strip("` "))
+        if info is not None and info.data_type in ("date", "datetime", "timestamp"):
+            self.note(
+                f"{t.path}.source_format",
+                f"source_format '{source_format}' not applied: column {self.src}.{info.name} is "
+                f"{info.data_type.upper()}, a date already",
+            )
+            return src
+        return read_date_sql(src, source_format, self.d.literal, date_format_spec)
 
     def string_format(self, fmt: str, attr: Attribute, path: str) -> str:
         parts: list[str] = []

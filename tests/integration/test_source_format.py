@@ -1,0 +1,204 @@
+"""date-format ``source_format`` on real MariaDB: every documented name and a token pattern, the exact
+rows of the view (text that does not have the shape is NULL, never a wrong date), whatever the session's
+time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from dynamigrate.contract import parse_contract
+from dynamigrate.source.introspect import introspect
+from dynamigrate.sqlgen import generate_views
+
+pytestmark = pytest.mark.integration
+
+FMT = "YYYY-MM-DD HH:mm:ss"
+
+
+def _epoch(dt: datetime) -> int:
+    return int((dt - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+
+
+T1 = datetime(2024, 1, 5, 8, 9, 10, tzinfo=UTC)
+
+ROWS = [
+    # id, d, dt, iso, epoch_s, epoch_ms, epoch_txt, custom, real_dt
+    (
+        1,
+        "2024-01-05",
+        "2024-01-05 08:09:10",
+        "2024-01-05T08:09:10Z",
+        _epoch(T1),
+        _epoch(T1) * 1000 + 123,
+        str(_epoch(T1)),
+        "05/01/2024 08:09",
+        "2024-01-05 08:09:10",
+    ),
+    (
+        2,
+        " 1999-12-31 ",
+        "1999-12-31 23:59:59",
+        "2024-01-05T08:09:10+02:00",
+        -1,
+        -1500,
+        "-1",
+        "31/12/1999 23:59",
+        None,
+    ),
+    (3, "2024-02-29", "2024-02-29 00:00:00", "2024-01-05", 0, 0, "0", "29/02/2024 00:00", None),
+    (4, None, None, "2024-01-05 23:30-0130", None, None, None, None, None),
+    (
+        5,
+        "05.01.2024",
+        "2024-01-05T08:09:10",
+        "2024-01-05T08:09:10.123456+05",
+        None,
+        None,
+        "12abc",
+        "2024-01-05",
+        None,
+    ),
+    (6, "not a date 😀", "", "2024-13-45T99:99", None, None, "", "", None),
+]
+
+
+def _contract() -> Any:
+    def attr(name: str, column: str, source_format: str | None) -> dict[str, Any]:
+        t: dict[str, Any] = {"type": "date-format", "format": FMT}
+        if source_format is not None:
+            t["source_format"] = source_format
+        return {"name": name, "type": "S", "source_column": column, "transformation": t}
+
+    data = {
+        "tables": [
+            {
+                "table": "Events",
+                "type": "single-entity",
+                "source_table": "events",
+                "pk": "PK",
+                "attributes": [
+                    {"name": "PK", "type": "S", "source_column": "id"},
+                    attr("v_date", "d", "date"),
+                    attr("v_datetime", "dt", "datetime"),
+                    attr("v_iso", "iso", "iso8601"),
+                    attr("v_epoch", "epoch_s", "epoch"),
+                    attr("v_epoch_ms", "epoch_ms", "epoch_ms"),
+                    attr("v_epoch_text", "epoch_txt", "EPOCH"),
+                    attr("v_pattern", "custom", "DD/MM/YYYY HH:mm"),
+                    attr("v_real", "real_dt", "iso8601"),
+                ],
+            }
+        ]
+    }
+    contract, problems = parse_contract(data)
+    assert contract is not None and not problems.errors, problems
+    return contract
+
+
+def test_every_source_format_name_reads_exactly(mysql_conn: Any, mysql_db: str) -> None:
+    with mysql_conn.cursor() as cur:
+        cur.execute(
+            """CREATE TABLE events (
+                 id INT NOT NULL PRIMARY KEY, d VARCHAR(40) NULL, dt VARCHAR(40) NULL,
+                 iso VARCHAR(60) NULL, epoch_s BIGINT NULL, epoch_ms BIGINT NULL,
+                 epoch_txt VARCHAR(40) NULL, custom VARCHAR(40) NULL, real_dt DATETIME NULL
+               ) DEFAULT CHARSET=utf8mb4"""
+        )
+        cur.executemany("INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", ROWS)
+    mysql_conn.commit()
+    views = generate_views(_contract(), dialect="mariadb", schema=introspect(mysql_conn, mysql_db))
+    # a DATETIME column is a date already: its source_format is not applied, and that is said
+    assert any("source_format 'iso8601' not applied" in n for n in views.interpretations)
+    with mysql_conn.cursor() as cur:
+        cur.execute(views.statements[0].sql)
+        # epoch values never depend on the session's time zone
+        cur.execute("SET time_zone = '+05:00'")
+        cur.execute(
+            "SELECT _dm_rowid, v_date, v_datetime, v_iso, v_epoch, v_epoch_ms, v_epoch_text, v_pattern, "
+            "v_real FROM ddb_events_view ORDER BY _dm_rowid"
+        )
+        got = [tuple(r) for r in cur.fetchall()]
+    assert got == [
+        (
+            1,
+            "2024-01-05 00:00:00",
+            "2024-01-05 08:09:10",
+            "2024-01-05 08:09:10",
+            "2024-01-05 08:09:10",
+            "2024-01-05 08:09:10",
+            "2024-01-05 08:09:10",
+            "2024-01-05 08:09:00",
+            "2024-01-05 08:09:10",
+        ),
+        # the +02:00 offset is converted to UTC; -1500 ms is 1.5 s before the epoch
+        (
+            2,
+            "1999-12-31 00:00:00",
+            "1999-12-31 23:59:59",
+            "2024-01-05 06:09:10",
+            "1969-12-31 23:59:59",
+            "1969-12-31 23:59:58",
+            "1969-12-31 23:59:59",
+            "1999-12-31 23:59:00",
+            None,
+        ),
+        (
+            3,
+            "2024-02-29 00:00:00",
+            "2024-02-29 00:00:00",
+            "2024-01-05 00:00:00",
+            "1970-01-01 00:00:00",
+            "1970-01-01 00:00:00",
+            "1970-01-01 00:00:00",
+            "2024-02-29 00:00:00",
+            None,
+        ),
+        (4, None, None, "2024-01-06 01:00:00", None, None, None, None, None),
+        # text of another shape is NULL (preflight counts it), never a guessed date
+        (5, None, None, "2024-01-05 03:09:10", None, None, None, None, None),
+        (6, None, None, None, None, None, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source_format", "fix"),
+    [("yyyy-mm-dd", "tokens"), ("%d/%m/%Y", "DD/MM/YYYY"), ("epoch_sec", "epoch"), ("unix time", "name")],
+)
+def test_unknown_source_format_stops_generation(source_format: str, fix: str) -> None:
+    from dynamigrate.contract.validate import validate_contract
+    from dynamigrate.errors import ContractError
+
+    data = {
+        "tables": [
+            {
+                "table": "Events",
+                "type": "single-entity",
+                "source_table": "events",
+                "pk": "PK",
+                "attributes": [
+                    {"name": "PK", "type": "S", "source_column": "id"},
+                    {
+                        "name": "day",
+                        "type": "S",
+                        "source_column": "d",
+                        "transformation": {
+                            "type": "date-format",
+                            "format": "YYYY",
+                            "source_format": source_format,
+                        },
+                    },
+                ],
+            }
+        ]
+    }
+    contract, problems = parse_contract(data)
+    assert contract is not None and problems == []
+    (p,) = validate_contract(contract).errors
+    assert (p.path, p.code) == ("tables[0].attributes[1].transformation.source_format", "C134")
+    assert fix in (p.fix or "")
+    with pytest.raises(ContractError) as err:
+        generate_views(contract, dialect="mariadb")
+    assert err.value.where.get("path") == "tables[0].attributes[1].transformation.source_format"
