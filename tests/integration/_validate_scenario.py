@@ -1,7 +1,8 @@
 """A small two-entity shop for the validation / rollback / report tests (not collected by pytest).
 
 MariaDB side: tables ``users`` and ``orders`` and a hand-written view ``ddb_<table>_view`` in the
-wire format (the view generator is tested elsewhere; these tests must not depend on it).
+wire format that computes what the contract says (the view generator is tested elsewhere; these tests
+must not depend on it). Validation tests use real engine output instead: see _migrated_library.py.
 DynamoDB side: a table ``<prefix>Shop`` (PK/SK, GSI1 on GSI1PK/GSI1SK, projection ALL), loaded with
 the ETL's item encoder, every item carrying ``_dm_marker = <run_id>:<fingerprint>``, and the run's
 ``written/<T>.jsonl`` written exactly as the writers do.
@@ -28,6 +29,9 @@ def contract_dict(table_name: str) -> dict[str, Any]:
     def attr(name: str, typ: str, src: str, col: str) -> dict[str, Any]:
         return {"name": name, "type": typ, "source_table": src, "source_column": col}
 
+    def fmt(a: dict[str, Any], text: str) -> dict[str, Any]:
+        return {**a, "transformation": {"type": "string-format", "format": text}}
+
     return {
         "tables": [
             {
@@ -45,22 +49,30 @@ def contract_dict(table_name: str) -> dict[str, Any]:
                         "source_table": "users",
                         "attributes": [
                             attr("PK", "S", "users", "email"),
-                            attr("SK", "S", "users", "id"),
+                            fmt(attr("SK", "S", "users", "id"), "#META"),
                             attr("name", "S", "users", "name"),
                             attr("balance", "N", "users", "balance"),
                             attr("GSI1PK", "S", "users", "status"),
-                            attr("GSI1SK", "S", "users", "id"),
+                            fmt(attr("GSI1SK", "S", "users", "id"), "USER#{id}"),
                         ],
                     },
                     {
                         "entity_type": "ORDER",
                         "source_table": "orders",
                         "attributes": [
-                            attr("PK", "S", "orders", "user_id"),
-                            attr("SK", "S", "orders", "id"),
+                            {
+                                **attr("PK", "S", "orders", "user_id"),
+                                "join": {
+                                    "type": "foreign-key",
+                                    "target_table": "users",
+                                    "join_condition": "users.id = orders.user_id",
+                                    "select_column": "users.email",
+                                },
+                            },
+                            fmt(attr("SK", "S", "orders", "id"), "ORDER#{id}"),
                             attr("total", "N", "orders", "total"),
                             attr("GSI1PK", "S", "orders", "status"),
-                            attr("GSI1SK", "S", "orders", "id"),
+                            fmt(attr("GSI1SK", "S", "orders", "id"), "ORDER#{id}"),
                         ],
                     },
                 ],
@@ -108,7 +120,7 @@ def create_source(conn: Any, table: Table, n_users: int = N_USERS, n_orders: int
             "NULL AS total, u.status AS GSI1PK, CONCAT('USER#', u.id) AS GSI1SK, "
             "'USER' AS _dm_entity, u.id AS _dm_rowid FROM users u "
             "UNION ALL "
-            "SELECT us.email, CONCAT('ORDER#', LPAD(o.id, 6, '0')), NULL, NULL, CAST(o.total AS CHAR), "
+            "SELECT us.email, CONCAT('ORDER#', o.id), NULL, NULL, CAST(o.total AS CHAR), "
             "o.status, CONCAT('ORDER#', o.id), 'ORDER', o.id FROM orders o LEFT JOIN users us ON us.id = o.user_id"
         )
 

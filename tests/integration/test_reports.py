@@ -155,6 +155,8 @@ def test_report_json_figures(finished_run: dict[str, Any]) -> None:
     assert doc["config"]["mysql"]["password"] == "***"  # secrets masked
     assert doc["outcome"] == "failed" and doc["validation"]["passed"] is False
     assert doc["validation"]["score"] == pytest.approx((WRITTEN - 1) / WRITTEN)
+    assert doc["validation"]["basis"] == "every item" and doc["validation"]["status"] == "failed"
+    assert doc["validation"]["headline"].endswith("(every item)")
     (t,) = doc["tables"]
     assert t["name"] == name
     assert (t["source_rows"], t["written"], t["skipped"], t["rejected"]) == (
@@ -199,7 +201,9 @@ def test_report_markdown_sections(finished_run: dict[str, Any]) -> None:
     md = finished_run["paths"]["markdown"].read_text()
     order = [md.index(h) for h in ("## Summary", "## Tables", "## Problems and what to do", "## Next steps")]
     assert order == sorted(order)
-    assert "Outcome: ❌ FAILED" in md and "integrity score" in md
+    assert "Outcome: ❌ FAILED" in md
+    score = f"{(WRITTEN - 1) / WRITTEN:.2%}"
+    assert f"Validation: **FAILED, integrity {score} (every item)**" in md
     assert "missing in DynamoDB" in md and "What to do:" in md and "dynamigrate cleanup" in md
     assert "get user by email" in md
 

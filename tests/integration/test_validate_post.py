@@ -1,5 +1,6 @@
-"""Post-migration validation against MariaDB and DynamoDB Local: each kind of damage is reported
-exactly (key, attribute, expected, actual), a clean table scores 100%."""
+"""Validation on real engine output: a small library database migrated with the generated views and the
+local engine, then validated against the contract (counts from the base tables, items from the
+reference evaluator), with the views and DynamoDB damaged the way a view bug damages them."""
 
 from __future__ import annotations
 
@@ -8,28 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _validate_scenario import (
-    N_ORDERS,
-    N_USERS,
-    contract_dict,
+from _migrated_library import (
+    N_AUTHORS,
+    N_BOOKS,
     create_source,
-    create_table,
-    load_table,
+    damage_view,
     make_config,
-    make_contract,
+    run_migrate,
 )
 
 from dynamigrate.cli import main
+from dynamigrate.contract.load import load_contract
 from dynamigrate.runstate import RunDir
 from dynamigrate.validate.post import validate_run
 
 pytestmark = pytest.mark.integration
 
-EXPECTED = N_USERS + N_ORDERS - 1  # order 13 has no user: NULL key, rejected
+ITEMS = N_AUTHORS + N_BOOKS
 
 
 @pytest.fixture
-def shop(
+def library(
     tmp_path: Path,
     mysql_settings: Any,
     mysql_db: str,
@@ -38,182 +38,199 @@ def shop(
     ddb_prefix: str,
     ddb_endpoint: str,
 ) -> dict[str, Any]:
-    name = f"{ddb_prefix}Shop"
-    contract = make_contract(name)
-    table = contract.tables[0]
-    contract_file = tmp_path / "contract.json"
-    contract_file.write_text(json.dumps(contract_dict(name)))
-    cfg = make_config(tmp_path, mysql_settings, mysql_db, ddb_endpoint, contract_file)
-    create_source(mysql_conn, table)
-    create_table(ddb_client, name)
-    run = RunDir.create(cfg.migration.output_dir)
-    figures = load_table(cfg, table, ddb_client, run)
-    return {
-        "cfg": cfg,
-        "contract": contract,
-        "table": table,
-        "run": run,
-        "name": name,
-        "figures": figures,
-        "contract_file": contract_file,
-    }
+    name = f"{ddb_prefix}Library"
+    create_source(mysql_conn)
+    cfg, cfg_path = make_config(tmp_path, mysql_settings, mysql_db, ddb_endpoint, name)
+    contract = load_contract(cfg.migration.contract_file)
+    return {"cfg": cfg, "cfg_path": str(cfg_path), "contract": contract, "name": name, "conn": mysql_conn}
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
-def test_clean_run_scores_100_percent(shop: dict[str, Any], ddb_client: Any) -> None:
-    assert shop["figures"] == {"written": EXPECTED, "rejected": 1}
-    report = validate_run(
-        shop["cfg"], shop["contract"], shop["run"], mode="full", gsi_sample=100, client=ddb_client
+def _book_count(conn: Any, author: int) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM books WHERE author_id = %s", (author,))
+        return int(cur.fetchone()[0])
+
+
+def test_migrate_validates_with_counts_keys_and_a_sample(library: dict[str, Any], ddb_client: Any) -> None:
+    summary = run_migrate(library["cfg"])
+    report = summary.validation
+    assert report is not None and report.passed, report.render_text()
+    t = report.table(library["name"])
+    # counts come from the base tables, the keys from the load's own record, values from the evaluator
+    assert (t.source_rows, t.rejected, t.expected, t.load_rows) == (ITEMS, 0, ITEMS, ITEMS)
+    assert (t.recorded_keys, t.ddb_count, t.missing, t.extra) == (ITEMS, ITEMS, 0, 0)
+    assert t.sampled == ITEMS and t.compared == ITEMS and t.mismatched == 0  # fewer rows than 1,000: all
+    assert t.basis == f"counts + keys + {ITEMS} sampled items" and t.score == 1.0
+    assert t.entities["AUTHOR"].source_rows == N_AUTHORS and t.entities["BOOK"].source_rows == N_BOOKS
+    run = RunDir.open(summary.run_dir)
+    saved = json.loads(run.file("validation.json").read_text())
+    assert saved["basis"] == t.basis and saved["status"] == "passed" and saved["origin"] == "migrate"
+    doc = json.loads(run.file("report.json").read_text())
+    assert doc["validation"]["headline"] == f"PASSED, integrity 100.00% ({t.basis})"
+    assert t.basis in run.file("report.md").read_text()
+    assert t.basis in run.file("report.html").read_text()
+
+
+def test_counts_only_never_shows_an_integrity_score(library: dict[str, Any]) -> None:
+    summary = run_migrate(library["cfg"], skip_validation=True)
+    run = RunDir.open(summary.run_dir)
+    report = validate_run(library["cfg"], library["contract"], run, mode="counts", origin="validate")
+    t = report.table(library["name"])
+    assert report.passed and t.score is None and report.score is None
+    assert (t.source_rows, t.load_rows, t.ddb_count) == (ITEMS, ITEMS, ITEMS)
+    assert report.headline() == "PASSED (counts only, no integrity score)"
+    assert "integrity" not in report.render_text().split("\n")[0].replace("no integrity score", "")
+
+
+def test_a_view_bug_copied_into_dynamodb_is_found(library: dict[str, Any], ddb_client: Any) -> None:
+    """The measurement of issue 11: the view drops one row and adds 1 to an aggregate, DynamoDB holds
+    the same damage. The views and the load agree with each other; only the contract disagrees."""
+    summary = run_migrate(library["cfg"], skip_validation=True)
+    conn, name = library["conn"], library["name"]
+    view = library["contract"].tables[0].view_name
+    dropped = "978-000004"
+    damage_view(
+        conn,
+        view,
+        where=f"NOT (`_dm_entity` = 'BOOK' AND `SK` = 'BOOK#{dropped}')",
+        replace={"book_count": "`book_count` + 1"},
     )
-    t = report.table(shop["name"])
-    assert report.passed and t.passed, report.render_text()
-    assert report.verdict == "passed with warnings"  # the rejected row is a warning
-    assert t.score == 1.0 and report.score == 1.0
-    assert (t.source_rows, t.rejected, t.expected, t.ddb_count) == (N_USERS + N_ORDERS, 1, EXPECTED, EXPECTED)
-    assert (t.missing, t.extra, t.compared, t.mismatched) == (0, 0, EXPECTED, 0)
-    assert t.rejected_by_code == {"null_key": 1}
-    assert t.run_rejected == 1
-    assert t.entities["USER"].expected == N_USERS and t.entities["USER"].present == N_USERS
-    assert t.entities["ORDER"].rejected == 1 and t.entities["ORDER"].exact == N_ORDERS - 1
-    gsi = t.gsis[0]
-    # user 7 has no status: expected absent from GSI1, every other item is found with its attributes
-    assert (gsi.index, gsi.checked, gsi.found, gsi.missing, gsi.not_indexed) == (
-        "GSI1",
-        EXPECTED - 1,
-        EXPECTED - 1,
-        0,
-        1,
-    )
-    assert gsi.projection_mismatches == 0
-    saved = json.loads((shop["run"].path / "validation.json").read_text())
-    assert saved["passed"] is True and saved["tables"][0]["score"] == 1.0
-    assert t.item_size_max and t.item_size_avg and t.item_size_max >= t.item_size_avg
-
-
-def test_each_kind_of_damage_is_reported_exactly(shop: dict[str, Any], ddb_client: Any) -> None:
-    name = shop["name"]
-    deleted = _key("user3@example.com", "#META")
-    changed = _key("user5@example.com", "#META")
-    unindexed = _key("user4@example.com", "#META")
-    extra = _key("someone@example.com", "#META")
-    ddb_client.delete_item(TableName=name, Key=deleted)
-    ddb_client.update_item(
-        TableName=name,
-        Key=changed,
-        UpdateExpression="SET #n = :v",
-        ExpressionAttributeNames={"#n": "name"},
-        ExpressionAttributeValues={":v": {"S": "Mallory"}},
-    )
-    # the application removed the GSI key: the item drops out of GSI1
-    ddb_client.update_item(TableName=name, Key=unindexed, UpdateExpression="REMOVE GSI1PK")
-    ddb_client.put_item(TableName=name, Item={**extra, "name": {"S": "app write"}})
-
-    report = validate_run(
-        shop["cfg"], shop["contract"], shop["run"], mode="full", gsi_sample=100, client=ddb_client
-    )
-    t = report.table(name)
-    assert not report.passed and report.verdict == "failed"
-    assert [m["key"] for m in t.missing_keys] == [deleted] and t.missing == 1
-    assert t.missing_keys[0]["entity"] == "USER" and t.missing_keys[0]["rowid"] == "3"
-    assert [e["key"] for e in t.extra_keys] == [extra] and (t.extra_marked, t.extra_unmarked) == (0, 1)
-    diffs = sorted((d.key["PK"]["S"], d.attribute, d.kind, d.expected, d.actual) for d in t.differences)
-    assert diffs == [
-        ("user4@example.com", "GSI1PK", "missing_attribute", {"S": "basic"}, None),
-        ("user5@example.com", "name", "changed", {"S": "User 5 😀"}, {"S": "Mallory"}),
-    ]
-    assert t.differences_total == 2 and t.mismatched == 2 and t.compared == EXPECTED - 1
-    problems = [(p.index, p.kind, p.key) for p in t.gsi_problems]
-    assert problems == [("GSI1", "missing_entry", unindexed)]
-    assert t.gsi_problems[0].index_key == {"GSI1PK": {"S": "basic"}, "GSI1SK": {"S": "USER#4"}}
-    # exact items: all expected minus the missing one and the two that differ
-    assert t.exact == EXPECTED - 3
-    assert t.score == pytest.approx((EXPECTED - 3) / EXPECTED)
-    assert t.entities["USER"].missing == 1 and t.entities["USER"].mismatched == 2
-    assert t.entities["ORDER"].mismatched == 0 and t.entities["ORDER"].missing == 0
-    text = report.render_text()
-    assert "FAILED" in text and "Mallory" in text and "someone@example.com" in text
-    # every difference is also on disk, one JSON line each
-    lines = (shop["run"].path / "validation" / f"{name}.differences.jsonl").read_text().splitlines()
-    assert len(lines) == 2
-
-    # counts mode sees the missing and the extra item, not the values
-    counts = validate_run(shop["cfg"], shop["contract"], None, mode="counts", gsi_sample=0, client=ddb_client)
-    c = counts.table(name)
-    assert (c.missing, c.extra, c.compared, c.score_basis) == (1, 1, 0, "keys only (values not compared)")
-    assert c.score == pytest.approx((EXPECTED - 1) / EXPECTED)
-    # keysets off: the Select=COUNT scan only
-    only = validate_run(
-        shop["cfg"], shop["contract"], None, mode="counts", gsi_sample=0, keysets=False, client=ddb_client
-    )
-    assert only.table(name).ddb_count == EXPECTED and only.table(name).missing is None
-
-
-def test_sample_mode_compares_n_random_rows(shop: dict[str, Any], ddb_client: Any) -> None:
-    name = shop["name"]
-    # change every user's balance: any sample of users sees it
-    for i in range(1, N_USERS + 1):
+    ddb_client.delete_item(TableName=name, Key=_key("AUTHOR#5", f"BOOK#{dropped}"))
+    for a in range(1, N_AUTHORS + 1):
         ddb_client.update_item(
             TableName=name,
-            Key=_key(f"user{i}@example.com", "#META"),
-            UpdateExpression="SET balance = :b",
-            ExpressionAttributeValues={":b": {"N": "0"}},
+            Key=_key(f"AUTHOR#{a}", "#META"),
+            UpdateExpression="SET book_count = book_count + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
         )
-    report = validate_run(
-        shop["cfg"],
-        shop["contract"],
-        shop["run"],
-        mode="sample",
-        sample=10,
-        gsi_sample=5,
-        client=ddb_client,
-        seed=7,
+    run = RunDir.open(summary.run_dir)
+
+    full = validate_run(library["cfg"], library["contract"], run, mode="full", origin="validate")
+    t = full.table(name)
+    assert full.status == "failed" and t.basis == "every item", full.render_text()
+    assert [m["key"] for m in t.missing_keys] == [_key("AUTHOR#5", f"BOOK#{dropped}")]
+    assert t.missing_keys[0]["entity"] == "BOOK"
+    assert {d.attribute for d in t.differences} == {"book_count"} and t.mismatched == N_AUTHORS
+    d = next(d for d in t.differences if d.key == _key("AUTHOR#5", "#META"))
+    assert d.expected == {"N": str(_book_count(conn, 5))} and d.actual == {"N": str(_book_count(conn, 5) + 1)}
+    assert d.view_agrees is True  # the load copied the view: the finding belongs to the view
+    # reported apart: the view does not match the contract (the dropped row, every aggregate)
+    kinds = {(m.kind, m.attribute) for m in t.view_mismatches}
+    assert kinds == {("missing_row", None), ("changed", "book_count")}
+    assert t.view_mismatched == N_AUTHORS + 1
+    text = full.render_text()
+    assert f"BOOK#{dropped}" in text and "book_count" in text and "view does not match the contract" in text
+
+    sample = validate_run(
+        library["cfg"], library["contract"], run, mode="sample", sample=5, seed=3, origin="validate"
     )
-    t = report.table(name)
-    assert t.compared == 10
-    assert t.mismatched == sum(1 for d in t.differences if d.attribute == "balance")
-    assert all(d.attribute == "balance" and d.actual == {"N": "0"} for d in t.differences)
-    assert (t.mismatched > 0) == (not t.passed)
-    assert t.score == pytest.approx((t.compared - t.mismatched) / t.compared)
+    s = sample.table(name)
+    assert s.sampled == 5 and s.basis == "counts + keys + 5 sampled items"
+    assert s.missing == 1  # the load recorded the key, the key scan does not find it
+    assert sample.status == "failed"
+    sampled_authors = s.entities["AUTHOR"].compared
+    assert s.mismatched == sampled_authors  # every sampled author shows the aggregate damage
+    big = validate_run(
+        library["cfg"], library["contract"], run, mode="sample", sample=1000, origin="validate"
+    )
+    b = big.table(name)
+    assert b.mismatched == N_AUTHORS and {d.attribute for d in b.differences} == {"book_count"}
+    assert b.view_mismatched >= N_AUTHORS
+
+    # a later validation never rewrites the run's own outcome or times
+    state = run.state()
+    assert state["status"] == "ok" and state["summary"]["finished"] == summary.finished
 
 
-def test_missing_table_or_view_fails_with_guidance(
-    shop: dict[str, Any], ddb_client: Any, mysql_conn: Any
+def test_a_view_bug_during_the_load_fails_the_default_validation(
+    library: dict[str, Any], ddb_client: Any
 ) -> None:
-    report = validate_run(
-        shop["cfg"],
-        shop["contract"],
-        None,
-        mode="counts",
-        client=ddb_client,
-        table_names={shop["name"]: shop["name"] + "_nope"},
+    """The view is damaged BEFORE the load (a generator bug): the load copies it faithfully, its own
+    figures add up, yet the base tables and the contract say otherwise."""
+    from dynamigrate.pipeline import MigrateOptions, migrate
+    from dynamigrate.source.introspect import introspect
+    from dynamigrate.sqlgen import generate_views
+
+    cfg, conn = library["cfg"], library["conn"]
+    schema = introspect(conn, cfg.mysql.database)
+    views = generate_views(library["contract"], dialect="mariadb", schema=schema)
+    with conn.cursor() as cur:
+        for stmt in views.statements:
+            cur.execute(stmt.sql)
+    view = library["contract"].tables[0].view_name
+    damage_view(
+        conn,
+        view,
+        where="NOT (`_dm_entity` = 'AUTHOR' AND `PK` = 'AUTHOR#2')",
+        replace={"book_count": "`book_count` * 2"},
     )
-    t = report.table(shop["name"])
-    assert not report.passed and t.error is not None
-    assert "not found" in t.error["message"]
-    assert t.error.get("guidance") == "ddb-resource-not-found"
-    with mysql_conn.cursor() as cur:
-        cur.execute(f"DROP VIEW {shop['table'].view_name}")
-    report = validate_run(shop["cfg"], shop["contract"], None, mode="counts", client=ddb_client)
-    t = report.table(shop["name"])
-    assert not report.passed and t.error is not None and t.error.get("guidance") == "mysql-1146"
-    assert "cannot validate" in t.problems[0]
+    # preflight would see the lost row; the aggregate damage it cannot see, so skip it to let both through
+    summary = migrate(cfg, MigrateOptions(progress_mode="quiet", skip_views=True, skip_preflight=True))
+    assert summary.status == "failed" and "validation found differences" in " ".join(summary.errors)
+    report = summary.validation
+    t = report.table(library["name"])
+    assert report.status == "failed", report.render_text()
+    assert (t.source_rows, t.load_rows) == (ITEMS, ITEMS - 1)
+    assert any("the base tables hold" in p for p in t.problems)
+    # all rows sampled: the author's item is missing, and the view has no row for it
+    assert [m["key"] for m in t.missing_keys] == [_key("AUTHOR#2", "#META")]
+    rows = [(m.kind, m.key) for m in t.view_mismatches if m.kind != "changed"]
+    assert rows == [("missing_row", _key("AUTHOR#2", "#META"))]
+    assert {m.attribute for m in t.view_mismatches if m.kind == "changed"} == {"book_count"}
+    # the doubled aggregates: in DynamoDB, and in the view (authors with books only: 0 * 2 == 0)
+    doubled = {d.key["PK"]["S"] for d in t.differences if d.attribute == "book_count"}
+    assert doubled == {f"AUTHOR#{a}" for a in range(1, N_AUTHORS) if a != 2}
+    assert all(d.view_agrees for d in t.differences)
+    assert t.view_mismatched == len(doubled) + 1
+    assert t.score is not None and t.score < 1.0
 
 
-def test_validate_cli_exit_codes(shop: dict[str, Any], ddb_client: Any, capsys: Any) -> None:
-    cfg_path = shop["cfg"].source_path
-    run_id = shop["run"].run_id
-    assert main(["validate", "--config", cfg_path, "--run", run_id, "--full", "--gsi-sample", "100"]) == 0
+def test_validation_that_cannot_run_is_not_validated(
+    library: dict[str, Any], ddb_client: Any, capsys: Any
+) -> None:
+    summary = run_migrate(library["cfg"], skip_validation=True)
+    run = RunDir.open(summary.run_dir)
+    report = validate_run(
+        library["cfg"],
+        library["contract"],
+        run,
+        mode="counts",
+        table_names={library["name"]: library["name"] + "_nope"},
+        origin="validate",
+    )
+    t = report.table(library["name"])
+    assert report.status == "not validated" and not report.passed and t.status == "not validated"
+    assert t.error is not None and "not found" in t.error["message"] and t.score is None
+    assert not t.problems  # nothing was found wrong
+    assert report.headline() == "NOT VALIDATED (nothing validated)"
+
+    ddb_client.delete_table(TableName=library["name"])
+    code = main(["validate", "--config", library["cfg_path"], "--run", run.run_id])
+    assert code == 3
     out = capsys.readouterr().out
-    assert "PASSED" in out
-    ddb_client.delete_item(TableName=shop["name"], Key=_key("user1@example.com", "#META"))
-    assert main(["validate", "--config", cfg_path, "--run", run_id]) == 1
+    assert "NOT VALIDATED" in out and "not found" in out
+    doc = json.loads(run.file("report.json").read_text())
+    assert doc["outcome"] == "succeeded" and doc["validation"]["status"] == "not validated"
+    assert doc["finished_at"] == run.state()["summary"]["finished"]
+
+
+def test_validate_cli_exit_codes(library: dict[str, Any], ddb_client: Any, capsys: Any) -> None:
+    summary = run_migrate(library["cfg"], skip_validation=True)
+    run_id = summary.run_id
+    assert main(["validate", "--config", library["cfg_path"], "--run", run_id, "--full"]) == 0
     out = capsys.readouterr().out
-    assert "FAILED" in out and "user1@example.com" in out
-    saved = json.loads((shop["run"].path / "validation.json").read_text())
+    assert "PASSED, integrity 100.00% (every item)" in out
+    ddb_client.delete_item(TableName=library["name"], Key=_key("AUTHOR#1", "#META"))
+    assert main(["validate", "--config", library["cfg_path"], "--run", run_id]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "AUTHOR#1" in out and "counts + keys + " in out
+    run = RunDir.open(summary.run_dir)
+    saved = json.loads(run.file("validation.json").read_text())
     assert saved["passed"] is False and saved["tables"][0]["missing"] == 1
-    # the reports were refreshed with the validation result
-    report = json.loads((shop["run"].path / "report.json").read_text())
-    assert report["validation"]["passed"] is False
+    doc = json.loads(run.file("report.json").read_text())
+    assert doc["validation"]["status"] == "failed" and doc["validation"]["origin"] == "validate"
+    assert doc["outcome"] == "succeeded"  # the run itself succeeded; the later validation is beside it

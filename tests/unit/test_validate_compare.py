@@ -84,7 +84,11 @@ def test_keyset_differences(tmp_path: Path) -> None:
     assert store.source_count() == 3 and store.target_count() == 3 and store.duplicate_rows() == 1
     assert store.missing_count() == 1
     assert [m[0] for m in store.missing()] == [{"PK": {"S": "b"}}]
-    assert store.extra_counts() == (0, 1)
+    assert store.extra_counts() == (0, 1, 0)
+    store.add_target(
+        [(key_string({"PK": {"S": "e"}}), "run1:ab"), (key_string({"PK": {"S": "f"}}), "run2:cd")]
+    )
+    assert store.extra_counts("run1") == (2, 1, 1)
     assert store.per_entity() == {
         "USER": {"keys": 2, "present": 1, "duplicates": 0},
         "ORDER": {"keys": 1, "present": 1, "duplicates": 1},

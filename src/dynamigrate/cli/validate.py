@@ -1,4 +1,5 @@
-"""``dynamigrate validate``: prove a migration (counts, key sets, values, GSIs); exit 1 when it fails."""
+"""``dynamigrate validate``: prove a migration against the contract (counts from the base tables, keys,
+values computed by the reference evaluator, GSIs); exit 1 when it fails, 3 when it could not run."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from dynamigrate.errors import ConfigError
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "validate",
-        help="compare DynamoDB with the source views: counts, key sets, values, GSIs",
+        help="prove DynamoDB holds what the contract says: counts, keys, values, GSIs",
         description=(
-            "Validate a migration: counts and key sets per table and entity (always), values of every "
-            "item (--full) or of N random source rows (--sample N), GSI entries of a sample. Writes "
-            "validation.json and refreshes the reports in the run directory. Exit code 1 when "
-            "validation fails. See docs/validation.md."
+            "Validate a migration against the contract, not the views: row counts from the base tables, "
+            "the keys the load recorded against one DynamoDB key scan, and the values of 1,000 random "
+            "source rows per table computed by the reference evaluator (--sample N for another number, "
+            "--full for every item, --counts-only for counts alone). Items where the view itself does "
+            "not match the contract are reported apart. Writes validation.json and refreshes the "
+            "reports. Exit code 1 when validation fails, 3 when it could not run (not validated). "
+            "See docs/validation.md."
         ),
     )
     p.add_argument("--config", help="config file (mysql, aws, migration sections)")
@@ -33,12 +37,14 @@ def register(subparsers: Any) -> None:
     add_mysql_arguments(p, connection=False, database="MySQL database of the views (default: mysql.database)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="compare every item attribute by attribute")
-    mode.add_argument("--sample", type=int, metavar="N", help="compare N random source rows")
+    mode.add_argument(
+        "--sample", type=int, metavar="N", help="compare N random source rows per table (default 1000)"
+    )
     p.add_argument("--gsi-sample", type=int, default=50, metavar="N", help="items checked in each GSI (50)")
-    p.add_argument(
+    mode.add_argument(
         "--counts-only",
         action="store_true",
-        help="no key sets: count DynamoDB items with a Select=COUNT scan only (huge tables)",
+        help="counts alone (base tables, the load, a Select=COUNT scan): no keys, no values, no score",
     )
     p.add_argument("--segments", type=int, default=4, help="parallel Scan segments (4)")
     p.add_argument("--workers", type=int, default=4, help="parallel BatchGetItem calls in --full (4)")
@@ -72,7 +78,7 @@ def open_or_create_run(output_dir: str, run: str | None, command: str, cfg: Any 
 
 def run(args: argparse.Namespace) -> int:
     from dynamigrate.config import load_config
-    from dynamigrate.validate.post import validate_run
+    from dynamigrate.validate.post import DEFAULT_SAMPLE, validate_run
 
     cfg = load_config(
         args.config, overrides={"migration.output_dir": args.output_dir, **mysql_overrides(args)}
@@ -93,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
         if args.sample < 1:
             raise ConfigError("--sample needs a positive number of rows")
         mode, sample = "sample", args.sample
-    else:
+    elif args.counts_only:
         mode, sample = "counts", None
+    else:
+        mode, sample = "sample", DEFAULT_SAMPLE
     if not args.json:
         print(f"validating run {run_dir.run_id} ({run_dir.path}), mode {mode}", file=sys.stderr)
     report = validate_run(
@@ -105,10 +113,10 @@ def run(args: argparse.Namespace) -> int:
         mode=mode,
         sample=sample,
         gsi_sample=max(0, args.gsi_sample),
-        keysets=not args.counts_only,
         segments=args.segments,
         workers=args.workers,
         max_listed=args.max_listed,
+        origin="validate",
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
@@ -120,4 +128,10 @@ def run(args: argparse.Namespace) -> int:
         paths = write_reports(run_dir, report)
         if not args.json:
             print("reports: " + ", ".join(str(p) for p in paths.values()), file=sys.stderr)
-    return 0 if report.passed else 1
+    if report.status == "failed":
+        return 1
+    return 0 if report.passed else NOT_VALIDATED_EXIT
+
+
+#: exit code of a validation that could not run (distinct from 1: nothing was found wrong)
+NOT_VALIDATED_EXIT = 3

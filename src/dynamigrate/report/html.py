@@ -16,6 +16,7 @@ from typing import Any
 from dynamigrate.report._format import ENTITY_HEADERS, example_text, human_duration
 from dynamigrate.report._format import number as _n
 from dynamigrate.report._format import percent as _pct
+from dynamigrate.validate.results import NOT_VALIDATED
 
 PALETTE = ("#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
 
@@ -288,7 +289,12 @@ def render_html(doc: dict[str, Any]) -> str:
     dur = doc.get("duration_seconds")
     cards = [
         ("outcome", outcome.upper(), oc_class),
-        ("integrity score", _pct(v.get("score")) if v else "not validated", ""),
+        (
+            "integrity score",
+            f"{_pct(v.get('score'))} ({v.get('basis')})" if v and v.get("score") is not None else "no score",
+            "",
+        ),
+        ("validation", str(v.get("verdict") or "not validated").upper() if v else "NOT VALIDATED", ""),
         ("items written", _n(tot.get("written")), ""),
         ("rows rejected", _n(tot.get("rejected")), ""),
         ("throttled", _n(tot.get("throttles")), ""),
@@ -312,11 +318,23 @@ def render_html(doc: dict[str, Any]) -> str:
     out.append("</div>")
     if v:
         verdict = str(v.get("verdict") or "")
-        cls = "ok" if verdict == "passed" else ("warn" if "warning" in verdict else "bad")
-        out.append(
-            f'<p>Validation (<b>{_e(v.get("mode"))}</b>): <span class="{cls}">{_e(verdict)}</span>, '
-            f"{_n(v.get('expected'))} expected item(s).</p>"
+        cls = (
+            "ok"
+            if verdict == "passed"
+            else ("warn" if "warning" in verdict or verdict == NOT_VALIDATED else "bad")
         )
+        out.append(
+            f'<p class="headline">Validation: <span class="{cls}">{_e(v.get("headline") or verdict)}</span>; '
+            f"{_n(v.get('expected'))} expected item(s)"
+            + (
+                " (validated later with <code>dynamigrate validate</code>)"
+                if v.get("origin") == "validate"
+                else ""
+            )
+            + ".</p>"
+        )
+    else:
+        out.append('<p class="headline">Validation: <span class="warn">NOT VALIDATED</span>.</p>')
     out.append("</section>")
 
     out.append('<h2>Charts</h2><section class="charts">')
@@ -349,9 +367,12 @@ def render_html(doc: dict[str, Any]) -> str:
     for t in tables:
         tv = t.get("validation") or {}
         size = t.get("item_size") or {}
-        valid = (
-            ('<span class="ok">✔</span>' if tv.get("passed") else '<span class="bad">✘</span>') if tv else "–"
-        )
+        vstatus = str(tv.get("status") or ("passed" if tv.get("passed") else "failed")) if tv else ""
+        valid = {
+            "passed": '<span class="ok">✔</span>',
+            "failed": '<span class="bad">✘</span>',
+            "not validated": '<span class="warn">not validated</span>',
+        }.get(vstatus, "–")
         cells = [
             _e(t["name"]),
             _e(t.get("status")),
@@ -370,7 +391,7 @@ def render_html(doc: dict[str, Any]) -> str:
                     size.get("estimated_bytes"),
                 )
             ),
-            _pct(tv.get("score")) if tv else "–",
+            f"{_pct(tv.get('score'))} ({_e(tv.get('basis'))})" if tv and tv.get("score") is not None else "–",
             valid,
         ]
         out.append(

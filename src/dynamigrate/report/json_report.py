@@ -17,6 +17,7 @@ from dynamigrate.config import mask_secrets
 from dynamigrate.report._format import key_text
 from dynamigrate.runstate import RunDir, utcnow
 from dynamigrate.troubleshoot import CATALOGUE, Guidance, lookup_text
+from dynamigrate.validate.results import NOT_VALIDATED, headline
 
 SCHEMA = "dynamigrate.report/1"
 #: examples kept per rejection reason
@@ -171,6 +172,7 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
         finished = state.get("updated_at")
     if (
         vdict
+        and vdict.get("origin", "migrate") == "migrate"  # a later `validate` leaves the run's times alone
         and vdict.get("finished_at")
         and (not finished or (utc_seconds(vdict["finished_at"]) or 0) > (utc_seconds(finished) or 0))
     ):
@@ -241,8 +243,18 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
         if vt:
             tv = {
                 "passed": vt.get("passed"),
+                "status": _vstatus(vt),
                 "score": vt.get("score"),
-                "score_basis": vt.get("score_basis"),
+                "basis": vt.get("basis") or vt.get("score_basis"),
+                "score_basis": vt.get("basis") or vt.get("score_basis"),
+                "source_rows": vt.get("source_rows"),
+                "filtered": vt.get("filtered"),
+                "load_rows": vt.get("load_rows"),
+                "recorded_keys": vt.get("recorded_keys"),
+                "sampled": vt.get("sampled"),
+                "view_mismatched": vt.get("view_mismatched"),
+                "view_checked": vt.get("view_checked"),
+                "error": (vt.get("error") or {}).get("message"),
                 "expected": vt.get("expected"),
                 "ddb_count": vt.get("ddb_count"),
                 "present": vt.get("present"),
@@ -288,7 +300,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             else [x.get("index") for x in (vt or {}).get("gsis", [])],
             "validation": tv,
             "entities": entities,
-            "error": st.get("error") or ((vt or {}).get("error") or {}).get("message"),
+            # the load's error only: a validation that could not run is "not validated" (tv["error"])
+            "error": st.get("error"),
         }
         tables.append(table_doc)
         problems.extend(_table_problems(name, table_doc, rj, vt))
@@ -305,12 +318,17 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
     }
     vsummary = None
     if vdict:
+        basis = vdict.get("basis") or _legacy_basis(vdict)
         vsummary = {
             "mode": vdict.get("mode"),
             "sample": vdict.get("sample"),
             "passed": vdict.get("passed"),
+            "status": _vstatus(vdict),
             "verdict": vdict.get("verdict"),
             "score": vdict.get("score"),
+            "basis": basis,
+            "headline": headline(vdict.get("verdict"), vdict.get("score"), basis),
+            "origin": vdict.get("origin", "migrate"),
             "expected": vdict.get("expected"),
             "started_at": vdict.get("started_at"),
             "finished_at": vdict.get("finished_at"),
@@ -405,6 +423,7 @@ def _table_problems(
                 "run again with --write-mode overwrite (old images are kept for rollback)",
             )
         )
+    first_validation = len(out)
     if vt:
         if _int(vt.get("missing")):
             out.append(
@@ -426,7 +445,7 @@ def _table_problems(
                 _problem(
                     "error",
                     name,
-                    f"{vt['mismatched']} item(s) differ from their source row",
+                    f"{vt['mismatched']} item(s) differ from the contract",
                     "; ".join(
                         f"{_keytext(d.get('key'))} {d.get('attribute')}"
                         for d in (vt.get("differences") or [])[:3]
@@ -470,15 +489,59 @@ def _table_problems(
                     examples=(vt.get("extra_keys") or [])[:EXAMPLES_PER_REASON],
                 )
             )
+        if _int(vt.get("view_mismatched")):
+            out.append(
+                _problem(
+                    "error",
+                    name,
+                    f"the view does not match the contract for {vt['view_mismatched']} item(s)",
+                    "the view computes another item than the contract defines, and the load copied it "
+                    "(a view generator or SQL dialect bug): "
+                    + "; ".join(
+                        f"{_keytext(m.get('key'))} {m.get('attribute') or m.get('kind')}"
+                        for m in (vt.get("view_mismatches") or [])[:3]
+                    ),
+                    None,
+                    count=_int(vt["view_mismatched"]),
+                    fix="report the contract and the view (views.sql) as a bug; fix the view by hand or "
+                    "regenerate it, then migrate again in sync mode (--write-mode sync) and validate",
+                    examples=(vt.get("view_mismatches") or [])[:EXAMPLES_PER_REASON],
+                )
+            )
         err = vt.get("error")
-        if err and not t.get("error"):
+        if err:
             msg = str(err.get("message"))
-            out.append(_problem("error", name, "validation could not run", msg, _guidance(msg)))
+            out.append(
+                _problem(
+                    "warning",
+                    name,
+                    "not validated: the validation could not run",
+                    msg,
+                    _guidance(msg),
+                    fix=err.get("hint"),
+                )
+            )
+    for p in out[first_validation:]:
+        p["from"] = "validation"
     return out
 
 
 def _keytext(key: Any) -> str:
     return "{" + key_text(key) + "}" if isinstance(key, Mapping) else str(key)
+
+
+def _vstatus(v: Mapping[str, Any]) -> str:
+    """passed | failed | not validated (validation.json files without a status: from passed/error)."""
+    if v.get("status"):
+        return str(v["status"])
+    if v.get("error"):
+        return NOT_VALIDATED
+    return "passed" if v.get("passed") else "failed"
+
+
+def _legacy_basis(v: Mapping[str, Any]) -> str:
+    bases = {str(t.get("score_basis")) for t in v.get("tables") or [] if t.get("score_basis")}
+    return bases.pop() if len(bases) == 1 else ("per table" if bases else "unknown")
 
 
 def _outcome(
@@ -492,10 +555,12 @@ def _outcome(
     failed = status in ("failed", "interrupted") or any(
         t.get("status") == "failed" or t.get("error") for t in tables
     )
-    if v and v.get("passed") is False:
-        failed = True
+    if v and v.get("origin") == "migrate" and v.get("status") == "failed":
+        failed = True  # the run's own validation found differences (a later `validate` reports beside it)
     if failed:
         return "failed"
+    if v and v.get("origin") == "validate":
+        problems = [p for p in problems if p.get("from") != "validation"]  # reported beside the run
     if any(p["severity"] in ("warning", "error") for p in problems):
         return "succeeded with warnings"
     return "succeeded"

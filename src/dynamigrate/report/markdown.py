@@ -23,6 +23,13 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
+def _valid_mark(tv: dict[str, Any] | None) -> str:
+    if not tv:
+        return "–"
+    status = tv.get("status") or ("passed" if tv.get("passed") else "failed")
+    return {"passed": "✅", "failed": "❌"}.get(str(status), "not validated")
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     v = doc.get("validation") or {}
     tot = doc.get("totals") or {}
@@ -35,11 +42,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += ["## Summary", "", f"**Outcome: {icon} {outcome.upper()}**", ""]
     if v:
         lines.append(
-            f"- Validation ({v.get('mode')}): **{v.get('verdict')}**, integrity score **{_pct(v.get('score'))}** "
-            f"of {_n(v.get('expected'))} expected item(s)"
+            f"- Validation: **{v.get('headline') or v.get('verdict')}**; {_n(v.get('expected'))} expected "
+            f"item(s)"
+            + (" (validated later with `dynamigrate validate`)" if v.get("origin") == "validate" else "")
         )
     else:
-        lines.append("- Validation: not run")
+        lines.append("- Validation: not validated (not run)")
     lines += [
         f"- Source rows {_n(tot.get('source_rows'))}, written {_n(tot.get('written'))}, skipped "
         f"{_n(tot.get('skipped'))}, rejected {_n(tot.get('rejected'))}, conflicts {_n(tot.get('conflicts'))}; "
@@ -63,8 +71,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
                     _n(t.get("written")),
                     _n(t.get("rejected")),
                     _n(tv.get("ddb_count")),
-                    _pct(tv.get("score")) if tv else "–",
-                    ("✅" if tv.get("passed") else "❌") if tv else "–",
+                    f"{_pct(tv.get('score'))} ({tv.get('basis')})"
+                    if tv and tv.get("score") is not None
+                    else "–",
+                    _valid_mark(tv),
                 ]
             )
         lines += _table(
@@ -104,9 +114,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
             lines.append("- GSIs: " + ", ".join(str(g) for g in t["gsis"]))
         tv = t.get("validation")
         if tv:
+            status = str(tv.get("status") or ("passed" if tv.get("passed") else "failed"))
             lines.append(
-                f"- Validation: {'passed' if tv.get('passed') else '**FAILED**'}, score {_pct(tv.get('score'))} "
-                f"({tv.get('score_basis')}); expected {_n(tv.get('expected'))}, in DynamoDB {_n(tv.get('ddb_count'))}, "
+                f"- Validation: {status if status == 'passed' else '**' + status.upper() + '**'}, "
+                + (f"score {_pct(tv.get('score'))} " if tv.get("score") is not None else "no score ")
+                + f"({tv.get('basis')}); expected {_n(tv.get('expected'))}, in DynamoDB {_n(tv.get('ddb_count'))}, "
                 f"missing {_n(tv.get('missing'))}, extra {_n(tv.get('extra'))}, compared {_n(tv.get('compared'))}, "
                 f"differing {_n(tv.get('mismatched'))}, missing from GSIs {_n(tv.get('gsi_missing'))}"
             )

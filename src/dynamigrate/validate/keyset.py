@@ -46,6 +46,12 @@ class KeySetStore:
             [(k, e, None if r is None else str(r)) for k, e, r in rows],
         )
 
+    def add_recorded(self, keys: Iterable[str]) -> None:
+        """Insert key texts the load recorded (a key recorded twice, by a redone chunk, counts once)."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO src (k, entity, rowid, n) VALUES (?, NULL, NULL, 1)", [(k,) for k in keys]
+        )
+
     def add_target(self, rows: Iterable[tuple[str, str | None]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO ddb (k, marker) VALUES (?, ?)", list(rows))
 
@@ -92,13 +98,15 @@ class KeySetStore:
         for k, entity, rowid in self.db.execute(sql):
             yield json.loads(k), entity, rowid
 
-    def extra_counts(self) -> tuple[int, int]:
-        """(items with a marker, items without) that no source row produces."""
+    def extra_counts(self, run_id: str | None = None) -> tuple[int, int, int]:
+        """(items with a marker, items without, items whose marker names ``run_id``) that no source
+        row produces (or the load did not record)."""
         row = self.db.execute(
-            "SELECT SUM(marker IS NOT NULL), SUM(marker IS NULL) FROM ddb d "
-            "WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k)"
+            "SELECT SUM(marker IS NOT NULL), SUM(marker IS NULL), SUM(marker LIKE ? || ':%') FROM ddb d "
+            "WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k)",
+            (run_id or "\x00",),
         ).fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
     def extra(self, limit: int | None = None) -> Iterator[tuple[dict[str, Any], str | None]]:
         sql = "SELECT k, marker FROM ddb d WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k) ORDER BY k"

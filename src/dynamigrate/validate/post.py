@@ -1,283 +1,61 @@
-"""Post-migration validation: prove that DynamoDB holds what the views say it should.
+"""Post-migration validation: prove that DynamoDB holds what the CONTRACT says, not what the views say.
 
 ``validate_run(cfg, contract, run, tables, mode, sample)`` is the last phase of ``migrate`` and the
-body of ``dynamigrate validate``. Per table (docs/validation.md explains the approach in full):
+body of ``dynamigrate validate``. The expectation never comes from the generated views read by the
+ETL's own reader: row counts come from ``COUNT(*)`` of the base tables (:mod:`.basecount`), items
+from the reference evaluator of the contract (:mod:`.expected`). Per table (docs/validation.md):
 
-1. **Source pass** (always): the table's view is streamed entity by entity (the same reader and the
-   same :class:`~dynamigrate.target.encode.ItemEncoder` as the ETL), every row is encoded; rejected
-   rows are counted by reason (they are *expected* to be absent), the keys of the others go to an
-   on-disk key set (SQLite, :mod:`.keyset`) with their entity; item sizes are measured; two reservoir
-   samples are kept (value sample, GSI sample).
-2. **Target pass**: a parallel Scan (``TotalSegments``) of the table's keys (and marker) into the same
-   key set — or, with ``keysets=False``, a parallel ``Select=COUNT`` Scan that only counts.
-3. **Key sets** by SQL: keys missing in DynamoDB (with their entity), and DynamoDB items with no
-   source row, reported apart and split into items that carry a migration marker (their source row
-   vanished) and items without (the application's own writes). Per-entity figures come from the key
-   set: DynamoDB items carry no entity type, so an item counts for the entity of the source row that
-   produces its key.
-4. **Values**: ``full`` compares every item (chunks of 100 keys, ``BatchGetItem``, a few in flight:
-   bounded memory); ``sample`` compares N uniformly random source rows; ``counts`` compares none.
-   Every difference is listed with key, attribute, expected and actual value.
-5. **GSIs**: for a sample of source rows, each index of the table is queried by the row's index key
-   values (filtered to the row's table key); the item must be there with the projected attributes of
-   the table item. Rows whose index keys are absent/empty are expected *not* to be indexed.
-6. **Score** = exact items / expected items; the verdict fails on missing items, differing values,
-   missing GSI entries or a table that cannot be read. Extra items, rejected rows and duplicate
-   source keys are warnings.
+* ``counts`` (``--counts-only``): base-table counts against the rows the load accounted for and a
+  ``Select=COUNT`` scan. Basis "counts only": no integrity score.
+* ``sample`` (the default after ``migrate``, 1,000 rows per table): counts; the key set the load
+  recorded (``written/<T>.jsonl``) against ONE DynamoDB key scan (missing, extra); keys and values
+  of a random sample of source rows computed by the evaluator. Basis "counts + keys + N sampled items".
+* ``full``: every source row through the evaluator; its keys against one key scan, every item
+  compared. Basis "every item".
+
+Items that differ from the contract (or are missing) have their view row read too: where the view
+agrees with DynamoDB and not with the contract, the finding is reported apart as "the view does not
+match the contract" (a generator or dialect bug). A table that cannot be validated (unreachable
+table, no such view) is "not validated", never failed.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import logging
-import queue
 import random
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dynamigrate.config import Config
 from dynamigrate.contract.model import Contract, Table
-from dynamigrate.errors import DynamigrateError, TargetError
+from dynamigrate.errors import DynamigrateError
 from dynamigrate.runstate import JsonlWriter, RunDir, safe_name, utcnow
-from dynamigrate.validate.compare import (
-    canonical_value,
-    compare_items,
-    json_safe,
-    key_string,
-    plain_key,
-    projected_names,
-    short_text,
-)
+from dynamigrate.validate.basecount import count_entities
+from dynamigrate.validate.compare import json_safe, json_text_attributes, key_string
+from dynamigrate.validate.dynamo import BATCH_GET_MAX, DynamoSide, translate_aws
+from dynamigrate.validate.expected import ExpectedFactory, ExpectedItems, allocate, open_expected
+from dynamigrate.validate.gsi import Sampled, check_gsis
 from dynamigrate.validate.keyset import KeySetStore
+from dynamigrate.validate.results import (
+    Difference,
+    EntityValidation,
+    TableValidation,
+    ValidationReport,
+)
+from dynamigrate.validate.values import ValueComparer
+from dynamigrate.validate.viewcheck import ViewLookup
+
+__all__ = ["Difference", "TableValidation", "ValidationReport", "iter_differences", "validate_run"]
 
 log = logging.getLogger(__name__)
 
 MODES = ("counts", "sample", "full")
-BATCH_GET_MAX = 100
-
-
-# -- results ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Difference:
-    """One attribute of one item that is not what the source row encodes to."""
-
-    key: dict[str, Any]  # low-level key, JSON-safe
-    attribute: str
-    kind: str  # missing_attribute | unexpected_attribute | changed
-    expected: Any  # low-level value (JSON-safe) or None
-    actual: Any
-    entity: str | None = None
-
-    def text(self) -> str:
-        return (
-            f"{plain_key(self.key)} {self.attribute}: expected {short_text(self.expected)}, "
-            f"actual {short_text(self.actual)} ({self.kind})"
-        )
-
-
-@dataclass
-class GsiProblem:
-    index: str
-    key: dict[str, Any]  # the item's table key
-    index_key: dict[str, Any]  # the index key values queried
-    kind: str  # missing_entry | projection_mismatch | index_missing
-    attribute: str | None = None
-    expected: Any = None
-    actual: Any = None
-
-    def text(self) -> str:
-        if self.kind == "missing_entry":
-            return f"{self.index}: item {plain_key(self.key)} not found under {plain_key(self.index_key)}"
-        if self.kind == "index_missing":
-            return f"{self.index}: the table has no such index"
-        return (
-            f"{self.index}: item {plain_key(self.key)} attribute {self.attribute}: index has "
-            f"{short_text(self.actual)}, table has {short_text(self.expected)}"
-        )
-
-
-@dataclass
-class GsiResult:
-    index: str
-    projection: str
-    checked: int = 0  # sampled items that should be in the index
-    found: int = 0
-    missing: int = 0
-    projection_mismatches: int = 0
-    not_indexed: int = 0  # sampled items with absent/empty index keys (expected absent)
-
-
-@dataclass
-class EntityValidation:
-    entity: str
-    source_rows: int = 0
-    rejected: int = 0
-    rejected_by_code: dict[str, int] = field(default_factory=dict)
-    expected: int = 0  # distinct keys of non-rejected rows
-    duplicates: int = 0
-    present: int = 0
-    missing: int = 0
-    compared: int = 0
-    exact: int = 0
-    mismatched: int = 0
-
-
-@dataclass
-class TableValidation:
-    table: str
-    ddb_table: str
-    view: str
-    mode: str
-    source_rows: int = 0
-    rejected: int = 0
-    rejected_by_code: dict[str, int] = field(default_factory=dict)
-    run_rejected: int | None = None  # rejected rows the run recorded (rejected.jsonl), for comparison
-    duplicate_keys: int = 0
-    expected: int = 0
-    ddb_count: int | None = None
-    present: int | None = None
-    missing: int | None = None
-    missing_keys: list[dict[str, Any]] = field(default_factory=list)
-    extra: int | None = None
-    extra_marked: int | None = None
-    extra_unmarked: int | None = None
-    extra_keys: list[dict[str, Any]] = field(default_factory=list)
-    compared: int = 0
-    exact_compared: int = 0
-    mismatched: int = 0
-    differences_total: int = 0
-    differences: list[Difference] = field(default_factory=list)
-    gsis: list[GsiResult] = field(default_factory=list)
-    gsi_problems: list[GsiProblem] = field(default_factory=list)
-    item_size_avg: float | None = None
-    item_size_max: int | None = None
-    item_size_max_key: dict[str, Any] | None = None
-    estimated_item_size_bytes: float | None = None
-    entities: dict[str, EntityValidation] = field(default_factory=dict)
-    exact: int | None = None
-    score: float | None = None
-    score_basis: str = ""
-    passed: bool = False
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    error: dict[str, Any] | None = None
-    seconds: float = 0.0
-
-    @property
-    def gsi_missing(self) -> int:
-        return sum(g.missing for g in self.gsis)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["gsi_missing"] = self.gsi_missing
-        return d
-
-
-@dataclass
-class ValidationReport:
-    run_id: str | None
-    mode: str
-    sample: int | None
-    gsi_sample: int
-    started_at: str
-    finished_at: str | None = None
-    seconds: float = 0.0
-    tables: list[TableValidation] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.tables) and all(t.passed for t in self.tables)
-
-    @property
-    def verdict(self) -> str:
-        if not self.passed:
-            return "failed"
-        if any(t.warnings for t in self.tables):
-            return "passed with warnings"
-        return "passed"
-
-    @property
-    def expected(self) -> int:
-        return sum(t.expected for t in self.tables)
-
-    @property
-    def score(self) -> float | None:
-        """Overall integrity: exact items / expected items over all tables (weighted)."""
-        scored = [t for t in self.tables if t.score is not None]
-        if not scored:
-            return None
-        total = sum(t.expected for t in scored)
-        if total == 0:
-            return 1.0 if all(t.score == 1.0 for t in scored) else 0.0
-        return sum((t.score or 0.0) * t.expected for t in scored) / total
-
-    def table(self, name: str) -> TableValidation:
-        for t in self.tables:
-            if t.table == name or t.ddb_table == name:
-                return t
-        raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "mode": self.mode,
-            "sample": self.sample,
-            "gsi_sample": self.gsi_sample,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "seconds": round(self.seconds, 3),
-            "passed": self.passed,
-            "verdict": self.verdict,
-            "score": self.score,
-            "expected": self.expected,
-            "tables": [t.to_dict() for t in self.tables],
-        }
-
-    def render_text(self, max_listed: int = 10) -> str:
-        """The result for people: verdict, per-table figures, then what is wrong."""
-        lines = [
-            f"validation ({self.mode}"
-            + (f", sample {self.sample}" if self.mode == "sample" else "")
-            + f"): {self.verdict.upper()}"
-            + (f", integrity {self.score:.2%}" if self.score is not None else "")
-        ]
-        for t in self.tables:
-            score = f"{t.score:.2%}" if t.score is not None else "n/a"
-            lines.append(
-                f"  {t.table}: {'ok' if t.passed else 'FAILED'}  score {score} ({t.score_basis})  "
-                f"source {t.source_rows} - rejected {t.rejected} = expected {t.expected}; "
-                f"DynamoDB {t.ddb_count if t.ddb_count is not None else '?'}"
-                + (f", missing {t.missing}" if t.missing is not None else "")
-                + (f", extra {t.extra}" if t.extra is not None else "")
-                + (f", compared {t.compared}, differing {t.mismatched}" if t.compared else "")
-            )
-            if t.error:
-                lines.append(f"    error: {t.error.get('message')}")
-            for p in t.problems:
-                lines.append(f"    problem: {p}")
-            for w in t.warnings:
-                lines.append(f"    warning: {w}")
-            for k in t.missing_keys[:max_listed]:
-                lines.append(f"    missing: {plain_key(k['key'])} ({k.get('entity')})")
-            for k in t.extra_keys[:max_listed]:
-                lines.append(
-                    f"    extra: {plain_key(k['key'])}" + (" (migration marker)" if k.get("marker") else "")
-                )
-            for d in t.differences[:max_listed]:
-                lines.append(f"    differs: {d.text()}")
-            for g in t.gsi_problems[:max_listed]:
-                lines.append(f"    gsi: {g.text()}")
-        return "\n".join(lines)
-
-
-# -- entry point ------------------------------------------------------------------------------------
+DEFAULT_SAMPLE = 1000
 
 
 def validate_run(
@@ -285,7 +63,7 @@ def validate_run(
     contract: Contract,
     run: RunDir | None,
     tables: Sequence[str | Table] | None = None,
-    mode: str = "counts",
+    mode: str = "sample",
     sample: int | None = None,
     *,
     gsi_sample: int = 50,
@@ -297,21 +75,21 @@ def validate_run(
     table_names: Mapping[str, str] | None = None,
     database: str | None = None,
     seed: int | None = None,
+    expected_factory: ExpectedFactory | None = None,
+    origin: str = "migrate",
 ) -> ValidationReport:
     """Validate ``tables`` (all of the contract's when empty) and write ``validation.json`` to ``run``.
 
-    ``mode``: ``counts`` (counts and key sets), ``sample`` (plus ``sample`` random rows compared
-    value by value) or ``full`` (every item compared). ``table_names`` maps contract table names to
-    physical DynamoDB names when they differ. Never raises for what it finds; a table that cannot be
-    read is reported as failed with its error.
+    ``mode``: ``counts``, ``sample`` (``sample`` rows per table, default 1,000) or ``full``.
+    ``keysets=False`` skips the key scan (counts mode with a COUNT scan). ``table_names`` maps contract
+    table names to physical DynamoDB names when they differ. Never raises for what it finds; a table
+    that cannot be read is reported as not validated, with its error.
     """
     if mode not in MODES:
         raise DynamigrateError(f"unknown validation mode '{mode}'", hint=f"use one of {', '.join(MODES)}")
     if mode == "sample" and not sample:
-        sample = 100
-    selected: list[Table] = []
-    for t in tables or ():
-        selected.append(t if isinstance(t, Table) else contract.table(t))
+        sample = DEFAULT_SAMPLE
+    selected: list[Table] = [t if isinstance(t, Table) else contract.table(t) for t in tables or ()]
     if not selected:
         selected = list(contract.select(list(cfg.migration.tables) or None))
     if client is None:
@@ -324,16 +102,17 @@ def validate_run(
         sample=sample if mode == "sample" else None,
         gsi_sample=gsi_sample,
         started_at=utcnow(),
+        origin=origin,
     )
     t0 = time.monotonic()
     rng = random.Random(seed)
     run_rejected = _run_rejected_counts(run)
     if run is not None:
-        run.update_state(phase="validate")
         run.event("phase", phase="validate", status="started", mode=mode)
     for table in selected:
         v = TableValidator(
             cfg,
+            contract,
             table,
             client,
             run=run,
@@ -347,57 +126,65 @@ def validate_run(
             ddb_table=(table_names or {}).get(table.name, table.name),
             database=database or cfg.mysql.database,
             rng=rng,
+            run_rejected=run_rejected.get(table.name, {}),
+            expected_factory=expected_factory or open_expected,
         )
         tv = v.run()
-        if table.name in run_rejected:
-            tv.run_rejected = run_rejected[table.name]
-            if tv.run_rejected != tv.rejected:
-                tv.warnings.append(
-                    f"the run rejected {tv.run_rejected} row(s), the source now gives {tv.rejected} "
-                    "rejected row(s): the source changed since the run"
-                )
         report.tables.append(tv)
-        log.info("validated %s: %s, score %s", table.name, "ok" if tv.passed else "FAILED", _pct(tv.score))
+        log.info("validated %s: %s (%s)", table.name, tv.status, tv.basis)
     report.finished_at = utcnow()
     report.seconds = time.monotonic() - t0
     if run is not None:
         run.write_json("validation.json", report.to_dict())
+        # the run's own status, phase and times stay as the run left them: a later validation is
+        # recorded beside them, never over them
         run.update_state(
             validation={
                 "passed": report.passed,
+                "status": report.status,
                 "verdict": report.verdict,
                 "score": report.score,
+                "basis": report.basis,
                 "mode": mode,
+                "finished_at": report.finished_at,
             }
         )
-        run.event("phase", phase="validate", status="finished", passed=report.passed, score=report.score)
+        run.event("phase", phase="validate", status="finished", verdict=report.verdict, score=report.score)
     return report
 
 
-def _pct(score: float | None) -> str:
-    return "n/a" if score is None else f"{score:.2%}"
-
-
-def _run_rejected_counts(run: RunDir | None) -> dict[str, int]:
-    """Distinct rejected rows per table (a resumed run may have rejected a row twice)."""
-    import json
-
-    seen: dict[str, set[str]] = {}
+def _run_rejected_counts(run: RunDir | None) -> dict[str, dict[str, dict[str, int]]]:
+    """table -> entity -> reject code -> distinct rejected rows (a resumed run may reject a row twice)."""
+    seen: dict[tuple[str, str, str], set[str]] = {}
     if run is None:
         return {}
     for line in run.read_lines("rejected.jsonl"):
         row = line.get("row") if isinstance(line.get("row"), dict) else {}
         rowid = row.get("_dm_rowid") if row else None
         ident = (
-            f"{line.get('entity')}#{rowid}"
+            f"#{rowid}"
             if rowid is not None
             else json.dumps([line.get("key"), line.get("message"), row], sort_keys=True, default=str)
         )
-        seen.setdefault(str(line.get("table")), set()).add(ident)
-    return {t: len(v) for t, v in seen.items()}
+        where = (str(line.get("table")), str(line.get("entity") or ""), str(line.get("code") or "rejected"))
+        seen.setdefault(where, set()).add(ident)
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (table, entity, code), idents in seen.items():
+        out.setdefault(table, {}).setdefault(entity, {})[code] = len(idents)
+    return out
 
 
-# -- one table --------------------------------------------------------------------------------------
+def _report_key(key: Mapping[str, Any]) -> dict[str, Any]:
+    """A key as the run's logs hold it (binary as base64 text) back in low-level form."""
+    import base64
+
+    out: dict[str, Any] = {}
+    for name, value in key.items():
+        if isinstance(value, Mapping) and isinstance(value.get("B"), str):
+            out[name] = {"B": base64.b64decode(value["B"])}
+        else:
+            out[name] = value
+    return out
 
 
 class _Reservoir:
@@ -425,6 +212,7 @@ class TableValidator:
     def __init__(
         self,
         cfg: Config,
+        contract: Contract,
         table: Table,
         client: Any,
         *,
@@ -439,25 +227,26 @@ class TableValidator:
         ddb_table: str,
         database: str,
         rng: random.Random,
+        run_rejected: dict[str, dict[str, int]],
+        expected_factory: ExpectedFactory,
     ):
-        from dynamigrate.target.encode import ItemEncoder
-
         self.cfg = cfg
+        self.contract = contract
         self.table = table
-        self.client = client
         self.run_dir = run
         self.mode = mode
         self.sample = sample
         self.gsi_sample = gsi_sample
         self.keysets = keysets
-        self.segments = max(1, segments)
         self.workers = max(1, workers)
         self.max_listed = max_listed
         self.ddb_table = ddb_table
         self.database = database
         self.rng = rng
+        self.run_rejected = run_rejected
+        self.expected_factory = expected_factory
         self.marker = cfg.migration.marker_attribute
-        self.encoder = ItemEncoder(table, self.marker)
+        self.dyn = DynamoSide(client, ddb_table, table.key_names, self.marker, segments)
         ignore = {self.marker}
         version = cfg.migration.version_attribute
         if version and version not in table.attribute_names:
@@ -470,503 +259,316 @@ class TableValidator:
             mode=mode,
             estimated_item_size_bytes=table.estimated_item_size_bytes,
         )
-        self._lock = threading.Lock()
-        self._diff_writer: JsonlWriter | None = None
-        from dynamigrate.target.retry import RetryPolicy
-
-        # the client may come without SDK retries (the pipeline's): throttles are retried here
-        self.retry = RetryPolicy(max_attempts=10)
-
-    def _aws(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        return self.retry.call(fn, what=f"{getattr(fn, '__name__', 'call')} {self.ddb_table}", **kwargs)
 
     # -- orchestration --------------------------------------------------------------------------
     def run(self) -> TableValidation:
         t0 = time.monotonic()
         r = self.result
         store: KeySetStore | None = None
+        diff_writer: JsonlWriter | None = None
+        expected: ExpectedItems | None = None
         try:
-            described = self._describe()
-            if self.keysets:
-                store = KeySetStore(self._work_path(".keys.sqlite"))
+            described = self.dyn.describe()
+            self._base_counts()
+            self._load_figures()
             if self.run_dir is not None and self.mode != "counts":
                 path = self._work_path(".differences.jsonl")
                 path.unlink(missing_ok=True)  # the last validation's differences only
-                self._diff_writer = JsonlWriter(path)
-            samples = self._source_pass(store)
-            if store is not None:
-                self._target_key_pass(store)
-                self._keyset_figures(store)
+                diff_writer = JsonlWriter(path)
+            if self.mode == "counts" or not self.keysets:
+                r.ddb_count = self.dyn.count_scan()
             else:
-                r.ddb_count = self._count_scan()
-            if self.mode == "sample":
-                self._compare_encoded(samples[0])
-            self._check_gsis(samples[1], described)
-        except Exception as exc:  # report any failure of one table, keep going
-            from dynamigrate.troubleshoot import lookup
-
-            err = exc if isinstance(exc, DynamigrateError) else _translate_aws(exc, self.ddb_table)
-            r.error = err.to_dict()
-            g = lookup(exc)
-            if g:
-                r.error["hint"] = r.error.get("hint") or g.fix
-                r.error["guidance"] = g.key
-            log.warning(
-                "validation of %s could not run: %s%s",
-                self.table.name,
-                r.error.get("message"),
-                f" (troubleshooting: {g})" if g else "",
+                store = KeySetStore(self._work_path(".keys.sqlite"))
+            comparer = ValueComparer(
+                self.dyn,
+                r,
+                self.ignore,
+                self.max_listed,
+                diff_writer,
+                count_missing=self.mode == "sample",
+                json_text={e.entity_type: json_text_attributes(e) for e in self.table.entities},
             )
-            log.debug("validation of %s failed", self.table.name, exc_info=True)
+            gsi_rows: list[Sampled] = []
+            if self.mode != "counts":
+                expected = self.expected_factory(self.cfg, self.contract, self.table, self.database)
+                if self.mode == "full":
+                    gsi_rows = self._full(expected, comparer, store)
+                else:
+                    gsi_rows = self._sampled(expected, comparer, store)
+                self._judge_views(comparer)
+            check_gsis(self.dyn, self.table, gsi_rows, described, r, self.ignore, self.max_listed)
+        except Exception as exc:  # report any failure of one table, keep going
+            self._not_validated(exc)
         finally:
             if store is not None:
                 store.close()
-            if self._diff_writer is not None:
-                self._diff_writer.close()
+            if diff_writer is not None:
+                diff_writer.close()
+            if expected is not None:
+                expected.close()
         self._verdict()
         r.seconds = round(time.monotonic() - t0, 3)
         return r
+
+    def _not_validated(self, exc: BaseException) -> None:
+        from dynamigrate.troubleshoot import lookup
+
+        r = self.result
+        err = exc if isinstance(exc, DynamigrateError) else translate_aws(exc, self.ddb_table)
+        r.error = err.to_dict()
+        g = lookup(exc)
+        if g:
+            r.error["hint"] = r.error.get("hint") or g.fix
+            r.error["guidance"] = g.key
+        log.warning(
+            "validation of %s could not run: %s%s",
+            self.table.name,
+            r.error.get("message"),
+            f" (troubleshooting: {g})" if g else "",
+        )
+        log.debug("validation of %s could not run", self.table.name, exc_info=True)
 
     def _work_path(self, suffix: str) -> Path:
         base = self.run_dir.path / "validation" if self.run_dir else Path(tempfile.gettempdir())
         return base / f"{safe_name(self.ddb_table)}{suffix}"
 
-    def _describe(self) -> dict[str, Any]:
-        return dict(self._aws(self.client.describe_table, TableName=self.ddb_table)["Table"])
-
-    # -- source pass ----------------------------------------------------------------------------
-    def _keep_bytes(self) -> list[str]:
-        return [n for n, t in self.table.attribute_types().items() if t in ("B", "BS", "BOOL")]
-
-    def _source_pass(self, store: KeySetStore | None) -> tuple[list[Any], list[Any]]:
-        from dynamigrate.source.reader import ViewReader
+    # -- counts ---------------------------------------------------------------------------------
+    def _base_counts(self) -> None:
+        """Source rows per entity from COUNT(*) of the base tables; rejected rows as the run recorded
+        them (the full mode replaces them with the evaluator's)."""
+        from dynamigrate.source.connect import connect
 
         r = self.result
-        value_res = _Reservoir(self.sample if self.mode == "sample" else 0, self.rng)
-        gsi_res = _Reservoir(self.gsi_sample if self.table.gsis else 0, self.rng)
-        sizes = 0
-        entities = r.entities
-        pool = cf.ThreadPoolExecutor(self.workers) if self.mode == "full" else None
-        pending: set[cf.Future[Any]] = set()
-        batch: list[Any] = []
+        conn = connect(self.cfg.mysql, self.database)
         try:
-            with ViewReader(
-                self.cfg.mysql, self.table.view_name, database=self.database, keep_bytes=self._keep_bytes()
-            ) as reader:
-                for entity in self.table.entities:
-                    ev = entities.setdefault(entity.entity_type, EntityValidation(entity.entity_type))
-                    for chunk in reader.iter_entity(entity.entity_type):
-                        keys: list[tuple[str, str | None, Any]] = []
-                        for row in chunk.rows:
-                            e = self.encoder.encode(row)
-                            ev.source_rows += 1
-                            r.source_rows += 1
-                            if e.rejected:
-                                code = e.reject_code or "rejected"
-                                ev.rejected += 1
-                                ev.rejected_by_code[code] = ev.rejected_by_code.get(code, 0) + 1
-                                r.rejected += 1
-                                r.rejected_by_code[code] = r.rejected_by_code.get(code, 0) + 1
-                                continue
-                            keys.append((key_string(e.key), entity.entity_type, e.rowid))
-                            sizes += e.size
-                            if r.item_size_max is None or e.size > r.item_size_max:
-                                r.item_size_max = e.size
-                                r.item_size_max_key = json_safe(e.key)
-                            value_res.offer((e.key, e.item, entity.entity_type))
-                            gsi_res.offer((e.key, e.item, entity.entity_type))
-                            if pool is not None:
-                                batch.append((e.key, e.item, entity.entity_type))
-                                if len(batch) >= BATCH_GET_MAX:
-                                    pending.add(pool.submit(self._compare_batch, batch))
-                                    batch = []
-                                    pending = self._drain(pending, 2 * self.workers)
-                        if store is not None and keys:
-                            store.add_source(keys)
-                if pool is not None and batch:
-                    pending.add(pool.submit(self._compare_batch, batch))
-                self._drain(pending, 0)
+            counts = count_entities(conn, self.table)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-        if store is not None:
-            store.commit()
-        ok_rows = r.source_rows - r.rejected
-        r.item_size_avg = round(sizes / ok_rows, 1) if ok_rows else None
-        if store is None:
-            r.expected = ok_rows
-            for ev in entities.values():
-                ev.expected = ev.source_rows - ev.rejected
-        return value_res.items, gsi_res.items
+            conn.close()
+        for entity in self.table.entities:
+            c = counts[entity.entity_type]
+            ev = r.entities.setdefault(entity.entity_type, EntityValidation(entity.entity_type))
+            ev.source_table = c.source_table
+            ev.source_rows, ev.filtered = c.rows, c.filtered
+            by = dict(self.run_rejected.get(entity.entity_type, {}))
+            for code, n in self.run_rejected.get("", {}).items() if len(self.table.entities) == 1 else ():
+                by[code] = by.get(code, 0) + n
+            ev.rejected_by_code, ev.rejected = by, sum(by.values())
+            ev.expected = ev.source_rows - ev.rejected
+        self._sum_entities()
+        run_total = sum(sum(by.values()) for by in self.run_rejected.values())
+        r.run_rejected = run_total if self.run_dir is not None else None
 
-    def _drain(self, pending: set[cf.Future[Any]], keep: int) -> set[cf.Future[Any]]:
-        while len(pending) > keep:
-            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for f in done:
-                f.result()  # re-raise a worker's failure
-        return pending
-
-    # -- target pass ----------------------------------------------------------------------------
-    def _target_key_pass(self, store: KeySetStore) -> None:
-        """Parallel Scan of keys + marker into the key set (pages handed over through a small queue)."""
-        names = {f"#k{i}": n for i, n in enumerate(self.table.key_names)}
-        if self.marker:
-            names["#m"] = self.marker
-        projection = ", ".join(names)
-        key_names = self.table.key_names
-        pages: queue.Queue[Any] = queue.Queue(maxsize=2 * self.segments)
-        done = object()
-
-        def scan(segment: int) -> None:
-            try:
-                kwargs: dict[str, Any] = {
-                    "TableName": self.ddb_table,
-                    "ProjectionExpression": projection,
-                    "ExpressionAttributeNames": names,
-                    "ConsistentRead": True,
-                    "Segment": segment,
-                    "TotalSegments": self.segments,
-                }
-                while True:
-                    resp = self._aws(self.client.scan, **kwargs)
-                    rows = []
-                    for item in resp.get("Items", []):
-                        key = {k: item[k] for k in key_names if k in item}
-                        m = item.get(self.marker) if self.marker else None
-                        rows.append((key_string(key), m.get("S") if isinstance(m, dict) else None))
-                    pages.put(rows)
-                    lek = resp.get("LastEvaluatedKey")
-                    if not lek:
-                        break
-                    kwargs["ExclusiveStartKey"] = lek
-                pages.put(done)
-            except BaseException as exc:  # handed to the consumer thread
-                pages.put(exc)
-
-        threads = [threading.Thread(target=scan, args=(s,), daemon=True) for s in range(self.segments)]
-        for th in threads:
-            th.start()
-        finished = 0
-        count = 0
-        error: BaseException | None = None
-        while finished < len(threads):
-            got = pages.get()
-            if got is done:
-                finished += 1
-            elif isinstance(got, BaseException):
-                finished += 1
-                error = error or got
-            else:
-                count += len(got)
-                store.add_target(got)
-        for th in threads:
-            th.join()
-        if error is not None:
-            raise error
-        store.commit()
-        self.result.ddb_count = count
-
-    def _count_scan(self) -> int:
-        """Parallel ``Select=COUNT`` Scan (TotalSegments): the item count without transferring items."""
-
-        def seg(segment: int) -> int:
-            n = 0
-            kwargs: dict[str, Any] = {
-                "TableName": self.ddb_table,
-                "Select": "COUNT",
-                "Segment": segment,
-                "TotalSegments": self.segments,
-            }
-            while True:
-                resp = self._aws(self.client.scan, **kwargs)
-                n += int(resp.get("Count", 0))
-                lek = resp.get("LastEvaluatedKey")
-                if not lek:
-                    return n
-                kwargs["ExclusiveStartKey"] = lek
-
-        with cf.ThreadPoolExecutor(self.segments) as pool:
-            return sum(pool.map(seg, range(self.segments)))
-
-    def _keyset_figures(self, store: KeySetStore) -> None:
+    def _sum_entities(self) -> None:
         r = self.result
-        r.expected = store.source_count()
-        r.duplicate_keys = store.duplicate_rows()
+        evs = list(r.entities.values())
+        r.source_rows = sum(e.source_rows for e in evs)
+        r.filtered = sum(e.filtered for e in evs)
+        r.rejected = sum(e.rejected for e in evs)
+        r.rejected_by_code = {}
+        for e in evs:
+            for code, n in e.rejected_by_code.items():
+                r.rejected_by_code[code] = r.rejected_by_code.get(code, 0) + n
+        r.expected = sum(e.expected for e in evs) - r.duplicate_keys
+
+    def _load_figures(self) -> None:
+        """Rows the load accounted for (the engine's equation: written + skipped + unchanged +
+        conflicts + rejected), from the run state."""
+        if self.run_dir is None:
+            return
+        st = (self.run_dir.state().get("tables") or {}).get(self.table.name) or {}
+        if not st or st.get("status") not in ("done", "failed", "interrupted"):
+            return
+        rejected = st.get("rejected") or {}
+        rej = sum(int(v) for v in rejected.values()) if isinstance(rejected, Mapping) else int(rejected or 0)
+        self.result.load_rows = (
+            sum(int(st.get(k) or 0) for k in ("written", "skipped", "unchanged", "conflicts")) + rej
+        )
+
+    # -- keys -----------------------------------------------------------------------------------
+    def _scan_into(self, store: KeySetStore) -> None:
+        self.result.ddb_count = self.dyn.scan_keys(store.add_target)
+        store.commit()
+
+    def _recorded_keys(self, store: KeySetStore) -> bool:
+        """The keys the load recorded (written/<T>.jsonl) into the key set; False when there are none."""
+        if self.run_dir is None:
+            return False
+        name = self.run_dir.written_file(self.ddb_table)
+        if not self.run_dir.file(name).exists():
+            return False
+        batch: list[str] = []
+        for line in self.run_dir.read_lines(name):
+            key = line.get("key")
+            if isinstance(key, Mapping):
+                batch.append(key_string(_report_key(key)))
+            if len(batch) >= 5000:
+                store.add_recorded(batch)
+                batch = []
+        store.add_recorded(batch)
+        store.commit()
+        return True
+
+    def _key_figures(self, store: KeySetStore, *, from_load: bool) -> None:
+        r = self.result
         r.missing = store.missing_count()
-        r.present = r.expected - r.missing
-        marked, unmarked = store.extra_counts()
-        r.extra, r.extra_marked, r.extra_unmarked = marked + unmarked, marked, unmarked
         r.missing_keys = [
-            {"key": k, "entity": e, "rowid": rid} for k, e, rid in store.missing(self.max_listed)
+            {"key": k, "entity": e, "source_key": _source_key(sk)}
+            for k, e, sk in store.missing(self.max_listed)
         ]
+        marked, unmarked, ours = store.extra_counts(self.run_dir.run_id if self.run_dir else None)
+        r.extra, r.extra_marked, r.extra_unmarked = marked + unmarked, marked, unmarked
         r.extra_keys = [{"key": k, "marker": m} for k, m in store.extra(self.max_listed)]
+        if from_load:
+            r.recorded_keys = store.source_count()
+            if marked - ours:
+                r.warnings.append(
+                    f"{marked - ours} item(s) carry the marker of an earlier run (this run did not write them)"
+                )
+            return
+        r.duplicate_keys = store.duplicate_rows()
         for entity, fig in store.per_entity().items():
             ev = r.entities.setdefault(entity, EntityValidation(entity))
-            ev.expected = fig["keys"]
             ev.present = fig["present"]
             ev.missing = fig["keys"] - fig["present"]
             ev.duplicates = fig["duplicates"]
 
-    # -- values ---------------------------------------------------------------------------------
-    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Items by canonical key text; strongly consistent; UnprocessedKeys retried with backoff."""
-        found: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {self.ddb_table: {"Keys": keys, "ConsistentRead": True}}
-        delay = 0.05
-        for _attempt in range(30):
-            resp = self._aws(self.client.batch_get_item, RequestItems=request)
-            for item in resp.get("Responses", {}).get(self.ddb_table, []):
-                key = {k: item[k] for k in self.table.key_names if k in item}
-                found[key_string(key)] = item
-            request = resp.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        raise TargetError(
-            "BatchGetItem kept returning unprocessed keys",
-            table=self.ddb_table,
-            hint="the table is throttled",
-        )
+    # -- full -----------------------------------------------------------------------------------
+    def _full(
+        self, expected: ExpectedItems, comparer: ValueComparer, store: KeySetStore | None
+    ) -> list[Sampled]:
+        """Every source row through the evaluator: keys into the key set, items compared in batches."""
+        from dynamigrate.target.encode import item_size
 
-    def _compare_batch(self, batch: list[tuple[dict[str, Any], dict[str, Any], str]]) -> None:
-        # BatchGetItem refuses duplicate keys in one request: duplicates are compared once
-        unique: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {}
-        for key, item, entity in batch:
-            unique.setdefault(key_string(key), (key, item, entity))
-        actual = self._batch_get([v[0] for v in unique.values()])
-        compared = exact = 0
-        diffs: list[Difference] = []
-        per_entity: dict[str, tuple[int, int]] = {}
-        for ks, (key, item, entity) in unique.items():
-            got = actual.get(ks)
-            if got is None:
-                continue  # missing items are counted by the key sets
-            compared += 1
-            found = compare_items(item, got, self.ignore)
-            c, x = per_entity.get(entity, (0, 0))
-            per_entity[entity] = (c + 1, x + (0 if found else 1))
-            if not found:
-                exact += 1
-            jkey = json_safe(key)
-            for d in found:
-                diffs.append(
-                    Difference(jkey, d.attribute, d.kind, json_safe(d.expected), json_safe(d.actual), entity)
-                )
-        with self._lock:
-            r = self.result
-            r.compared += compared
-            r.exact_compared += exact
-            r.mismatched += compared - exact
-            r.differences_total += len(diffs)
-            room = self.max_listed - len(r.differences)
-            if room > 0:
-                r.differences.extend(diffs[:room])
-            if self._diff_writer is not None and diffs:
-                self._diff_writer.write_many([asdict(d) for d in diffs])
-            for entity, (c, x) in per_entity.items():
-                ev = r.entities.setdefault(entity, EntityValidation(entity))
-                ev.compared += c
-                ev.exact += x
-                ev.mismatched += c - x
-
-    def _compare_encoded(self, rows: list[tuple[dict[str, Any], dict[str, Any], str]]) -> None:
-        for i in range(0, len(rows), BATCH_GET_MAX):
-            self._compare_batch(rows[i : i + BATCH_GET_MAX])
-
-    # -- GSIs -----------------------------------------------------------------------------------
-    def _check_gsis(
-        self, rows: list[tuple[dict[str, Any], dict[str, Any], str]], described: dict[str, Any]
-    ) -> None:
         r = self.result
-        if not self.table.gsis:
+        gsi_res = _Reservoir(self.gsi_sample if self.table.gsis else 0, self.rng)
+        sizes = ok_rows = 0
+        pending: set[cf.Future[Any]] = set()
+        batch: list[Sampled] = []
+        with cf.ThreadPoolExecutor(self.workers) as pool:
+            for entity in self.table.entities:
+                ev = r.entities[entity.entity_type]
+                ev.rejected, ev.rejected_by_code, rows = 0, {}, 0
+                for chunk in expected.chunks(entity):
+                    keys: list[tuple[str, str | None, Any]] = []
+                    for row in chunk:
+                        rows += 1
+                        if row.rejection is not None or row.item is None:
+                            code = row.rejection or "rejected"
+                            ev.rejected += 1
+                            ev.rejected_by_code[code] = ev.rejected_by_code.get(code, 0) + 1
+                            continue
+                        key = row.key(self.table.key_names)
+                        keys.append((key_string(key), entity.entity_type, _source_key_text(row.source_key)))
+                        size = item_size(row.item)
+                        sizes, ok_rows = sizes + size, ok_rows + 1
+                        if r.item_size_max is None or size > r.item_size_max:
+                            r.item_size_max, r.item_size_max_key = size, json_safe(key)
+                        gsi_res.offer((key, row.item, entity.entity_type))
+                        batch.append((key, row.item, entity.entity_type))
+                        if len(batch) >= BATCH_GET_MAX:
+                            pending.add(pool.submit(comparer.compare, batch))
+                            batch = []
+                            pending = _drain(pending, 2 * self.workers)
+                    if store is not None and keys:
+                        store.add_source(keys)
+                if rows != ev.source_rows:
+                    r.problems.append(
+                        f"entity {entity.entity_type}: the evaluator read {rows} row(s), COUNT(*) of "
+                        f"{entity.source_table} gives {ev.source_rows} (the source changed meanwhile?)"
+                    )
+                ev.expected = ev.source_rows - ev.rejected
+            if batch:
+                pending.add(pool.submit(comparer.compare, batch))
+            _drain(pending, 0)
+        r.item_size_avg = round(sizes / ok_rows, 1) if ok_rows else None
+        if store is not None:
+            store.commit()
+            self._scan_into(store)
+            self._key_figures(store, from_load=False)
+        self._sum_entities()
+        self._compare_run_rejected()
+        return gsi_res.items
+
+    def _compare_run_rejected(self) -> None:
+        r = self.result
+        if r.run_rejected is not None and r.run_rejected != r.rejected and r.load_rows is not None:
+            r.warnings.append(
+                f"the run rejected {r.run_rejected} row(s), the contract rejects {r.rejected} now "
+                "(the source changed since the run, or the view rejects rows the contract does not)"
+            )
+
+    # -- sample ---------------------------------------------------------------------------------
+    def _sampled(
+        self, expected: ExpectedItems, comparer: ValueComparer, store: KeySetStore | None
+    ) -> list[Sampled]:
+        """The load's recorded keys against one key scan; N random source rows compared."""
+        r = self.result
+        if store is not None and self._recorded_keys(store):
+            self._scan_into(store)
+            self._key_figures(store, from_load=True)
+        elif store is not None:
+            r.ddb_count = self.dyn.count_scan()
+        sizes = {e.entity_type: r.entities[e.entity_type].source_rows for e in self.table.entities}
+        quota = allocate(sizes, self.sample, self.rng)
+        rows: list[Sampled] = []
+        seed = self.rng.randrange(2**31)
+        for entity in self.table.entities:
+            for row in expected.sample(entity, quota.get(entity.entity_type, 0), seed):
+                r.sampled += 1
+                if row.item is not None and row.rejection is None:
+                    rows.append((row.key(self.table.key_names), row.item, entity.entity_type))
+        for i in range(0, len(rows), BATCH_GET_MAX):
+            comparer.compare(rows[i : i + BATCH_GET_MAX])
+        r.sampled_missing = len(comparer.sampled_missing)
+        seen = {k["key"] and key_string(_report_key(k["key"])) for k in r.missing_keys}
+        for key, _item, entity_type in comparer.sampled_missing:
+            if key_string(key) not in seen and len(r.missing_keys) < self.max_listed:
+                r.missing_keys.append({"key": json_safe(key), "entity": entity_type, "sampled": True})
+        return rows[: self.gsi_sample] if self.table.gsis else []
+
+    def _judge_views(self, comparer: ValueComparer) -> None:
+        from dynamigrate.source.reader import ViewReader
+        from dynamigrate.target.encode import ItemEncoder
+
+        if not comparer.suspects:
             return
-        actual_gsis = {g["IndexName"]: g for g in described.get("GlobalSecondaryIndexes") or []}
-        table_items: dict[str, dict[str, Any] | None] = {}
-        if rows:
-            for i in range(0, len(rows), BATCH_GET_MAX):
-                part = rows[i : i + BATCH_GET_MAX]
-                got = self._batch_get(list({key_string(k): k for k, _, _ in part}.values()))
-                for k, _, _ in part:
-                    table_items[key_string(k)] = got.get(key_string(k))
-        for gsi in self.table.gsis:
-            desc = actual_gsis.get(gsi.index_name)
-            if desc is None:
-                r.gsis.append(GsiResult(gsi.index_name, gsi.projection))
-                r.gsi_problems.append(GsiProblem(gsi.index_name, {}, {}, "index_missing"))
-                continue
-            index_keys = [k["AttributeName"] for k in desc["KeySchema"]]
-            projection = desc.get("Projection") or {"ProjectionType": "ALL"}
-            res = GsiResult(gsi.index_name, projection.get("ProjectionType", "ALL"))
-            r.gsis.append(res)
-            for key, item, _entity in rows:
-                if table_items.get(key_string(key)) is None:
-                    continue  # the item itself is missing: reported by the key sets, not here
-                if any(item.get(k) is None for k in index_keys):
-                    res.not_indexed += 1
-                    continue
-                res.checked += 1
-                ikey = {k: item[k] for k in index_keys}
-                entry = self._query_index(gsi.index_name, ikey, key)
-                if entry is None:
-                    res.missing += 1
-                    if len(r.gsi_problems) < self.max_listed:
-                        r.gsi_problems.append(
-                            GsiProblem(gsi.index_name, json_safe(key), json_safe(ikey), "missing_entry")
-                        )
-                    continue
-                res.found += 1
-                table_item = table_items.get(key_string(key)) or {}
-                names = projected_names(projection, [*self.table.key_names, *index_keys], table_item)
-                for name in names:
-                    if name in self.ignore and name not in entry and name not in table_item:
-                        continue
-                    a, b = table_item.get(name), entry.get(name)
-                    if (a is None) != (b is None) or (
-                        a is not None and b is not None and canonical_value(a) != canonical_value(b)
-                    ):
-                        res.projection_mismatches += 1
-                        if len(r.gsi_problems) < self.max_listed:
-                            r.gsi_problems.append(
-                                GsiProblem(
-                                    gsi.index_name,
-                                    json_safe(key),
-                                    json_safe(ikey),
-                                    "projection_mismatch",
-                                    name,
-                                    json_safe(a),
-                                    json_safe(b),
-                                )
-                            )
-
-    def _query_index(
-        self, index: str, ikey: dict[str, Any], key: dict[str, Any], retries: int = 2
-    ) -> dict[str, Any] | None:
-        """The index entry for the item with table key ``key`` under index key ``ikey`` (or None).
-
-        GSIs are eventually consistent: a miss is checked again after a short pause before it counts.
-        """
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        conds = []
-        for i, (k, v) in enumerate(ikey.items()):
-            names[f"#i{i}"] = k
-            values[f":i{i}"] = v
-            conds.append(f"#i{i} = :i{i}")
-        filters = []
-        for i, (k, v) in enumerate(key.items()):
-            if k in ikey:
-                continue  # already constrained by the key condition
-            names[f"#t{i}"] = k
-            values[f":t{i}"] = v
-            filters.append(f"#t{i} = :t{i}")
-        kwargs: dict[str, Any] = {
-            "TableName": self.ddb_table,
-            "IndexName": index,
-            "KeyConditionExpression": " AND ".join(conds),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        want = key_string(key)
-        for attempt in range(retries + 1):
-            args = dict(kwargs)
-            while True:
-                resp = self._aws(self.client.query, **args)
-                for it in resp.get("Items", []):
-                    if key_string({k: it[k] for k in key if k in it}) == want:
-                        return dict(it)
-                lek = resp.get("LastEvaluatedKey")
-                if not lek:
-                    break
-                args["ExclusiveStartKey"] = lek
-            if attempt < retries:
-                time.sleep(0.5 * (attempt + 1))
-        return None
+        keep = [n for n, t in self.table.attribute_types().items() if t in ("B", "BS", "BOOL")]
+        with ViewReader(
+            self.cfg.mysql, self.table.view_name, database=self.database, keep_bytes=keep
+        ) as reader:
+            lookup = ViewLookup(reader, self.table, ItemEncoder(self.table, self.marker), self.ignore)
+            comparer.judge_views(lookup)
 
     # -- verdict --------------------------------------------------------------------------------
     def _verdict(self) -> None:
-        r = self.result
-        if r.error:
-            r.passed = False
-            r.problems.append(f"cannot validate: {r.error.get('message')}")
-            return
-        if r.missing is not None:
-            r.present = r.expected - r.missing
-        if self.mode == "full" and r.present is not None:
-            r.exact = r.exact_compared
-            r.score = (r.exact / r.expected) if r.expected else 1.0
-            r.score_basis = "every item compared"
-        elif self.mode == "sample" and r.present is not None:
-            frac = (r.exact_compared / r.compared) if r.compared else 1.0
-            r.exact = round(r.present * frac)
-            r.score = (r.present * frac / r.expected) if r.expected else 1.0
-            r.score_basis = f"keys, values estimated from {r.compared} sampled item(s)"
-        elif r.present is not None:
-            r.exact = r.present
-            r.score = (r.present / r.expected) if r.expected else 1.0
-            r.score_basis = "keys only (values not compared)"
-        else:
-            count = r.ddb_count or 0
-            r.score = min(count, r.expected) / r.expected if r.expected else 1.0
-            r.score_basis = "counts only"
-        if r.missing:
-            r.problems.append(f"{r.missing} expected item(s) missing in DynamoDB")
-        if r.mismatched:
-            r.problems.append(
-                f"{r.mismatched} item(s) differ from their source row ({r.differences_total} attribute difference(s))"
-            )
-        gsi_missing = sum(g.missing for g in r.gsis)
-        if gsi_missing:
-            r.problems.append(f"{gsi_missing} sampled item(s) missing from a GSI")
-        proj = sum(g.projection_mismatches for g in r.gsis)
-        if proj:
-            r.problems.append(f"{proj} GSI projection difference(s)")
-        for p in r.gsi_problems:
-            if p.kind == "index_missing":
-                r.problems.append(f"the table has no index {p.index} (the contract defines it)")
-        if r.missing is None and r.ddb_count is not None and r.ddb_count < r.expected:
-            r.problems.append(f"DynamoDB holds {r.ddb_count} item(s), {r.expected} expected")
-        if r.extra:
-            r.warnings.append(
-                f"{r.extra} DynamoDB item(s) have no source row ({r.extra_marked} with a migration marker: "
-                f"their source row is gone; {r.extra_unmarked} without: the application's own writes?)"
-            )
-        if r.missing is None and r.ddb_count is not None and r.ddb_count > r.expected:
-            r.warnings.append(f"DynamoDB holds {r.ddb_count - r.expected} item(s) more than expected")
-        if r.rejected:
-            by = ", ".join(f"{k} {v}" for k, v in sorted(r.rejected_by_code.items()))
-            r.warnings.append(f"{r.rejected} source row(s) cannot become items ({by}); see rejected.jsonl")
-        if r.duplicate_keys:
-            r.warnings.append(
-                f"{r.duplicate_keys} source row(s) produce a key another row already produces "
-                "(only one item can exist per key)"
-            )
-        r.passed = not r.problems
+        from dynamigrate.validate.verdict import decide
+
+        decide(self.result, self.mode, keys=self.keysets, sample=self.sample)
 
 
-def _translate_aws(exc: BaseException, table: str) -> DynamigrateError:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        err = response.get("Error") or {}
-        code = str(err.get("Code") or "")
-        msg = str(err.get("Message") or exc)
-        if code == "ResourceNotFoundException":
-            return TargetError(
-                f"DynamoDB table {table} not found: {msg}",
-                table=table,
-                hint="check the table name, aws.region and the endpoint (or migrate first)",
-            )
-        return TargetError(f"DynamoDB {code}: {msg}", table=table)
-    if isinstance(exc, DynamigrateError):
-        return exc
-    return TargetError(f"{type(exc).__name__}: {exc}", table=table)
+def _drain(pending: set[cf.Future[Any]], keep: int) -> set[cf.Future[Any]]:
+    while len(pending) > keep:
+        done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for f in done:
+            f.result()  # re-raise a worker's failure
+    return pending
 
 
-def iter_differences(run: RunDir, table: str) -> Iterable[dict[str, Any]]:
+def _source_key_text(source_key: Any) -> str | None:
+    if source_key is None:
+        return None
+    return json.dumps(json_safe(source_key) if isinstance(source_key, dict) else source_key, default=str)
+
+
+def _source_key(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def iter_differences(run: RunDir, table: str) -> Any:
     """Every difference recorded for ``table`` by the last sample/full validation of ``run``."""
     return run.read_lines(f"validation/{safe_name(table)}.differences.jsonl")  # ddb table name
-
-
-ClientFactory = Callable[[], Any]

@@ -1,0 +1,109 @@
+"""The verdict and score of one table, from its figures (pure).
+
+* ``full``: score = items equal to the contract's / expected items (basis "every item").
+* ``sample``: score = items present / expected × share of sampled items equal to the contract's
+  (basis "counts + keys + N sampled items"; "keys" only when the load recorded its keys).
+* ``counts``: no score. Counts that agree prove no value, so they are never shown as integrity.
+
+A table **fails** on: base-table rows the load did not account for (or more rows than the base tables
+hold), keys missing in DynamoDB, items differing from the contract, views that do not match the
+contract, GSI entries missing or differing, an index missing. **Warnings**: extra items, rejected
+rows, duplicate keys. A table whose validation could not run is **not validated** (no score).
+"""
+
+from __future__ import annotations
+
+from dynamigrate.validate.results import TableValidation, basis_text
+
+
+def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
+    r.basis = basis_text(
+        mode, keys=r.recorded_keys is not None or (mode == "full" and keys), sampled=r.sampled
+    )
+    if r.error:
+        r.passed = False
+        r.score = None
+        return
+    shortfall = 0
+    if r.load_rows is not None and r.load_rows != r.source_rows:
+        if r.load_rows < r.source_rows:
+            shortfall = r.source_rows - r.load_rows
+            r.problems.append(
+                f"the base tables hold {r.source_rows} source row(s), the load accounted for {r.load_rows}: "
+                f"{shortfall} row(s) became neither an item nor a rejected row (the view drops rows the "
+                "contract migrates, or rows were added since the load)"
+            )
+        else:
+            r.problems.append(
+                f"the load accounted for {r.load_rows} row(s), the base tables hold {r.source_rows}: the "
+                "view gives more rows than the contract (a join or construction multiplies rows), or rows "
+                "were deleted since the load"
+            )
+    present_known = r.missing is not None
+    if present_known:
+        r.present = r.expected - (r.missing or 0)
+    if mode == "full":
+        r.exact = r.exact_compared
+        r.score = (r.exact / r.expected) if r.expected else 1.0
+    elif mode == "sample":
+        present = r.expected - (r.missing or 0) - shortfall
+        if r.missing is None and r.ddb_count is not None:
+            present = min(present, r.ddb_count)
+        present = max(0, present)
+        sampled_missing = r.sampled_missing
+        looked = r.compared + sampled_missing
+        frac = (r.exact_compared / looked) if looked else 1.0
+        r.exact = round(present * frac)
+        r.score = (present * frac / r.expected) if r.expected else 1.0
+        if sampled_missing:
+            r.problems.append(f"{sampled_missing} sampled item(s) missing in DynamoDB")
+    else:
+        r.score = None
+    if r.missing:
+        r.problems.append(
+            f"{r.missing} "
+            + (
+                "item(s) the load wrote are missing in DynamoDB"
+                if r.recorded_keys is not None
+                else "expected item(s) missing in DynamoDB"
+            )
+        )
+    if r.mismatched:
+        r.problems.append(
+            f"{r.mismatched} item(s) in DynamoDB differ from the contract ({r.differences_total} attribute "
+            "difference(s))"
+        )
+    if r.view_mismatched:
+        r.problems.append(
+            f"the view does not match the contract for {r.view_mismatched} of {r.view_checked} item(s) looked "
+            "up (a view generator or SQL dialect bug: the load copies what the view says; see view_mismatches)"
+        )
+    gsi_missing = sum(g.missing for g in r.gsis)
+    if gsi_missing:
+        r.problems.append(f"{gsi_missing} sampled item(s) missing from a GSI")
+    proj = sum(g.projection_mismatches for g in r.gsis)
+    if proj:
+        r.problems.append(f"{proj} GSI projection difference(s)")
+    for p in r.gsi_problems:
+        if p.kind == "index_missing":
+            r.problems.append(f"the table has no index {p.index} (the contract defines it)")
+    if r.missing is None and r.ddb_count is not None and r.ddb_count < r.expected:
+        r.problems.append(f"DynamoDB holds {r.ddb_count} item(s), {r.expected} expected")
+    if r.extra:
+        r.warnings.append(
+            f"{r.extra} DynamoDB item(s) have no source row"
+            + (" the load recorded" if r.recorded_keys is not None else "")
+            + f" ({r.extra_marked} with a migration marker, {r.extra_unmarked} without: the application's own "
+            "writes?)"
+        )
+    if r.missing is None and r.ddb_count is not None and r.ddb_count > r.expected:
+        r.warnings.append(f"DynamoDB holds {r.ddb_count - r.expected} item(s) more than expected")
+    if r.rejected:
+        by = ", ".join(f"{k} {v}" for k, v in sorted(r.rejected_by_code.items()))
+        r.warnings.append(f"{r.rejected} source row(s) cannot become items ({by}); see rejected.jsonl")
+    if r.duplicate_keys:
+        r.warnings.append(
+            f"{r.duplicate_keys} source row(s) produce a key another row already produces "
+            "(only one item can exist per key)"
+        )
+    r.passed = not r.problems
