@@ -210,7 +210,7 @@ def test_validation_that_cannot_run_is_not_validated(
 
     ddb_client.delete_table(TableName=library["name"])
     code = main(["validate", "--config", library["cfg_path"], "--run", run.run_id])
-    assert code == 3
+    assert code == 4
     out = capsys.readouterr().out
     assert "NOT VALIDATED" in out and "not found" in out
     doc = json.loads(run.file("report.json").read_text())

@@ -1,5 +1,5 @@
 """``dynamigrate validate``: prove a migration against the contract (counts from the base tables, keys,
-values computed by the reference evaluator, GSIs); exit 1 when it fails, 3 when it could not run."""
+values computed by the reference evaluator, GSIs); exit 1 when it fails, 4 when it could not run."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
             "source rows per table computed by the reference evaluator (--sample N for another number, "
             "--full for every item, --counts-only for counts alone). Items where the view itself does "
             "not match the contract are reported apart. Writes validation.json and refreshes the "
-            "reports. Exit code 1 when validation fails, 3 when it could not run (not validated). "
+            "reports. Exit code 1 when validation fails, 4 when it could not run (not validated). "
             "See docs/validation.md."
         ),
     )
@@ -134,4 +134,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: exit code of a validation that could not run (distinct from 1: nothing was found wrong)
-NOT_VALIDATED_EXIT = 3
+NOT_VALIDATED_EXIT = 4
