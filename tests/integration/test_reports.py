@@ -257,10 +257,12 @@ def test_status_shows_progress_and_outcome(finished_run: dict[str, Any], capsys:
     text = capsys.readouterr().out
     assert run.run_id in text and f"written {WRITTEN}" in text and "validation (full): failed" in text
     assert "report.html" in text
-    RunDir.create(out_dir)  # a second run: the list
+    newer = RunDir.create(out_dir)  # a second run: shown by default, both with --list
     assert main(["status", "--output-dir", out_dir]) == 0
+    assert capsys.readouterr().out.startswith(f"run {newer.run_id} ")
+    assert main(["status", "--list", "--output-dir", out_dir]) == 0
     listing = capsys.readouterr().out
-    assert "2 runs" in listing and run.run_id in listing
+    assert "2 run(s)" in listing and run.run_id in listing and newer.run_id in listing
     assert main(["status", run.run_id, "--output-dir", out_dir, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     (t,) = doc["tables"]

@@ -41,7 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
             register(subparsers)
     for sub in _subparsers(parser):
         add_global_arguments(sub, defaults=False)
+    for each in [parser, *_subparsers(parser)]:
+        _plain_texts(each)
     return parser
+
+
+def _plain_texts(parser: argparse.ArgumentParser) -> None:
+    """Descriptions and help texts as plain text (module docstrings reused as descriptions carry
+    reStructuredText markup)."""
+    from dynamigrate.cli._common import plain_help
+
+    parser.description = plain_help(parser.description)
+    parser.epilog = plain_help(parser.epilog)
+    for action in parser._actions:
+        if isinstance(action.help, str):
+            action.help = plain_help(action.help)
+        for choice in getattr(action, "_choices_actions", []):
+            choice.help = plain_help(choice.help)
 
 
 def add_global_arguments(parser: argparse.ArgumentParser, *, defaults: bool) -> None:

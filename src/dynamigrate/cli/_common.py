@@ -7,12 +7,16 @@ Underscore-prefixed so that the CLI's auto-discovery does not take it for a comm
 * :func:`contract_path`, :func:`require_database`: the two checks every command that reads a contract
   or connects to MySQL starts with, with the same message and hint everywhere;
 * :func:`split_names`: comma-separated (and/or repeated) names;
+* :func:`add_tables_argument`: ``--tables``, the same in every command (comma- and/or space-separated);
+* :func:`add_run_argument`: ``--run RUN`` (a run id or a run directory), the same in every command;
+* :func:`plain_help`: help text without reStructuredText markup;
 * :func:`print_help_handler`: the handler of a command group called without its action.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -75,6 +79,59 @@ def split_names(values: str | Iterable[str] | None) -> list[str]:
     if isinstance(values, str):
         values = [values]
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+TABLES_METAVAR = "TABLE"
+
+
+def add_tables_argument(
+    parser: argparse.ArgumentParser, help: str = "only these DynamoDB tables of the contract (default: all)"
+) -> None:
+    """``--tables A B`` or ``--tables A,B`` (or repeated): the same in every command; read the value
+    with :func:`split_names`."""
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        action="extend",
+        metavar=TABLES_METAVAR,
+        help=f"{help}; comma- or space-separated",
+    )
+
+
+RUN_HELP = "a run id (in the output directory) or a run directory"
+
+
+def add_run_argument(
+    parser: argparse.ArgumentParser, help: str, *, positional: bool = False, dest: str = "run"
+) -> None:
+    """``--run RUN`` (a run id or a run directory), the same in every command; ``positional`` also
+    accepts it as the first argument (``status RUN``, ``rollback RUN``)."""
+    if positional:
+        parser.add_argument(
+            "run_positional", nargs="?", metavar="RUN", help=f"{help} ({RUN_HELP}; same as --run)"
+        )
+    parser.add_argument("--run", dest=dest, metavar="RUN", help=f"{help} ({RUN_HELP})")
+
+
+def run_value(args: argparse.Namespace, dest: str = "run") -> str | None:
+    """The run named by ``--run`` or the positional RUN (they must agree when both are given)."""
+    flag, pos = getattr(args, dest, None), getattr(args, "run_positional", None)
+    if flag and pos and flag != pos:
+        raise ConfigError(
+            f"two different runs given: {pos} and --run {flag}", hint="name the run once, as RUN or --run RUN"
+        )
+    return flag or pos
+
+
+_ROLE = re.compile(r":[a-z]+:`([^`]*)`")
+_LITERAL = re.compile(r"``([^`]*)``")
+
+
+def plain_help(text: str | None) -> str | None:
+    """Help text without reStructuredText markup: ``literal`` and :role:`target` become plain words."""
+    if not text:
+        return text
+    return _LITERAL.sub(r"\1", _ROLE.sub(r"\1", text))
 
 
 def print_help_handler(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:

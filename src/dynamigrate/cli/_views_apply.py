@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dynamigrate.cli._common import add_mysql_arguments, mysql_overrides
+from dynamigrate.cli._common import RUN_HELP, add_mysql_arguments, mysql_overrides
 from dynamigrate.config import load_config
 from dynamigrate.errors import ConfigError, UnsafeSqlError
 from dynamigrate.source.executor import VIA_CHOICES, apply_with_fallback, choose_executor
@@ -52,7 +52,13 @@ def add_apply_command(views_subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--mcp-server", help="which mcpServers entry to use when several are configured")
     add_mysql_arguments(p, database="MySQL database the views are created in")
-    p.add_argument("--run-dir", help="record the created views in this run directory's manifest")
+    p.add_argument(
+        "--run",
+        "--run-dir",
+        dest="run_dir",
+        metavar="RUN",
+        help=f"record the created views in this run's manifest ({RUN_HELP})",
+    )
     p.add_argument("--json", action="store_true", help="print the outcome as JSON instead of text")
     p.set_defaults(handler=run_apply)
     return p
@@ -103,7 +109,8 @@ def run_apply(args: argparse.Namespace) -> int:
     if args.run_dir:
         from dynamigrate.runstate import RunDir
 
-        run = RunDir.open(args.run_dir)
+        out_dir = cfg.resolve_path(cfg.migration.output_dir) or Path("dynamigrate-runs")
+        run = RunDir.find(out_dir, args.run_dir)
 
     executor = choose_executor(
         cfg, args.via, args.allow_fallback, server=args.mcp_server, database=cfg.mysql.database or None

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
-from dynamigrate.cli._common import contract_path, print_help_handler, split_names
+from dynamigrate.cli._common import (
+    add_run_argument,
+    add_tables_argument,
+    contract_path,
+    print_help_handler,
+    split_names,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -25,8 +32,8 @@ def register(subparsers: Any) -> None:
     rm = sub.add_parser("remove", help="remove markers from unchanged items")
     rm.add_argument("--config", required=True, help="config file (aws.*, migration.contract_file)")
     rm.add_argument("--contract", help="contract file (default: migration.contract_file)")
-    rm.add_argument("--tables", nargs="+", metavar="TABLE", help="only these tables (default: all)")
-    rm.add_argument("--run", help="only markers written by this run id")
+    add_tables_argument(rm)
+    add_run_argument(rm, "only markers written by this run")
     rm.add_argument("--dry-run", action="store_true", help="count what would be removed; change nothing")
     rm.add_argument("--marker-attribute", help="marker attribute name (default: migration.marker_attribute)")
     rm.add_argument("--dynamodb-endpoint", help="DynamoDB endpoint URL")
@@ -49,6 +56,11 @@ def run_remove(args: argparse.Namespace) -> int:
     contract = load_contract(contract_path(cfg, args.contract))
     tables = contract.select(split_names(args.tables))
     marker = args.marker_attribute or cfg.migration.marker_attribute
+    run_id = args.run
+    if run_id and Path(run_id).is_dir():  # a run directory: the markers carry its id
+        from dynamigrate.runstate import RunDir
+
+        run_id = RunDir.open(run_id).run_id
     client = dynamodb_client(cfg.aws, max_pool_connections=max(10, args.concurrency))
     results = []
     for table in tables:
@@ -57,7 +69,7 @@ def run_remove(args: argparse.Namespace) -> int:
             table.name,
             table.key_names,
             marker,
-            run=args.run,
+            run=run_id,
             dry_run=args.dry_run,
             concurrency=args.concurrency,
         )

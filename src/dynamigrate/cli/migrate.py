@@ -7,7 +7,13 @@ import json
 import sys
 from typing import Any
 
-from dynamigrate.cli._common import add_mysql_arguments, mysql_overrides, split_names
+from dynamigrate.cli._common import (
+    RUN_HELP,
+    add_mysql_arguments,
+    add_tables_argument,
+    mysql_overrides,
+    split_names,
+)
 from dynamigrate.errors import ConfigError
 
 
@@ -23,7 +29,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--config", required=True, help="config file (workshop config.json layout)")
     p.add_argument("--contract", help="migration contract (default: migration.contract_file)")
-    p.add_argument("--tables", help="comma-separated DynamoDB table names (default: all)")
+    add_tables_argument(p)
     p.add_argument("--engine", help="local (default), spark or glue")
     p.add_argument(
         "--write-mode",
@@ -65,6 +71,7 @@ def register(subparsers: Any) -> None:
         metavar="RUN",
         help="resume an interrupted run (the latest, or the run id / directory given)",
     )
+    p.add_argument("--run", metavar="RUN", help=f"resume this run, same as --resume RUN ({RUN_HELP})")
     p.add_argument("--output-dir", help="where run directories go (default: migration.output_dir)")
     p.add_argument(
         "--dynamodb-endpoint", help="DynamoDB endpoint URL (DynamoDB Local: http://127.0.0.1:8000)"
@@ -149,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         via=args.via,
         allow_fallback=args.allow_fallback,
         dry_run=args.dry_run,
-        resume=args.resume,
+        resume=args.run if args.run else args.resume,
         output_dir=args.output_dir,
         skip_views=args.skip_views,
         skip_preflight=args.skip_preflight,

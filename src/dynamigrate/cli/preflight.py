@@ -16,6 +16,8 @@ from typing import Any
 
 from dynamigrate.cli._common import (
     add_mysql_arguments,
+    add_run_argument,
+    add_tables_argument,
     contract_path,
     mysql_overrides,
     require_database,
@@ -34,13 +36,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--config", required=True, help="config file (mysql.*, migration.contract_file)")
     p.add_argument("--contract", help="migration contract (default: migration.contract_file)")
     add_mysql_arguments(p, connection=False)
-    p.add_argument("--tables", help="only these DynamoDB tables, comma-separated")
+    add_tables_argument(p)
     p.add_argument(
         "--accept",
         help="accept these error checks knowingly (comma-separated check names or codes, e.g. duplicate_key)",
     )
     p.add_argument("--output", help="write the JSON report here")
-    p.add_argument("--run", help="a run directory: write the report as <run>/preflight.json")
+    add_run_argument(p, "write the report as preflight.json in this run")
     p.set_defaults(handler=run_preflight_command)
 
 
@@ -71,7 +73,10 @@ def run_preflight_command(args: argparse.Namespace) -> int:
     if args.output:
         out = Path(args.output)
     elif args.run:
-        out = Path(args.run) / "preflight.json"
+        from dynamigrate.runstate import RunDir
+
+        out_dir = cfg.resolve_path(cfg.migration.output_dir) or Path("dynamigrate-runs")
+        out = RunDir.find(out_dir, args.run).file("preflight.json")
     else:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out = (

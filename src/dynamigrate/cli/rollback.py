@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from dynamigrate.cli._common import split_names
+from dynamigrate.cli._common import add_run_argument, add_tables_argument, run_value, split_names
+from dynamigrate.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
@@ -20,12 +21,10 @@ def register(subparsers: Any) -> None:
             "since are left alone and listed; items the run did not write are never touched."
         ),
     )
-    p.add_argument("run", metavar="RUN", help="run id or run directory")
+    add_run_argument(p, "the run to undo", positional=True)
     p.add_argument("--config", help="config file (aws section: region, endpoint, profile)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
-    p.add_argument(
-        "--tables", nargs="+", metavar="TABLE", help="only these tables (space- or comma-separated)"
-    )
+    add_tables_argument(p, "only these tables of the run")
     p.add_argument("--dry-run", action="store_true", help="show what would happen, change nothing")
     p.add_argument("--workers", type=int, default=8, help="parallel requests (8)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -40,7 +39,7 @@ def register(subparsers: Any) -> None:
             "confirmation (--yes for non-interactive use)."
         ),
     )
-    c.add_argument("run", metavar="RUN", help="run id or run directory")
+    add_run_argument(c, "the run whose views, jobs and scripts are removed", positional=True)
     c.add_argument("--config", help="config file")
     c.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
     c.add_argument(
@@ -56,8 +55,14 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     from dynamigrate.config import load_config
     from dynamigrate.runstate import RunDir
 
+    run = run_value(args)
+    if not run:
+        raise ConfigError(
+            f"name the run: dynamigrate {args.command} RUN",
+            hint="RUN is a run id or a run directory; `dynamigrate status --list` lists the runs",
+        )
     cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
-    return cfg, RunDir.find(cfg.migration.output_dir, args.run)
+    return cfg, RunDir.find(cfg.migration.output_dir, run)
 
 
 def run_rollback(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """``dynamigrate status [RUN]``: a running or finished run's progress and outcome, from its state.
 
-Without RUN: the only run is shown; when there are several they are listed (newest last). Reads
+Without RUN: the latest run is shown; ``--list`` lists every run (newest last). Reads
 nothing but the run directory (state.json, run.json, events.jsonl, validation.json, report files), so
 it works while ``migrate`` is running in another terminal, and on a copy of the directory.
 """
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.cli._common import add_run_argument, run_value
 from dynamigrate.report.json_report import utc_seconds
 from dynamigrate.runstate import RunDir, list_runs
 
@@ -32,13 +33,14 @@ def extra_status_sections(run: RunDir) -> list[str]:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "status",
-        help="show a run's progress and outcome (lists runs when there are several)",
+        help="show a run's progress and outcome (the latest run by default; --list lists them)",
         description="Show a running or finished run's phase, per-table progress and outcome, and where its reports are.",
     )
-    p.add_argument("run", nargs="?", metavar="RUN", help="run id or directory (default: the only/latest run)")
+    add_run_argument(p, "the run to show (default: the latest)", positional=True)
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
     p.add_argument("--config", help="config file (for migration.output_dir)")
-    p.add_argument("--latest", action="store_true", help="show the latest run instead of listing runs")
+    p.add_argument("--list", action="store_true", help="list every run instead of showing one")
+    p.add_argument("--latest", action="store_true", help=argparse.SUPPRESS)  # the default now
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(handler=run)
 
@@ -47,7 +49,7 @@ def register(subparsers: Any) -> None:
         help="(re)write a run's report.json, report.md and report.html",
         description="Write the reports of a run from its directory (the latest run by default).",
     )
-    r.add_argument("run", nargs="?", metavar="RUN", help="run id or directory (default: the latest run)")
+    add_run_argument(r, "the run to report on (default: the latest)", positional=True)
     r.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
     r.add_argument("--config", help="config file (for migration.output_dir)")
     r.set_defaults(handler=run_report)
@@ -242,21 +244,21 @@ def list_status(output_dir: str) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     output_dir = _output_dir(args)
-    if not args.run and not args.latest:
+    run_name = run_value(args)
+    if args.list and not run_name:
         runs = list_status(output_dir)
-        if len(runs) > 1:
-            if args.json:
-                print(json.dumps(runs, indent=2))
-            else:
-                print(f"{len(runs)} runs in {Path(output_dir).resolve()} (oldest first):")
-                for r in runs:
-                    print(
-                        f"  {r['run_id']}  {r.get('status') or '?':<12} phase {r.get('phase') or '-':<10} "
-                        f"tables {r['tables']}  validation {r.get('validation') or '-'}"
-                    )
-                print("show one with `dynamigrate status RUN` (or --latest)")
-            return 0
-    run_dir = RunDir.find(output_dir, args.run)
+        if args.json:
+            print(json.dumps(runs, indent=2))
+        else:
+            print(f"{len(runs)} run(s) in {Path(output_dir).resolve()} (oldest first):")
+            for r in runs:
+                print(
+                    f"  {r['run_id']}  {r.get('status') or '?':<12} phase {r.get('phase') or '-':<10} "
+                    f"tables {r['tables']}  validation {r.get('validation') or '-'}"
+                )
+            print("show one with `dynamigrate status RUN`")
+        return 0
+    run_dir = RunDir.find(output_dir, run_name)
     doc = run_status(run_dir)
     print(json.dumps(doc, indent=2, default=str) if args.json else render_status(doc))
     return 0
@@ -265,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from dynamigrate.report import write_reports
 
-    run_dir = RunDir.find(_output_dir(args), args.run)
+    run_dir = RunDir.find(_output_dir(args), run_value(args))
     for kind, path in write_reports(run_dir).items():
         print(f"{kind:<9} {path}")
     return 0

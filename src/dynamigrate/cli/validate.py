@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dynamigrate.cli._common import add_mysql_arguments, contract_path, mysql_overrides, split_names
+from dynamigrate.cli._common import (
+    add_mysql_arguments,
+    add_tables_argument,
+    contract_path,
+    mysql_overrides,
+    split_names,
+)
 from dynamigrate.errors import ConfigError
 
 
@@ -31,9 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--contract", help="contract file (default: migration.contract_file)")
     p.add_argument("--run", help="run id or directory (default: the latest run; a new one if none)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
-    p.add_argument(
-        "--tables", nargs="+", metavar="TABLE", help="only these contract tables (space- or comma-separated)"
-    )
+    add_tables_argument(p)
     add_mysql_arguments(p, connection=False, database="MySQL database of the views (default: mysql.database)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="compare every item attribute by attribute")

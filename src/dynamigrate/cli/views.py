@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dynamigrate.cli._common import add_mysql_arguments, print_help_handler, require_database
+from dynamigrate.cli._common import add_mysql_arguments, print_help_handler, require_database, split_names
 from dynamigrate.errors import ConfigError
 
 try:
@@ -38,6 +38,14 @@ def add_generate_arguments(p: argparse.ArgumentParser, positional: bool = True) 
         default=[],
         metavar="NAME",
         help="DynamoDB table to generate (repeatable); default: all",
+    )
+    p.add_argument(
+        "--tables",
+        dest="table",
+        nargs="+",
+        action="extend",
+        metavar="TABLE",
+        help="DynamoDB tables to generate, comma- or space-separated (same as -t)",
     )
     p.add_argument("--all", "-a", action="store_true", help="generate every table of the contract (default)")
     p.add_argument("--output", "-o", help="write the SQL to this file (default: stdout)")
@@ -84,6 +92,7 @@ def run_generate(args: argparse.Namespace) -> int:
         raise ConfigError(
             "no contract given", hint="pass the contract file: views generate CONTRACT (or -c FILE)"
         )
+    args.table = split_names(args.table)
     if args.all and args.table:
         raise ConfigError("--all and --table exclude each other", hint="pass one of them")
     contract = load_contract(contract_path)
