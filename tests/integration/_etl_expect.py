@@ -223,6 +223,48 @@ def expected_categories(conn: Any) -> dict[tuple[Any, ...], dict[str, Any]]:
     return out
 
 
+def expected_tags(conn: Any) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The Tags table: a TAG item per tag (VARCHAR key), a PRODUCT_TAG item per junction row
+    (composite key product_id + tag_code)."""
+    tags = _rows(conn, "SELECT * FROM tags")
+    links = _rows(conn, "SELECT * FROM product_tags")
+    names = {p["id"]: p["name"] for p in _rows(conn, "SELECT id, name FROM products")}
+    labels = {t["tag_code"].lower(): t["label"] for t in tags}
+    counts: dict[str, int] = {}
+    for link in links:
+        counts[link["tag_code"].lower()] = counts.get(link["tag_code"].lower(), 0) + 1
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for t in tags:
+        item = _item(
+            {
+                "PK": f"TAG#{t['tag_code']}",
+                "SK": "#META",
+                "tag_code": t["tag_code"],
+                "label": t["label"],
+                "description": t["description"],
+                "product_count": Decimal(counts.get(t["tag_code"].lower(), 0)),
+                "created_at": _s(t["created_at"]),
+            },
+            (),
+        )
+        out[(item["PK"], item["SK"])] = item
+    for link in links:
+        item = _item(
+            {
+                "PK": f"TAG#{link['tag_code']}",
+                "SK": f"PRODUCT#{link['product_id']}",
+                "tag_code": link["tag_code"],
+                "product_id": Decimal(link["product_id"]),
+                "product_name": names.get(link["product_id"]),
+                "label": labels.get(link["tag_code"].lower()),
+                "added_at": _s(link["added_at"]),
+            },
+            (),
+        )
+        out[(item["PK"], item["SK"])] = item
+    return out
+
+
 def expected_users(conn: Any, skip_emails: tuple[str, ...] = ("",)) -> dict[tuple[Any, ...], dict[str, Any]]:
     users = {u["id"]: u for u in _rows(conn, "SELECT * FROM users")}
     products = {p["id"]: p for p in _rows(conn, "SELECT id, name, price FROM products")}

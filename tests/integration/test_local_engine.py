@@ -13,6 +13,7 @@ from _etl_expect import (
     connect,
     expected_categories,
     expected_products,
+    expected_tags,
     expected_users,
     make_config,
     normalise_users_item,
@@ -101,8 +102,14 @@ def test_workshop_contract_lands_item_for_item(
     assert json.loads(run.file(f"checkpoints/{users_t}.json").read_text())["status"] == "done"
     manifest = run.manifest()
     specs_t = f"{ddb_prefix}ProductSpecs"  # every type: item for item in test_migrate_types.py
-    assert {t["name"] for t in manifest["tables"]} == {users_t, products_t, cats_t, specs_t}
-    assert len(manifest["views"]) == 4
+    tags_t = f"{ddb_prefix}Tags"  # a VARCHAR-keyed entity and a junction table (composite key)
+    assert {t["name"] for t in manifest["tables"]} == {users_t, products_t, cats_t, specs_t, tags_t}
+    assert len(manifest["views"]) == 5
+    tags_expected = expected_tags(conn)
+    assert compare(scan_items(ddb_client, tags_t), tags_expected) == []
+    with conn.cursor() as cur:
+        cur.execute("SELECT (SELECT COUNT(*) FROM tags) + (SELECT COUNT(*) FROM product_tags)")
+        assert by_table[tags_t].written == len(tags_expected) == cur.fetchone()[0] > 100
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM product_specs")
         assert by_table[specs_t].written == len(scan_items(ddb_client, specs_t)) == cur.fetchone()[0]

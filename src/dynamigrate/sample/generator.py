@@ -14,6 +14,10 @@ migration must map to a DynamoDB type: DATE, TIME(3), DATETIME(6), TIMESTAMP(2),
 binary sort key), BLOB (one near 400 KB), JSON objects and arrays (M, L, and SS/NS/BS from arrays), BIT,
 FLOAT, ENUM, DECIMAL(38,10) and BIGINT UNSIGNED (numbers past 14 and 28 digits), NULLs and empty values.
 
+``tags`` (a VARCHAR primary key: unicode, spaces, quotes, emoji) and the junction table
+``product_tags`` (composite primary key ``product_id`` + ``tag_code``, no id column) are the source
+shapes that are not a single integer key; the example contract's ``Tags`` table migrates both.
+
 The same ``(scale, seed)`` always yields the same rows: every table draws from its own
 ``random.Random`` seeded with a string (string seeds are hashed with SHA-512, stable across runs).
 """
@@ -40,7 +44,10 @@ from dynamigrate.sqlgen.dialects import quote_ident
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20240501
-TABLES = ("users", "categories", "products", "shopping_carts", "orders", "order_items", "product_specs")
+TABLES = (
+    "users", "categories", "products", "shopping_carts", "orders", "order_items", "product_specs", "tags",
+    "product_tags",
+)  # fmt: skip
 BATCH_ROWS = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # stay well under max_allowed_packet (16 MB by default)
 
@@ -68,7 +75,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "released_on", "opens_at", "measured_at", "certified_at", "thumbnail", "attributes",
         "dimensions", "colors", "sizes", "checksums",
     ),
+    "tags": ("tag_code", "label", "description", "created_at"),
+    "product_tags": ("product_id", "tag_code", "added_at"),
 }  # fmt: skip
+
+#: tag codes (the tags table's VARCHAR primary key): unique even case- and accent-insensitively
+TAG_WORDS = (
+    "eco", "handmade", "bestseller", "über-cool", "gift ideas", "50%-off", "o'reilly", "日本製", "🎁 gifts",
+    "vintage", "new", "Limited", "refurb", "bundle", "clearance", "premium",
+)  # fmt: skip
 
 FIRST_NAMES = (
     "Alice", "Bob", "Chloé", "Dmitri", "Éva", "François", "Günther", "Hana", "Ingrid", "José",
@@ -151,6 +166,7 @@ class ShopGenerator:
         self.n_categories = 30 + scale // 50
         self.n_products = 2 * scale
         self.n_orders = 3 * scale
+        self.n_tags = 12 + scale // 25
         # decided up front because later tables refer to them
         rng = self._rng("plan")
         self.sellers = [u for u in range(1, self.n_users + 1) if u % 5 == 1 or rng.random() < 0.1]
@@ -366,6 +382,24 @@ class ShopGenerator:
                 row.update(opens_at="838:59:59.999", lab_ratio=WIDEST_RATIO, grade="refurbished")
             yield tuple(row[c] for c in COLUMNS["product_specs"])
 
+    def tags(self) -> Iterator[tuple[Any, ...]]:
+        """Tags keyed by a VARCHAR code (unicode, spaces, quotes, emoji); every 4th has no description."""
+        rng = self._rng("tags")
+        for i in range(self.n_tags):
+            code = TAG_WORDS[i] if i < len(TAG_WORDS) else f"{TAG_WORDS[i % len(TAG_WORDS)]}-{i}"
+            description = None if i % 4 == 3 else f"Products tagged {code!r}"
+            yield (code, code.title(), description, _time(rng))
+
+    def product_tags(self) -> Iterator[tuple[Any, ...]]:
+        """The junction table (composite key product_id + tag_code): 0 to 4 tags per product, every
+        6th product untagged, some tags on no product."""
+        rng = self._rng("product_tags")
+        codes = [t[0] for t in self.tags()][: max(1, self.n_tags - 2)]  # the last two: unused tags
+        for pid in range(1, self.n_products + 1):
+            n = 0 if pid % 6 == 0 else rng.randint(0, 4)
+            for code in sorted(rng.sample(codes, min(n, len(codes)))):
+                yield (pid, code, _time(rng))
+
 
 # ---------------------------------------------------------------------- loading
 
@@ -476,6 +510,13 @@ def load_sample(
             specs.flush()
             conn.commit()
             counts["product_specs"] = specs.count
+            for table, rows in (("tags", gen.tags()), ("product_tags", gen.product_tags())):
+                ins = _BatchInserter(cur, table)
+                for row in rows:
+                    ins.add(row)
+                ins.flush()
+                conn.commit()
+                counts[table] = ins.count
             cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
     except pymysql.MySQLError as exc:
         conn.rollback()

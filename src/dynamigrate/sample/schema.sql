@@ -114,3 +114,23 @@ CREATE TABLE product_specs (
     UNIQUE KEY uq_specs_product_sku (product_id, sku),
     CONSTRAINT fk_specs_product FOREIGN KEY (product_id) REFERENCES products (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Tags keyed by a VARCHAR code, and the junction table between products and tags (composite primary
+-- key INT + VARCHAR, no id column): the source shapes that are not a single integer key.
+CREATE TABLE tags (
+    tag_code    VARCHAR(40)  NOT NULL,
+    label       VARCHAR(100) NOT NULL,
+    description VARCHAR(255) NULL,
+    created_at  DATETIME     NOT NULL,
+    PRIMARY KEY (tag_code)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE product_tags (
+    product_id BIGINT      NOT NULL,
+    tag_code   VARCHAR(40) NOT NULL,
+    added_at   DATETIME    NOT NULL,
+    PRIMARY KEY (product_id, tag_code),
+    KEY ix_product_tags_tag (tag_code),
+    CONSTRAINT fk_product_tags_product FOREIGN KEY (product_id) REFERENCES products (id),
+    CONSTRAINT fk_product_tags_tag FOREIGN KEY (tag_code) REFERENCES tags (tag_code)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
