@@ -234,3 +234,48 @@ def test_validate_cli_exit_codes(library: dict[str, Any], ddb_client: Any, capsy
     doc = json.loads(run.file("report.json").read_text())
     assert doc["validation"]["status"] == "failed" and doc["validation"]["origin"] == "validate"
     assert doc["outcome"] == "succeeded"  # the run itself succeeded; the later validation is beside it
+
+
+def test_dynamodb_damage_is_told_apart_from_the_view(library: dict[str, Any], ddb_client: Any) -> None:
+    """The application changes items after a clean load: the view still agrees with the contract, so
+    every finding is a DynamoDB difference, none is blamed on the view."""
+    summary = run_migrate(library["cfg"], skip_validation=True)
+    name = library["name"]
+    book, author = _key("AUTHOR#4", "BOOK#978-000003"), _key("AUTHOR#4", "#META")
+    ddb_client.update_item(
+        TableName=name,
+        Key=book,
+        UpdateExpression="SET title = :t",
+        ExpressionAttributeValues={":t": {"S": "Mallory"}},
+    )
+    ddb_client.update_item(TableName=name, Key=author, UpdateExpression="REMOVE GSI1PK")  # out of GSI1
+    ddb_client.put_item(TableName=name, Item={**_key("APP#1", "x"), "note": {"S": "the application's"}})
+    run = RunDir.open(summary.run_dir)
+
+    report = validate_run(library["cfg"], library["contract"], run, mode="full", gsi_sample=100)
+    t = report.table(name)
+    assert report.status == "failed"
+    diffs = sorted((d.key["SK"]["S"], d.attribute, d.kind, d.expected, d.actual) for d in t.differences)
+    assert diffs == [
+        ("#META", "GSI1PK", "missing_attribute", {"S": "DE"}, None),
+        ("BOOK#978-000003", "title", "changed", {"S": "Book 3 📚"}, {"S": "Mallory"}),
+    ]
+    assert all(d.view_agrees is False for d in t.differences)
+    assert t.view_mismatched == 0 and t.view_checked == 2 and not t.view_mismatches
+    assert [e["key"] for e in t.extra_keys] == [_key("APP#1", "x")] and (
+        t.extra_marked,
+        t.extra_unmarked,
+    ) == (0, 1)
+    assert [(p.index, p.kind, p.key) for p in t.gsi_problems] == [("GSI1", "missing_entry", author)]
+    assert t.entities["BOOK"].mismatched == 1 and t.entities["AUTHOR"].mismatched == 1
+    assert t.exact == ITEMS - 2 and t.score == pytest.approx((ITEMS - 2) / ITEMS)
+    lines = (run.path / "validation" / f"{name}.differences.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    gsi = t.gsis[0]
+    # author 3 has no country (not indexed), books have no GSI1 keys: only authors are indexed
+    assert (gsi.checked, gsi.found, gsi.missing, gsi.not_indexed) == (
+        N_AUTHORS - 1,
+        N_AUTHORS - 2,
+        1,
+        N_BOOKS + 1,
+    )
