@@ -255,7 +255,12 @@ def test_status_shows_progress_and_outcome(finished_run: dict[str, Any], capsys:
     out_dir = cfg.migration.output_dir
     assert main(["status", "--output-dir", out_dir]) == 0  # only one run: shown
     text = capsys.readouterr().out
-    assert run.run_id in text and f"written {WRITTEN}" in text and "validation (full): failed" in text
+    assert (
+        run.run_id in text
+        and f"written {WRITTEN}" in text
+        and "validation (full): FAILED, integrity" in text
+        and "(every item)" in text
+    )
     assert "report.html" in text
     newer = RunDir.create(out_dir)  # a second run: shown by default, both with --list
     assert main(["status", "--output-dir", out_dir]) == 0

@@ -149,7 +149,10 @@ def run_status(run: RunDir) -> dict[str, Any]:
         "phases": state.get("phases"),
         "tables": tables,
         "validation": (
-            {k: validation.get(k) for k in ("mode", "passed", "verdict", "score", "finished_at")}
+            {
+                k: validation.get(k)
+                for k in ("mode", "passed", "status", "verdict", "score", "basis", "origin", "finished_at")
+            }
             if validation
             else None
         ),
@@ -208,8 +211,10 @@ def render_status(doc: dict[str, Any]) -> str:
         lines.append(str(block))
     v = doc.get("validation")
     if v:
-        score = f"{v['score']:.2%}" if isinstance(v.get("score"), int | float) else "n/a"
-        lines.append(f"  validation ({v.get('mode')}): {v.get('verdict')}, score {score}")
+        from dynamigrate.validate.results import headline
+
+        score = v.get("score") if isinstance(v.get("score"), int | float) else None
+        lines.append(f"  validation ({v.get('mode')}): {headline(v.get('verdict'), score, v.get('basis'))}")
     if doc.get("rollback"):
         r = doc["rollback"]
         lines.append(
