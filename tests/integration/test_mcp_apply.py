@@ -71,19 +71,9 @@ def write_config(tmp_path: Path, settings: MySQLSettings, database: str, servers
 
 
 def run_views_apply(argv: list[str]) -> int:
-    """``dynamigrate views apply ...``: through the real CLI when the views group mounts the command,
-    else through the command's own entry point (same handler, same exit codes)."""
+    """``dynamigrate -v views apply ...`` through the real CLI entry point."""
     from dynamigrate import cli
-    from dynamigrate.cli import _views_apply
 
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    views = (getattr(sub, "choices", None) or {}).get("views")
-    mounted = views is not None and any(
-        "apply" in (getattr(a, "choices", None) or {}) for a in views._actions
-    )
-    if not mounted:
-        return _views_apply.main(argv)
     # cli.main installs its own log handler (to the stderr of the moment) and stops propagation:
     # put the logger back afterwards so that later tests' caplog still works
     logger = logging.getLogger("dynamigrate")
@@ -208,24 +198,17 @@ def test_mcp_executor_metadata_query_and_env_from_our_settings(
 
 def test_workshop_views_through_mcp(tmp_path, mysql_settings, shop_db_copy, mysql_mcp_server_exe):
     """The workshop contract's views, generated for MariaDB, applied through the real MCP server."""
-    sqlgen = pytest.importorskip("dynamigrate.sqlgen")
-    generate_views = getattr(sqlgen, "generate_views", None)
-    if generate_views is None:
-        pytest.fail("dynamigrate.sqlgen.generate_views is not there yet")
     from dynamigrate.contract.load import load_contract
     from dynamigrate.source.connect import connect
-    from dynamigrate.source.sqlsplit import split_statements
+    from dynamigrate.sqlgen import generate_views
 
     contract = load_contract("/work/shared/reference/workshop-migrationContract.json")
-    generated = generate_views(contract, dialect="mariadb")
-    if isinstance(generated, str):
-        statements: list[Any] = split_statements(generated)
-    else:  # a ViewSet: ViewStatement objects carry view_name and sql
-        statements = list(getattr(generated, "statements", generated))
+    statements = generate_views(contract, dialect="mariadb").statements
     block = {"command": mysql_mcp_server_exe, "env": server_env(mysql_settings, shop_db_copy)}
     with McpExecutor(block, name="mysql") as ex:
         report = apply_statements(ex, statements)
     assert report.ok, report.render_text()
+    assert [r.label for r in report.results] == [st.view_name for st in statements]
 
     conn = connect(mysql_settings, database=shop_db_copy)
     try:
