@@ -26,7 +26,7 @@ N_AUTHORS = 8
 N_BOOKS = 15
 
 
-def contract_dict(table: str) -> dict[str, Any]:
+def contract_dict(table: str, book_filter: str | None = None) -> dict[str, Any]:
     def col(name: str, typ: str, src: str, column: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, "type": typ, "source_table": src, "source_column": column, **extra}
 
@@ -70,6 +70,7 @@ def contract_dict(table: str) -> dict[str, Any]:
                     {
                         "entity_type": "BOOK",
                         "source_table": "books",
+                        **({"filter": book_filter} if book_filter else {}),
                         "attributes": [
                             col("PK", "S", "books", "author_id", transformation=fmt("AUTHOR#{author_id}")),
                             col("SK", "S", "books", "isbn", transformation=fmt("BOOK#{isbn}")),
@@ -110,10 +111,10 @@ def create_source(conn: Any) -> None:
 
 
 def make_config(
-    tmp: Path, mysql_settings: Any, database: str, endpoint: str, table: str
+    tmp: Path, mysql_settings: Any, database: str, endpoint: str, table: str, book_filter: str | None = None
 ) -> tuple[Config, Path]:
     contract = tmp / "contract.json"
-    contract.write_text(json.dumps(contract_dict(table)), encoding="utf-8")
+    contract.write_text(json.dumps(contract_dict(table, book_filter)), encoding="utf-8")
     raw = {
         "mysql": {
             "host": mysql_settings.host,

@@ -279,3 +279,25 @@ def test_dynamodb_damage_is_told_apart_from_the_view(library: dict[str, Any], dd
         1,
         N_BOOKS + 1,
     )
+
+
+def test_counts_apply_the_entity_filter(
+    tmp_path: Path, mysql_settings: Any, mysql_db: str, mysql_conn: Any, ddb_prefix: str, ddb_endpoint: str
+) -> None:
+    """Books without a price are filtered out: the base-table count applies the same filter, and the
+    rows it excludes are reported as filtered, not as missing."""
+    create_source(mysql_conn)
+    name = f"{ddb_prefix}Library"
+    cfg, _ = make_config(tmp_path, mysql_settings, mysql_db, ddb_endpoint, name, "books.price IS NOT NULL")
+    summary = run_migrate(cfg)
+    t = summary.validation.table(name)
+    no_price = N_BOOKS // 5
+    assert summary.validation.passed, summary.validation.render_text()
+    assert (t.source_rows, t.filtered, t.expected, t.load_rows) == (
+        ITEMS - no_price,
+        no_price,
+        ITEMS - no_price,
+        ITEMS - no_price,
+    )
+    assert (t.entities["BOOK"].source_rows, t.entities["BOOK"].filtered) == (N_BOOKS - no_price, no_price)
+    assert t.sampled == ITEMS - no_price and t.mismatched == 0 and t.missing == 0

@@ -524,7 +524,9 @@ class TableValidator:
         for key, _item, entity_type in comparer.sampled_missing:
             if key_string(key) not in seen and len(r.missing_keys) < self.max_listed:
                 r.missing_keys.append({"key": json_safe(key), "entity": entity_type, "sampled": True})
-        return rows[: self.gsi_sample] if self.table.gsis else []
+        if not self.table.gsis:
+            return []
+        return self.rng.sample(rows, min(len(rows), self.gsi_sample))  # every entity, not the first
 
     def _judge_views(self, comparer: ValueComparer) -> None:
         from dynamigrate.source.reader import ViewReader
