@@ -9,6 +9,7 @@ import pytest
 
 from dynamigrate.etl.spark_job import (
     EntityStats,
+    KeyStats,
     PartitionBuffer,
     normalise_jdbc_url,
     plan_partitions,
@@ -50,8 +51,104 @@ def test_rows_without_rowid_get_their_own_partition() -> None:
     preds = [p.predicate for p in parts]
     assert "`_dm_entity` = 'T' AND `_dm_rowid` BETWEEN 5 AND 9" in preds
     assert "`_dm_entity` = 'T' AND `_dm_rowid` IS NULL" in preds
-    assert "`_dm_entity` = 'U' AND `_dm_rowid` IS NULL" in preds
+    assert "`_dm_entity` = 'U'" in preds  # no rowid and no key: the whole entity in one partition
     assert len(parts) == 3
+
+
+def test_a_key_starting_with_an_integer_is_cut_into_ranges_of_that_column() -> None:
+    keys = (KeyStats("_dm_k1", True, 10, 109, 400), KeyStats("_dm_k2", False, None, None, 400))
+    parts = plan_partitions([EntityStats("TAG", None, None, 400, 0, keys)], partition_rows=100)
+    assert [p.predicate for p in parts] == [
+        f"`_dm_entity` = 'TAG' AND `_dm_k1` BETWEEN {a} AND {a + 24}" for a in (10, 35, 60, 85)
+    ]
+    assert {p.scheme for p in parts} == {"range"}
+
+
+def test_other_keys_are_cut_into_hash_buckets_that_cover_every_row() -> None:
+    keys = (KeyStats("_dm_k1", False, None, None, 250), KeyStats("_dm_k2", True, 1, 9, 250))
+    parts = plan_partitions([EntityStats("CODE", None, None, 250, 0, keys)], partition_rows=100)
+    expr = "CRC32(CONCAT_WS('|', `_dm_k1`, `_dm_k2`))"
+    assert [p.predicate for p in parts] == [
+        f"`_dm_entity` = 'CODE' AND MOD({expr}, 3) = {i}" for i in range(3)
+    ]
+    # a small keyed entity, and one without a key: one partition each, the whole entity
+    small = plan_partitions(
+        [EntityStats("S", None, None, 5, 0, keys[:1]), EntityStats("N", None, None, 900, 0)], 100
+    )
+    assert [p.predicate for p in small] == ["`_dm_entity` = 'N'", "`_dm_entity` = 'S'"]
+
+
+def test_restart_extends_key_ranges_below_and_above_the_first_plan() -> None:
+    from dynamigrate.etl.spark_job import extend_plan
+
+    first = plan_partitions([EntityStats("T", None, None, 10, 0, (KeyStats("_dm_k1", True, 5, 14, 10),))], 5)
+    grown = [EntityStats("T", None, None, 14, 0, (KeyStats("_dm_k1", True, 2, 16, 14),))]
+    again = extend_plan(first, grown, 5)
+    assert again[:2] == first
+    assert [p.predicate for p in again[2:]] == [
+        "`_dm_entity` = 'T' AND `_dm_k1` BETWEEN 15 AND 16",
+        "`_dm_entity` = 'T' AND `_dm_k1` BETWEEN 2 AND 4",
+    ]
+
+
+def test_stats_come_from_the_columns_each_entity_fills() -> None:
+    from dynamigrate.etl.spark_plan import ViewColumn, entity_stats_from_rows
+
+    cols = [
+        ViewColumn("PK", "varchar"),
+        ViewColumn("_dm_rowid", "binary", "binary(0)"),
+        ViewColumn("_dm_k1", "int"),
+        ViewColumn("_dm_k2", "varchar"),
+    ]
+    q = stats_query("v", cols)
+    assert "NULL AS lo" in q and "COUNT(`_dm_k2`) AS `n_dm_k2`" in q and "MIN(`_dm_k2`)" not in q
+    rows = [
+        {
+            "entity": "A",
+            "n": 4,
+            "lo": None,
+            "hi": None,
+            "nr": 0,
+            "n_dm_k1": 4,
+            "lo_dm_k1": 1,
+            "hi_dm_k1": 3,
+            "n_dm_k2": 4,
+        },
+        {
+            "entity": "B",
+            "n": 2,
+            "lo": None,
+            "hi": None,
+            "nr": 0,
+            "n_dm_k1": 0,
+            "lo_dm_k1": None,
+            "hi_dm_k1": None,
+            "n_dm_k2": 2,
+        },
+    ]
+    a, b = entity_stats_from_rows(rows, cols)
+    assert a.keys == (KeyStats("_dm_k1", True, 1, 3, 4), KeyStats("_dm_k2", False, None, None, 4))
+    assert b.keys == (KeyStats("_dm_k2", False, None, None, 2),)
+    # the key plan's order wins over the view's column order
+    (a2, _) = entity_stats_from_rows(rows, cols, {"A": ["_dm_k2", "_dm_k1"]})
+    assert [k.column for k in a2.keys] == ["_dm_k2", "_dm_k1"]
+
+
+def test_null_typed_columns_are_cast_for_spark() -> None:
+    from dynamigrate.etl.spark_plan import ViewColumn, read_query
+
+    q = read_query(
+        "v",
+        [
+            ViewColumn("PK", "varchar"),
+            ViewColumn("_dm_rowid", "binary", "binary(0)"),
+            ViewColumn("x", "null"),
+        ],
+    )
+    assert (
+        q
+        == "(SELECT `PK`, CAST(`_dm_rowid` AS DECIMAL(20,0)) AS `_dm_rowid`, CAST(`x` AS CHAR) AS `x` FROM `v`) dm_view"
+    )
 
 
 def test_more_partitions_than_ids_never_gives_empty_ranges() -> None:
@@ -181,3 +278,20 @@ def test_jdbc_source_hides_the_password_and_errors_are_redacted() -> None:
     assert "s3cret-pw" not in repr(jdbc)
     assert _redact("Access denied (password s3cret-pw)", jdbc.password) == "Access denied (password ***)"
     assert _redact("no secret here", "") == "no secret here"
+
+
+def test_spark_errors_show_the_task_or_jvm_exception_not_py4j_boilerplate() -> None:
+    from dynamigrate.etl.spark import _spark_error_text
+
+    jdbc = Exception(
+        "An error occurred while calling o67.jdbc.\n: java.sql.SQLSyntaxErrorException: (conn=9) Table "
+        "'db.ddb_x_view' doesn't exist\n\tat org.mariadb.jdbc.internal.util.exceptions.Foo(Foo.java:1)"
+    )
+    assert _spark_error_text(jdbc) == "SQLSyntaxErrorException: (conn=9) Table 'db.ddb_x_view' doesn't exist"
+    task = Exception(
+        "An error occurred while calling o99.foreachPartition.\n: org.apache.spark.SparkException: Job "
+        "aborted due to stage failure: Task 1 in stage 2.0 failed 2 times, most recent failure: "
+        "org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in f\nRuntimeError: injected failure in partition 1, attempt 1\n\n\tat x'
+    )
+    assert _spark_error_text(task) == "RuntimeError: injected failure in partition 1, attempt 1"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 import zipfile
@@ -321,16 +322,24 @@ class SparkEngine:
         return result
 
 
+_PY_ERROR_PREFIXES = ("dynamigrate.", "RuntimeError", "botocore.", "pymysql.")
+_JVM_ERROR = re.compile(r"^:?\s*((?:java|javax|org|com)\.[\w.$]+(?:Exception|Error)): (.+)$")
+
+
 def _spark_error_text(exc: BaseException) -> str:
-    """The useful line of a Py4J/Spark error (the Python exception raised in the task)."""
-    text = str(exc)
-    for line in text.splitlines():
-        s = line.strip()
-        if s.startswith(("dynamigrate.", "RuntimeError", "botocore.", "pymysql.")) or (
-            "Error:" in s and not s.startswith(("at ", "py4j"))
+    """The useful line of a Py4J/Spark error: the Python exception raised in a task, else the JVM's
+    exception (a JDBC driver's message, say) rather than Py4J's "An error occurred while calling o67"."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for s in lines:
+        if s.startswith(_PY_ERROR_PREFIXES) or (
+            "Error:" in s and not s.startswith(("at ", "py4j", ": org.", "org.", ": java.", "java."))
         ):
             return s[:500]
-    return text.splitlines()[0][:500] if text else type(exc).__name__
+    for s in lines:
+        m = _JVM_ERROR.match(s)
+        if m:
+            return f"{m.group(1).rsplit('.', 1)[-1]}: {m.group(2)}"[:500]
+    return lines[0][:500] if lines else type(exc).__name__
 
 
 register_engine("spark", SparkEngine)

@@ -11,15 +11,15 @@ One script for every place Spark runs:
   imported only when present; the JDBC URL, user and password come from the Glue connection
   (``glueContext.extract_jdbc_conf``), never from the job's arguments. Written for Spark 3.5 and 4.
 
-Reading: Spark does the partitioning. The plan (:func:`plan_partitions`) asks the view for each
-entity's ``MIN/MAX/COUNT`` of ``_dm_rowid`` and cuts every entity's range into slices of about
-``partition_rows`` rows, one JDBC predicate per slice (``_dm_entity = 'ORDER' AND _dm_rowid BETWEEN a
-AND b``). Per-entity predicates keep partitions even when entities differ in size, and MariaDB pushes
-them into the branches of a UNION ALL view (EXPLAIN shows "Impossible WHERE" for the other branches
-and a PRIMARY range scan for the matching one). The same predicate scheme is used for single-entity
-views (rather than ``partitionColumn``/``lowerBound``/``upperBound``, whose bounds only set the stride
-and leave open-ended first/last partitions): every partition is a closed, named range, which is what
-the per-partition checkpoints key on. Rows whose ``_dm_rowid`` is NULL get one partition per entity.
+Reading: Spark does the partitioning. The plan (:mod:`dynamigrate.etl.spark_plan`) asks the view
+for its columns (``information_schema``) and for each entity's row count and key ranges, and cuts every
+entity into slices of about ``partition_rows`` rows, one JDBC predicate per slice: ranges of
+``_dm_rowid`` (a single integer key) or of the first key column when it is an integer (a junction
+table), hash buckets of the key for any other key (VARCHAR, BINARY, composite), one partition for a
+source without a unique key. Per-entity predicates keep partitions even when entities differ in size,
+and MariaDB pushes them into the branches of a UNION ALL view (EXPLAIN shows "Impossible WHERE" for
+the other branches). Every partition is a named predicate, which is what the per-partition checkpoints
+key on; together the predicates select every row exactly once.
 
 Writing: each partition builds its own boto3 client, encodes rows with the same
 :class:`~dynamigrate.target.encode.ItemEncoder` and writes with the same
@@ -37,27 +37,54 @@ an item already written is skipped; sync/newer: the condition compares markers/v
 from __future__ import annotations
 
 import argparse
-import hashlib
+import dataclasses
 import json
 import logging
-import math
 import os
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.etl.spark_plan import (
+    DEFAULT_PARTITION_ROWS,
+    ENTITY_COLUMN,
+    ROWID_COLUMN,
+    EntityStats,
+    KeyStats,
+    Partition,
+    ViewColumn,
+    columns_query,
+    entity_stats_from_rows,
+    extend_plan,
+    partition_from_dict,
+    plan_partitions,
+    quote_ident,
+    read_query,
+    sql_string,
+    stats_query,
+)
+
+__all__ = [
+    "DEFAULT_PARTITION_ROWS",
+    "EntityStats",
+    "KeyStats",
+    "Partition",
+    "extend_plan",
+    "plan_partitions",
+    "quote_ident",
+    "sql_string",
+    "stats_query",
+]
+
 log = logging.getLogger("dynamigrate.etl.spark_job")
 
-ENTITY_COLUMN = "_dm_entity"
-ROWID_COLUMN = "_dm_rowid"
-DEFAULT_PARTITION_ROWS = 50_000
 JDBC_DRIVER = "org.mariadb.jdbc.Driver"
 COUNTER_NAMES = (
     "read",
@@ -150,140 +177,23 @@ def normalise_jdbc_url(url: str, database: str | None = None) -> str:
     return base + "?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
-def quote_ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-# -- partition plan (pure) -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EntityStats:
-    entity: str | None
-    lo: int | None
-    hi: int | None
-    rows: int
-    rows_with_rowid: int
-
-
-@dataclass(frozen=True)
-class Partition:
-    index: int
-    predicate: str
-    entity: str | None
-    lo: int | None
-    hi: int | None
-    estimated_rows: int
-
-    def key(self, table: str) -> str:
-        """Stable checkpoint name: the table and the predicate decide it."""
-        return hashlib.sha256(f"{table}\n{self.predicate}".encode()).hexdigest()[:20]
-
-
-def plan_partitions(
-    stats: Iterable[EntityStats], partition_rows: int = DEFAULT_PARTITION_ROWS
-) -> list[Partition]:
-    """One predicate per slice of ~``partition_rows`` rows, cut per entity (pure).
-
-    Slices split the entity's rowid range evenly (ids are assumed roughly dense; a sparse range gives
-    some smaller slices, never wrong ones). Together the predicates cover every row exactly once:
-    closed BETWEEN ranges per entity, plus ``IS NULL`` for rows without a rowid.
-    """
-    partitions: list[Partition] = []
-    target = max(1, int(partition_rows))
-    for st in sorted(stats, key=lambda s: (s.entity is None, s.entity or "")):
-        if st.rows <= 0:
-            continue
-        ent = (
-            f"{quote_ident(ENTITY_COLUMN)} = {sql_string(st.entity)}"
-            if st.entity is not None
-            else (f"{quote_ident(ENTITY_COLUMN)} IS NULL")
-        )
-        rid = quote_ident(ROWID_COLUMN)
-        if st.rows_with_rowid > 0 and st.lo is not None and st.hi is not None:
-            n = max(1, math.ceil(st.rows_with_rowid / target))
-            span = st.hi - st.lo + 1
-            n = min(n, span)
-            step = math.ceil(span / n)
-            a = st.lo
-            while a <= st.hi:
-                b = min(st.hi, a + step - 1)
-                partitions.append(
-                    Partition(
-                        index=len(partitions),
-                        predicate=f"{ent} AND {rid} BETWEEN {a} AND {b}",
-                        entity=st.entity,
-                        lo=a,
-                        hi=b,
-                        estimated_rows=math.ceil(st.rows_with_rowid * (b - a + 1) / span),
-                    )
-                )
-                a = b + 1
-        nulls = st.rows - st.rows_with_rowid
-        if nulls > 0 or st.lo is None:
-            partitions.append(
-                Partition(
-                    index=len(partitions),
-                    predicate=f"{ent} AND {rid} IS NULL",
-                    entity=st.entity,
-                    lo=None,
-                    hi=None,
-                    estimated_rows=max(nulls, 0),
-                )
-            )
-    return partitions
-
-
-def extend_plan(
-    previous: list[Partition], stats: Iterable[EntityStats], partition_rows: int
-) -> list[Partition]:
-    """The previous plan plus partitions for rows beyond it: a larger rowid than the entity's last
-    slice, or an entity the previous plan did not know (pure). Existing predicates are unchanged,
-    so their checkpoints still apply."""
-    out = list(previous)
-    by_entity: dict[str | None, list[Partition]] = {}
-    for p in previous:
-        by_entity.setdefault(p.entity, []).append(p)
-    rid = quote_ident(ROWID_COLUMN)
-    for st in stats:
-        known = by_entity.get(st.entity)
-        if not known:
-            for p in plan_partitions([st], partition_rows):
-                out.append(Partition(len(out), p.predicate, p.entity, p.lo, p.hi, p.estimated_rows))
-            continue
-        old_hi = max((p.hi for p in known if p.hi is not None), default=None)
-        if st.hi is not None and old_hi is not None and st.hi > old_hi:
-            ent = known[0].predicate.split(" AND ", 1)[0]
-            pred = f"{ent} AND {rid} BETWEEN {old_hi + 1} AND {st.hi}"
-            if all(p.predicate != pred for p in out):
-                out.append(Partition(len(out), pred, st.entity, old_hi + 1, st.hi, st.hi - old_hi))
-    return out
-
-
-def stats_query(view: str) -> str:
-    e, r = quote_ident(ENTITY_COLUMN), quote_ident(ROWID_COLUMN)
-    return (
-        f"(SELECT {e} AS entity, MIN({r}) AS lo, MAX({r}) AS hi, COUNT(*) AS n, COUNT({r}) AS nr "
-        f"FROM {quote_ident(view)} GROUP BY {e}) dm_stats"
-    )
-
-
-def entity_stats(spark: Any, jdbc: JdbcSource, view: str) -> list[EntityStats]:
-    rows = spark.read.jdbc(jdbc.url, stats_query(view), properties=jdbc.properties()).collect()
-    return [
-        EntityStats(
-            entity=r["entity"],
-            lo=None if r["lo"] is None else int(r["lo"]),
-            hi=None if r["hi"] is None else int(r["hi"]),
-            rows=int(r["n"]),
-            rows_with_rowid=int(r["nr"]),
-        )
-        for r in rows
+def entity_stats(
+    spark: Any, jdbc: JdbcSource, view: str, key_order: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[EntityStats], list[ViewColumn]]:
+    """Per-entity statistics of the view (see :mod:`dynamigrate.etl.spark_plan`) and its columns."""
+    props = jdbc.properties()
+    crow = spark.read.jdbc(jdbc.url, columns_query(view), properties=props).collect()
+    columns = [
+        ViewColumn(str(r["name"]), str(r["data_type"] or ""), str(r["column_type"] or ""))
+        for r in sorted(crow, key=lambda r: int(r["pos"]))
     ]
+    if not columns:
+        raise RuntimeError(
+            f"view {view} not found in the database of {jdbc.url.split('?', 1)[0]}: create the views first"
+            " (dynamigrate views apply)"
+        )
+    rows = spark.read.jdbc(jdbc.url, stats_query(view, columns), properties=props).collect()
+    return entity_stats_from_rows([r.asDict() for r in rows], columns, key_order), columns
 
 
 # -- output location (local directory or S3) -------------------------------------------------------
@@ -403,6 +313,9 @@ class JobConf:
     #: client for ``region`` / ``dynamodb_endpoint``. The seam for another client (fault injection in
     #: the tests, a client with other credentials)
     client_factory: Callable[[], Any] | None = None
+    #: entity -> its key columns in the view, key order (from the key plan, when the caller knows the
+    #: live schema); None: the job finds them in the view (the key columns each entity fills)
+    key_order: Mapping[str, Sequence[str]] | None = None
 
     @property
     def table_name(self) -> str:
@@ -597,12 +510,12 @@ def run_job(
     """
     t0 = time.monotonic()
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
-    stats = entity_stats(spark, jdbc, conf.view)
+    stats, columns = entity_stats(spark, jdbc, conf.view, conf.key_order)
     t_stats = time.monotonic() - t0
     stored = storage.read_text(f"{checkpoint_dir(conf.table_name)}plan.json") if resume else None
     if stored:
         # a restart keeps the first plan (so its checkpoints still match) and adds what appeared since
-        parts = extend_plan([Partition(**p) for p in json.loads(stored)], stats, conf.partition_rows)
+        parts = extend_plan([partition_from_dict(p) for p in json.loads(stored)], stats, conf.partition_rows)
     else:
         parts = plan_partitions(stats, conf.partition_rows)
     storage.write_text(
@@ -632,11 +545,11 @@ def run_job(
     rejected: dict[str, int] = {}
     if todo:
         # renumber: the JDBC partition index is the position in ``todo``
-        todo = [Partition(i, p.predicate, p.entity, p.lo, p.hi, p.estimated_rows) for i, p in enumerate(todo)]
+        todo = [dataclasses.replace(p, index=i) for i, p in enumerate(todo)]
         acc = spark.sparkContext.accumulator({}, _dict_accumulator_param())
         df = spark.read.jdbc(
             jdbc.url,
-            quote_ident(conf.view),
+            read_query(conf.view, columns),
             predicates=[p.predicate for p in todo],
             properties=jdbc.properties(),
         )
