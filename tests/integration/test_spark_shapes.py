@@ -80,3 +80,23 @@ def test_every_source_shape_lands_item_for_item(
             0,
             {},
         ), name
+        # every keyed shape is split (small partitions); a source without a unique key is one
+        # partition (per entity in the multi-entity table)
+        schemes = r.extra["spark"]["schemes"]
+        assert set(schemes) == SCHEMES[name], (name, schemes)
+        if SCHEMES[name] != {"single"}:
+            assert r.extra["spark"]["partitions"] >= 3, (name, schemes)
+
+
+#: How each table is partitioned: rowid ranges (single integer key), ranges of the first key column
+#: (an integer), hash buckets (other keys), one partition (no unique key).
+SCHEMES = {
+    "ShInt": {"rowid"},
+    "ShComp": {"range"},
+    "ShTwoVc": {"hash"},
+    "ShVc": {"hash"},
+    "ShBin": {"hash"},
+    "ShUniq": {"hash"},
+    "ShNokey": {"single"},
+    "ShMulti": {"rowid", "range", "hash", "single"},
+}

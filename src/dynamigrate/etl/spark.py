@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dynamigrate.contract.model import Table
     from dynamigrate.etl.base import EtlContext
     from dynamigrate.runstate import RunDir
+    from dynamigrate.source.schema import SchemaInfo
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,17 @@ def jdbc_source(cfg: Config, database: str | None, fetch_size: int = 1000) -> An
     return JdbcSource(url=url, user=m.user, password=password, fetch_size=fetch_size)
 
 
+def _key_order(table: Table, schema: SchemaInfo | None) -> dict[str, tuple[str, ...]] | None:
+    """Entity -> its key columns in the view, in key order (the key plan the views were generated
+    with); None without the live schema (the job then finds the key columns in the view)."""
+    if schema is None:
+        return None
+    from dynamigrate.source.keys import key_plan
+
+    plan = key_plan(table, schema)
+    return {name: ek.view_columns for name, ek in plan.entities.items() if ek is not None}
+
+
 def _redact(text: str, secret: str) -> str:
     """``text`` with ``secret`` masked (a driver or Py4J message must not carry the password into
     logs, the run state or an exception)."""
@@ -241,6 +253,7 @@ class SparkEngine:
                 chunk_rows=int(settings.get("chunk_rows") or min(opts.chunk_rows, 1000)),
                 partition_rows=int(settings.get("partition_rows") or 50_000),
                 client_factory=self.task_client_factory,
+                key_order=_key_order(table, ctx.schema),
             )
             jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
             secret = jdbc.password
@@ -284,6 +297,7 @@ class SparkEngine:
             result.extra["spark"] = {
                 "partitions": outcome.partitions,
                 "skipped_partitions": outcome.skipped_partitions,
+                "schemes": outcome.schemes,
                 "unchanged": total.get("unchanged", 0),
                 "master": spark.sparkContext.master,
                 "spark_version": spark.version,

@@ -44,7 +44,7 @@ import os
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -476,6 +476,8 @@ class JobOutcome:
     seconds: float
     total_rows: int
     plan_seconds: float = 0.0
+    #: partitions of the plan per scheme (rowid | range | hash | single | nulls, see spark_plan)
+    schemes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -592,6 +594,7 @@ def run_job(
         seconds=round(time.monotonic() - t0, 3),
         total_rows=sum(s.rows for s in stats),
         plan_seconds=round(t_stats, 3),
+        schemes=dict(Counter(p.scheme for p in parts)),
     )
 
 

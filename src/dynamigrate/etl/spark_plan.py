@@ -34,10 +34,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dynamigrate.source.keys import KEY_COLUMN_PREFIX
+
 ENTITY_COLUMN = "_dm_entity"
 ROWID_COLUMN = "_dm_rowid"
-#: The view's key columns: ``_dm_k1``, ``_dm_k2``... (dynamigrate.source.keys)
-KEY_COLUMN_PREFIX = "_dm_k"
 DEFAULT_PARTITION_ROWS = 50_000
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
 #: Types MariaDB reports for a column that is the NULL literal in every branch of the view.
