@@ -604,7 +604,9 @@ def plan_deployment(
         },
     )
     requests: list[tuple[str, str, dict[str, Any]]] = [("s3", "put_object", u) for u in uploads]
-    role = cfg.aws.glue_role
+    from dynamigrate.workshop_config import glue_role_arn
+
+    role = glue_role_arn(cfg) or cfg.aws.glue_role
     for spec in specs:
         if spec.job_name in existing:
             requests.append(("glue", "update_job", build_update_request(spec, layout, opts, role)))

@@ -1164,6 +1164,16 @@ def _table_names(contract: Contract | None, schema: SchemaInfo | None) -> frozen
     return frozenset(names)
 
 
+_PLAIN_VIEW_NAME = re.compile(r"ddb_[a-z0-9_]+_view")
+
+
+def view_identifier(name: str, quote: Callable[[str], str]) -> str:
+    """The view's name in its CREATE statement: bare when it is the default ``ddb_<table>_view`` of
+    lower-case letters, digits and underscores (never a reserved word; the workshop's tools read the
+    name from the file as ``CREATE OR REPLACE VIEW <name> AS``), quoted otherwise."""
+    return name if _PLAIN_VIEW_NAME.fullmatch(name) else quote(name)
+
+
 def generate_table_view(
     table: Table,
     dialect: str | MySQL8Dialect = "mysql",
@@ -1185,7 +1195,7 @@ def generate_table_view(
         builder = _EntityBuilder(table, entity, d, schema, notes, known_tables)
         selects.append(builder.select(columns, keys))
     body = "\nUNION ALL\n".join(selects)
-    sql = f"CREATE OR REPLACE VIEW {d.quote(table.view_name)} AS\n{body}"
+    sql = f"CREATE OR REPLACE VIEW {view_identifier(table.view_name, d.quote)} AS\n{body}"
     if check == "full":
         assert_single_create_view(sql, d.name, table=table.name)
     elif check:

@@ -14,7 +14,7 @@
 --   * Customers (tables[0].attributes[27].join.join_condition): 'customers.id = customers.id' matches the row itself: the object is built from the current row
 --   * Customers (tables[0]): _dm_rowid assumed to be customers.id (no schema given)
 -- ================================================================================================
-CREATE OR REPLACE VIEW `ddb_customers_view` AS
+CREATE OR REPLACE VIEW ddb_customers_view AS
 SELECT
   CAST(CONCAT('CUST#', CAST(`customers`.`id` AS CHAR CHARACTER SET utf8mb4)) AS CHAR CHARACTER SET utf8mb4) AS `PK`,
   CAST('#PROFILE' AS CHAR CHARACTER SET utf8mb4) AS `SK`,
@@ -74,7 +74,7 @@ LEFT JOIN `customers` AS `ref` ON `ref`.`id` = `customers`.`referrer_id`;
 --   * Categories (tables[1].attributes[8].join.else_value): 'parent.id' uses the undeclared alias 'parent': read as this join's own joined row (categories AS parent)
 --   * Categories (tables[1]): _dm_rowid assumed to be categories.id (no schema given)
 -- ================================================================================================
-CREATE OR REPLACE VIEW `ddb_categories_view` AS
+CREATE OR REPLACE VIEW ddb_categories_view AS
 SELECT
   CAST(CASE WHEN `categories`.`parent_id` IS NULL THEN 'ROOT' ELSE `parent`.`name` END AS CHAR CHARACTER SET utf8mb4) AS `PK`,
   CAST(`categories`.`name` AS CHAR CHARACTER SET utf8mb4) AS `SK`,
@@ -98,7 +98,7 @@ LEFT JOIN `categories` AS `parent` ON `parent`.`id` = `categories`.`parent_id`;
 --   * Shop (tables[2].entities[0]): _dm_rowid assumed to be customers.id (no schema given)
 --   * Shop (tables[2].entities[1]): _dm_rowid assumed to be orders.id (no schema given)
 -- ================================================================================================
-CREATE OR REPLACE VIEW `ddb_shop_view` AS
+CREATE OR REPLACE VIEW ddb_shop_view AS
 SELECT
   CAST(CONCAT('C#', CAST(`customers`.`id` AS CHAR CHARACTER SET utf8mb4)) AS CHAR CHARACTER SET utf8mb4) AS `PK`,
   CAST('#META' AS CHAR CHARACTER SET utf8mb4) AS `SK`,

@@ -15,7 +15,7 @@
 --   * Users (tables[0].entities[0]): _dm_rowid assumed to be users.id (no schema given)
 --   * Users (tables[0].entities[2]): _dm_rowid assumed to be orders.id (no schema given)
 -- ================================================================================================
-CREATE OR REPLACE VIEW `ddb_users_view` AS
+CREATE OR REPLACE VIEW ddb_users_view AS
 SELECT
   CAST(`users`.`email` AS CHAR CHARACTER SET utf8mb4) AS `PK`,
   CAST('#META' AS CHAR CHARACTER SET utf8mb4) AS `SK`,
@@ -113,7 +113,7 @@ LEFT JOIN `users` AS `users` ON `users`.`id` = `orders`.`user_id`;
 --   * Products (tables[1].attributes[4].join): self-join joins products to itself as cat_hierarchy (as the contract format defines it); the condition uses 'category_id', which looks like a reference to table categories: if categories was meant, use a foreign-key join with target_table categories. Generated as written.
 --   * Products (tables[1]): _dm_rowid assumed to be products.id (no schema given)
 -- ================================================================================================
-CREATE OR REPLACE VIEW `ddb_products_view` AS
+CREATE OR REPLACE VIEW ddb_products_view AS
 SELECT
   CAST(`products`.`id` AS CHAR CHARACTER SET utf8mb4) AS `PK`,
   CAST('#META' AS CHAR CHARACTER SET utf8mb4) AS `SK`,
@@ -153,7 +153,7 @@ LEFT JOIN `products` AS `cat_hierarchy` ON `cat_hierarchy`.`id` = `products`.`ca
 --   * Categories (tables[2].attributes[11].join.else_value): 'parent.id' uses the undeclared alias 'parent': read as this join's own joined row (categories AS parent)
 --   * Categories (tables[2]): _dm_rowid assumed to be categories.id (no schema given)
 -- ================================================================================================
-CREATE OR REPLACE VIEW `ddb_categories_view` AS
+CREATE OR REPLACE VIEW ddb_categories_view AS
 SELECT
   CAST(CASE WHEN `categories`.`parent_id` IS NULL THEN 'ROOT' ELSE `parent`.`name` END AS CHAR CHARACTER SET utf8mb4) AS `PK`,
   CAST(`categories`.`name` AS CHAR CHARACTER SET utf8mb4) AS `SK`,
