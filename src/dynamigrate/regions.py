@@ -281,8 +281,19 @@ def check_regions(
             report.rows.append(
                 _guarded(f"Glue job {job}", "glue-job", _glue_row, make, "job", job, expected, others)
             )
-    for row in report.unchecked:
-        log.warning("region check: could not check %s (%s)", row.resource, row.how)
+    by_cause: dict[str, list[str]] = {}
+    for row in report.unchecked:  # one warning per cause, however many resources it hit
+        by_cause.setdefault(row.how, []).append(row.resource)
+    for how, resources in by_cause.items():
+        if len(resources) == 1:
+            log.warning("region check: could not check %s (%s)", resources[0], how)
+        else:
+            log.warning(
+                "region check: could not check %d resources (%s): %s",
+                len(resources),
+                how,
+                ", ".join(resources),
+            )
 
     for row in report.rows:
         log.debug("region check: %s -> %s (%s)", row.resource, row.region, row.how)

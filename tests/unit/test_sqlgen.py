@@ -428,7 +428,15 @@ def test_cli_views_generate_to_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     text = out.read_text(encoding="utf-8")
     assert len(split_statements(text)) == 1 and "ddb_categories_view" in text
-    assert "interpretation: Categories" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    interpretations = [line for line in text.splitlines() if line.startswith("--   * ")]
+    assert interpretations and "interpretation: " not in err
+    assert f"{len(interpretations)} interpretation(s)" in err and str(out) in err
+    # -v lists each of them, once
+    assert cli_main(["views", "generate", str(WORKSHOP), "-t", "Categories", "-o", str(out), "-v"]) == 0
+    err = capsys.readouterr().err
+    for line in interpretations:
+        assert err.count("interpretation: " + line.removeprefix("--   * ")) == 1
 
 
 def test_cli_unknown_table_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -156,6 +156,11 @@ def test_create_glue_and_run_with_the_workshop_config(tmp_path: Path) -> None:
     assert "aws.vpc_id, aws.subnet_ids, aws.security_group_ids not used" in proc.stderr
     assert "mysql.private_host (10.0.1.23) not used" in proc.stderr
     assert "pw-not-printed" not in proc.stdout + proc.stderr
+    # nothing answers at the endpoint: one warning for that one cause, naming every resource
+    (unchecked,) = [line for line in proc.stderr.splitlines() if "region check: could not check" in line]
+    assert "could not check 5 resources" in unchecked
+    for resource in ("DynamoDB table Users", "DynamoDB table Products", "S3 bucket modernizer-bucket"):
+        assert resource in unchecked
 
     # a real run without a connection stops before anything is created
     proc = _run([script, "--config", str(config)], tmp_path, env=env)

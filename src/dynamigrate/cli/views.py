@@ -4,7 +4,8 @@
                                         [--dialect mysql|mariadb|auto] [--config FILE] [--schema-from-db]
 
 Without ``--output`` the SQL goes to stdout. Every interpretation of an ambiguous contract (self-
-references, assumed primary keys...) is printed to stderr and written as a comment in the file.
+references, assumed primary keys...) is written as a comment in the file; stderr says how many
+(``-v`` lists them).
 With ``--config`` and a reachable MySQL, ``--schema-from-db`` reads the live schema (primary keys,
 column types: self-references become certain, every column reference is checked) and ``--dialect auto``
 detects MySQL/MariaDB from ``SELECT VERSION()``. ``views apply`` (another module) runs the file.
@@ -123,8 +124,7 @@ def run_generate(args: argparse.Namespace) -> int:
         dialect = load_config(config).migration.dialect or "mysql"
 
     views = generate_views(contract, args.table or None, dialect, schema)
-    for line in views.interpretations:
-        print(f"interpretation: {line}", file=sys.stderr)
+    _print_interpretations(views.interpretations, args)
     text = views.render_file(
         contract_source=str(contract_path), include_timestamp=not getattr(args, "no_timestamp", False)
     )
@@ -143,6 +143,23 @@ def run_generate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _print_interpretations(notes: list[str], args: argparse.Namespace) -> None:
+    """Every interpretation with -v; otherwise how many and where they are (the SQL file's comments);
+    nothing with -q."""
+    if not notes or getattr(args, "quiet", False):
+        return
+    if getattr(args, "verbose", 0):
+        for line in notes:
+            print(f"interpretation: {line}", file=sys.stderr)
+        return
+    where = args.output or "the SQL"
+    print(
+        f"{len(notes)} interpretation(s) of ambiguous parts of the contract, written as comments in "
+        f"{where} (-v lists them here)",
+        file=sys.stderr,
+    )
 
 
 def _read_server(config: str, database: str | None, with_schema: bool) -> tuple[str, Any]:
