@@ -374,7 +374,7 @@ def migrate(
     phases = _Phases(summary, run, progress)
     conn = None
     try:
-        conn, schema = _phase_contract(cfg, contract, tables, database, phases)
+        conn, schema = _phase_contract(cfg, contract, tables, database, phases, options.accept)
         _phase_regions(cfg, tables, engine_name, phases)
         _phase_views(cfg, contract, tables, schema, options, phases, run, database)
         _phase_preflight(conn, contract, tables, options, phases, run, database)
@@ -438,7 +438,12 @@ def _client_factory(cfg: Config, etl: EtlOptions) -> Callable[[], Any]:
 
 
 def _phase_contract(
-    cfg: Config, contract: Contract, tables: tuple[Table, ...], database: str, phases: _Phases
+    cfg: Config,
+    contract: Contract,
+    tables: tuple[Table, ...],
+    database: str,
+    phases: _Phases,
+    accept: tuple[str, ...] = (),
 ) -> tuple[Any, Any]:
     from dynamigrate.contract.validate import check_contract
     from dynamigrate.source.connect import connect
@@ -447,7 +452,13 @@ def _phase_contract(
     t0 = time.monotonic()
     conn = connect(cfg.mysql, database)
     schema = introspect(conn, database)
-    problems = check_contract(contract, schema)
+    from dynamigrate.contract.problems import ProblemList
+    from dynamigrate.contract.readings import ACCEPTABLE, split_accepted
+
+    kept, accepted = split_accepted(list(check_contract(contract, schema)), accept)
+    problems = ProblemList(kept)
+    for p in accepted:
+        problems.warning(p.path, f"accepted knowingly (--accept {p.code}): {p.message}", p.fix, code=p.code)
     wanted = {t.name for t in tables}
     from dynamigrate.notes import NOTES_FILE, group_warnings, record_notes
 
@@ -461,7 +472,13 @@ def _phase_contract(
         raise ContractError(
             "the contract does not fit the schema or is invalid",
             problems=errors,
-            hint="fix each path listed (`dynamigrate contract check` shows the same list), then run again",
+            hint="fix each path listed (`dynamigrate contract check` shows the same list), then run again"
+            + (
+                "; a reading that is not certain can be accepted knowingly with --accept "
+                + ",".join(sorted({p.code for p in errors if p.code in ACCEPTABLE}))
+                if any(p.code in ACCEPTABLE for p in errors)
+                else ""
+            ),
         )
     phases.record(
         "contract",
@@ -523,7 +540,7 @@ def _phase_views(
 
     t0 = time.monotonic()
     dialect = cfg.migration.dialect or schema.dialect
-    viewset = generate_views(contract, [t.name for t in tables], dialect, schema)
+    viewset = generate_views(contract, [t.name for t in tables], dialect, schema, accept=options.accept)
     sql_path = run.file("views.sql")
     sql_path.write_text(viewset.render_file(contract_source=contract.source), encoding="utf-8")
     from dynamigrate.notes import record_notes

@@ -203,7 +203,8 @@ def test_workshop_views_through_mcp(tmp_path, mysql_settings, shop_db_copy, mysq
     from dynamigrate.sqlgen import generate_views
 
     contract = load_contract("/work/shared/reference/workshop-migrationContract.json")
-    statements = generate_views(contract, dialect="mariadb").statements
+    # the workshop's Products.category_path is not certain (C301): generated as written, knowingly
+    statements = generate_views(contract, dialect="mariadb", accept=("C301",)).statements
     block = {"command": mysql_mcp_server_exe, "env": server_env(mysql_settings, shop_db_copy)}
     with McpExecutor(block, name="mysql") as ex:
         report = apply_statements(ex, statements)

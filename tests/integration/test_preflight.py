@@ -552,7 +552,8 @@ def test_preflight_on_workshop_views(shop_db_copy: str, mysql_settings: Any) -> 
     conn = connect(mysql_settings, shop_db_copy)
     try:
         schema = introspect(conn, shop_db_copy)
-        views = generate_views(contract, dialect=schema.dialect, schema=schema)
+        # the workshop's Products.category_path is not certain (C301): generated as written, knowingly
+        views = generate_views(contract, dialect=schema.dialect, schema=schema, accept=("C301",))
         with conn.cursor() as cur:
             for stmt in views.statements:
                 cur.execute(stmt.sql)

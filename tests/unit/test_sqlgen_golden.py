@@ -26,8 +26,13 @@ CASES = {
 DIALECTS = ("mysql", "mariadb")
 
 
+#: the workshop's Products.category_path stops (C301, not certain): accepted here, so the golden file
+#: shows the reading generated as written and said in its interpretations
+ACCEPT = {"workshop": ("C301",)}
+
+
 def _render(case: str, dialect: str) -> str:
-    views = generate_views(load_contract(CASES[case]), dialect=dialect)
+    views = generate_views(load_contract(CASES[case]), dialect=dialect, accept=ACCEPT.get(case, ()))
     return views.render_file(contract_source=CASES[case].name, include_timestamp=False)
 
 

@@ -20,7 +20,7 @@ from dynamigrate.cli._common import (
 )
 from dynamigrate.contract.load import parse_contract_text
 from dynamigrate.contract.problems import STRUCTURE_CODE, Problem, ProblemList
-from dynamigrate.errors import DynamigrateError
+from dynamigrate.errors import ConfigError, DynamigrateError
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +36,11 @@ def register(subparsers: Any) -> None:
         add_mysql_arguments(p, connection=False)
         p.add_argument("--offline", action="store_true", help="do not connect to MySQL, even with --config")
         p.add_argument("--json", action="store_true", help="print the problems as JSON")
+        p.add_argument(
+            "--accept",
+            metavar="CODE[,CODE]",
+            help="proceed knowingly past readings that are not certain (e.g. C301): reported as warnings",
+        )
         p.set_defaults(handler=run_check)
     parser.set_defaults(handler=print_help_handler(parser))
 
@@ -47,12 +52,19 @@ def run_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read contract file {args.contract}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    try:
+        accept = parse_accept(getattr(args, "accept", None))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     contract, problems = parse_contract_text(text, source=args.contract)
     schema_note = "not linted against a live schema (no --config, or --offline)"
     if contract is not None:
+        from dynamigrate.contract.readings import reading_problems, split_accepted
         from dynamigrate.contract.validate import validate_contract
 
         problems.extend(validate_contract(contract))
+        schema = None
         if args.config and not args.offline:
             try:
                 schema = _introspect(args)
@@ -63,6 +75,12 @@ def run_check(args: argparse.Namespace) -> int:
 
             problems.extend(lint_contract(contract, schema))
             schema_note = f"linted against database '{schema.database}' ({schema.version})"
+        kept, accepted = split_accepted(reading_problems(contract, schema), accept)
+        problems.extend(kept)
+        for p in accepted:
+            problems.warning(
+                p.path, f"accepted knowingly (--accept {p.code}): {p.message}", p.fix, code=p.code
+            )
     tables = len(contract.tables) if contract is not None else 0
     if args.json:
         print(
@@ -99,6 +117,21 @@ def render_problems(problems: ProblemList) -> str:
         if p.fix:
             lines.append(f"        fix: {p.fix}")
     return "\n".join(lines)
+
+
+def parse_accept(value: str | None) -> tuple[str, ...]:
+    """The codes of ``--accept A,B`` (readings that may be accepted knowingly); ConfigError otherwise."""
+    from dynamigrate.contract.readings import ACCEPTABLE
+
+    codes = tuple(dict.fromkeys(c.strip().upper() for c in (value or "").split(",") if c.strip()))
+    unknown = [c for c in codes if c not in ACCEPTABLE]
+    if unknown:
+        known = "; ".join(f"{k}: {v}" for k, v in ACCEPTABLE.items())
+        raise ConfigError(
+            f"--accept {','.join(unknown)}: not a reading that can be accepted",
+            hint=f"acceptable codes: {known}",
+        )
+    return codes
 
 
 def _introspect(args: argparse.Namespace) -> Any:

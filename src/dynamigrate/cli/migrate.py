@@ -83,7 +83,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--skip-validation", action="store_true", help="do not validate after loading")
     p.add_argument(
         "--accept",
-        help="comma-separated preflight checks whose errors are accepted knowingly (e.g. key_missing)",
+        help="accept knowingly: readings that are not certain (contract codes, e.g. C301) and preflight checks "
+        "(names or codes, e.g. key_missing), comma-separated",
     )
     p.add_argument(
         "--progress",

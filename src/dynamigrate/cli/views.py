@@ -56,6 +56,11 @@ def add_generate_arguments(p: argparse.ArgumentParser, positional: bool = True) 
         default=None,
         help="SQL dialect: mysql (MySQL 8.0, default), mariadb, or auto (from SELECT VERSION(); needs --config)",
     )
+    p.add_argument(
+        "--accept",
+        metavar="CODE[,CODE]",
+        help="generate past readings that are not certain (e.g. C301) knowingly; noted in the file",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -123,7 +128,11 @@ def run_generate(args: argparse.Namespace) -> int:
 
         dialect = load_config(config).migration.dialect or "mysql"
 
-    views = generate_views(contract, args.table or None, dialect, schema)
+    from dynamigrate.cli.contract import parse_accept
+
+    views = generate_views(
+        contract, args.table or None, dialect, schema, accept=parse_accept(getattr(args, "accept", None))
+    )
     _print_interpretations(views.interpretations, args)
     text = views.render_file(
         contract_source=str(contract_path), include_timestamp=not getattr(args, "no_timestamp", False)

@@ -55,8 +55,12 @@ BOOL_LITERALS = {"0", "1", "true", "false"}
 
 
 def check_contract(contract: Contract, schema: SchemaInfo | None = None) -> ProblemList:
-    """Semantic validation, plus the live-schema lint when a schema is given."""
+    """Semantic validation, the readings that are not certain (C301; with a schema they use its
+    foreign keys), plus the live-schema lint when a schema is given."""
+    from dynamigrate.contract.readings import reading_problems
+
     problems = validate_contract(contract)
+    problems.extend(reading_problems(contract, schema))
     if schema is not None:
         from dynamigrate.contract.lint import lint_contract
 

@@ -51,6 +51,21 @@ def introspect(conn: Any, database: str) -> SchemaInfo:
                 uniques.setdefault(t, {}).setdefault(index, []).append(col)
             if int(seq) == 1:
                 indexed.setdefault(t, set()).add(col)
+        # declared foreign keys, single-column ones only (the join-certainty check reads them)
+        cur.execute(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME"
+            " FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = %s"
+            " AND REFERENCED_TABLE_NAME IS NOT NULL ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+            (database,),
+        )
+        fk_parts: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for t, name, col, ref_t, ref_c in cur.fetchall():
+            fk_parts.setdefault((t, name), []).append((col, ref_t, ref_c))
+        fks: dict[str, dict[str, tuple[str, str]]] = {}
+        for (t, _name), parts in fk_parts.items():
+            if len(parts) == 1:
+                col, ref_t, ref_c = parts[0]
+                fks.setdefault(t, {})[col] = (ref_t, ref_c)
     tables = {
         name: TableInfo(
             name=name,
@@ -60,6 +75,7 @@ def introspect(conn: Any, database: str) -> SchemaInfo:
             row_estimate=int(rows) if rows is not None else None,
             indexed_columns=frozenset(indexed.get(name, ())),
             unique_keys=tuple(tuple(cols) for _, cols in sorted(uniques.get(name, {}).items())),
+            foreign_keys=fks.get(name, {}),
         )
         for name, (is_view, rows) in kinds.items()
     }

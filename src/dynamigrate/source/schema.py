@@ -76,6 +76,15 @@ class TableInfo:
     indexed_columns: frozenset[str] = frozenset()  # first column of every index
     #: every UNIQUE index but the primary key, in index-name order, columns in index order
     unique_keys: tuple[tuple[str, ...], ...] = ()
+    #: declared single-column foreign keys: column -> (referenced table, referenced column)
+    foreign_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def references(self, column: str) -> tuple[str, str] | None:
+        """(table, column) the column references by a declared foreign key, or None."""
+        for key, value in self.foreign_keys.items():
+            if key.lower() == column.lower():
+                return value
+        return None
 
     def column(self, name: str) -> ColumnInfo | None:
         col = self.columns.get(name)
@@ -139,6 +148,7 @@ class SchemaInfo:
                     "row_estimate": t.row_estimate,
                     "indexed_columns": sorted(t.indexed_columns),
                     "unique_keys": [list(k) for k in t.unique_keys],
+                    "foreign_keys": {k: list(v) for k, v in t.foreign_keys.items()},
                     "columns": [c.__dict__ for c in t.columns.values()],
                 }
                 for t in self.tables.values()
@@ -158,5 +168,6 @@ class SchemaInfo:
                 row_estimate=t.get("row_estimate"),
                 indexed_columns=frozenset(t.get("indexed_columns") or ()),
                 unique_keys=tuple(tuple(k) for k in t.get("unique_keys") or ()),
+                foreign_keys={k: (v[0], v[1]) for k, v in (t.get("foreign_keys") or {}).items()},
             )
         return cls(database=data.get("database", ""), tables=tables, version=data.get("version", ""))

@@ -135,6 +135,7 @@ def generate_views(
     dialect: str = "mysql",
     schema: SchemaInfo | None = None,
     check: bool | str = True,
+    accept: tuple[str, ...] | list[str] | set[str] = (),
 ) -> ViewSet:
     """Generate the views of ``contract`` (all tables, or those named in ``tables``).
 
@@ -143,10 +144,30 @@ def generate_views(
     shape on tokens (:func:`~dynamigrate.sqlgen.safety.check_statement_shape`: one statement, CREATE
     VIEW ... AS SELECT, no comment, no ';'); ``"full"`` also parses it completely
     (:func:`assert_single_create_view`, which ``views apply`` runs before executing anything).
-    Raises :class:`~dynamigrate.errors.ContractError` for what cannot be generated, naming the JSON path.
+    Raises :class:`~dynamigrate.errors.ContractError` for what cannot be generated, naming the JSON path,
+    and for readings that are not certain (:mod:`dynamigrate.contract.readings`, code C301) unless
+    their code is in ``accept``: accepted ones are generated as written and said in the interpretations.
     """
+    from dynamigrate.contract.readings import reading_problems, split_accepted
+    from dynamigrate.errors import ContractError
+
+    kept, accepted = split_accepted(reading_problems(contract, schema, tables), accept)
+    if kept:
+        raise ContractError(
+            "the contract cannot be read with certainty",
+            problems=kept,
+            hint="correct the join as each snippet shows, or proceed knowingly with --accept "
+            + ",".join(sorted({p.code or "" for p in kept})),
+        )
     d = get_dialect(dialect)
     statements = generate_statements(contract, tables, d, schema, check)
+    for p in accepted:
+        for stmt in statements:
+            if _table_of(contract, p.path) == stmt.table:
+                stmt.interpretations.insert(
+                    0,
+                    f"{stmt.table} ({p.path}): accepted knowingly ({p.code}), generated as written: {p.message}",
+                )
     return ViewSet(
         statements=statements,
         dialect=d.name,
@@ -154,6 +175,16 @@ def generate_views(
         contract_sha256=contract.sha256,
         schema_database=schema.database if schema is not None else None,
     )
+
+
+def _table_of(contract: Contract, path: str) -> str | None:
+    """The contract table a JSON path points into (``tables[i]...`` or ``[i]...``)."""
+    import re
+
+    m = re.match(r"^(?:tables)?\[(\d+)\]", path)
+    if not m or int(m.group(1)) >= len(contract.tables):
+        return None
+    return contract.tables[int(m.group(1))].name
 
 
 def split_statements(text: str) -> list[str]:

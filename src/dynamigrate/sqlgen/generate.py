@@ -733,8 +733,6 @@ class _EntityBuilder:
                     undeclared = m.group(1)
             declared = j.join_alias if j.type == "self-join" else None
             alias, matched = self.add_to_one_join(target, conds, undeclared, declared, scope, j.path)
-            if j.type == "self-join" and target.lower() == self.src.lower():
-                self._observe_self_join(j, attr)
             joined = alias if alias is not None else self.src_alias
             sel_map = dict(scope)
             if declared is None or target.lower() not in scope:
@@ -796,26 +794,6 @@ class _EntityBuilder:
         if ev is None:
             return "NULL"
         return self.static_literal(ev, attr)
-
-    def _observe_self_join(self, j: Join, attr: Attribute) -> None:
-        """A self-join joins the source table to itself; say so when the condition looks like a foreign
-        key to another table (e.g. products.category_id)."""
-        for column in re.findall(r"[A-Za-z_][A-Za-z0-9_]*\.([A-Za-z_][A-Za-z0-9_]*)", j.join_condition or ""):
-            low = column.lower()
-            if low.endswith("_id"):
-                stem = low[:-3]
-                other = next(
-                    (t for t in (stem, stem + "s", stem + "es", stem[:-1] + "ies") if t in self.known_tables),
-                    None,
-                )
-                if stem and other and other != self.src.lower():
-                    self.note(
-                        j.path,
-                        f"self-join joins {self.src} to itself as {j.join_alias} (as the contract format defines "
-                        f"it); the condition uses '{column}', which looks like a reference to table {other}: if "
-                        f"{other} was meant, use a foreign-key join with target_table {other}. Generated as written.",
-                    )
-                    return
 
     def chain_value(self, attr: Attribute, j: Join, scope: dict[str, str]) -> str:
         chain_scope = dict(scope)

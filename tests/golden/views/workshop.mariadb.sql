@@ -110,7 +110,7 @@ LEFT JOIN `users` AS `users` ON `users`.`id` = `orders`.`user_id`;
 -- DynamoDB table Products -> view ddb_products_view
 -- source tables: products
 -- interpretations:
---   * Products (tables[1].attributes[4].join): self-join joins products to itself as cat_hierarchy (as the contract format defines it); the condition uses 'category_id', which looks like a reference to table categories: if categories was meant, use a foreign-key join with target_table categories. Generated as written.
+--   * Products (tables[1].attributes[4].join.join_condition): accepted knowingly (C301), generated as written: 'cat_hierarchy.id = products.category_id' compares products.category_id, which references categories.id (by its name), with cat_hierarchy (products), a row of products, not of categories: every item would get a value from the wrong table
 --   * Products (tables[1]): _dm_rowid assumed to be products.id (no schema given)
 -- ================================================================================================
 CREATE OR REPLACE VIEW ddb_products_view AS
