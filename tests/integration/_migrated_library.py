@@ -42,6 +42,8 @@ def contract_dict(table: str, book_filter: str | None = None) -> dict[str, Any]:
                 "pk": "PK",
                 "sk": "SK",
                 "gsis": [{"index_name": "GSI1", "pk": "GSI1PK", "sk": "GSI1SK", "projection": "ALL"}],
+                "satisfies": ["get an author", "list an author's books", "authors by country"],
+                "estimated_item_size_bytes": 120,
                 "entities": [
                     {
                         "entity_type": "AUTHOR",
@@ -90,7 +92,7 @@ def create_source(conn: Any) -> None:
             "CREATE TABLE authors (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, country VARCHAR(40) NULL)"
         )
         cur.execute(
-            "CREATE TABLE books (id INT PRIMARY KEY, isbn VARCHAR(20) NOT NULL, author_id INT NOT NULL, "
+            "CREATE TABLE books (id INT PRIMARY KEY, isbn VARCHAR(20) NOT NULL, author_id INT NULL, "
             "title VARCHAR(200) NOT NULL, price DECIMAL(38,8) NULL)"
         )
         cur.executemany(
@@ -129,6 +131,12 @@ def make_config(
     path = tmp / "config.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     return load_config(path), path
+
+
+def add_orphan_book(conn: Any) -> None:
+    """A book without an author: its partition key is NULL, so the row is rejected (null_key)."""
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO books VALUES (99, '978-000099', NULL, 'Orphan', NULL)")
 
 
 def run_migrate(cfg: Config, **options: Any) -> RunSummary:
