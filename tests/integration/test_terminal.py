@@ -103,6 +103,15 @@ def test_migrate_in_an_80_column_terminal(
     summary_rows = [line for line in lines if line.split()[:2] in ([n, "done"] for n in expected)]
     assert {line.split()[0] for line in summary_rows} == set(expected)
 
+    # `status` (the latest run) in the same terminal: within 80 columns, one row per table
+    code, raw = run_in_pty([sys.executable, "-m", "dynamigrate", "status", "--config", str(config)], env)
+    lines = screen_lines(raw)
+    assert code == 0, "\n".join(lines)
+    assert [line for line in lines if cell_len(line) > 80] == []
+    rows = [line.split() for line in lines if line.split()[:1] and line.split()[0] in expected]
+    assert {row[0] for row in rows} == set(expected)
+    assert all(row[1] == "done" and "100%" in row for row in rows), rows
+
 
 def prefix_name(prefix: str, name: str) -> str:
     return prefix + name

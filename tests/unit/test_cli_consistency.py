@@ -140,3 +140,13 @@ def test_bash_completion_completes_commands_and_flags(
     proc = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["migrate", "--tables"]
+
+
+def test_status_of_a_table_whose_total_is_not_known_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = RunDir.create(tmp_path, "20260101T000000Z-aaaa")
+    run.update_state(status="running", tables={"Users": {"status": "running", "read": 1200, "written": 1100}})
+    out = _status(capsys, "--output-dir", str(tmp_path))
+    (line,) = [x for x in out.splitlines() if "Users" in x]
+    assert "read 1200 " in line and "written 1100" in line and "?" not in line

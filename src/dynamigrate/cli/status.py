@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -189,11 +190,11 @@ def render_status(doc: dict[str, Any]) -> str:
     if doc["tables"]:
         lines.append("  tables:")
         for t in doc["tables"]:
-            pct = f"{t['progress']:.0%}" if t["progress"] is not None else "  ?"
-            total = t["total"] if t["total"] is not None else "?"
+            pct = f"{t['progress']:.0%}" if t["progress"] is not None else ""
+            total = f"/{t['total']}" if t["total"] is not None else ""  # not known yet: no '?'
             lines.append(
                 f"    {t['table']:<24} {t.get('status') or '?':<9} [{_bar(t['progress'])}] {pct:>4} "
-                f"read {t['read']}/{total}  written {t['written']}  skipped {t['skipped']}  rejected {t['rejected']}"
+                f"read {t['read']}{total}  written {t['written']}  skipped {t['skipped']}  rejected {t['rejected']}"
                 + (f"  conflicts {t['conflicts']}" if t["conflicts"] else "")
                 + (
                     f"  retries {t['retries']}  throttled {t['throttles']}"
@@ -265,7 +266,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     run_dir = RunDir.find(output_dir, run_name)
     doc = run_status(run_dir)
-    print(json.dumps(doc, indent=2, default=str) if args.json else render_status(doc))
+    if args.json:
+        print(json.dumps(doc, indent=2, default=str))
+    elif sys.stdout.isatty():  # a terminal: sized to it
+        from dynamigrate.cli._status_view import render_status_rich
+        from dynamigrate.cli._summary import stdout_console
+
+        stdout_console().print(render_status_rich(doc))
+    else:
+        print(render_status(doc))
     return 0
 
 
