@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate one MySQL view per DynamoDB table of a migration contract.",
     )
     add_generate_arguments(parser, positional=True)
+    for action in parser._actions:
+        if action.dest == "all":  # here, as in the workshop, --table or --all is required
+            action.help = "generate every table of the contract (this or --table is required)"
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="list the interpretations of the contract here"
     )

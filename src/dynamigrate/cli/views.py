@@ -30,7 +30,9 @@ except ImportError:  # pragma: no cover - the apply command is optional
 def add_generate_arguments(p: argparse.ArgumentParser, positional: bool = True) -> None:
     """The generator's options (shared with tools/generate_mysql_views.py)."""
     if positional:
-        p.add_argument("contract_file", nargs="?", help="the migration contract JSON file")
+        p.add_argument(
+            "contract_file", nargs="?", metavar="CONTRACT", help="the migration contract JSON file"
+        )
     p.add_argument("--contract", "-c", dest="contract", help="the migration contract JSON file")
     p.add_argument(
         "--table",
