@@ -497,6 +497,17 @@ def _phase_regions(cfg: Config, tables: tuple[Table, ...], engine_name: str, pha
     glue_jobs: list[str] = []
     if engine_name == "glue":
         from dynamigrate.etl.glue import glue_job_name
+        from dynamigrate.workshop_config import glue_connection_warning, workshop_key_warnings
+
+        for warning in workshop_key_warnings(cfg):
+            log.warning("config: %s", warning)
+        if glue_connection_warning(cfg):
+            phases.record("regions", "failed", "no Glue connection", t0)
+            raise ConfigError(
+                "no Glue connection configured (aws.glue_connection): the Glue jobs would not reach MySQL",
+                hint="set aws.glue_connection to the Glue JDBC connection that reaches the database (the "
+                "workshop's CloudFormation stack creates 'mysql-modernizer-connection')",
+            )
 
         glue_jobs = [glue_job_name(t.name) for t in tables]
     try:
@@ -716,6 +727,13 @@ def _plan(
         notes.append("--skip-views: the views already in the database are used")
     if options.skip_preflight:
         notes.append("--skip-preflight: data problems show up as rejected rows only")
+    if engine_name == "glue":
+        from dynamigrate.workshop_config import glue_connection_warning, workshop_key_warnings
+
+        notes += workshop_key_warnings(cfg)
+        no_connection = glue_connection_warning(cfg)
+        if no_connection:
+            notes.append(no_connection)
     endpoint = cfg.aws.dynamodb_endpoint
     return {
         "contract": str(contract_path),

@@ -174,3 +174,13 @@ def test_create_glue_and_run_with_the_workshop_config(tmp_path: Path) -> None:
     assert "will not reach MySQL" not in proc.stdout
     (create,) = [line for line in proc.stdout.splitlines() if "glue.create_job(" in line]
     assert '"Connections": {"Connections": ["mysql-modernizer-connection"]}' in create
+
+
+def test_migrate_engine_glue_plan_with_the_workshop_config(tmp_path: Path) -> None:
+    env = _env(AWS_ACCESS_KEY_ID="dummy", AWS_SECRET_ACCESS_KEY="dummy")
+    config = _workshop_config(tmp_path)
+    argv = ["-m", "dynamigrate", "migrate", "--config", str(config), "--engine", "glue", "--dry-run"]
+    proc = _run(argv, tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "the Glue jobs will not reach MySQL" in proc.stdout
+    assert "aws.vpc_id, aws.subnet_ids, aws.security_group_ids not used" in proc.stdout
