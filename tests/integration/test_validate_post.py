@@ -122,6 +122,7 @@ def test_a_view_bug_copied_into_dynamodb_is_found(library: dict[str, Any], ddb_c
     kinds = {(m.kind, m.attribute) for m in t.view_mismatches}
     assert kinds == {("missing_row", None), ("changed", "book_count")}
     assert t.view_mismatched == N_AUTHORS + 1
+    assert t.ddb_as_view == N_AUTHORS + 1  # DynamoDB holds exactly what the view computes: the view's fault
     text = full.render_text()
     assert f"BOOK#{dropped}" in text and "book_count" in text and "view does not match the contract" in text
 
@@ -261,7 +262,7 @@ def test_dynamodb_damage_is_told_apart_from_the_view(library: dict[str, Any], dd
         ("BOOK#978-000003", "title", "changed", {"S": "Book 3 📚"}, {"S": "Mallory"}),
     ]
     assert all(d.view_agrees is False for d in t.differences)
-    assert t.view_mismatched == 0 and t.view_checked == 2 and not t.view_mismatches
+    assert t.view_mismatched == 0 and t.view_checked == 2 and not t.view_mismatches and t.ddb_as_view == 0
     assert [e["key"] for e in t.extra_keys] == [_key("APP#1", "x")] and (
         t.extra_marked,
         t.extra_unmarked,

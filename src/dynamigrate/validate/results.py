@@ -172,6 +172,7 @@ class TableValidation:
     view_mismatched: int = 0  # items whose view row disagrees with the contract
     view_mismatches: list[ViewMismatch] = field(default_factory=list)
     view_checked: int = 0  # items whose view row was compared with the contract
+    ddb_as_view: int = 0  # differing/missing items whose DynamoDB state is exactly the view's
     gsis: list[GsiResult] = field(default_factory=list)
     gsi_problems: list[GsiProblem] = field(default_factory=list)
     item_size_avg: float | None = None

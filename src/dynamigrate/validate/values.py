@@ -9,7 +9,7 @@ difference from a view that does not match the contract (:mod:`.viewcheck`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -125,6 +125,8 @@ class ValueComparer:
                 room = self.max_listed - len(r.view_mismatches)
                 if room > 0:
                     r.view_mismatches.extend(v.mismatches[:room])
+            if v.mismatches and _as_view(s, v.view_item, self.ignore, self.json_text.get(s.entity, ())):
+                r.ddb_as_view += 1
             listed = self._diffs_by_key.get(key_string(s.key), [])
             if s.actual is None or not listed:
                 continue
@@ -137,3 +139,13 @@ class ValueComparer:
                 d.view_agrees = (a is None and b is None) or (
                     a is not None and b is not None and canonical_value(a) == canonical_value(b)
                 )
+
+
+def _as_view(
+    s: Suspect, view_item: dict[str, Any] | None, ignore: frozenset[str], json_text: Iterable[str]
+) -> bool:
+    """DynamoDB holds exactly what the view computes for this item (nothing, when the view has no
+    item): the load copied the view faithfully, the difference is the view's."""
+    if s.actual is None or view_item is None:
+        return s.actual is None and view_item is None
+    return not compare_items(view_item, s.actual, ignore, json_text)

@@ -74,9 +74,15 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
             "difference(s))"
         )
     if r.view_mismatched:
+        copied = (
+            f"; DynamoDB holds exactly the view's item for {r.ddb_as_view} of them (the load copied the view)"
+            if r.ddb_as_view
+            else ""
+        )
         r.problems.append(
             f"the view does not match the contract for {r.view_mismatched} of {r.view_checked} item(s) looked "
             "up (a view generator or SQL dialect bug: the load copies what the view says; see view_mismatches)"
+            + copied
         )
     gsi_missing = sum(g.missing for g in r.gsis)
     if gsi_missing:
