@@ -116,3 +116,30 @@ def test_catalogue_lookups() -> None:
     assert plain is None or plain.key != "glue-connection"
     assert lookup_text("Glue job run failed: Communications link failure").key == "glue-connection"  # type: ignore[union-attr]
     assert guidance_for(ValueError("nothing known")) is None
+
+
+def test_every_headline_states_the_basis_and_counts_alone_show_no_integrity() -> None:
+    doc = _doc()
+    doc["validation"] |= {"basis": "counts only", "headline": "PASSED (counts only, no integrity score)"}
+    doc["validation"]["score"] = None
+    doc["tables"][0]["validation"] |= {"score": None, "basis": "counts only", "status": "passed"}
+    md, page = render_markdown(doc), render_html(doc)
+    for text in (md, page):
+        assert "PASSED (counts only, no integrity score)" in text and "100.00%" not in text
+    doc = _doc()
+    doc["validation"] = {
+        "mode": "sample",
+        "status": "not validated",
+        "verdict": "not validated",
+        "score": None,
+        "basis": "nothing validated",
+        "headline": "NOT VALIDATED (nothing validated)",
+        "origin": "validate",
+    }
+    doc["tables"][0]["validation"] = {"status": "not validated", "score": None, "error": "table not found"}
+    md, page = render_markdown(doc), render_html(doc)
+    assert "NOT VALIDATED (nothing validated)" in md and "validated later with `dynamigrate validate`" in md
+    assert "NOT VALIDATED (nothing validated)" in page and '<span class="warn">not validated</span>' in page
+    doc["validation"] = None
+    assert "Validation: not validated (not run)" in render_markdown(doc)
+    assert "NOT VALIDATED" in render_html(doc)
