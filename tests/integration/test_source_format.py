@@ -62,6 +62,18 @@ ROWS = [
         None,
     ),
     (6, "not a date 😀", "", "2024-13-45T99:99", None, None, "", "", None),
+    # dates that do not exist: NULL on MariaDB too (its STR_TO_DATE alone would keep them)
+    (
+        7,
+        "2024-02-30",
+        "2023-02-29 10:00:00",
+        "2024-02-30T10:00:00Z",
+        None,
+        None,
+        None,
+        "31/04/2024 10:00",
+        None,
+    ),
 ]
 
 
@@ -160,6 +172,7 @@ def test_every_source_format_name_reads_exactly(mysql_conn: Any, mysql_db: str) 
         # text of another shape is NULL (preflight counts it), never a guessed date
         (5, None, None, "2024-01-05 03:09:10", None, None, None, None, None),
         (6, None, None, None, None, None, None, None, None),
+        (7, None, None, None, None, None, None, None, None),
     ]
 
 

@@ -43,9 +43,9 @@ def read_date_sql(
     # empty text is no date: MariaDB's STR_TO_DATE('') gives the zero date 0000-00-00
     text = f"NULLIF(TRIM(CAST({src} AS CHAR)), '')"
     if name == "date":
-        return f"STR_TO_DATE({text}, {literal('%Y-%m-%d')})"
+        return _valid(f"STR_TO_DATE({text}, {literal('%Y-%m-%d')})")
     if name == "datetime":
-        return f"STR_TO_DATE({text}, {literal('%Y-%m-%d %H:%i:%s')})"
+        return _valid(f"STR_TO_DATE({text}, {literal('%Y-%m-%d %H:%i:%s')})")
     if name == "epoch":
         return (
             f"CASE WHEN {text} REGEXP {literal(_NUMBER)} THEN DATE_ADD({_EPOCH}, "
@@ -58,19 +58,26 @@ def read_date_sql(
         )
     if name == "iso8601":
         local_text = f"REPLACE(REGEXP_SUBSTR({text}, {literal(_ISO_LOCAL)}), 'T', ' ')"
-        local = (
+        local = _valid(
             f"STR_TO_DATE({local_text}, CASE WHEN CHAR_LENGTH({local_text}) = 16 "
             f"THEN {literal('%Y-%m-%d %H:%i')} ELSE {literal('%Y-%m-%d %H:%i:%s')} END)"
         )
+        iso_date = _valid(f"STR_TO_DATE({text}, {literal('%Y-%m-%d')})")
         zone = f"REGEXP_SUBSTR({text}, {literal(_ISO_ZONE)})"
         # '+02' / '+0200' / '+02:00' -> '+02:00' (CONVERT_TZ's numeric offset form)
         offset = (
             f"CONCAT(LEFT({zone}, 3), ':', LPAD(RIGHT(REPLACE(SUBSTRING({zone}, 4), ':', ''), 2), 2, '0'))"
         )
         return (
-            f"CASE WHEN {text} REGEXP {literal(_ISO_DATE_ONLY)} THEN STR_TO_DATE({text}, {literal('%Y-%m-%d')}) "
+            f"CASE WHEN {text} REGEXP {literal(_ISO_DATE_ONLY)} THEN {iso_date} "
             f"WHEN {text} REGEXP {literal(_ISO_DATETIME)} THEN "
             f"CASE WHEN {zone} IS NULL OR {zone} = '' THEN {local} "
             f"ELSE CONVERT_TZ({local}, {offset}, '+00:00') END END"
         )
-    return f"STR_TO_DATE({text}, {literal(spec(source_format))})"
+    return _valid(f"STR_TO_DATE({text}, {literal(spec(source_format))})")
+
+
+def _valid(sql: str) -> str:
+    """NULL for a date that does not exist: MariaDB's STR_TO_DATE reads '2024-02-30' as it is (and
+    DATE_FORMAT prints it), date arithmetic refuses it on both servers."""
+    return f"DATE_ADD({sql}, INTERVAL 0 SECOND)"

@@ -75,6 +75,20 @@ _JOINED = "joined"
 
 
 @dataclass
+class Probe:
+    """One preflight count over an entity's rows: ``condition`` is true for a row whose computed
+    value is NULL although its inputs are not (kind transformation / calculation), or whose non-NULL
+    join key matches no row of ``target`` (kind join)."""
+
+    attribute: str
+    kind: str  # transformation | calculation | join
+    path: str
+    condition: str
+    inputs: list[str]
+    target: str | None = None
+
+
+@dataclass
 class ViewStatement:
     """One generated statement: the view of one DynamoDB table."""
 
@@ -150,6 +164,11 @@ class _EntityBuilder:
         self.alias_tables: dict[str, str] = {self.src_alias.lower(): self.src}
         self.joins: list[tuple[str, str, str]] = []  # (alias, target table, ON sql)
         self.join_keys: dict[tuple[str, str], str] = {}
+        #: lower-case join alias -> the current-row columns its ON clause reads (preflight probes)
+        self.join_inputs: dict[str, list[str]] = {}
+        #: what preflight counts: computed values that are NULL from non-NULL inputs (sqlgen/probes.py)
+        self.probes: list[Probe] = []
+        self.values: dict[str, str] = {}
         self._assumed_pk_noted: set[str] = set()
         if len(self.src_alias) > MAX_IDENTIFIER:
             raise SqlGenError(
@@ -237,8 +256,10 @@ class _EntityBuilder:
         names: _Names,
         roles: dict[int, str] | None = None,
         copy: bool = True,
+        seen: list[tuple[str, str]] | None = None,
     ) -> str:
-        """Rewrite the column references of ``tree`` (a copy unless ``copy=False``) and render it."""
+        """Rewrite the column references of ``tree`` (a copy unless ``copy=False``) and render it;
+        ``seen`` receives every (alias, column) referenced."""
         if copy:
             tree = tree.copy()
         for i, column in enumerate(list(tree.find_all(exp.Column))):
@@ -249,6 +270,8 @@ class _EntityBuilder:
             column.set("db", None)
             column.set("catalog", None)
             self.check_column(alias, column.name, path)
+            if seen is not None:
+                seen.append((alias, column.name))
         return render_sql(tree)
 
     def resolve_column(self, column: exp.Column, path: str, what: str, names: _Names) -> str:
@@ -404,9 +427,12 @@ class _EntityBuilder:
                 roles = r
             rendered_roles.append((tree, roles, cpath))
 
+        inputs: list[tuple[str, str]] = []
+
         def on_sql(join_alias: str) -> tuple[str, list[str]]:
             self.alias_tables.setdefault(join_alias.lower(), target)
             parts, matched = [], []
+            inputs.clear()
             for tree, roles, cpath in rendered_roles:
                 mapping = dict(scope)
                 if declared_alias:
@@ -418,7 +444,7 @@ class _EntityBuilder:
                 }
                 candidates = (join_alias, *dict.fromkeys(scope.values()))
                 names = _Names(mapping, None, None, candidates)
-                parts.append(self.render_tree(tree, cpath, "join condition", names, role_alias))
+                parts.append(self.render_tree(tree, cpath, "join condition", names, role_alias, seen=inputs))
                 matched += self._joined_eq_columns(tree, roles, mapping, join_alias, role_alias)
             return " AND ".join(f"({p})" if len(rendered_roles) > 1 else p for p in parts), matched
 
@@ -429,6 +455,7 @@ class _EntityBuilder:
         if key in self.join_keys:
             alias = self.join_keys[key]
             _, matched = on_sql(alias)
+            self.join_inputs[alias.lower()] = self._current_inputs(inputs, alias)
             if declared_alias and declared_alias.lower() != alias.lower():
                 self.note(
                     path,
@@ -438,6 +465,7 @@ class _EntityBuilder:
             return alias, matched
         alias = self.allocate_alias(declared_alias or preferred_alias or target)
         sql, matched = on_sql(alias)
+        self.join_inputs[alias.lower()] = self._current_inputs(inputs, alias)
         self.joins.append((alias, target, sql))
         self.join_keys[key] = alias
         if self_ref:
@@ -448,6 +476,30 @@ class _EntityBuilder:
                 "(the joined row is the one whose primary key is compared)",
             )
         return alias, matched
+
+    def _current_inputs(self, inputs: list[tuple[str, str]], join_alias: str) -> list[str]:
+        """The columns of the rows already in scope that a join condition reads (its key)."""
+        cols = [self.col(a, c) for a, c in inputs if a.lower() != join_alias.lower()]
+        return list(dict.fromkeys(cols))
+
+    def probe_join(
+        self, attr: Attribute, path: str, target: str, alias: str | None, matched: list[str]
+    ) -> None:
+        """Preflight probe: a non-NULL join key that matches no row of ``target``."""
+        if alias is None or not matched:
+            return
+        inputs = self.join_inputs.get(alias.lower()) or []
+        if not inputs:
+            return
+        cond = " AND ".join(f"{c} IS NOT NULL" for c in inputs) + f" AND {matched[0]} IS NULL"
+        self.probes.append(Probe(attr.name, "join", path, cond, [c.replace("`", "") for c in inputs], target))
+
+    def probe_value(self, attr: Attribute, kind: str, path: str, inputs: list[str], value: str) -> None:
+        """Preflight probe: a computed value that is NULL although its inputs are not."""
+        if not inputs:
+            return
+        cond = " AND ".join(f"{c} IS NOT NULL" for c in inputs) + f" AND ({value}) IS NULL"
+        self.probes.append(Probe(attr.name, kind, path, cond, [c.replace("`", "") for c in inputs], None))
 
     def _joined_eq_columns(
         self,
@@ -589,12 +641,16 @@ class _EntityBuilder:
             # the column holds JSON text; the item encoder parses it (and rejects invalid JSON with a reason)
             return self.source_column(attr)
         if t.type == "date-format":
-            src = self.source_column(attr)
-            if t.source_format:
-                src = self.read_source_date(attr, t, src)
-            return f"DATE_FORMAT({src}, {self.d.literal(date_format_spec(t.format or ''))})"
+            column = self.source_column(attr)
+            src = self.read_source_date(attr, t, column) if t.source_format else column
+            value = f"DATE_FORMAT({src}, {self.d.literal(date_format_spec(t.format or ''))})"
+            self.probe_value(attr, "transformation", t.path, [column], value)
+            return value
         if t.type == "number-format":
-            return self.number_format(self.source_column(attr), t.format or "", attr, t.path)
+            column = self.source_column(attr)
+            value = self.number_format(column, t.format or "", attr, t.path)
+            self.probe_value(attr, "transformation", t.path, [column], value)
+            return value
         raise SqlGenError(f"unsupported transformation '{t.type}'", path=t.path, table=self.table.name)
 
     def read_source_date(self, attr: Attribute, t: Transformation, src: str) -> str:
@@ -733,6 +789,7 @@ class _EntityBuilder:
                     undeclared = m.group(1)
             declared = j.join_alias if j.type == "self-join" else None
             alias, matched = self.add_to_one_join(target, conds, undeclared, declared, scope, j.path)
+            self.probe_join(attr, j.path, target, alias, matched)
             joined = alias if alias is not None else self.src_alias
             sel_map = dict(scope)
             if declared is None or target.lower() not in scope:
@@ -799,7 +856,7 @@ class _EntityBuilder:
         chain_scope = dict(scope)
         values: list[str] = []
         for step in j.joins:
-            alias, _ = self.add_to_one_join(
+            alias, matched = self.add_to_one_join(
                 step.target_table,
                 [(step.join_condition, f"{step.path}.join_condition")],
                 None,
@@ -807,6 +864,7 @@ class _EntityBuilder:
                 chain_scope,
                 step.path,
             )
+            self.probe_join(attr, step.path, step.target_table, alias, matched)
             joined = (
                 alias if alias is not None else chain_scope.get(step.target_table.lower(), self.src_alias)
             )
@@ -949,6 +1007,7 @@ class _EntityBuilder:
             value = f"DATE_ADD({base}, INTERVAL {int(m.group(1))} {m.group(2).upper()})"
             if c.date_format:
                 value = f"DATE_FORMAT({value}, {self.d.literal(date_format_spec(c.date_format))})"
+            self.probe_value(attr, "calculation", c.path, [f"({base})"], value)
             return value
         raise SqlGenError(f"unsupported calculation '{c.type}'", path=c.path, table=self.table.name)
 
@@ -979,7 +1038,7 @@ class _EntityBuilder:
         return any("id" in [c.lower() for c in attr.source_columns] for attr in self.entity.attributes)
 
     def select(self, columns: tuple[str, ...], keys: KeyPlan | None = None) -> str:
-        values: dict[str, str] = {}
+        values = self.values
         for attr in self.entity.attributes:
             values[attr.name] = self.wire(attr, self.value(attr))
         lines = []
@@ -999,7 +1058,11 @@ class _EntityBuilder:
                 lines.append(
                     f"  {self.col(self.src_alias, src_col) if src_col else 'NULL'} AS {self.q(slot)}"
                 )
-        sql = "SELECT\n" + ",\n".join(lines) + f"\nFROM {self.q(self.src)}"
+        return "SELECT\n" + ",\n".join(lines) + "\n" + self.from_clause()
+
+    def from_clause(self) -> str:
+        """FROM the source table, its LEFT JOINs and the entity's filter (after :meth:`select`)."""
+        sql = f"FROM {self.q(self.src)}"
         for alias, target, on in self.joins:
             sql += f"\nLEFT JOIN {self.q(target)} AS {self.q(alias)} ON {on}"
         where = self.filter_where()

@@ -65,6 +65,8 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "invalid_json": ("P143", "error", "an M/L attribute holds invalid JSON or the wrong JSON kind"),
     "item_too_large": ("P150", "error", "estimated item size over DynamoDB's 400 KB limit"),
     "item_large": ("P151", "warning", "estimated item size over 300 KB"),
+    "value_lost": ("P160", "error", "a transformation or date-math gives NULL for a non-NULL input"),
+    "join_unmatched": ("P161", "warning", "a non-NULL join key matches no row: the attribute is absent"),
 }
 
 # numbers as the encoder accepts them (target/encode.py _NUMBER_RE), on the trimmed text
@@ -387,6 +389,7 @@ def run_preflight(
         accepted=set(accept),
         started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
+    schema = _schema(conn, database)
     for table in contract.select(list(tables) if tables else None):
         stats = TableStats(table=table.name, view=table.view_name)
         findings: list[Finding] = []
@@ -407,6 +410,8 @@ def run_preflight(
                     exc.hint or "regenerate and re-apply the views, then run preflight again",
                 )
             )
+        if schema is not None and not any(f.check in ("view_missing", "view_unreadable") for f in findings):
+            findings.extend(_silent_nulls(conn, contract, table, schema))
         report.tables.append(stats)
         report.findings.extend(findings)
     report.seconds = time.monotonic() - t0
@@ -417,6 +422,42 @@ def run_preflight(
         report.seconds,
     )
     return report
+
+
+def _schema(conn: Any, database: str) -> Any:
+    """The live schema for the silent-NULL probes (None, logged, when it cannot be read)."""
+    from dynamigrate.errors import DynamigrateError
+    from dynamigrate.source.introspect import introspect
+
+    try:
+        with _driver_errors(database=database):
+            return introspect(conn, database)
+    except DynamigrateError as exc:
+        log.warning("preflight: cannot read the schema of %s, silent NULLs not counted: %s", database, exc)
+        return None
+
+
+def _silent_nulls(conn: Any, contract: Contract, table: Table, schema: Any) -> list[Finding]:
+    """value_lost / join_unmatched findings of a table (validate/silent_nulls.py)."""
+    from dynamigrate.errors import DynamigrateError
+    from dynamigrate.validate.silent_nulls import silent_null_findings
+
+    try:
+        return silent_null_findings(conn, contract, table, schema)
+    except DynamigrateError as exc:
+        # never silent: the count could not be made, and that is an error of the table
+        return [
+            _finding(
+                "view_unreadable",
+                table,
+                None,
+                None,
+                0,
+                [],
+                f"counting silent NULLs of {table.name} failed: {exc}",
+                "regenerate the views from this contract and run preflight again",
+            )
+        ]
 
 
 def _finding(

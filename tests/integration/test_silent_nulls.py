@@ -1,0 +1,147 @@
+"""Preflight counts silent NULLs on real MariaDB: a transformation that gives NULL for a non-NULL input
+is an error (exit 1 of `dynamigrate preflight`), a non-NULL join key that matches no row a warning,
+both with exact counts and example keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _etl_expect import make_config
+
+from dynamigrate.cli import main
+from dynamigrate.contract import parse_contract
+from dynamigrate.source.introspect import introspect
+from dynamigrate.sqlgen import generate_views
+from dynamigrate.validate.preflight import run_preflight
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = [
+    """CREATE TABLE owners (id INT NOT NULL PRIMARY KEY, name VARCHAR(50) NULL) DEFAULT CHARSET=utf8mb4""",
+    """CREATE TABLE events (
+         id INT NOT NULL PRIMARY KEY,
+         code VARCHAR(20) NOT NULL,
+         happened VARCHAR(40) NULL,
+         amount VARCHAR(20) NULL,
+         owner_id INT NULL,
+         deleted TINYINT(1) NOT NULL DEFAULT 0
+       ) DEFAULT CHARSET=utf8mb4""",
+    "INSERT INTO owners VALUES (1, 'Zoë 😀'), (2, NULL)",
+    # happened: a date, NULL, empty text, something else; owner 2 exists with a NULL name (a match),
+    # owner 99 and 98 do not exist; event 6 is filtered out (deleted), its bad values are not counted
+    """INSERT INTO events VALUES
+         (1, 'e-1', '2024-01-05', '12', 1, 0),
+         (2, 'e-2', NULL, NULL, NULL, 0),
+         (3, 'e-3', '', '7', 2, 0),
+         (4, 'e-4', '05/01/2024', '3', 99, 0),
+         (5, 'e-😀', '2024-02-30', '1', 98, 0),
+         (6, 'e-6', 'never', '1', 97, 1)""",
+]
+
+
+def _contract_data() -> dict[str, Any]:
+    return {
+        "tables": [
+            {
+                "table": "Events",
+                "type": "single-entity",
+                "source_table": "events",
+                "pk": "PK",
+                "filter": "deleted = 0",
+                "attributes": [
+                    {
+                        "name": "PK",
+                        "type": "S",
+                        "source_column": "code",
+                        "transformation": {"type": "string-format", "format": "EV#{code}"},
+                    },
+                    {
+                        "name": "day",
+                        "type": "S",
+                        "source_column": "happened",
+                        "transformation": {
+                            "type": "date-format",
+                            "format": "YYYY-MM-DD",
+                            "source_format": "date",
+                        },
+                    },
+                    {
+                        "name": "owner",
+                        "type": "S",
+                        "source_column": "owner_id",
+                        "join": {
+                            "type": "foreign-key",
+                            "target_table": "owners",
+                            "join_condition": "owners.id = events.owner_id",
+                            "select_column": "owners.name",
+                        },
+                    },
+                    {
+                        "name": "owner_id_copy",
+                        "type": "N",
+                        "source_column": "owner_id",
+                        "join": {
+                            "type": "foreign-key",
+                            "target_table": "owners",
+                            "join_condition": "owners.id = events.owner_id",
+                            "select_column": "owners.id",
+                        },
+                    },
+                ],
+            }
+        ]
+    }
+
+
+def _setup(conn: Any, database: str) -> Any:
+    with conn.cursor() as cur:
+        for stmt in SCHEMA:
+            cur.execute(stmt)
+    conn.commit()
+    contract, problems = parse_contract(_contract_data())
+    assert contract is not None and not problems.errors, problems
+    views = generate_views(contract, dialect="mariadb", schema=introspect(conn, database))
+    with conn.cursor() as cur:
+        for stmt in views.statements:
+            cur.execute(stmt.sql)
+    return contract
+
+
+def test_preflight_counts_values_lost_and_unmatched_join_keys(mysql_conn: Any, mysql_db: str) -> None:
+    contract = _setup(mysql_conn, mysql_db)
+    report = run_preflight(mysql_conn, mysql_db, contract)
+
+    (lost,) = report.find("value_lost")
+    assert (lost.severity, lost.code, lost.attribute, lost.count) == ("error", "P160", "day", 3)
+    assert lost.examples == [
+        {"PK": "EV#e-3", "_dm_rowid": 3},
+        {"PK": "EV#e-4", "_dm_rowid": 4},
+        {"PK": "EV#e-😀", "_dm_rowid": 5},
+    ]
+    assert "events.happened" in lost.message and "source_format" in lost.fix
+
+    # both attributes of the one join to owners: one finding
+    (unmatched,) = report.find("join_unmatched")
+    assert (unmatched.severity, unmatched.code, unmatched.count) == ("warning", "P161", 2)
+    assert unmatched.attribute == "owner, owner_id_copy"
+    assert unmatched.examples == [{"PK": "EV#e-4", "_dm_rowid": 4}, {"PK": "EV#e-😀", "_dm_rowid": 5}]
+    assert "owners" in unmatched.message
+
+    assert report.failed()
+    assert not report.failed(accept={"value_lost"})
+    assert report.to_dict()["findings"] and "P160 value_lost" in report.render_text()
+
+
+def test_preflight_cli_exit_code(mysql_conn: Any, mysql_db: str, ddb_endpoint: str, tmp_path: Path) -> None:
+    _setup(mysql_conn, mysql_db)
+    contract_path = tmp_path / "contract.json"
+    contract_path.write_text(json.dumps(_contract_data()), encoding="utf-8")
+    _, cfg = make_config(tmp_path, mysql_db, ddb_endpoint, contract_path)
+    out = tmp_path / "preflight.json"
+    assert main(["preflight", "--config", str(cfg), "--output", str(out)]) == 1
+    checks = {f["check"]: f["count"] for f in json.loads(out.read_text(encoding="utf-8"))["findings"]}
+    assert checks == {"value_lost": 3, "join_unmatched": 2}
+    assert main(["preflight", "--config", str(cfg), "--output", str(out), "--accept", "P160"]) == 0
