@@ -188,6 +188,9 @@ def test_a_view_bug_during_the_load_fails_the_default_validation(
     assert all(d.view_agrees for d in t.differences)
     assert t.view_mismatched == len(doubled) + 1
     assert t.score is not None and t.score < 1.0
+    # the report's source rows are the base tables', the view's rows are shown apart
+    (doc_table,) = json.loads(RunDir.open(summary.run_dir).file("report.json").read_text())["tables"]
+    assert (doc_table["source_rows"], doc_table["view_rows"]) == (ITEMS, ITEMS - 1)
 
 
 def test_validation_that_cannot_run_is_not_validated(

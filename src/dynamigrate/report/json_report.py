@@ -205,9 +205,11 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
         seconds = st.get("duration")
         seconds = float(seconds) if isinstance(seconds, int | float) else None
         pts = series.get(name, [])
-        source_rows = st.get("total") if st.get("total") is not None else st.get("read")
-        if source_rows is None and vt:
-            source_rows = vt.get("source_rows")
+        view_rows = st.get("read")
+        # source rows from the base tables (validation's COUNT(*)), never from the view, when known
+        source_rows = vt.get("source_rows") if vt and vt.get("source_rows") is not None else None
+        if source_rows is None:
+            source_rows = st.get("total") if st.get("total") is not None else view_rows
         size_avg = vt.get("item_size_avg") if vt else None
         size_max = vt.get("item_size_max") if vt else None
         if size_avg is None and written and _int(st.get("bytes")):
@@ -274,6 +276,7 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             "status": st.get("status") or ("validated" if vt else "unknown"),
             "engine": st.get("engine") or meta.get("engine"),
             "source_rows": source_rows,
+            "view_rows": view_rows,
             "read": st.get("read"),
             "written": written if st else None,
             "skipped": _int(st.get("skipped")) if st else None,
