@@ -305,3 +305,19 @@ def test_counts_apply_the_entity_filter(
     )
     assert (t.entities["BOOK"].source_rows, t.entities["BOOK"].filtered) == (N_BOOKS - no_price, no_price)
     assert t.sampled == ITEMS - no_price and t.mismatched == 0 and t.missing == 0
+
+
+def test_validate_without_the_load_record_says_so_in_its_basis(
+    library: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    """A validation in a fresh run directory has no written-keys log: no key comparison is claimed."""
+    run_migrate(library["cfg"], skip_validation=True)
+    elsewhere = tmp_path / "elsewhere"
+    code = main(["validate", "--config", library["cfg_path"], "--output-dir", str(elsewhere)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"PASSED, integrity 100.00% (counts + {ITEMS} sampled items)" in out
+    (run_dir,) = elsewhere.iterdir()
+    saved = json.loads((run_dir / "validation.json").read_text())
+    (t,) = saved["tables"]
+    assert t["recorded_keys"] is None and t["load_rows"] is None and t["ddb_count"] == ITEMS
