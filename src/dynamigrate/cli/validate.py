@@ -38,7 +38,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--run", help="run id or directory (default: the latest run; a new one if none)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
     add_tables_argument(p)
-    add_mysql_arguments(p, connection=False, database="MySQL database of the views (default: mysql.database)")
+    add_mysql_arguments(
+        p,
+        connection=False,
+        database="MySQL database of the source tables and views (default: mysql.database)",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="compare every item attribute by attribute")
     mode.add_argument(
