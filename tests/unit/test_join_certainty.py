@@ -214,3 +214,20 @@ def test_aggregate_over_the_wrong_table_stops() -> None:
     assert contract is not None
     (p,) = reading_problems(contract, SCHEMA)
     assert (p.path, p.code) == ("tables[0].attributes[1].calculation.join_condition", "C301")
+
+
+def test_views_generate_without_schema_warns_about_the_assumed_primary_key(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from dynamigrate.cli import main
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "workshop-contract.json"
+    out = tmp_path / "v.sql"
+    assert main(["views", "generate", str(example), "-t", "Categories", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "assumed primary key 'id'" in err and "--schema-from-db" in err
+    # a table without self-references says nothing of the kind
+    assert main(["views", "generate", str(example), "-t", "Products", "-o", str(out)]) == 0
+    assert "assumed primary key" not in capsys.readouterr().err
