@@ -56,3 +56,15 @@ def screen_lines(raw: str) -> list[str]:
     overwrites from the start of the line)."""
     text = _ANSI.sub("", raw)
     return [line for line in re.split(r"\r\n|\n|\r", text)]
+
+
+def final_screen(raw: str, columns: int = 80, rows: int = 40) -> list[str]:
+    """What a terminal of that size shows at the end, with the lines scrolled off above it: the output
+    fed through a VT100 emulator (pyte), so overwritten text is gone as it would be on screen."""
+    import pyte
+
+    screen = pyte.HistoryScreen(columns, rows, history=10_000)
+    stream = pyte.Stream(screen)
+    stream.feed(raw.replace("\n", "\r\n") if "\r\n" not in raw else raw)
+    history = ["".join(ch.data for ch in (line[x] for x in range(columns))) for line in screen.history.top]
+    return [line.rstrip() for line in [*history, *screen.display]]

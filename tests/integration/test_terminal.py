@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from _etl_expect import connect, make_config, write_contract
-from _pty import run_in_pty, screen_lines
+from _pty import final_screen, run_in_pty, screen_lines
 from rich.cells import cell_len
 
 from dynamigrate.sample import load_sample
@@ -67,7 +67,11 @@ def test_migrate_in_an_80_column_terminal(
     assert too_long == [], "lines wider than the terminal:\n" + "\n".join(too_long)
     assert "????" not in raw
 
-    header, rows = _last_frame(lines)
+    # what the terminal shows at the end (a VT100 emulator: overwritten frames are gone): the live
+    # table exactly once, log and phase lines whole above it, no stale frame left by a redraw
+    screen = final_screen(raw, 80, 40)
+    assert len([line for line in screen if re.match(r"^table\s+progress\s", line)]) == 1, "\n".join(screen)
+    header, rows = _last_frame(screen)
     for word in ("written", "rejected", "rows/s", "ETA"):
         assert word in header.split(), header
     columns = header.split()
@@ -97,10 +101,10 @@ def test_migrate_in_an_80_column_terminal(
         assert written + rejected == expected[name]
 
     # -v: log lines printed while the live table is drawn stay whole lines of their own
-    created = [line for line in lines if re.search(r"INFO\s+created table " + re.escape(ddb_prefix), line)]
+    created = [line for line in screen if re.search(r"INFO\s+created table " + re.escape(ddb_prefix), line)]
     assert len(created) == 3, "\n".join(lines)
     # the summary table follows, also within 80 columns, with one row per table
-    summary_rows = [line for line in lines if line.split()[:2] in ([n, "done"] for n in expected)]
+    summary_rows = [line for line in screen if line.split()[:2] in ([n, "done"] for n in expected)]
     assert {line.split()[0] for line in summary_rows} == set(expected)
 
     # `status` (the latest run) in the same terminal: within 80 columns, one row per table
@@ -115,3 +119,43 @@ def test_migrate_in_an_80_column_terminal(
 
 def prefix_name(prefix: str, name: str) -> str:
     return prefix + name
+
+
+PRINTS_DURING_LIVE = """
+import logging, sys, time
+from dynamigrate.cli._logging import setup_logging
+from dynamigrate.etl.base import TableResult
+from dynamigrate.etl.progress import ProgressReporter
+
+setup_logging(verbosity=1)
+rep = ProgressReporter(None, mode="tty").start()
+rep.start_table("Users", 1000)
+for i in range(1, 11):
+    rep.update(TableResult(table="Users", total=1000, read=100 * i, written=100 * i))
+    if i == 4:
+        print("a line printed to stdout " + "x" * 40)
+        logging.getLogger("dynamigrate.test").info("a log record")
+        print("to stderr " + "z" * 40, file=sys.stderr)
+    time.sleep(0.15)
+r = TableResult(table="Users", total=1000, read=1000, written=1000, status="done")
+rep.finish_table(r)
+rep.close()
+print("after")
+"""
+
+
+def test_prints_and_log_records_during_the_live_table_stay_whole_lines() -> None:
+    code, raw = run_in_pty([sys.executable, "-c", PRINTS_DURING_LIVE], dict(os.environ), columns=80)
+    lines = screen_lines(raw)
+    assert code == 0, "\n".join(lines)
+    assert [line for line in lines if cell_len(line) > 80] == []
+    # what the terminal shows at the end (a VT100 emulator: overwritten text is gone): each line
+    # printed meanwhile whole, above the live table, whose last frame is the finished table
+    screen = [line for line in final_screen(raw, 80, 40) if line.strip()]
+    assert screen[0] == "a line printed to stdout " + "x" * 40
+    assert re.fullmatch(r"\d\d:\d\d:\d\d INFO\s+a log record", screen[1])
+    assert screen[2] == "to stderr " + "z" * 40
+    assert screen[3].split()[-4:] == ["written", "rejected", "rows/s", "ETA"]
+    row = screen[4].split()
+    assert row[0] == "Users" and row[2:5] == ["100%", "1,000", "0"] and row[-1] == "done"
+    assert screen[5:] == ["after"]

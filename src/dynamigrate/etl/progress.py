@@ -213,7 +213,9 @@ class ProgressReporter:
                 console=self.console,
                 auto_refresh=False,
                 transient=False,
-                redirect_stdout=False,
+                # lines printed to stdout meanwhile (the Glue engine's) go above the live table when
+                # stdout is the same terminal; a redirected stdout keeps them
+                redirect_stdout=self._given_stream is None and _isatty(sys.stdout),
                 redirect_stderr=True,
                 get_renderable=self._frame,
             )
@@ -348,6 +350,13 @@ class ProgressReporter:
                 )
         for sample in samples:
             self.run.event("progress", **sample)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def render_table_frame(views: list[_TableView], now: float, width: int) -> RenderableType:
