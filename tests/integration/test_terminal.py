@@ -107,6 +107,14 @@ def test_migrate_in_an_80_column_terminal(
     summary_rows = [line for line in screen if line.split()[:2] in ([n, "done"] for n in expected)]
     assert {line.split()[0] for line in summary_rows} == set(expected)
 
+    # the dry run's plan in the same terminal: within 80 columns, one row per table with its rows
+    code, raw = run_in_pty([*argv[:4], "--config", str(config), "--dry-run"], env)
+    screen = [line for line in final_screen(raw, 80, 40) if line.strip()]
+    assert code == 0, "\n".join(screen)
+    assert [line for line in screen if cell_len(line) > 80] == []
+    plan_rows = {line.split()[0]: line.split()[1] for line in screen if line.split()[0] in expected}
+    assert plan_rows == {name: f"{n:,}" for name, n in expected.items()}
+
     # `status` (the latest run) in the same terminal: within 80 columns, one row per table
     code, raw = run_in_pty([sys.executable, "-m", "dynamigrate", "status", "--config", str(config)], env)
     lines = screen_lines(raw)

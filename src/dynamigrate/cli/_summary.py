@@ -95,3 +95,51 @@ def _tables_table(summary: RunSummary) -> Any:
 
 def _count(t: Any, column: str) -> int:
     return int(t.rejected_total) if column == "rejected" else int(getattr(t, column, 0) or 0)
+
+
+def render_plan(plan: dict[str, Any]) -> RenderableType:
+    """The dry run's plan: settings, one row per table (rows, key, GSIs, entities), notes."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    head = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, show_header=False)
+    head.add_column("what", no_wrap=True)
+    head.add_column("value", overflow="fold")
+    head.add_row("contract", f"{plan.get('contract')} (sha256 {str(plan.get('contract_sha256'))[:12]})")
+    head.add_row("source", str(plan.get("source")))
+    head.add_row("target", str(plan.get("target")))
+    head.add_row(
+        "engine",
+        f"{plan.get('engine')}, write mode {plan.get('write_mode')}, marker "
+        f"{plan.get('marker_attribute') or 'none'}",
+    )
+    if plan.get("version_attribute"):
+        head.add_row("version", str(plan["version_attribute"]))
+    head.add_row("phases", " -> ".join(plan.get("phases", [])))
+    tables = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, header_style="bold")
+    tables.add_column("table", overflow="fold")
+    tables.add_column("rows", justify="right", no_wrap=True)
+    tables.add_column("key", overflow="fold")
+    tables.add_column("GSIs", overflow="fold")
+    tables.add_column("entities", overflow="fold")
+    for t in plan.get("tables", []):
+        rows = t.get("rows")
+        tables.add_row(
+            t["table"],
+            f"{rows:,}" if isinstance(rows, int) else "?",
+            "/".join(t["key"]),
+            ", ".join(t.get("gsis") or []) or "-",
+            ", ".join(t["entities"]),
+        )
+    parts: list[RenderableType] = [
+        Text("migration plan (dry run: nothing is created or written)", style="bold"),
+        head,
+        Text(""),
+        tables,
+    ]
+    if any(t.get("rows") is None for t in plan.get("tables", [])):
+        parts.append(Text("rows ?: the source could not be reached"))
+    for note in plan.get("notes", []):
+        parts.append(Text(f"note: {note}"))
+    return Group(*parts)

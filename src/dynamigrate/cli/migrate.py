@@ -169,10 +169,13 @@ def run(args: argparse.Namespace) -> int:
     summary = migrate(cfg, options)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, default=str))
-    elif summary.plan is None and sys.stdout.isatty():
-        from dynamigrate.cli._summary import render_summary, stdout_console
+    elif sys.stdout.isatty():  # a terminal: tables sized to it
+        from dynamigrate.cli._summary import render_plan, render_summary, stdout_console
 
-        stdout_console().print(render_summary(summary))
+        if summary.plan is not None and summary.status == "dry-run":
+            stdout_console().print(render_plan(summary.plan))
+        else:
+            stdout_console().print(render_summary(summary))
     else:
         print(summary.render_text())
     return summary.exit_code()
