@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Mutation testing of dynamigrate's core modules with mutmut (docs/testing.md). NOT part of CI: it runs
+# the covering tests once per mutant, which takes from minutes (encode, unit tests) to hours (modules
+# whose tests are integration tests against MariaDB and DynamoDB Local).
+#
+#   scripts/mutation.sh                 every core module
+#   scripts/mutation.sh encode reader   only these (names below)
+#   MUTATION_JOBS=2 scripts/mutation.sh encode     parallel mutants (default 1: the CPU is shared)
+#   MUTATION_KEEP=1 ...                 keep the scratch copies (inspect with `mutmut show NAME` there)
+#
+# Each module is mutated in a scratch copy of the checkout (src, tests, examples, scripts), so the
+# working tree is never touched. For each module it prints: killed / survived / timeout / no tests,
+# the score (killed + timeout over all mutants that ran) and the name and diff of every survivor.
+# Integration tests need the services (scripts/services.sh start).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+JOBS=${MUTATION_JOBS:-1}
+
+declare -A SOURCE=(
+    [encode]=src/dynamigrate/target/encode.py
+    [writer]=src/dynamigrate/target/writer.py
+    [reader]=src/dynamigrate/source/reader.py
+    [generate]=src/dynamigrate/sqlgen/generate.py
+    [local]=src/dynamigrate/etl/local.py
+    [evaluate]="src/dynamigrate/evaluate/*"
+)
+# the tests that cover each module (unit tests first; integration tests where the module does I/O)
+declare -A TESTS=(
+    [encode]="tests/unit/test_encode.py tests/unit/test_encode_sink.py"
+    [writer]="tests/integration/test_writer_modes.py tests/unit/test_retry.py tests/unit/test_encode_sink.py"
+    [reader]="tests/integration/test_reader_errors.py tests/integration/test_resume.py tests/integration/test_local_engine.py"
+    [generate]="tests/unit/test_sqlgen.py tests/unit/test_sqlgen_golden.py tests/integration/test_sqlgen_patterns.py"
+    [local]="tests/unit/test_etl_engine_units.py tests/integration/test_local_engine.py tests/integration/test_resume.py tests/integration/test_migrate_values.py"
+    [evaluate]="tests/unit/test_evaluate.py tests/integration/test_evaluate_views.py"
+)
+ORDER=(encode writer reader generate local evaluate)
+
+if ! "$PY" -c "import mutmut" 2>/dev/null; then
+    echo "mutmut is not installed in $PY: pip install 'mutmut>=3.8' (it is in the dev extra)" >&2
+    exit 2
+fi
+
+modules=("$@")
+[[ ${#modules[@]} -eq 0 ]] && modules=("${ORDER[@]}")
+for m in "${modules[@]}"; do
+    if [[ -z ${SOURCE[$m]:-} ]]; then
+        echo "unknown module '$m'; choose from: ${ORDER[*]}" >&2
+        exit 2
+    fi
+done
+
+toml_list() {  # words -> TOML array of strings
+    local out="" w
+    for w in "$@"; do out+="\"$w\", "; done
+    echo "[${out%, }]"
+}
+
+status=0
+for m in "${modules[@]}"; do
+    work=$(mktemp -d "/tmp/dm-mutation-$m.XXXXXX")
+    cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/examples" "$ROOT/scripts" "$ROOT/pyproject.toml" "$work/"
+    # shellcheck disable=SC2086
+    read -r -a tests <<<"${TESTS[$m]}"
+    existing=()
+    for t in "${tests[@]}"; do [[ -e $work/$t ]] && existing+=("$t"); done
+    cat >>"$work/pyproject.toml" <<EOF
+
+[tool.mutmut]
+source_paths = ["src/"]
+only_mutate = ["${SOURCE[$m]}"]
+pytest_add_cli_args_test_selection = $(toml_list "${existing[@]}")
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
+also_copy = ["examples", "scripts"]
+EOF
+    echo "== $m: ${SOURCE[$m]} against ${existing[*]}"
+    started=$(date +%s)
+    # subprocesses of the tests (python -m dynamigrate) must import the mutants too. The first pass only
+    # generates them: the project's editable install is imported before mutmut puts mutants/src first,
+    # so that pass finds no covered mutant and stops; the second starts with mutants/src on the path.
+    (cd "$work" && PYTHONPATH="$work/mutants/src" "$PY" -m mutmut run --max-children "$JOBS" >"$work/generate.log" 2>&1) || true
+    if ! (cd "$work" && PYTHONPATH="$work/mutants/src" "$PY" -m mutmut run --max-children "$JOBS" >"$work/run.log" 2>&1); then
+        echo "mutmut failed for $m (log: $work/run.log):" >&2
+        tail -20 "$work/run.log" >&2
+        status=1
+        continue
+    fi
+    (cd "$work" && "$PY" -m mutmut export-cicd-stats >/dev/null)
+    "$PY" - "$work" "$m" "$(($(date +%s) - started))" <<'PY'
+import json, sys
+from pathlib import Path
+
+work, module, seconds = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
+ran = s["killed"] + s["survived"] + s["timeout"] + s.get("suspicious", 0)
+score = (s["killed"] + s["timeout"]) / ran if ran else 0.0
+print(
+    f"{module}: {s['total']} mutants, killed {s['killed']}, survived {s['survived']}, timeout {s['timeout']}, "
+    f"no tests {s['no_tests']}, skipped {s.get('skipped', 0)}, suspicious {s.get('suspicious', 0)}: "
+    f"score {score:.1%} ({seconds}s)"
+)
+PY
+    echo "-- survivors of $m (mutmut show NAME in $work for the diff):"
+    (cd "$work" && "$PY" -m mutmut results 2>/dev/null | grep -E ": (survived|no tests)" || true) | sed 's/^/   /'
+    if [[ -n ${MUTATION_SHOW_DIFFS:-} ]]; then
+        (cd "$work" && "$PY" -m mutmut results 2>/dev/null | grep -E ": survived" | cut -d: -f1 | while read -r name; do
+            "$PY" -m mutmut show "$name" 2>/dev/null | sed 's/^/      /'
+        done)
+    fi
+    [[ -z ${MUTATION_KEEP:-} ]] && rm -rf "$work"
+done
+exit $status
