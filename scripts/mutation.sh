@@ -28,7 +28,7 @@ declare -A SOURCE=(
 )
 # the tests that cover each module (unit tests first; integration tests where the module does I/O)
 declare -A TESTS=(
-    [encode]="tests/unit/test_encode.py tests/unit/test_encode_sink.py"
+    [encode]="tests/unit/test_encode.py tests/unit/test_encode_exact.py tests/unit/test_encode_sink.py"
     [writer]="tests/integration/test_writer_modes.py tests/unit/test_retry.py tests/unit/test_encode_sink.py"
     [reader]="tests/integration/test_reader_errors.py tests/integration/test_resume.py tests/integration/test_local_engine.py"
     [generate]="tests/unit/test_sqlgen.py tests/unit/test_sqlgen_golden.py tests/integration/test_sqlgen_patterns.py"

@@ -297,14 +297,16 @@ def _to_text(value: Any) -> str:
 
 def _timedelta_text(td: _dt.timedelta) -> str:
     """A MySQL TIME value as MySQL prints it ([-]H:MM:SS[.ffffff])."""
-    total = td.days * 86400 + td.seconds
-    sign = "-" if total < 0 else ""
-    total = abs(total)
+    # a negative timedelta keeps positive seconds and microseconds (-1.5 s is days=-1, 86398 s,
+    # 500000 us): split the absolute number of microseconds, not the fields
+    micros = (td.days * 86400 + td.seconds) * 1_000_000 + td.microseconds
+    sign = "-" if micros < 0 else ""
+    total, frac = divmod(abs(micros), 1_000_000)
     h, rem = divmod(total, 3600)
     m, s = divmod(rem, 60)
     text = f"{sign}{h:02d}:{m:02d}:{s:02d}"
-    if td.microseconds:
-        text += f".{td.microseconds:06d}"
+    if frac:
+        text += f".{frac:06d}"
     return text
 
 
