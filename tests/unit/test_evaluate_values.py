@@ -93,7 +93,9 @@ def test_dates() -> None:
 @pytest.mark.parametrize(
     ("value", "width", "decimals", "text"),
     [(42, 6, 0, "000042"), (-42, 4, 0, "-0042"), (1234567, 3, 0, "1234567"), (Decimal("2.345"), 1, 2, "2.35"),
-     (Decimal("-2.345"), 1, 2, "-2.35"), (Decimal("-0.001"), 1, 2, "0.00"), (Decimal("1.5"), 3, 2, "001.50")],
+     (Decimal("-2.345"), 1, 2, "-2.35"),
+     # differential seed 572678785: 28+ digits must not be rounded by the default decimal context
+     (Decimal("8489832646620297239825684759.8489832646"), 3, 1, "8489832646620297239825684759.8"), (Decimal("-0.001"), 1, 2, "0.00"), (Decimal("1.5"), 3, 2, "001.50")],
 )  # fmt: skip
 def test_number_format(value: object, width: int, decimals: int, text: str) -> None:
     assert NumberFormat(Const(value), width, decimals).eval(_NoRows())[0] == text

@@ -291,7 +291,7 @@ class NumberFormat(Node):
             return NULL
         with localcontext(DecContext(prec=200)):
             rounded = dec.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
-        digits = format(abs(rounded), "f")
+            digits = format(rounded.copy_abs(), "f")
         if self.width > 1:
             total = self.width + (self.decimals + 1 if self.decimals else 0)
             digits = digits.rjust(total, "0")

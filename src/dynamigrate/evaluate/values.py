@@ -131,7 +131,7 @@ def number_text(value: Any) -> str:
         raise Reject(
             "bad_number", f"{_short(value)} has {digits} significant digits; DynamoDB keeps at most 38"
         )
-    if abs(norm) < Decimal("1E-130") or abs(norm) >= Decimal("1E126"):
+    if norm.copy_abs() < Decimal("1E-130") or norm.copy_abs() >= Decimal("1E126"):
         raise Reject("bad_number", f"{_short(value)} is outside DynamoDB's number range")
     return format(norm, "f")
 
