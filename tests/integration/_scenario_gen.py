@@ -65,7 +65,37 @@ PATTERNS = (
     "no-key",
 )
 
-TEXTS = ["", "a", "Zoë", "emoji 😀🎉", "it's \"quoted\"", "back\\slash", "  lead", "trail  ", "%_%", "日本語", "x" * 30]
+TEXTS = [
+    "",
+    "a",
+    "Zoë",
+    "emoji 😀🎉",
+    'it\'s "quoted"',
+    "back\\slash",
+    "  lead",
+    "trail  ",
+    "%_%",
+    "日本語",
+    "x" * 30,
+]
+#: date text per source_format (the scenario picks one), with text of other shapes and empty text
+DATE_TEXTS = {
+    "DD/MM/YYYY": ["05/01/2024", "31/12/1999", "garbage", "1/2/2003", "", "  07/08/2010 "],
+    "iso8601": ["2024-01-05", "2024-01-05T10:11:12Z", "2024-01-05 10:11+02:00", "2024-01-05T23:30:00.5-0130",
+                "2024-13-01", "garbage", "", "2024-01-05T10:11:12+0545"],
+    "epoch": ["86400", "1700000000.25", "-5", "x", "", "1.9999999"],
+    "epoch_ms": ["1700000000123", "0", "-1", "12.5"],
+    "date": ["2024-01-05", "2024-1-5", "x"],
+    "datetime": ["2024-01-05 10:11:12", "2024-01-05 25:00:00"],
+    # left out: text MariaDB's STR_TO_DATE reads although it does not have the shape ("2024-01" -> 2024-01-00,
+    # "2024-02-30", "2024-01-05x", "24-01-05" -> 2024, a date alone for "datetime"): the evaluator gives NULL
+}  # fmt: skip
+#: how people write some of them
+FORMAT_SPELLINGS = {
+    "iso8601": ["iso8601", "ISO-8601", "iso"],
+    "epoch": ["epoch", "unix"],
+    "epoch_ms": ["epoch_ms", "epoch-millis"],
+}
 KEY_TEXTS = ["k1", "k2", "abc", "Q", "zz9", "m-1"]
 
 
@@ -101,6 +131,7 @@ class _Gen:
         self.look_key = self.r.choice(["int", "varchar"])
         self.doc_kind = self.r.choice(["M", "L"])
         self.tag_kind = self.r.choice(["SS", "NS"])
+        self.ds_kind = self.r.choice(list(DATE_TEXTS))
         self.n = 0
 
     # -- data ---------------------------------------------------------------------------------------
@@ -112,13 +143,17 @@ class _Gen:
         return self.maybe(self.r.choice(TEXTS))
 
     def decimal(self, digits: int, scale: int) -> Any:
-        whole = self.r.choice([0, 1, 7, 10 ** (digits - scale - 1) - 1, self.r.randrange(10 ** (digits - scale))])
+        whole = self.r.choice(
+            [0, 1, 7, 10 ** (digits - scale - 1) - 1, self.r.randrange(10 ** (digits - scale))]
+        )
         frac = self.r.randrange(10**scale) if scale else 0
         sign = self.r.choice(["", "", "-"])
         return self.maybe(Decimal(f"{sign}{whole}.{frac:0{scale}d}") if scale else Decimal(f"{sign}{whole}"))
 
     def date(self) -> Any:
-        return self.maybe(f"20{self.r.randrange(10, 30)}-{self.r.randrange(1, 13):02d}-{self.r.randrange(1, 29):02d}")
+        return self.maybe(
+            f"20{self.r.randrange(10, 30)}-{self.r.randrange(1, 13):02d}-{self.r.randrange(1, 29):02d}"
+        )
 
     def datetime(self, fsp: int = 0) -> Any:
         d = self.date()
@@ -132,7 +167,11 @@ class _Gen:
     def doc(self) -> Any:
         if self.r.random() < 0.05:
             return "not json"
-        objects = ['{"a": 1.50, "b": [true, null, "x"], "c": {"d": -0.0}}', '{"name": "Zoë 😀", "n": 12345678901234567890}', "{}"]
+        objects = [
+            '{"a": 1.50, "b": [true, null, "x"], "c": {"d": -0.0}}',
+            '{"name": "Zoë 😀", "n": 12345678901234567890}',
+            "{}",
+        ]
         arrays = ['[1, 2.50, "three", {"four": 4}]', "[]", '[{"x": null}]']
         return self.maybe(self.r.choice(objects if self.doc_kind == "M" else arrays))
 
@@ -147,7 +186,7 @@ class _Gen:
         r = self.r
         st = self.sc.statements
         look_pk = "id INT PRIMARY KEY" if self.look_key == "int" else "code VARCHAR(10) PRIMARY KEY"
-        st.append(f"CREATE TABLE far (id INT PRIMARY KEY, label VARCHAR(40) NULL)")
+        st.append("CREATE TABLE far (id INT PRIMARY KEY, label VARCHAR(40) NULL)")
         st.append(
             f"CREATE TABLE look ({look_pk}, name VARCHAR(40) NULL, price DECIMAL(10,2) NULL, far_id INT NULL)"
         )
@@ -162,7 +201,7 @@ class _Gen:
         st.append(
             f"CREATE TABLE main ({key_cols}, {look_ref}, s1 VARCHAR(40) NULL, s2 VARCHAR(20) NULL,"
             " n_int INT NULL, n_big BIGINT NULL, n_dec DECIMAL(38,10) NULL, n_dec2 DECIMAL(10,2) NULL,"
-            " d DATE NULL, dt DATETIME NULL, dt3 DATETIME(3) NULL, ds VARCHAR(20) NULL, flag TINYINT(1) NULL,"
+            " d DATE NULL, dt DATETIME NULL, dt3 DATETIME(3) NULL, ds VARCHAR(40) NULL, flag TINYINT(1) NULL,"
             " doc TEXT NULL, tags VARCHAR(100) NULL)"
         )
         ref = {
@@ -213,7 +252,9 @@ class _Gen:
                 look_ref_v: Any = self.maybe(r.choice([*look_keys, 77]))
             else:
                 look_ref_v = self.maybe(
-                    r.choice([r.choice(look_keys), r.choice(look_keys).upper(), r.choice(look_keys) + " ", "nope"])
+                    r.choice(
+                        [r.choice(look_keys), r.choice(look_keys).upper(), r.choice(look_keys) + " ", "nope"]
+                    )
                 )
             extra: list[Any] = []
             if self.shape == "int":
@@ -231,7 +272,7 @@ class _Gen:
                 self.date(),
                 self.datetime(),
                 self.datetime(3),
-                self.maybe(r.choice(["05/01/2024", "31/12/1999", "garbage", "1/2/2003"])),
+                self.maybe(r.choice(DATE_TEXTS[self.ds_kind])),
                 self.maybe(r.choice([0, 1, 1, 5])),
                 self.doc(),
                 self.tags(),
@@ -318,7 +359,8 @@ class _Gen:
                                        "format": r.choice(["YYYY-MM", "YYYY-MM-DD HH:mm:ss", "DD/MM/YYYY", "%YYYY%"])}}  # fmt: skip
         if pattern == "date-format-source":
             return {**base, "type": "S", "source_column": "ds",
-                    "transformation": {"type": "date-format", "format": "YYYY-MM-DD", "source_format": "DD/MM/YYYY"}}  # fmt: skip
+                    "transformation": {"type": "date-format", "format": r.choice(["YYYY-MM-DD", "YYYY-MM-DD HH:mm:ss"]),
+                                       "source_format": r.choice(FORMAT_SPELLINGS.get(self.ds_kind, [self.ds_kind]))}}  # fmt: skip
         if pattern == "number-format":
             return {**base, "type": "S", "source_column": r.choice(["n_int", "n_dec2", "n_dec"]),
                     "transformation": {"type": "number-format", "format": r.choice(["000000", "0.00", "000.0", "0"])}}  # fmt: skip
@@ -327,14 +369,19 @@ class _Gen:
                 [("#META", "S"), (42, "N"), (12.5, "N"), (12.5, "S"), (True, "BOOL"), ({"a": 1}, "M"), (["x", 2], "L"),
                  ({"a": [1]}, "S")]
             )  # fmt: skip
-            return {**base, "type": typ, "source_column": "s1", "transformation": {"type": "static", "value": value}}
+            return {
+                **base,
+                "type": typ,
+                "source_column": "s1",
+                "transformation": {"type": "static", "value": value},
+            }
         if pattern == "json-parse":
             return {**base, "type": r.choice([self.doc_kind, self.doc_kind, "S"]), "source_column": "doc",
                     "transformation": {"type": "json-parse"}}  # fmt: skip
         if pattern in ("foreign-key", "lookup-table"):
             sel, typ = r.choice(
                 [("look.name", "S"), ("look.price", "N"), ("look.price", "S"), ("CONCAT(look.name, '!')", "S"),
-                 ("look.price * 2", "N"), ("look.far_id", "N")]
+                 ("look.price * 2", "N"), ("look.far_id", "N"), ("COALESCE(look.name, 'anon')", "S"), ("'const'", "S")]
             )  # fmt: skip
             return {**base, "type": typ, "source_column": "look_id" if self.look_key == "int" else "look_code",
                     "join": {"type": pattern, "target_table": "look", "join_condition": self.look_join(),
@@ -348,9 +395,16 @@ class _Gen:
                              "condition": cond, "select_column": sel, "else_value": ev}}  # fmt: skip
         if pattern in ("chain", "chain-separator"):
             joins = [
-                {"target_table": "look", "join_condition": self.look_join(), "select_column": r.choice(["look.name", "look.price"])},
-                {"target_table": "far", "join_condition": r.choice(["far.id = look.far_id", "look.far_id = far.id"]),
-                 "select_column": r.choice(["far.label", "far.id"])},
+                {
+                    "target_table": "look",
+                    "join_condition": self.look_join(),
+                    "select_column": r.choice(["look.name", "look.price"]),
+                },
+                {
+                    "target_table": "far",
+                    "join_condition": r.choice(["far.id = look.far_id", "look.far_id = far.id"]),
+                    "select_column": r.choice(["far.label", "far.id"]),
+                },
             ]
             j: dict[str, Any] = {"type": "chain", "joins": joins}
             if pattern == "chain-separator":
@@ -361,7 +415,10 @@ class _Gen:
                                      ("k", "kids.kid"), ("x", "qty * 2"), ("c", "CONCAT(sku, '-')"), ("😀 key", "note")],
                                     r.randrange(1, 4)))  # fmt: skip
             order = r.choice([None, "kids.qty DESC, kids.kid", "at, kid", "amount DESC, kid", "kid DESC"])
-            cons: dict[str, Any] = {"type": "object" if pattern == "json-object" else "array", "select_columns": members}
+            cons: dict[str, Any] = {
+                "type": "object" if pattern == "json-object" else "array",
+                "select_columns": members,
+            }
             if order:
                 cons["order_by"] = order
             if pattern != "json-object" and r.random() < 0.4:
@@ -440,7 +497,11 @@ class _Gen:
                 fmt += "#{s2}"
             pk = {"name": "PK", "type": "S", "source_table": "main", "source_column": keys[0],
                   "transformation": {"type": "string-format", "format": fmt}}  # fmt: skip
-        self.use({"composite": "composite-key", "varchar": "varchar-key", "none": "no-key"}.get(self.shape, "column"))
+        self.use(
+            {"composite": "composite-key", "varchar": "varchar-key", "none": "no-key"}.get(
+                self.shape, "column"
+            )
+        )
         attrs = [pk]
         if self.has_sk:
             self.use("sort-key")
@@ -457,7 +518,9 @@ class _Gen:
             )  # fmt: skip
         if self.has_gsi:
             self.use("gsi-key")
-            attrs.append({"name": "G1", "type": "S", "source_table": "main", "source_column": r.choice(["s1", "s2"])})
+            attrs.append(
+                {"name": "G1", "type": "S", "source_table": "main", "source_column": r.choice(["s1", "s2"])}
+            )
         choices = [p for p in PATTERNS if p not in ("key-template", "sort-key", "gsi-key", "filter", "multi-entity",
                                                      "composite-key", "varchar-key", "binary-key", "no-key", "multi-column")]  # fmt: skip
         for pattern in r.sample(choices, r.randrange(5, 12)):
@@ -468,7 +531,9 @@ class _Gen:
         entity: dict[str, Any] = {"entity_type": "MAIN", "source_table": "main", "attributes": attrs}
         if r.random() < 0.3:
             self.use("filter")
-            entity["filter"] = r.choice(["n_int IS NOT NULL", "main.flag = 1", "s2 <> ''", "n_int > 0 OR d IS NULL"])
+            entity["filter"] = r.choice(
+                ["n_int IS NOT NULL", "main.flag = 1", "s2 <> ''", "n_int > 0 OR d IS NULL"]
+            )
         return entity
 
     def kids_entity(self) -> dict[str, Any]:
@@ -488,8 +553,21 @@ class _Gen:
         conds = [f"{c.split(' = ')[1]} = {c.split(' = ')[0]}" for c in self.kids_condition()]
         if len(conds) > 1:
             self.use("multi-column")
-            join = {"type": "multi-column", "target_table": "main", "join_conditions": conds, "select_column": "main.s1"}
-            attrs.append({"name": "parent_s1", "type": "S", "source_table": "kids", "source_column": "m_ka", "join": join})
+            join = {
+                "type": "multi-column",
+                "target_table": "main",
+                "join_conditions": conds,
+                "select_column": "main.s1",
+            }
+            attrs.append(
+                {
+                    "name": "parent_s1",
+                    "type": "S",
+                    "source_table": "kids",
+                    "source_column": "m_ka",
+                    "join": join,
+                }
+            )
         elif self.shape != "none":
             attrs.append(
                 {"name": "parent_s1", "type": "S", "source_table": "kids", "source_column": "note",

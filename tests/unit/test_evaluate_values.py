@@ -84,7 +84,19 @@ def test_dates() -> None:
     assert format_date(dt.date(2024, 5, 6), "YYYY-MM-DD HH:mm:ss") == "2024-05-06 00:00:00"
     assert parse_date("6/5/2024", "DD/MM/YYYY") == dt.date(2024, 5, 6)
     assert parse_date("2024-02-30", None) is None
-    assert parse_date("2024-01-05 10:11:12.5", "datetime") == dt.datetime(2024, 1, 5, 10, 11, 12)
+    assert parse_date("2024-01-05 10:11:12", "datetime") == dt.datetime(2024, 1, 5, 10, 11, 12)
+    assert parse_date("2024-01-05 10:11:12.5", "datetime") is None
+    assert parse_date("  ", "DD/MM/YYYY") is None
+    # text without the whole shape, or an impossible date: NULL, never a partial or guessed date
+    for text, fmt in [("2024-01", "date"), ("2024-02-30", "date"), ("2024-01-05x", "date"), ("24-01-05", "date"),
+                      ("2024-01-05", "datetime"), ("2024-00-05", "YYYY-MM-DD")]:  # fmt: skip
+        assert parse_date(text, fmt) is None, (text, fmt)
+    assert parse_date("2024-01-05T10:11+02:00", "ISO-8601") == dt.datetime(2024, 1, 5, 8, 11)
+    assert parse_date("2024-01-05 23:30:00.9-0130", "iso8601") == dt.datetime(2024, 1, 6, 1, 0)
+    assert parse_date("2024-01-05Z", "iso8601") is None
+    assert parse_date("86400.5", "epoch") == dt.datetime(1970, 1, 2, 0, 0, 0, 500000)
+    assert parse_date("-1000", "epoch_ms") == dt.datetime(1969, 12, 31, 23, 59, 59)
+    assert parse_date("1e3", "epoch") is None
     ctx = _NoRows()
     assert DateMath(Const(dt.date(2024, 1, 31)), 1, "MONTH").eval(ctx)[0] == dt.date(2024, 2, 29)
     assert DateMath(Const(dt.date(2024, 1, 31)), 2, "HOUR").eval(ctx)[0] == dt.datetime(2024, 1, 31, 2)

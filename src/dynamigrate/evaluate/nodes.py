@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from decimal import Context as DecContext
 from typing import Any, Protocol
 
+from dynamigrate.contract.validate import source_format_name
 from dynamigrate.evaluate.schema import match_key, sort_key
 from dynamigrate.evaluate.values import JsonNumber, Reject, exact_decimal, json_member, mysql_text
 
@@ -160,44 +161,106 @@ def format_date(value: dt.date, fmt: str) -> str:
     return "".join(fields[p[1:]] if p.startswith("\x00") else p for p in _tokenize(fmt))
 
 
-_NAMED_FORMATS = {"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:mm:ss", "iso8601": "YYYY-MM-DDTHH:mm:ss"}
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_ISO_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_EPOCH_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_EPOCH = dt.datetime(1970, 1, 1)
 
 
-def parse_date(text: str, source_format: str | None) -> dt.date | None:
-    """Text -> date/datetime with the contract's tokens (digits may be shorter, like the server reads
-    them); None when the text does not match or is not a real date."""
-    fmt = _NAMED_FORMATS.get((source_format or "").lower(), source_format)
-    if fmt is None:
-        m = re.match(
-            r"^\s*(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,6}))?)?", text
-        )
-        if not m:
-            return None
-        parts = [int(g) if g else 0 for g in m.groups()[:6]]
-        micro = int((m.group(7) or "0").ljust(6, "0"))
-        has_time = m.group(4) is not None
-    else:
-        pattern = ""
-        names: list[str] = []
-        for p in _tokenize(fmt):
-            if p.startswith("\x00"):
-                pattern += r"(\d{1,4})" if p == "\x00YYYY" else r"(\d{1,2})"
-                names.append(p[1:])
-            else:
-                pattern += re.escape(p)
-        m = re.match(pattern, text.strip())
-        if not m:
-            return None
-        got = dict(zip(names, (int(g) for g in m.groups()), strict=True))
-        parts = [got.get(k, 0) for k in _TOKENS]
-        micro = 0
-        has_time = any(k in got for k in ("HH", "mm", "ss"))
+def _token_date(text: str, fmt: str) -> dt.date | None:
+    """Text read with the contract's tokens: the whole text must have the pattern's shape (``YYYY`` four
+    digits, the other tokens one or two), and be a real date; only date tokens give a DATE, any time
+    token a DATETIME. Anything else gives None: never a guessed, partial or impossible date."""
+    pattern = ""
+    names: list[str] = []
+    for p in _tokenize(fmt):
+        if p.startswith("\x00"):
+            pattern += r"(\d{4})" if p == "\x00YYYY" else r"(\d{1,2})"
+            names.append(p[1:])
+        else:
+            pattern += re.escape(p)
+    m = re.fullmatch(pattern, text)
+    if not m:
+        return None
+    got = dict(zip(names, (int(g) for g in m.groups()), strict=True))
+    parts = [got.get(k, 0) for k in _TOKENS]
     try:
-        if has_time:
-            return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], micro)
+        if any(k in got for k in ("HH", "mm", "ss")):
+            return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
         return dt.date(parts[0], parts[1], parts[2])
     except ValueError:
         return None
+
+
+def _iso8601(text: str) -> dt.date | None:
+    """``YYYY-MM-DD``, or date and time (``T`` or space, minutes or seconds, optional fraction, which
+    is dropped) with an optional zone: an offset is converted to UTC, ``Z`` and no zone as written."""
+    m = _ISO_DATE.match(text)
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    m = _ISO_DATETIME.match(text)
+    if not m:
+        return None
+    try:
+        moment = dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6] or 0))
+    except ValueError:
+        return None
+    zone = m[7]
+    if zone and zone != "Z":
+        digits = zone[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        offset = dt.timedelta(hours=hours, minutes=minutes)
+        moment = moment - offset if zone[0] == "+" else moment + offset
+    return moment
+
+
+def _epoch(text: str, millis: bool) -> dt.date | None:
+    if not _EPOCH_NUMBER.match(text):
+        return None
+    with localcontext(DecContext(prec=60)):
+        seconds = Decimal(text) / (1000 if millis else 1)
+        micros = int((seconds * 1_000_000).to_integral_value(rounding=ROUND_HALF_UP))
+    try:
+        return _EPOCH + dt.timedelta(microseconds=micros)
+    except OverflowError:
+        return None
+
+
+def parse_date(text: str, source_format: str | None) -> dt.date | None:
+    """Text read as a date per ``source_format`` (docs/views.md, date-format): a token pattern, or a
+    name (date, datetime, iso8601, epoch, epoch_ms and their aliases); without one, the server's own
+    reading of date text. Empty text or text of another shape gives None, never a guessed date."""
+    text = text.strip(" ")
+    if not text:
+        return None
+    if source_format is None:
+        m = re.match(
+            r"^(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,6}))?)?", text
+        )
+        if not m:
+            return None
+        try:
+            if m.group(4) is None:
+                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+            micro = int((m.group(7) or "0").ljust(6, "0"))
+            return dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micro)
+        except ValueError:
+            return None
+    name = source_format_name(source_format)
+    if name == "date":
+        return _token_date(text, "YYYY-MM-DD")
+    if name == "datetime":
+        return _token_date(text, "YYYY-MM-DD HH:mm:ss")
+    if name == "iso8601":
+        return _iso8601(text)
+    if name in ("epoch", "epoch_ms"):
+        return _epoch(text, name == "epoch_ms")
+    return _token_date(text, source_format)
 
 
 @dataclass
@@ -212,6 +275,8 @@ class DateFormat(Node):
             return NULL
         if isinstance(value, bytes | bytearray):
             value = bytes(value).decode("utf-8", "replace")
+        if self.source_format and isinstance(value, int | Decimal) and not isinstance(value, bool):
+            value = mysql_text(value)  # an epoch in a number column is read as its text
         if isinstance(value, str):
             parsed = parse_date(value, self.source_format)
             if parsed is None:

@@ -544,15 +544,9 @@ class Planner:
         if t.type == "json-parse":
             return self.source_column(attr)
         if t.type == "date-format":
-            src: N.Node = self.source_column(attr)
-            fmt = (t.source_format or "").strip().lower()
-            if fmt in ("epoch", "epoch_ms"):
-                assert isinstance(src, N.Expr)
-                slot = self.slots[SOURCE]
-                divisor = "1000" if fmt == "epoch_ms" else "1"
-                src = N.Expr(SOURCE, slot.add(f"FROM_UNIXTIME({slot.exprs[src.index]} / {divisor})"))
-                return N.DateFormat(src, t.format or "", None)
-            return N.DateFormat(src, t.format or "", t.source_format)
+            # a DATE/DATETIME/TIMESTAMP value is a date already (source_format is then not needed); text
+            # is read per source_format, or as the server reads date text without one
+            return N.DateFormat(self.source_column(attr), t.format or "", t.source_format)
         if t.type == "number-format":
             m = _NUMBER_FORMAT.match((t.format or "").strip())
             if not m:

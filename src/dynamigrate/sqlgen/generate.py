@@ -64,6 +64,7 @@ MAX_IDENTIFIER = 64
 
 _QUALIFIED_REF = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*\.\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*$")
 _DATE_TOKENS = (("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("mm", "%i"), ("ss", "%s"))
+_BARE_COLUMN = re.compile(r"`(?:[^`]|``)+`\.`(?:[^`]|``)+`")
 _NUMBER_FORMAT = re.compile(r"^(0+)(?:\.(0+))?$")
 _INTERVAL = re.compile(
     r"^\s*([+-]?\d+)\s+(MICROSECOND|SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\s*$", re.IGNORECASE
@@ -829,6 +830,14 @@ class _EntityBuilder:
                 )
                 else_sql = self.else_value(j, sel_names, attr)
                 return f"CASE WHEN {cond} THEN {value} ELSE {else_sql} END"
+            if (
+                alias is not None
+                and matched
+                and not (value.startswith(f"{self.q(alias)}.") and _BARE_COLUMN.fullmatch(value))
+            ):
+                # no matching row leaves the attribute absent, also when select_column gives a value over
+                # the all-NULL row (a constant, COALESCE): found by the differential tests
+                return f"CASE WHEN {matched[0]} IS NULL THEN NULL ELSE {value} END"
             return value
         if j.type == "chain":
             return self.chain_value(attr, j, scope)
