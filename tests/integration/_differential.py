@@ -71,12 +71,22 @@ def evaluator_items(
             items: Counter[str] = Counter()
             rejects: Counter[str] = Counter()
             json_attrs = json_text_attributes(e)
+            by_key: dict[str, Any] = {}
             for r in ev.iter_items(e, chunk_rows=chunk_rows):
+                by_key[repr(r.source_key)] = r
                 if r.item is not None:
                     items[_canon_item(r.item, json_attrs)] += 1
                 else:
                     rejects[str(r.code)] += 1
             out[e.entity_type] = (items, rejects)
+            # the lookup by key gives the same rows as the full pass (every key shape)
+            keys = [r.source_key for r in list(by_key.values())[:4]]
+            again = ev.items_for_source_keys(e, keys)
+            assert [r.source_key for r in again] == keys, (keys, [r.source_key for r in again])
+            for r in again:
+                first = by_key[repr(r.source_key)]
+                assert (r.item, r.code) == (first.item, first.code), (r, first)
+            assert ev.count_source(e) == sum(items.values()) + sum(rejects.values())
     return out
 
 

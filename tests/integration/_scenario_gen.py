@@ -51,6 +51,7 @@ PATTERNS = (
     "json-object",
     "aggregate",
     "self-aggregate",
+    "self-array",
     "case",
     "concat",
     "date-math",
@@ -466,19 +467,20 @@ class _Gen:
                              "select_column": r.choice(["p.s1", "p.n_dec2"]),
                              "null_value": r.choice(["", "none", None])}}  # fmt: skip
         if pattern == "self-reference" and self.shape == "int":
-            kind = r.choice(["fk", "count", "array"])
-            if kind == "fk":
-                return {**base, "type": "S", "source_column": "parent_id",
-                        "join": {"type": "foreign-key", "target_table": "main", "join_condition": "main.id = main.parent_id",
-                                 "select_column": "main.s2"}}  # fmt: skip
-            if kind == "count":
-                return {**base, "type": "N", "source_column": "id",
-                        "calculation": {"type": "aggregate", "target_table": "main",
-                                        "join_condition": "main.parent_id = main.id", "operation": "COUNT",
-                                        "select_column": "main.id"}}  # fmt: skip
-            return {**base, "type": "L", "source_column": "id",
+            return {**base, "type": "S", "source_column": "parent_id",
+                    "join": {"type": "foreign-key", "target_table": "main", "join_condition": "main.id = main.parent_id",
+                             "select_column": r.choice(["main.s2", "s1"])}}  # fmt: skip
+        if pattern == "self-aggregate" and self.shape == "int":
+            op, sel = r.choice([("COUNT", "main.id"), ("SUM", "n_dec2"), ("MAX", "main.n_int")])
+            return {**base, "type": "N", "source_column": "id",
+                    "calculation": {"type": "aggregate", "target_table": "main",
+                                    "join_condition": r.choice(["main.parent_id = main.id", "main.id = main.parent_id"]),
+                                    "operation": op, "select_column": sel}}  # fmt: skip
+        if pattern == "self-array" and self.shape == "int":
+            return {**base, "type": r.choice(["L", "S"]), "source_column": "id",
                     "join": {"type": "json-construction", "target_table": "main", "join_condition": "main.parent_id = main.id",
-                             "construction": {"type": "array", "select_columns": {"id": "id", "s": "s2"}}}}  # fmt: skip
+                             "construction": {"type": "array", "select_columns": {"id": "id", "s": "s2"},
+                                              **({"order_by": "n_int DESC, id"} if r.random() < 0.5 else {})}}}  # fmt: skip
         return None
 
     def main_entity(self) -> dict[str, Any]:

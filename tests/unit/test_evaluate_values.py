@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 
@@ -111,3 +111,44 @@ def test_dates() -> None:
 )  # fmt: skip
 def test_number_format(value: object, width: int, decimals: int, text: str) -> None:
     assert NumberFormat(Const(value), width, decimals).eval(_NoRows())[0] == text
+
+
+# -- properties (hypothesis) -------------------------------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: d.is_zero() or Decimal("1E-100") < abs(d) < Decimal("1E100")
+)
+_json = st.recursive(
+    st.none() | st.booleans() | st.text() | st.integers().map(lambda i: parse_json(str(i))),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(min_size=1), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_decimals)
+def test_number_text_is_numerically_exact(d: Decimal) -> None:
+    try:
+        text = number_text(d)
+    except Reject:
+        assert len(d.normalize(Context(prec=1000)).as_tuple().digits) > 38
+        return
+    assert Decimal(text) == d
+    assert "E" not in text and (
+        text == "0" or (not text.endswith(".") and not ("." in text and text.endswith("0")))
+    )
+
+
+@given(_json)
+def test_json_text_reads_back(doc: object) -> None:
+    assert parse_json(json_text(doc)) == doc
+
+
+@given(st.integers(min_value=-(10**12), max_value=10**12), st.integers(1, 8), st.integers(0, 4))
+def test_number_format_keeps_value_and_width(n: int, width: int, decimals: int) -> None:
+    text = NumberFormat(Const(n), width, decimals).eval(_NoRows())[0]
+    assert Decimal(text) == n
+    digits = text.lstrip("-")
+    assert len(digits) >= width + (decimals + 1 if decimals else 0) or width == 1

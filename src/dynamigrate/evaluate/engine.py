@@ -9,7 +9,7 @@ from typing import Any
 
 from dynamigrate.contract.model import Contract, Entity, Table
 from dynamigrate.evaluate.fragments import ROW_ALIAS, EvaluationUnsupported, quote
-from dynamigrate.evaluate.nodes import SlotRow
+from dynamigrate.evaluate.nodes import Accumulator, SlotRow, V
 from dynamigrate.evaluate.plan import SOURCE, Plan, Planner, Slot
 from dynamigrate.evaluate.schema import Catalog, match_key, sort_key
 from dynamigrate.evaluate.values import (
@@ -75,6 +75,9 @@ class _Ctx:
     def many(self, slot: str) -> list[SlotRow]:
         return self.ev.many[slot][self.i]
 
+    def folded(self, slot: str) -> V:
+        return self.ev.folded[slot][self.i]
+
 
 @dataclass
 class _Chunk:
@@ -83,6 +86,7 @@ class _Chunk:
     one: dict[str, list[SlotRow | None]]
     many: dict[str, list[list[SlotRow]]]
     notes: list[list[str]]
+    folded: dict[str, list[V]] = field(default_factory=dict)
 
 
 class Evaluator:
@@ -107,12 +111,37 @@ class Evaluator:
         self.marker_overhead = marker_overhead
         self._plans: dict[str, Plan] = {}
         self._null_rows: dict[int, SlotRow] = {}
+        self._stream: Any = None  # a second connection for unbuffered reads (aggregates, keyless tables)
         with self.conn.cursor() as cur:
             cur.execute("SELECT @@div_precision_increment")
             self.div_precision = int(cur.fetchone()[0])
 
     def close(self) -> None:
         self.conn.close()
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _stream_rows(
+        self, sql: str, params: Sequence[Any]
+    ) -> Iterator[tuple[tuple[Any, ...], list[int | None]]]:
+        """Rows of ``sql`` read unbuffered (never all in memory), each with the result's fsp list."""
+        import pymysql.cursors
+
+        if self._stream is None:
+            self._stream = self._factory()
+        cur = self._stream.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql, tuple(params) if params else None)
+            fsp = _fsp(cur.description or ())
+            while True:
+                batch = cur.fetchmany(1000)
+                if not batch:
+                    break
+                for row in batch:
+                    yield tuple(row), fsp
+        finally:
+            cur.close()
 
     def __enter__(self) -> Evaluator:
         return self
@@ -327,8 +356,10 @@ class Evaluator:
             if w is not None:
                 distinct.setdefault(norm(w), w)
         index: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], SlotRow]]] = {}
-        pk = slot.table.primary_key
+        pk = slot.table.primary_key if slot.aggregate is None else ()
         npairs, npk = len(slot.pairs), len(pk)
+        agg = slot.aggregate
+        accs: dict[tuple[Any, ...], Accumulator] = {}
         head = [f"{quote(ROW_ALIAS)}.{quote(p.column)}" for p in slot.pairs]
         head += [f"{quote(ROW_ALIAS)}.{quote(k)}" for k in pk]
         select = f"SELECT {', '.join(head + slot.exprs)} FROM {quote(slot.table.name)} AS {quote(ROW_ALIAS)}"
@@ -339,11 +370,28 @@ class Evaluator:
             one = "(" + ", ".join(["%s"] * npairs) + ")"
             conds = [f"({pair_sql}) IN ({', '.join([one] * len(batch))})", *slot.where]
             params = [v for t in batch for v in t]
-            rows, fsp = self._query(select + " WHERE " + " AND ".join(conds), params)
             off = npairs + npk
+            sql = select + " WHERE " + " AND ".join(conds)
+            if agg is not None:
+                # aggregates fold the related rows as they stream: memory stays flat whatever the fan-out
+                for r, fsp in self._stream_rows(sql, params):
+                    key = norm(r[:npairs])
+                    acc = accs.get(key)
+                    if acc is None:
+                        acc = accs[key] = agg.accumulator()
+                    agg.fold(acc, SlotRow(r[off:], fsp[off:]))
+                continue
+            rows, fsp = self._query(sql, params)
             for r in rows:
                 entry = (tuple(r[npairs:off]), SlotRow(r[off:], fsp[off:]))
                 index.setdefault(norm(r[:npairs]), []).append(entry)
+        if agg is not None:
+            empty = agg.accumulator().result()
+            chunk.folded[slot.id] = [
+                (accs[norm(w)].result() if norm(w) in accs else empty) if w is not None else empty
+                for w in wants
+            ]
+            return
         pk_cols = [slot.table.column(k) for k in pk]
 
         def ordered(entries: list[tuple[tuple[Any, ...], SlotRow]]) -> list[SlotRow]:

@@ -35,6 +35,7 @@ class Context(Protocol):
     def one(self, slot: str) -> SlotRow | None: ...
     def null_row(self, slot: str) -> SlotRow: ...
     def many(self, slot: str) -> list[SlotRow]: ...
+    def folded(self, slot: str) -> V: ...
 
 
 class Node:
@@ -366,9 +367,77 @@ class NumberFormat(Node):
 # -- to-many ----------------------------------------------------------------------------------------
 
 
+class Accumulator:
+    """One aggregate folded over related rows as they stream by (memory: O(1), O(distinct) for
+    DISTINCT). COUNT of nothing is 0; SUM/AVG/MIN/MAX of nothing are NULL. SUM keeps the largest scale
+    of its values (integers stay integers); AVG is rounded half up to that scale plus
+    ``div_precision_increment``, as the server does."""
+
+    __slots__ = ("all_int", "best", "count", "distinct", "div_precision", "op", "scale", "seen", "total")
+
+    def __init__(self, op: str, distinct: bool, div_precision: int):
+        self.op = op
+        self.distinct = distinct
+        self.div_precision = div_precision
+        self.count = 0
+        self.total = Decimal(0)
+        self.all_int = True
+        self.scale = 0
+        self.best: V | None = None
+        self.seen: set[Any] | None = set() if distinct else None
+
+    def add_row(self) -> None:
+        """COUNT(*): one more related row."""
+        self.count += 1
+
+    def add(self, value: Any, fsp: int | None) -> None:
+        if value is None:
+            return
+        if self.seen is not None:
+            key = match_key(value, None, isinstance(value, int | Decimal | float))
+            if key in self.seen:
+                return
+            self.seen.add(key)
+        self.count += 1
+        if self.op in ("MIN", "MAX"):
+            if self.best is None:
+                self.best = (value, fsp)
+            else:
+                a, b = sort_key(value), sort_key(self.best[0])
+                if (a < b) if self.op == "MIN" else (a > b):
+                    self.best = (value, fsp)
+        elif self.op in ("SUM", "AVG"):
+            if isinstance(value, int) and not isinstance(value, bool):
+                d = Decimal(value)
+            else:
+                self.all_int = False
+                d = exact_decimal(value)
+                exp = d.as_tuple().exponent
+                self.scale = max(self.scale, -exp if isinstance(exp, int) and exp < 0 else 0, fsp or 0)
+            with localcontext(DecContext(prec=200)):
+                self.total += d
+
+    def result(self) -> V:
+        if self.op == "COUNT":
+            return (self.count, None)
+        if self.count == 0:
+            return NULL
+        if self.op in ("MIN", "MAX"):
+            return self.best or NULL
+        with localcontext(DecContext(prec=200)):
+            if self.op == "SUM":
+                if self.all_int:
+                    return (int(self.total), None)
+                return (self.total.quantize(Decimal(1).scaleb(-self.scale)), None)
+            mean = (self.total / Decimal(self.count)).quantize(
+                Decimal(1).scaleb(-(self.scale + self.div_precision)), rounding=ROUND_HALF_UP
+            )
+        return (mean, None)
+
+
 @dataclass
 class Aggregate(Node):
-    """SUM/COUNT/AVG/MIN/MAX over the related rows (COUNT of nothing 0, the others NULL)."""
+    """SUM/COUNT/AVG/MIN/MAX over the related rows, folded while they are read (:class:`Accumulator`)."""
 
     slot: str
     op: str
@@ -376,43 +445,17 @@ class Aggregate(Node):
     distinct: bool = False
     div_precision: int = 4
 
-    def eval(self, ctx: Context) -> V:
-        rows = ctx.many(self.slot)
+    def accumulator(self) -> Accumulator:
+        return Accumulator(self.op, self.distinct, self.div_precision)
+
+    def fold(self, acc: Accumulator, row: SlotRow) -> None:
         if self.index is None:
-            return (len(rows), None)
-        values = [(r.values[self.index], r.fsp[self.index]) for r in rows if r.values[self.index] is not None]
-        if self.distinct:
-            seen: dict[Any, V] = {}
-            for v in values:
-                seen.setdefault(match_key(v[0], None, isinstance(v[0], int | Decimal | float)), v)
-            values = list(seen.values())
-        if self.op == "COUNT":
-            return (len(values), None)
-        if not values:
-            return NULL
-        if self.op in ("MIN", "MAX"):
-            pick = min if self.op == "MIN" else max
-            return pick(values, key=lambda v: sort_key(v[0]))
-        nums = []
-        scale = 0
-        for v, fsp in values:
-            if isinstance(v, int) and not isinstance(v, bool):
-                nums.append(Decimal(v))
-            else:
-                d = exact_decimal(v)
-                nums.append(d)
-                exp = d.as_tuple().exponent
-                scale = max(scale, -exp if isinstance(exp, int) and exp < 0 else 0, fsp or 0)
-        with localcontext(DecContext(prec=200)):
-            total = sum(nums, Decimal(0))
-            if self.op == "SUM":
-                if all(isinstance(v, int) for v, _ in values):
-                    return (int(total), None)
-                return (total.quantize(Decimal(1).scaleb(-scale)), None)
-            mean = (total / Decimal(len(nums))).quantize(
-                Decimal(1).scaleb(-(scale + self.div_precision)), rounding=ROUND_HALF_UP
-            )
-        return (mean, None)
+            acc.add_row()
+        else:
+            acc.add(row.values[self.index], row.fsp[self.index])
+
+    def eval(self, ctx: Context) -> V:
+        return ctx.folded(self.slot)
 
 
 @dataclass

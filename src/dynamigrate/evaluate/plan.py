@@ -68,6 +68,8 @@ class Slot:
     order: list[tuple[int, bool]] = field(default_factory=list)  # (expression index, descending)
     limit: int | None = None
     signature: str = ""
+    #: to-many slot of an aggregate: rows are folded while they stream, never kept
+    aggregate: N.Aggregate | None = None
 
     def add(self, sql: str) -> int:
         if sql in self.exprs:
@@ -483,12 +485,14 @@ class Planner:
         if text == "*":
             if op != "COUNT":
                 raise self.err(f"{op}(*) is not valid SQL", f"{c.path}.select_column")
-            return N.Aggregate(slot.id, op, None, distinct, self.div_precision)
+            slot.aggregate = N.Aggregate(slot.id, op, None, distinct, self.div_precision)
+            return slot.aggregate
         frag = parse(text, f"{c.path}.select_column")
         sid, idx = self.register(frag, scope, slot.id)
         if sid != slot.id:
             raise self.err(f"aggregate select_column '{text}' is not over the related rows", frag.path)
-        return N.Aggregate(slot.id, op, idx, distinct, self.div_precision)
+        slot.aggregate = N.Aggregate(slot.id, op, idx, distinct, self.div_precision)
+        return slot.aggregate
 
     # -- calculations and transformations -----------------------------------------------------------
 
