@@ -231,3 +231,17 @@ def test_views_generate_without_schema_warns_about_the_assumed_primary_key(
     # a table without self-references says nothing of the kind
     assert main(["views", "generate", str(example), "-t", "Products", "-o", str(out)]) == 0
     assert "assumed primary key" not in capsys.readouterr().err
+
+
+def test_migrate_accept_with_a_typo_is_a_usage_error(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from dynamigrate.cli import main
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"mysql": {"host": "203.0.113.1", "database": "x"}}))
+    assert main(["migrate", "--config", str(cfg), "--accept", "C3O1,key_missing"]) == 2
+    err = capsys.readouterr().err
+    assert "--accept C3O1" in err and "C301" in err and "key_missing" not in err.split("hint")[0]

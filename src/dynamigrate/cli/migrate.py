@@ -117,6 +117,23 @@ def _confirm_overwrite(args: argparse.Namespace) -> None:
         raise ConfigError("overwrite not confirmed", hint="rerun with --yes to confirm non-interactively")
 
 
+def _accepted(value: str | None) -> tuple[str, ...]:
+    """``--accept``: readings (C301...) and preflight checks (names or codes); a typo is a usage error
+    rather than a check that silently stays in force."""
+    from dynamigrate.contract.readings import ACCEPTABLE
+    from dynamigrate.validate.preflight import CHECKS
+
+    names = tuple(split_names(value))
+    known = set(ACCEPTABLE) | set(CHECKS) | {code for code, _, _ in CHECKS.values()}
+    unknown = [n for n in names if n not in known and n.upper() not in ACCEPTABLE]
+    if unknown:
+        raise ConfigError(
+            f"--accept {','.join(unknown)}: not a reading or preflight check that can be accepted",
+            hint=f"readings: {', '.join(ACCEPTABLE)}; preflight checks: {', '.join(sorted(CHECKS))} (or their codes)",
+        )
+    return tuple(n.upper() if n.upper() in ACCEPTABLE else n for n in names)
+
+
 def run(args: argparse.Namespace) -> int:
     import os
 
@@ -162,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         skip_views=args.skip_views,
         skip_preflight=args.skip_preflight,
         skip_validation=args.skip_validation,
-        accept=tuple(split_names(args.accept)),
+        accept=_accepted(args.accept),
         progress_mode=progress_mode,
         progress_interval=args.progress_interval,
     )
