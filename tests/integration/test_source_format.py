@@ -215,3 +215,94 @@ def test_unknown_source_format_stops_generation(source_format: str, fix: str) ->
     with pytest.raises(ContractError) as err:
         generate_views(contract, dialect="mariadb")
     assert err.value.where.get("path") == "tables[0].attributes[1].transformation.source_format"
+
+
+def test_iso8601_and_epoch_against_python_on_generated_values(mysql_conn: Any, mysql_db: str) -> None:
+    """Generated ISO 8601 shapes (T or blank, minutes or seconds, fractions, every zone form) and epoch
+    values: the view's reading equals Python's, converted to UTC."""
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(20261130)
+    rows = []
+    expected = {}
+    for i in range(1, 301):
+        moment = datetime(1971, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(0, 2_000_000_000))
+        minutes = rng.choice([0, 0, 30, 45, -30, 60, -60, 330, -570, 840, -720])
+        zone_form = rng.choice(["none", "Z", "+HH:MM", "+HHMM", "+HH"])
+        if zone_form == "+HH":
+            minutes = minutes - minutes % 60 if minutes >= 0 else -((-minutes) - (-minutes) % 60)
+        if zone_form in ("none", "Z"):
+            minutes = 0
+        local = moment + timedelta(minutes=minutes)
+        sign = "-" if minutes < 0 else "+"
+        hh, mm = divmod(abs(minutes), 60)
+        zone = {
+            "none": "",
+            "Z": "Z",
+            "+HH:MM": f"{sign}{hh:02d}:{mm:02d}",
+            "+HHMM": f"{sign}{hh:02d}{mm:02d}",
+            "+HH": f"{sign}{hh:02d}",
+        }[zone_form]
+        with_seconds = rng.random() < 0.7
+        fraction = (
+            f".{rng.randrange(0, 10**6):06d}"[: rng.randrange(2, 8)]
+            if with_seconds and rng.random() < 0.4
+            else ""
+        )
+        text = (
+            local.strftime("%Y-%m-%d")
+            + rng.choice(["T", " "])
+            + local.strftime("%H:%M:%S" if with_seconds else "%H:%M")
+            + fraction
+            + zone
+        )
+        utc = (local - timedelta(minutes=minutes)).replace(tzinfo=None)
+        if not with_seconds:
+            utc = utc.replace(second=0)
+        epoch_ms = rng.randrange(-2_000_000_000_000, 4_000_000_000_000)
+        rows.append((i, text, epoch_ms // 1000, epoch_ms))
+        epoch = datetime(1970, 1, 1)
+        expected[i] = (
+            utc.strftime("%Y-%m-%d %H:%M:%S"),
+            (epoch + timedelta(seconds=epoch_ms // 1000)).strftime("%Y-%m-%d %H:%M:%S"),
+            (epoch + timedelta(milliseconds=epoch_ms)).strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    with mysql_conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE gen (id INT NOT NULL PRIMARY KEY, iso VARCHAR(60), es BIGINT, ems BIGINT)"
+            " DEFAULT CHARSET=utf8mb4"
+        )
+        cur.executemany("INSERT INTO gen VALUES (%s, %s, %s, %s)", rows)
+    mysql_conn.commit()
+
+    def attr(name: str, column: str, source_format: str) -> dict[str, Any]:
+        t = {"type": "date-format", "format": FMT, "source_format": source_format}
+        return {"name": name, "type": "S", "source_column": column, "transformation": t}
+
+    contract, problems = parse_contract(
+        {
+            "tables": [
+                {
+                    "table": "Gen",
+                    "type": "single-entity",
+                    "source_table": "gen",
+                    "pk": "PK",
+                    "attributes": [
+                        {"name": "PK", "type": "S", "source_column": "id"},
+                        attr("iso", "iso", "iso8601"),
+                        attr("es", "es", "epoch"),
+                        attr("ems", "ems", "epoch_ms"),
+                    ],
+                }
+            ]
+        }
+    )
+    assert contract is not None and not problems.errors
+    views = generate_views(contract, dialect="mariadb", schema=introspect(mysql_conn, mysql_db))
+    with mysql_conn.cursor() as cur:
+        cur.execute(views.statements[0].sql)
+        cur.execute("SELECT _dm_rowid, iso, es, ems FROM ddb_gen_view ORDER BY _dm_rowid")
+        got = {int(r[0]): tuple(r[1:]) for r in cur.fetchall()}
+    mismatches = {i: (rows[i - 1], got[i], expected[i]) for i in expected if got[i] != expected[i]}
+    assert mismatches == {}

@@ -6,7 +6,7 @@ one of the names people write (contract/validate.py ``SOURCE_FORMAT_NAMES``):
 * ``date`` ``YYYY-MM-DD``, ``datetime`` ``YYYY-MM-DD HH:mm:ss`` (``STR_TO_DATE``);
 * ``iso8601``: ``YYYY-MM-DD``, or a date and time joined by ``T`` or a space, minutes or seconds,
   optional fraction, optional zone ``Z`` / ``±HH`` / ``±HH:MM`` / ``±HHMM``. A value with an offset is
-  converted to UTC (``CONVERT_TZ`` with numeric offsets needs no time zone tables); ``Z`` and values
+  converted to UTC by date arithmetic (no time zone tables needed; CONVERT_TZ would refuse +14:00); ``Z`` and values
   without a zone are taken as written;
 * ``epoch``: seconds since 1970-01-01 00:00:00 UTC, ``epoch_ms``: milliseconds; computed with
   ``DATE_ADD`` from the epoch, so the session's time zone never changes the result (``FROM_UNIXTIME``
@@ -64,15 +64,16 @@ def read_date_sql(
         )
         iso_date = _valid(f"STR_TO_DATE({text}, {literal('%Y-%m-%d')})")
         zone = f"REGEXP_SUBSTR({text}, {literal(_ISO_ZONE)})"
-        # '+02' / '+0200' / '+02:00' -> '+02:00' (CONVERT_TZ's numeric offset form)
-        offset = (
-            f"CONCAT(LEFT({zone}, 3), ':', LPAD(RIGHT(REPLACE(SUBSTRING({zone}, 4), ':', ''), 2), 2, '0'))"
-        )
+        # '+02' / '+0200' / '+02:00' -> minutes east of UTC; date arithmetic rather than CONVERT_TZ,
+        # whose numeric offsets stop at +13:00 on MariaDB (UTC+14 exists)
+        hours = f"CAST(SUBSTRING({zone}, 2, 2) AS SIGNED)"
+        mins = f"CAST(CONCAT('0', RIGHT(REPLACE(SUBSTRING({zone}, 4), ':', ''), 2)) AS SIGNED)"
+        offset = f"(CASE WHEN LEFT({zone}, 1) = '-' THEN -1 ELSE 1 END) * ({hours} * 60 + {mins})"
         return (
             f"CASE WHEN {text} REGEXP {literal(_ISO_DATE_ONLY)} THEN {iso_date} "
             f"WHEN {text} REGEXP {literal(_ISO_DATETIME)} THEN "
             f"CASE WHEN {zone} IS NULL OR {zone} = '' THEN {local} "
-            f"ELSE CONVERT_TZ({local}, {offset}, '+00:00') END END"
+            f"ELSE DATE_SUB({local}, INTERVAL {offset} MINUTE) END END"
         )
     return _valid(f"STR_TO_DATE({text}, {literal(spec(source_format))})")
 
