@@ -399,6 +399,52 @@ def test_retries_are_bounded(client: Any, tname: str, table: Table) -> None:
 # -- rejected rows ----------------------------------------------------------------------------------
 
 
+def test_a_key_schema_mismatch_fails_the_table_never_a_rejected_row(
+    client: Any, ddb_prefix: str, table: Table, tmp_path: Any
+) -> None:
+    """The table's GSI key type disagrees with the contract: every row carrying the attribute would be
+    refused, so it is an error of the table (TargetError DM530), not thousands of rejected rows."""
+    from dynamigrate.errors import TargetError
+
+    name = f"{ddb_prefix}Mismatch"
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByStatus",
+                "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    run = RunDir.create(tmp_path, run_id="runK")
+    sink = RunDirSink(run, name)
+    for strategy, mode in (("put", "overwrite"), ("transact", "insert"), ("put", "insert")):
+        with pytest.raises(TargetError) as info:
+            write(
+                client,
+                name,
+                table,
+                [row(4, status="SHIPPED")],
+                sink=sink,
+                run_id="runK",
+                strategy=strategy,
+                mode=mode,
+            )
+        assert info.value.code == "DM530" and "Type mismatch" in str(info.value)
+        assert "key schema" in (info.value.hint or "")
+    run.close()
+    assert not run.file("rejected.jsonl").exists()
+    assert sink.counters.get("rejected", 0) == 0
+
+
 def test_rejected_rows_recorded_with_reason_and_dynamodb_message(
     client: Any, ddb_prefix: str, table: Table, tmp_path: Any
 ) -> None:
@@ -427,7 +473,7 @@ def test_rejected_rows_recorded_with_reason_and_dynamodb_message(
         row(1, status=None),  # fine: no GSI key
         row(2, PK=None),  # null key
         row(3, total="12abc"),  # bad number
-        row(4, status="SHIPPED"),  # DynamoDB: type mismatch for the index key
+        row(4, lines="[" * 40 + "1" + "]" * 40),  # DynamoDB refuses this one item: nested too deep
         row(5, SK=""),  # empty key
     ]
     for strategy in ("put", "transact"):
@@ -455,8 +501,8 @@ def test_rejected_rows_recorded_with_reason_and_dynamodb_message(
     assert failed["table"] == name and failed["entity"] == "orders"
     assert failed["key"]["PK"] == {"S": "ORDER#0004"}
     assert "Validation" in failed["reason"]
-    assert "Type mismatch" in failed["message"], failed["message"]
-    assert failed["row"]["status"] == "SHIPPED"
+    assert "Nesting Levels" in failed["message"], failed["message"]
+    assert failed["row"]["lines"].startswith("[[[")
     assert by_code["empty_key"]["reason"] == "key attribute 'SK' is empty"
     assert client.get_item(TableName=name, Key=key(1)).get("Item") is not None
 

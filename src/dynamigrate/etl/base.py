@@ -58,6 +58,11 @@ class TableResult:
     deleted_missing: int = 0
     resumed_from: dict[str, Any] | None = None
     redone: int = 0  # rows read again after a resume (work between the last checkpoint and the stop)
+    #: per entity: read / written / skipped / unchanged / conflicts / rejected (etl/accounting.py)
+    entities: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: the equation "source rows = written + skipped + unchanged + conflicts + rejected + filtered",
+    #: per table and entity (:meth:`dynamigrate.etl.accounting.TableAccount.to_dict`)
+    accounting: dict[str, Any] | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -87,6 +92,7 @@ class TableResult:
             "omitted_gsi_keys": self.omitted_gsi_keys,
             "bytes": self.bytes,
             "chunks": self.chunks,
+            "entities": {e: dict(c) for e, c in self.entities.items()},
         }
 
     def restore(self, counters: Mapping[str, Any]) -> None:
@@ -96,6 +102,18 @@ class TableResult:
         self.bytes = int(counters.get("bytes", 0) or 0)
         self.chunks = int(counters.get("chunks", 0) or 0)
         self.rejected = {str(k): int(v) for k, v in (counters.get("rejected") or {}).items()}
+        self.entities = {
+            str(e): {str(k): int(v) for k, v in c.items()}
+            for e, c in (counters.get("entities") or {}).items()
+        }
+
+    def count_entity(self, entity: str, **outcomes: int) -> None:
+        """Add to one entity's counters (the accounting equation is checked per entity)."""
+        from dynamigrate.etl.accounting import ENTITY_COUNTERS
+
+        counters = self.entities.setdefault(entity, dict.fromkeys(ENTITY_COUNTERS, 0))
+        for name, n in outcomes.items():
+            counters[name] = counters.get(name, 0) + int(n)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -42,15 +42,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dynamigrate.contract.model import ENTITY_COLUMN, Table
+from dynamigrate.contract.model import Table
 from dynamigrate.errors import DynamigrateError, EngineError
+from dynamigrate.etl.accounting import SourceCount, account, count_sources
 from dynamigrate.etl.base import EtlContext, TableResult, register_engine, utc_iso
 from dynamigrate.runstate import safe_name
 from dynamigrate.source.keys import key_from_json, key_plan
-from dynamigrate.source.reader import Chunk, ViewReader, open_connection
-from dynamigrate.sqlgen.dialects import quote_ident
+from dynamigrate.source.reader import Chunk, ViewReader
 
 log = logging.getLogger(__name__)
+
+
+def _error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pymysql import MySQLError
+
+    return (ClientError, BotoCoreError), (MySQLError,)
+
+
+_BOTO_ERRORS, _MYSQL_ERRORS = _error_types()
 
 _DONE = object()
 #: How many rejected rows per table are logged at WARNING (all of them are in rejected.jsonl).
@@ -265,44 +275,33 @@ class LocalEngine:
             return result
 
         result = TableResult(table=table.name, engine=self.name, status="running", started=utc_iso())
-        if ckpt:
-            result.restore(ckpt.get("counters") or {})
-            result.resumed_from = {
-                "entity": ckpt.get("entity"),
-                "after_key": ckpt.get("after_key"),
-                "entities_done": ckpt.get("entities_done", []),
-                "read": result.read,
-                "written": result.written,
-            }
-            if ckpt.get("started"):
-                result.started = ckpt["started"]
-            log.info(
-                "table %s: resuming after %s rows (entity %s, key > %s)",
-                table.name,
-                result.read,
-                ckpt.get("entity"),
-                ckpt.get("after_key"),
-            )
+        resumed = bool(ckpt)  # items of an earlier attempt may exist: the fresh-table writer reads first
         t0 = time.monotonic()
         prior_duration = float(ckpt.get("duration") or 0.0)
         if ctx.progress:
             ctx.progress.start_table(table.name, None)
         try:
-            self._load(ctx, table, result, ckpt, prior_duration, t0)
-            result.status = "done"
+            ckpt = self._reload_if_needed(ctx, table, ckpt, result)
+            if ckpt:
+                self._restore(ckpt, result)
+            before = self._count_sources(ctx, table, result)
+            self._load(ctx, table, result, ckpt, prior_duration, t0, resumed)
+            self._account(ctx, table, result, before)
         except KeyboardInterrupt:
             result.status = "interrupted"
             result.error = "interrupted; rerun with --resume to continue from the last checkpoint"
             raise
         except DynamigrateError as exc:
-            result.status = "failed"
-            result.error = str(exc)
-            log.error(
-                "table %s failed: %s",
-                table.name,
-                exc,
-                extra={"fields": {"table": table.name, **{k: str(v) for k, v in exc.where.items()}}},
+            self._fail(table, result, exc)
+        except _BOTO_ERRORS as exc:  # a DynamoDB error no writer path translated: the table fails
+            from dynamigrate.target.retry import is_table_error, table_error, terminal_error
+
+            err = (
+                table_error(exc, table=table.name)
+                if is_table_error(exc)
+                else terminal_error(exc, table=table.name)
             )
+            self._fail(table, result, err)
         finally:
             result.duration = prior_duration + (time.monotonic() - t0)
             result.finished = utc_iso()
@@ -313,6 +312,127 @@ class LocalEngine:
                 ctx.progress.finish_table(result)
         return result
 
+    @staticmethod
+    def _fail(table: Table, result: TableResult, exc: DynamigrateError) -> None:
+        result.status = "failed"
+        result.error = str(exc)
+        log.error(
+            "table %s failed: %s",
+            table.name,
+            exc,
+            extra={"fields": {"table": table.name, **{k: str(v) for k, v in exc.where.items()}}},
+        )
+
+    @staticmethod
+    def _restore(ckpt: dict[str, Any], result: TableResult) -> None:
+        result.restore(ckpt.get("counters") or {})
+        result.resumed_from = {
+            "entity": ckpt.get("entity"),
+            "after_key": ckpt.get("after_key"),
+            "entities_done": ckpt.get("entities_done", []),
+            "read": result.read,
+            "written": result.written,
+        }
+        if ckpt.get("started"):
+            result.started = ckpt["started"]
+        log.info(
+            "table %s: resuming after %s rows (entity %s, key > %s)",
+            result.table,
+            result.read,
+            ckpt.get("entity"),
+            ckpt.get("after_key"),
+        )
+
+    def _reload_if_needed(
+        self, ctx: EtlContext, table: Table, ckpt: dict[str, Any], result: TableResult
+    ) -> dict[str, Any]:
+        """The checkpoint to resume from, or {} when the table must be loaded again from its start: its
+        numbers did not add up last time, or the target lost what the checkpoint says was written."""
+        if not ckpt:
+            return ckpt
+        reason = None
+        if ckpt.get("reload"):
+            reason = str(ckpt.get("reload"))
+        elif int((ckpt.get("counters") or {}).get("written") or 0) > 0:
+            from dynamigrate.etl.lost_target import check_target
+
+            check = check_target(ctx.client(), table.name, ctx.run.file(ctx.run.written_file(table.name)))
+            if check.lost:
+                reason = f"the target lost its data: {check.describe()}"
+        if reason is None:
+            return ckpt
+        log.warning(
+            "table %s: loading it again from its start (%s)",
+            table.name,
+            reason,
+            extra={"fields": {"table": table.name}},
+        )
+        written = ctx.run.file(ctx.run.written_file(table.name))
+        if written.exists():  # the keys of items that are gone: kept apart, the new load records its own
+            written.rename(
+                written.with_name(f"{written.stem}.before-reload-{int(time.time())}{written.suffix}")
+            )
+        result.extra["reloaded"] = reason
+        ctx.run.event("table_reloaded", table=table.name, reason=reason)
+        return {}
+
+    def _count_sources(self, ctx: EtlContext, table: Table, result: TableResult) -> dict[str, SourceCount]:
+        """The source rows of every entity, counted apart from the reader (the accounting equation)."""
+        from dynamigrate.source.connect import connect, translate_error
+
+        settings = ctx.config.mysql
+        try:
+            conn = connect(settings, ctx.database or settings.database)
+            try:
+                counts = count_sources(conn, table, ctx.schema)
+            finally:
+                conn.close()
+        except _MYSQL_ERRORS as exc:
+            raise translate_error(
+                exc, settings=settings, context="counting the source rows failed", table=table.name
+            ) from None
+        result.total = sum(c.kept for c in counts.values())
+        if ctx.progress:
+            ctx.progress.set_total(table.name, result.total)
+        return counts
+
+    def _account(
+        self, ctx: EtlContext, table: Table, result: TableResult, before: dict[str, SourceCount]
+    ) -> None:
+        """Count the source again and check the equation; a table whose numbers do not add up fails
+        and is loaded again from its start by --resume."""
+        after = self._count_sources(ctx, table, result)
+        table_counters = {
+            "read": result.read,
+            "written": result.written,
+            "skipped": result.skipped,
+            "unchanged": result.unchanged,
+            "conflicts": result.conflicts,
+            "rejected": result.rejected_total,
+        }
+        entity_counters = result.entities if set(result.entities) <= set(before) else {}
+        acc = account(table_counters, entity_counters, before, after)
+        result.accounting = acc.to_dict()
+        ctx.run.event("accounting", table=table.name, accounting=result.accounting)
+        if acc.ok:
+            result.status = "done"
+            if acc.table.status == "changed":
+                log.warning(
+                    "table %s: %s", table.name, acc.table.equation(), extra={"fields": {"table": table.name}}
+                )
+            return
+        result.status = "failed"
+        result.error = (
+            acc.failure_message(table.name)
+            + "\nhint: rerun with --resume: the table is loaded again from its "
+            "start (writes are idempotent); if the numbers still differ, check the contract's joins "
+            "(`dynamigrate contract check`) and the source for rows changing during the load"
+        )
+        log.error("%s", result.error, extra={"fields": {"table": table.name}})
+        self._write_checkpoint(
+            ctx, table, result, ckpt_state=None, status="failed", reload=acc.table.equation()
+        )
+
     # -- the load -------------------------------------------------------------------------------
     def _load(
         self,
@@ -322,10 +442,11 @@ class LocalEngine:
         ckpt: dict[str, Any],
         prior_duration: float,
         t0: float,
+        resumed: bool = False,
     ) -> None:
         opts = ctx.options
         client = ctx.client()
-        writer, sink = self._make_writer(ctx, table, client, resumed=bool(ckpt))
+        writer, sink = self._make_writer(ctx, table, client, resumed=resumed)
         seen = (
             SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite")) if self._tracks_seen(ctx) else None
         )
@@ -347,10 +468,6 @@ class LocalEngine:
             name=f"dm-reader-{table.name}",
             daemon=True,
         )
-        counter = threading.Thread(
-            target=self._count_total, args=(ctx, table, result), name=f"dm-count-{table.name}", daemon=True
-        )
-        counter.start()
         producer.start()
         pool = ThreadPoolExecutor(max_workers=max(1, opts.inflight_chunks), thread_name_prefix="dm-chunk")
         inflight: deque[tuple[_Work, Future[Any]]] = deque()
@@ -465,34 +582,6 @@ class LocalEngine:
         except BaseException as exc:  # handed to the main thread, which raises it
             put(exc)
 
-    def _count_total(self, ctx: EtlContext, table: Table, result: TableResult) -> None:
-        """Rows expected, for the ETA: COUNT(*) of the entities' source tables (one item per row)."""
-        try:
-            settings = ctx.config.mysql
-            conn = open_connection(settings, ctx.database or settings.database)
-            try:
-                total = 0
-                with conn.cursor() as cur:
-                    for entity in table.entities:
-                        info = ctx.schema.table(entity.source_table) if ctx.schema else None
-                        if info is not None:
-                            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(info.name)}")
-                        else:
-                            cur.execute(
-                                f"SELECT COUNT(*) FROM {quote_ident(table.view_name)} "
-                                f"WHERE {quote_ident(ENTITY_COLUMN)} = %s",
-                                (entity.entity_type,),
-                            )
-                        total += int(cur.fetchone()[0])
-                        cur.fetchall()
-            finally:
-                conn.close()
-            result.total = total
-            if ctx.progress:
-                ctx.progress.set_total(table.name, total)
-        except Exception:
-            log.debug("counting rows of %s failed", table.view_name, exc_info=True)
-
     # -- writer side ----------------------------------------------------------------------------
     def _make_writer(
         self, ctx: EtlContext, table: Table, client: Any, resumed: bool = False
@@ -602,6 +691,15 @@ class LocalEngine:
         chunk = work.chunk
         result.read += len(chunk.rows)
         result.chunks += 1
+        result.count_entity(
+            chunk.entity if chunk.entity is not None else "",
+            read=len(chunk.rows),
+            rejected=sum(1 for e in work.encoded if e.reject_code is not None) + (br.rejected if br else 0),
+            written=br.written if br else 0,
+            skipped=br.skipped if br else 0,
+            unchanged=br.unchanged if br else 0,
+            conflicts=br.conflicts if br else 0,
+        )
         for enc in work.encoded:
             if enc.reject_code is None:
                 result.bytes += enc.size
@@ -644,6 +742,7 @@ class LocalEngine:
         result: TableResult,
         ckpt_state: dict[str, Any] | None,
         status: str,
+        reload: str | None = None,
     ) -> None:
         doc: dict[str, Any] = {
             "table": table.name,
@@ -665,6 +764,8 @@ class LocalEngine:
             )
         if status == "done":
             doc["result"] = result.to_dict()
+        if reload:  # --resume loads the table again from its start
+            doc["reload"] = reload
         ctx.run.write_json(ctx.run.checkpoint_file(table.name), doc)
 
     # -- sync: vanished source rows -------------------------------------------------------------

@@ -297,6 +297,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
                 "estimated_bytes": estimate,
                 "average_vs_estimate": round(size_avg / estimate, 2) if size_avg and estimate else None,
             },
+            # source rows = written + skipped + unchanged + conflicts + rejected + filtered (etl/accounting.py)
+            "accounting": st.get("accounting"),
             "access_patterns": list(ct.satisfies) if ct else [],
             "gsis": [g.index_name for g in ct.gsis]
             if ct

@@ -103,6 +103,14 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 else ""
             ),
         ]
+        acc = t.get("accounting") or {}
+        if acc:
+            mark = "" if acc.get("status") != "mismatch" else "**DOES NOT ADD UP**: "
+            lines.append(
+                f"- Accounting: {mark}{acc.get('equation')} ({(acc.get('table') or {}).get('basis')})"
+            )
+            for e in acc.get("entities") or []:
+                lines.append(f"  - {e.get('entity')} ({e.get('source_table')}): {e.get('equation')}")
         if t.get("rejected_by_reason"):
             lines.append(
                 "- Rejected by reason: "

@@ -223,3 +223,68 @@ def terminal_error(exc: BaseException, **where: Any) -> TargetError:
         f"DynamoDB refused the request: {error_code(exc) or type(exc).__name__}: {error_message(exc)}",
         **where,
     )
+
+
+#: errors about the table, the endpoint or the credentials: they fail the table, never one row
+TABLE_ERROR_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "IncompleteSignatureException",
+        "MissingAuthenticationTokenException",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+    }
+)
+#: ValidationException messages that concern the key schema (every item of the table would fail)
+_KEY_SCHEMA_MESSAGES = (
+    "missing the key",
+    "type mismatch for key",
+    "type mismatch for index key",
+    "does not match the schema",
+    "requested resource not found",
+    "non-existent table",
+)
+
+
+def is_table_error(exc: BaseException) -> bool:
+    """Is ``exc`` about the table, the endpoint or the credentials rather than one item?"""
+    return is_table_reason(error_code(exc) or "", error_message(exc))
+
+
+def is_table_reason(code: str, message: str) -> bool:
+    """The same for an error code and message (also a transaction's cancellation reason)."""
+    if code in TABLE_ERROR_CODES:
+        return True
+    if code in ("ValidationException", "ValidationError"):
+        return any(m in message.lower() for m in _KEY_SCHEMA_MESSAGES)
+    return False
+
+
+def table_error(exc: BaseException, **where: Any) -> TargetError:
+    """A table-level DynamoDB error as a TargetError with what to do about it (the table fails and is
+    not checkpointed as done; ``--resume`` retries it)."""
+    return table_reason_error(error_code(exc) or type(exc).__name__, error_message(exc), **where)
+
+
+def table_reason_error(code: str, message: str, **where: Any) -> TargetError:
+    """:func:`table_error` from an error code and message."""
+    table = where.get("table") or "the table"
+    if code == "ResourceNotFoundException" or "non-existent table" in message.lower():
+        hint = (
+            f"{table} does not exist (deleted during the run, or another region/endpoint); rerun with "
+            "--resume: the table is created again and loaded completely"
+        )
+    elif code in ("ValidationException", "ValidationError"):
+        hint = (
+            f"the key schema of {table} does not match the contract (key names or types); fix the table "
+            "or the contract (compare `aws dynamodb describe-table`), then rerun with --resume"
+        )
+    else:
+        hint = (
+            "the credentials are missing, expired or lack a permission on the table (dynamodb:PutItem, "
+            "BatchWriteItem, BatchGetItem, DescribeTable...); fix them, then rerun with --resume"
+        )
+    return TargetError(f"DynamoDB refused the table: {code}: {message}", hint=hint, code="DM530", **where)

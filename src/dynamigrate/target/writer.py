@@ -45,8 +45,10 @@ batch), the item counts as written, in every mode.
 Errors: throttling / 5xx / connection errors are retried by :class:`RetryPolicy` (bounded
 exponential backoff with full jitter, counted); when retries are exhausted
 :class:`~dynamigrate.errors.TransientTargetError` is raised (nothing is lost silently: the run
-stops and can resume). Terminal errors for an item (ValidationException...) make that row rejected,
-with DynamoDB's message.
+stops and can resume). Errors about the table, the endpoint or the credentials (ResourceNotFound,
+AccessDenied, a key schema that does not match: :func:`~dynamigrate.target.retry.is_table_error`)
+raise a :class:`TargetError` that fails the table, never a rejected row. Other terminal errors for an
+item (ValidationException...) make that row rejected, with DynamoDB's message.
 
 Outcomes go to a sink (:class:`WriteSink` protocol): :class:`RunDirSink` appends them to the run
 directory, :class:`MemorySink` keeps them in memory (tests).
@@ -82,6 +84,11 @@ from dynamigrate.target.retry import (
     classify,
     error_code,
     error_message,
+    is_table_error,
+    is_table_reason,
+    table_error,
+    table_reason_error,
+    terminal_error,
 )
 
 log = logging.getLogger(__name__)
@@ -625,6 +632,8 @@ class TableWriter:
     # -- reads ---------------------------------------------------------------------------------------
     def _read_images(self, keys: list[Item], tally: _Tally) -> dict[tuple[Any, ...], Item]:
         """Consistent BatchGetItem of ``keys`` (100 per request, concurrent, UnprocessedKeys re-queued)."""
+        from botocore.exceptions import ClientError
+
         out: dict[tuple[Any, ...], Item] = {}
         lock = threading.Lock()
 
@@ -632,12 +641,17 @@ class TableWriter:
             pending: list[Item] = list(chunk)
             attempt = 1
             while pending:
-                resp = self.policy.call(
-                    self.client.batch_get_item,
-                    RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}},
-                    what=f"BatchGetItem on {self.table_name}",
-                    on_retry=tally.on_retry,
-                )
+                try:
+                    resp = self.policy.call(
+                        self.client.batch_get_item,
+                        RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}},
+                        what=f"BatchGetItem on {self.table_name}",
+                        on_retry=tally.on_retry,
+                    )
+                except ClientError as exc:
+                    if is_table_error(exc):
+                        raise table_error(exc, table=self.table_name) from None
+                    raise terminal_error(exc, table=self.table_name) from None
                 for item in resp.get("Responses", {}).get(self.table_name, []):
                     key = {k: item[k] for k in self._key_names}
                     with lock:
@@ -708,6 +722,8 @@ class TableWriter:
             if kind == "condition":
                 self._condition_failed(tally, op, cast("Item | None", exc.response.get("Item")))
                 return
+            if is_table_error(exc):  # the table, the endpoint or the credentials: never a rejected row
+                raise table_error(exc, table=self.table_name) from None
             self._reject(
                 tally,
                 op.encoded,
@@ -767,6 +783,10 @@ class TableWriter:
                         elif code in THROTTLE_CODES or code in TRANSIENT_CODES:
                             retry.append(op)
                             retry_kind = "throttle" if code in THROTTLE_CODES else "transient"
+                        elif is_table_reason(code, str(reason.get("Message") or "")):
+                            raise table_reason_error(
+                                code, str(reason.get("Message") or code), table=self.table_name
+                            ) from None
                         else:
                             self._reject(
                                 tally,

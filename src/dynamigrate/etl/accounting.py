@@ -1,0 +1,236 @@
+"""Every source row accounted for: the equation each table's load must satisfy, per entity and table.
+
+The source is counted apart from the reader, with a plain ``COUNT(*)`` of each entity's base table
+(and, when the entity has a ``filter``, the rows the filter keeps, so that the rows it excludes are
+*filtered*), once before the load and once after it::
+
+    source rows = written + skipped + conflicts + rejected + filtered
+
+``skipped`` (insert: the item existed; newer: not newer; sync: *unchanged*, the item already held that
+content, shown apart but counted in skipped), ``conflicts`` (an item the migration does not own) and
+``rejected`` (a row-level problem, in rejected.jsonl) are all outcomes of one source row each. When the two counts differ, rows
+were inserted or deleted in the source during the load: the equation holds if the rows accounted for
+lie between the two counts, and the change is reported as such. Anything else — fewer rows than the
+source holds (rows lost on the way) or more (a join that multiplies rows) — fails the table.
+
+A source without a base table in the schema (a hand-written view as ``source_table``) is counted
+through the view (``basis: view``), which is weaker and said so.
+
+Pure logic plus :func:`count_sources` (one query per entity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dynamigrate.contract.model import ENTITY_COLUMN
+from dynamigrate.sqlgen.dialects import quote_ident
+
+if TYPE_CHECKING:
+    from dynamigrate.contract.model import Table
+    from dynamigrate.source.schema import SchemaInfo
+
+#: per-entity counters kept by the engines (and in checkpoints)
+ENTITY_COUNTERS = ("read", "written", "skipped", "unchanged", "conflicts", "rejected")
+#: the outcomes that account for a source row (``unchanged`` is a kind of ``skipped``: not added)
+OUTCOMES = ("written", "skipped", "conflicts", "rejected")
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """One entity's source rows at one moment."""
+
+    entity: str
+    source_table: str
+    basis: str  # "base table" | "view"
+    rows: int  # every row of the source table
+    filtered: int = 0  # rows the entity's filter excludes
+
+    @property
+    def kept(self) -> int:
+        return self.rows - self.filtered
+
+
+def count_sources(conn: Any, table: Table, schema: SchemaInfo | None) -> dict[str, SourceCount]:
+    """COUNT(*) of every entity's base table (and of the rows its filter keeps), apart from the reader."""
+    from dynamigrate.sqlgen.filters import filter_sql
+
+    out: dict[str, SourceCount] = {}
+    with conn.cursor() as cur:
+        for entity in table.entities:
+            info = schema.table(entity.source_table) if schema is not None else None
+            if info is None:
+                cur.execute(
+                    f"SELECT COUNT(*) FROM {quote_ident(table.view_name)} WHERE {quote_ident(ENTITY_COLUMN)} = %s",
+                    (entity.entity_type,),
+                )
+                (n,) = cur.fetchone()
+                cur.fetchall()
+                out[entity.entity_type] = SourceCount(entity.entity_type, entity.source_table, "view", int(n))
+                continue
+            cond = filter_sql(entity, table=table.name)
+            if cond:
+                cur.execute(
+                    f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) "
+                    f"FROM {quote_ident(entity.source_table)}"
+                )
+                total, kept = cur.fetchone()
+                filtered = int(total) - int(kept)
+            else:
+                cur.execute(f"SELECT COUNT(*) FROM {quote_ident(entity.source_table)}")
+                (total,) = cur.fetchone()
+                filtered = 0
+            cur.fetchall()
+            out[entity.entity_type] = SourceCount(
+                entity.entity_type, entity.source_table, "base table", int(total), filtered
+            )
+    return out
+
+
+@dataclass
+class Account:
+    """The equation of one entity, or of the whole table (``entity`` None)."""
+
+    entity: str | None
+    source_table: str | None
+    basis: str
+    before: int  # source rows counted before the load
+    after: int  # ... and after it
+    filtered_before: int
+    filtered_after: int
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def accounted(self) -> int:
+        return sum(int(self.counters.get(k, 0)) for k in OUTCOMES)
+
+    @property
+    def expected_range(self) -> tuple[int, int]:
+        a, b = self.before - self.filtered_before, self.after - self.filtered_after
+        return (min(a, b), max(a, b))
+
+    @property
+    def changed(self) -> int:
+        """Net rows inserted (+) or deleted (-) in the source during the load."""
+        return self.after - self.before
+
+    @property
+    def status(self) -> str:
+        lo, hi = self.expected_range
+        if not lo <= self.accounted <= hi:
+            return "mismatch"
+        return "changed" if self.changed or self.filtered_after != self.filtered_before else "ok"
+
+    @property
+    def missing(self) -> int:
+        """Rows not accounted for (negative: more outcomes than source rows)."""
+        lo, hi = self.expected_range
+        if self.accounted < lo:
+            return lo - self.accounted
+        if self.accounted > hi:
+            return hi - self.accounted
+        return 0
+
+    def equation(self) -> str:
+        c = self.counters
+        filtered = self.filtered_after
+        what = (
+            f"{self.before} source rows" if not self.changed else f"{self.before}->{self.after} source rows"
+        )
+        unchanged = f" (unchanged {c['unchanged']})" if c.get("unchanged") else ""
+        rhs = (
+            f"written {c.get('written', 0)} + skipped {c.get('skipped', 0)}{unchanged} "
+            f"+ conflicts {c.get('conflicts', 0)} + rejected {c.get('rejected', 0)} + filtered {filtered}"
+        )
+        status = self.status
+        if status == "ok":
+            tail = ""
+        elif status == "changed":
+            tail = f" (the source changed during the load: {self.changed:+d} rows; the load saw {self.accounted})"
+        elif self.missing > 0:
+            tail = f": {self.missing} source row(s) NOT accounted for"
+        else:
+            tail = f": {-self.missing} outcome(s) MORE than source rows (a join that multiplies rows?)"
+        sign = "=" if status != "mismatch" else "!="
+        return f"{what} {sign} {rhs}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "source_table": self.source_table,
+            "basis": self.basis,
+            "source_rows_before": self.before,
+            "source_rows_after": self.after,
+            "filtered": self.filtered_after,
+            "filtered_before": self.filtered_before,
+            **{k: int(self.counters.get(k, 0)) for k in ENTITY_COUNTERS},
+            "accounted": self.accounted,
+            "changed_during_load": self.changed,
+            "missing": self.missing,
+            "status": self.status,
+            "equation": self.equation(),
+        }
+
+
+@dataclass
+class TableAccount:
+    table: Account
+    entities: list[Account]
+
+    @property
+    def ok(self) -> bool:
+        return self.table.status != "mismatch" and all(e.status != "mismatch" for e in self.entities)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": "mismatch" if not self.ok else self.table.status,
+            "equation": self.table.equation(),
+            "table": self.table.to_dict(),
+            "entities": [e.to_dict() for e in self.entities],
+        }
+
+    def failure_message(self, table: str) -> str:
+        lines = [f"table {table}: the source rows do not add up: {self.table.equation()}"]
+        for e in self.entities:
+            if e.status == "mismatch":
+                lines.append(f"  entity {e.entity} ({e.source_table}): {e.equation()}")
+        return "\n".join(lines)
+
+
+def account(
+    table_counters: Mapping[str, int],
+    entity_counters: Mapping[str, Mapping[str, int]],
+    before: Mapping[str, SourceCount],
+    after: Mapping[str, SourceCount],
+) -> TableAccount:
+    """The equation per entity (when the engine kept per-entity counters) and for the table."""
+    entities: list[Account] = []
+    for name, b in before.items():
+        a = after.get(name, b)
+        if name in entity_counters:
+            entities.append(
+                Account(
+                    name,
+                    b.source_table,
+                    b.basis,
+                    b.rows,
+                    a.rows,
+                    b.filtered,
+                    a.filtered,
+                    {k: int(v) for k, v in entity_counters[name].items()},
+                )
+            )
+    basis = "base table" if all(b.basis == "base table" for b in before.values()) else "view"
+    total = Account(
+        None,
+        None,
+        basis,
+        sum(b.rows for b in before.values()),
+        sum(a.rows for a in after.values()),
+        sum(b.filtered for b in before.values()),
+        sum(a.filtered for a in after.values()),
+        {k: int(table_counters.get(k, 0)) for k in ENTITY_COUNTERS},
+    )
+    return TableAccount(total, entities)
