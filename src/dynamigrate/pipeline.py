@@ -185,6 +185,8 @@ def render_plan(plan: dict[str, Any]) -> str:
             f"    {t['table']:<24} view {t['view']:<32} {rows_text}; key {'/'.join(t['key'])}{gsis}; "
             f"entities {', '.join(t['entities'])}"
         )
+        if t.get("reads"):
+            lines.append(f"      read: {'; '.join(f'{e} {how}' for e, how in t['reads'].items())}")
     for note in plan.get("notes", []):
         lines.append(f"  note: {note}")
     return "\n".join(lines)
@@ -699,6 +701,7 @@ def _plan(
 ) -> dict[str, Any]:
     notes: list[str] = []
     rows: dict[str, int | None] = {}
+    reads: dict[str, dict[str, str]] = {}
     try:
         from dynamigrate.source.connect import connect
         from dynamigrate.source.introspect import introspect
@@ -717,6 +720,7 @@ def _plan(
                         cur.execute(f"SELECT COUNT(*) FROM `{info.name}`")
                         total += int(cur.fetchone()[0])
                     rows[t.name] = total if total >= 0 else None
+                    reads[t.name] = _read_modes(t, schema)
         finally:
             conn.close()
     except DynamigrateError as exc:
@@ -753,8 +757,26 @@ def _plan(
                 "key": list(t.key_names),
                 "gsis": [g.index_name for g in t.gsis],
                 "entities": [e.entity_type for e in t.entities],
+                "reads": reads.get(t.name),
             }
             for t in tables
         ],
         "notes": notes,
     }
+
+
+def _read_modes(table: Table, schema: Any) -> dict[str, str]:
+    """How each entity will be read: key windows (chunked, resumable) or one pass (no row key)."""
+    from dynamigrate.source.keys import key_plan
+
+    plan = key_plan(table, schema)
+    out = {}
+    for e in table.entities:
+        key = plan.entity(e.entity_type)
+        out[e.entity_type] = (
+            f"in key windows on {key.source_table}({', '.join(key.columns)}), resumable"
+            if key is not None
+            else f"in one pass ({e.source_table} has no primary key and no unique NOT NULL key: "
+            "re-read from its start on resume)"
+        )
+    return out

@@ -270,3 +270,29 @@ def test_sigkill_in_a_composite_key_entity_then_resume_is_exact(
     assert (result["read"], result["written"], result["rejected_total"]) == (total, total, 0)
     keys = [json.dumps(r["key"], sort_keys=True) for r in read_jsonl(run_dir / f"written/{table}.jsonl")]
     assert len(keys) == len(set(keys)) == total
+
+
+def test_rows_an_entity_filter_excludes_are_counted_as_filtered(
+    mysql_conn: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    _setup(mysql_conn)
+    path = _contract(tmp_path, ddb_prefix)
+    data = json.loads(path.read_text())
+    data["tables"][1]["filter"] = "weight IS NOT NULL AND tag <> 'tag-0-é'"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with mysql_conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM links WHERE weight IS NOT NULL AND tag <> 'tag-0-é'")
+        (kept,) = cur.fetchone()
+    assert 0 < kept < LINKS
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, path, chunk_rows=20)
+    from dynamigrate.pipeline import MigrateOptions, migrate
+
+    summary = migrate(cfg, MigrateOptions(progress_mode="quiet", skip_validation=True))
+    assert summary.status == "ok", summary.render_text()
+    (links,) = [t for t in summary.tables if t.table == f"{ddb_prefix}Links"]
+    assert links.accounting is not None
+    assert links.accounting["equation"] == (
+        f"{LINKS} source rows = written {kept} + skipped 0 + conflicts 0 + rejected 0 + filtered {LINKS - kept}"
+    )
+    expected = {k: v for k, v in _expected_links(mysql_conn).items() if "weight" in v and k[1] != "tag-0-é"}
+    assert _without_marker(scan_items(ddb_client, f"{ddb_prefix}Links")) == expected
