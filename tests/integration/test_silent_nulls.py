@@ -35,7 +35,7 @@ SCHEMA = [
     """INSERT INTO events VALUES
          (1, 'e-1', '2024-01-05', '12', 1, 0),
          (2, 'e-2', NULL, NULL, NULL, 0),
-         (3, 'e-3', '', '7', 2, 0),
+         (3, 'e-3', '', 'seven', 2, 0),
          (4, 'e-4', '05/01/2024', '3', 99, 0),
          (5, 'e-😀', '2024-02-30', '1', 98, 0),
          (6, 'e-6', 'never', '1', 97, 1)""",
@@ -67,6 +67,12 @@ def _contract_data() -> dict[str, Any]:
                             "format": "YYYY-MM-DD",
                             "source_format": "date",
                         },
+                    },
+                    {
+                        "name": "amount",
+                        "type": "S",
+                        "source_column": "amount",
+                        "transformation": {"type": "number-format", "format": "0000"},
                     },
                     {
                         "name": "owner",
@@ -114,8 +120,17 @@ def test_preflight_counts_values_lost_and_unmatched_join_keys(mysql_conn: Any, m
     contract = _setup(mysql_conn, mysql_db)
     report = run_preflight(mysql_conn, mysql_db, contract)
 
-    (lost,) = report.find("value_lost")
+    lost, amount = report.find("value_lost")
     assert (lost.severity, lost.code, lost.attribute, lost.count) == ("error", "P160", "day", 3)
+    # text that is not a number is not formatted as 0000 (MySQL would read it as 0): NULL, counted
+    assert (amount.attribute, amount.count, amount.examples) == (
+        "amount",
+        1,
+        [{"PK": "EV#e-3", "_dm_rowid": 3}],
+    )
+    with mysql_conn.cursor() as cur:
+        cur.execute("SELECT _dm_rowid, amount FROM ddb_events_view ORDER BY _dm_rowid")
+        assert cur.fetchall() == ((1, "0012"), (2, None), (3, None), (4, "0003"), (5, "0001"))
     assert lost.examples == [
         {"PK": "EV#e-3", "_dm_rowid": 3},
         {"PK": "EV#e-4", "_dm_rowid": 4},
@@ -142,6 +157,10 @@ def test_preflight_cli_exit_code(mysql_conn: Any, mysql_db: str, ddb_endpoint: s
     _, cfg = make_config(tmp_path, mysql_db, ddb_endpoint, contract_path)
     out = tmp_path / "preflight.json"
     assert main(["preflight", "--config", str(cfg), "--output", str(out)]) == 1
-    checks = {f["check"]: f["count"] for f in json.loads(out.read_text(encoding="utf-8"))["findings"]}
-    assert checks == {"value_lost": 3, "join_unmatched": 2}
+    findings = json.loads(out.read_text(encoding="utf-8"))["findings"]
+    assert sorted((f["check"], f["attribute"], f["count"]) for f in findings) == [
+        ("join_unmatched", "owner, owner_id_copy", 2),
+        ("value_lost", "amount", 1),
+        ("value_lost", "day", 3),
+    ]
     assert main(["preflight", "--config", str(cfg), "--output", str(out), "--accept", "P160"]) == 0

@@ -66,6 +66,8 @@ _QUALIFIED_REF = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*\.\s*`?([A-Za-
 _DATE_TOKENS = (("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("mm", "%i"), ("ss", "%s"))
 _BARE_COLUMN = re.compile(r"`(?:[^`]|``)+`\.`(?:[^`]|``)+`")
 _NUMBER_FORMAT = re.compile(r"^(0+)(?:\.(0+))?$")
+#: a number as text (what number-format may read from a text column); no backslash (sql_mode-proof)
+_NUMBER_TEXT = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 _INTERVAL = re.compile(
     r"^\s*([+-]?\d+)\s+(MICROSECOND|SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\s*$", re.IGNORECASE
 )
@@ -650,6 +652,11 @@ class _EntityBuilder:
         if t.type == "number-format":
             column = self.source_column(attr)
             value = self.number_format(column, t.format or "", attr, t.path)
+            info = self.column_info(self.src_alias, attr.source_columns[0].split(".")[-1].strip("` "))
+            if info is None or not info.is_numeric:
+                # text that is not a number would be formatted as 0 (MySQL reads 'abc' as 0): NULL
+                # instead, which preflight counts (value_lost)
+                value = f"CASE WHEN TRIM(CAST({column} AS CHAR)) REGEXP {self.d.literal(_NUMBER_TEXT)} THEN {value} END"
             self.probe_value(attr, "transformation", t.path, [column], value)
             return value
         raise SqlGenError(f"unsupported transformation '{t.type}'", path=t.path, table=self.table.name)

@@ -27,9 +27,9 @@ SELECT
   CAST(CONCAT(CAST(`customers`.`name` AS CHAR CHARACTER SET utf8mb4), ' <', CAST(`customers`.`email` AS CHAR CHARACTER SET utf8mb4), '>') AS CHAR CHARACTER SET utf8mb4) AS `label`,
   CAST(DATE_FORMAT(`customers`.`created_at`, '%Y-%m') AS CHAR CHARACTER SET utf8mb4) AS `created_month`,
   CAST(DATE_FORMAT(`customers`.`created_at`, '%d/%m/%Y %H:%i:%s 100%%') AS CHAR CHARACTER SET utf8mb4) AS `created_text`,
-  CAST(CONCAT(CASE WHEN ROUND(`customers`.`id`, 0) < 0 THEN '-' ELSE '' END, LPAD(CAST(CAST(ABS(ROUND(`customers`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4), GREATEST(6, CHAR_LENGTH(CAST(CAST(ABS(ROUND(`customers`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4))), '0')) AS CHAR CHARACTER SET utf8mb4) AS `customer_no`,
-  CAST(CONCAT(CASE WHEN ROUND(`customers`.`score`, 0) < 0 THEN '-' ELSE '' END, LPAD(CAST(CAST(ABS(ROUND(`customers`.`score`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4), GREATEST(4, CHAR_LENGTH(CAST(CAST(ABS(ROUND(`customers`.`score`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4))), '0')) AS CHAR CHARACTER SET utf8mb4) AS `score_padded`,
-  CAST(CONCAT(CASE WHEN ROUND(`customers`.`balance`, 1) < 0 THEN '-' ELSE '' END, CAST(CAST(ABS(ROUND(`customers`.`balance`, 1)) AS DECIMAL(65,1)) AS CHAR CHARACTER SET utf8mb4)) AS CHAR CHARACTER SET utf8mb4) AS `balance_fixed`,
+  CAST(CASE WHEN TRIM(CAST(`customers`.`id` AS CHAR)) REGEXP '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$' THEN CONCAT(CASE WHEN ROUND(`customers`.`id`, 0) < 0 THEN '-' ELSE '' END, LPAD(CAST(CAST(ABS(ROUND(`customers`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4), GREATEST(6, CHAR_LENGTH(CAST(CAST(ABS(ROUND(`customers`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4))), '0')) END AS CHAR CHARACTER SET utf8mb4) AS `customer_no`,
+  CAST(CASE WHEN TRIM(CAST(`customers`.`score` AS CHAR)) REGEXP '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$' THEN CONCAT(CASE WHEN ROUND(`customers`.`score`, 0) < 0 THEN '-' ELSE '' END, LPAD(CAST(CAST(ABS(ROUND(`customers`.`score`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4), GREATEST(4, CHAR_LENGTH(CAST(CAST(ABS(ROUND(`customers`.`score`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4))), '0')) END AS CHAR CHARACTER SET utf8mb4) AS `score_padded`,
+  CAST(CASE WHEN TRIM(CAST(`customers`.`balance` AS CHAR)) REGEXP '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$' THEN CONCAT(CASE WHEN ROUND(`customers`.`balance`, 1) < 0 THEN '-' ELSE '' END, CAST(CAST(ABS(ROUND(`customers`.`balance`, 1)) AS DECIMAL(65,1)) AS CHAR CHARACTER SET utf8mb4)) END AS CHAR CHARACTER SET utf8mb4) AS `balance_fixed`,
   CAST(`customers`.`prefs` AS CHAR CHARACTER SET utf8mb4) AS `prefs`,
   CAST(X'697427732061205C20637573746F6D6572' AS CHAR CHARACTER SET utf8mb4) AS `kind`,
   CAST(`tiers`.`label` AS CHAR CHARACTER SET utf8mb4) AS `tier_label`,
@@ -111,7 +111,7 @@ FROM `customers`
 UNION ALL
 SELECT
   CAST(CONCAT('C#', CAST(`orders`.`customer_id` AS CHAR CHARACTER SET utf8mb4)) AS CHAR CHARACTER SET utf8mb4) AS `PK`,
-  CAST(CONCAT(CASE WHEN ROUND(`orders`.`id`, 0) < 0 THEN '-' ELSE '' END, LPAD(CAST(CAST(ABS(ROUND(`orders`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4), GREATEST(5, CHAR_LENGTH(CAST(CAST(ABS(ROUND(`orders`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4))), '0')) AS CHAR CHARACTER SET utf8mb4) AS `SK`,
+  CAST(CASE WHEN TRIM(CAST(`orders`.`id` AS CHAR)) REGEXP '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$' THEN CONCAT(CASE WHEN ROUND(`orders`.`id`, 0) < 0 THEN '-' ELSE '' END, LPAD(CAST(CAST(ABS(ROUND(`orders`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4), GREATEST(5, CHAR_LENGTH(CAST(CAST(ABS(ROUND(`orders`.`id`, 0)) AS DECIMAL(65,0)) AS CHAR CHARACTER SET utf8mb4))), '0')) END AS CHAR CHARACTER SET utf8mb4) AS `SK`,
   NULL AS `name`,
   CAST(`orders`.`total` AS CHAR CHARACTER SET utf8mb4) AS `total`,
   CAST(`customers`.`name` AS CHAR CHARACTER SET utf8mb4) AS `customer_name`,
