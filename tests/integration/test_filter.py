@@ -209,6 +209,13 @@ def test_sync_delete_missing_removes_rows_that_became_filtered(
     assert sync.status == "ok", sync.render_text()
     res = {t.table: t for t in sync.tables}
     assert (res[accounts_t].missing_source, res[accounts_t].deleted_missing) == (1, 1)
+    # the equation: 5 accounts = 1 unchanged (skipped) + 4 filtered (2 deleted_at, banned, NULL status)
+    acc = res[accounts_t].accounting
+    assert acc is not None and acc["status"] != "mismatch"
+    assert (acc["table"]["source_rows_after"], acc["table"]["filtered"], acc["table"]["skipped"]) == (5, 4, 1)
+    feed = {e["entity"]: e for e in (res[feed_t].accounting or {})["entities"]}
+    assert (feed["ACCOUNT"]["filtered"], feed["ACCOUNT"]["skipped"]) == (2, 3)
+    assert (feed["NOTE"]["filtered"], feed["NOTE"]["skipped"]) == (2, 1)
     assert (res[feed_t].missing_source, res[feed_t].deleted_missing) == (2, 2)
     assert {k: without_marker(v) for k, v in scan_items(ddb_client, accounts_t).items()} == {
         ("ACC#1", None): {"PK": "ACC#1", "email": "zoë@example.com"},
