@@ -5,7 +5,8 @@ table loaded with the same items (the ETL's encoder, marker included). Then, eac
 process whose peak RSS (``VmHWM``) and wall time are measured, in the same run:
 
 * ``evaluator``: ``validate_run(mode="full")``: every item computed from the base table by
-  :mod:`dynamigrate.evaluate`, its key into the on-disk key set, compared with DynamoDB in batches;
+  :mod:`dynamigrate.evaluate`, its key into the on-disk key set, compared with DynamoDB in batches,
+  and the whole view read through the ETL's reader and encoder and compared with the contract;
 * ``views`` (the baseline, the algorithm ``validate --full`` used before issue 11): the view streamed
   through the ETL's reader and encoder, keys into the key set, the same batched comparison.
 

@@ -128,3 +128,39 @@ def test_recorded_keys_count_once(tmp_path: Path) -> None:
     store.commit()
     assert store.source_count() == 2 and store.duplicate_rows() == 0 and store.missing_count() == 1
     store.close()
+
+
+def test_item_digest_agrees_with_the_attribute_comparison() -> None:
+    """Items compared through the key set (digests) must be equal exactly when compare_items says so."""
+    from dynamigrate.validate.compare import compare_items, item_digest
+
+    gen = random.Random(5)
+    values = [
+        {"N": "1.50"},
+        {"N": "1.5"},
+        {"N": "15E-1"},
+        {"N": "2"},
+        {"S": "x"},
+        {"S": ""},
+        {"S": "😀"},
+        {"SS": ["b", "a"]},
+        {"SS": ["a", "b"]},
+        {"NS": ["1", "2.0"]},
+        {"NS": ["2", "1"]},
+        {"B": b"\x00\x01"},
+        {"BOOL": True},
+        {"L": [{"N": "1.0"}, {"S": "a"}]},
+        {"L": [{"N": "1"}, {"S": "a"}]},
+        {"M": {"a": {"N": "3"}, "b": {"NULL": True}}},
+        {"M": {"b": {"NULL": True}, "a": {"N": "3.00"}}},
+        {"S": '{"a": 1.50, "b": [1, 2]}'},
+        {"S": '{"b":[1,2],"a":1.5}'},
+    ]
+    for _ in range(3000):
+        names = gen.sample(["a", "b", "doc", "_dm_marker"], gen.randrange(0, 4))
+        one = {n: gen.choice(values) for n in names}
+        two = {n: gen.choice(values) for n in names if gen.random() < 0.9}
+        same = not compare_items(one, two, {"_dm_marker"}, {"doc"})
+        assert same == (
+            item_digest(one, {"_dm_marker"}, {"doc"}) == item_digest(two, {"_dm_marker"}, {"doc"})
+        ), (one, two)

@@ -177,3 +177,36 @@ def projected_names(
     if ptype == "INCLUDE":
         names.update(projection.get("NonKeyAttributes") or ())
     return sorted(n for n in names if n in item)
+
+
+def _canonical_document(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return {"#n": str(value.normalize())}
+    if isinstance(value, dict):
+        return {k: _canonical_document(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical_document(v) for v in value]
+    return value
+
+
+def item_digest(
+    item: Mapping[str, DdbValue], ignore: Iterable[str] = (), json_text: Iterable[str] = ()
+) -> str:
+    """A short digest of an item's canonical form: equal exactly when :func:`compare_items` finds no
+    difference (same ``ignore`` and ``json_text``), so items can be compared through a key set."""
+    import hashlib
+
+    skip, as_json = set(ignore), set(json_text)
+    canon: dict[str, Any] = {}
+    for name, value in item.items():
+        if name in skip:
+            continue
+        doc = _json_document(value) if name in as_json and "S" in value else None
+        if isinstance(doc, tuple):
+            canon[name] = {"json": _canonical_document(doc[1])}
+        else:
+            canon[name] = canonical_value(value)
+    text = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()

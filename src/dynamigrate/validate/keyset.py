@@ -38,6 +38,8 @@ class KeySetStore:
             "CREATE TABLE src (k TEXT PRIMARY KEY, entity TEXT, rowid TEXT, n INTEGER NOT NULL) WITHOUT ROWID"
         )
         self.db.execute("CREATE TABLE ddb (k TEXT PRIMARY KEY, marker TEXT) WITHOUT ROWID")
+        # the view's items (full mode): key, entity, digest of the item (compare.item_digest)
+        self.db.execute("CREATE TABLE vw (k TEXT PRIMARY KEY, entity TEXT, h TEXT) WITHOUT ROWID")
 
     def add_source(self, rows: Iterable[tuple[str, str | None, Any]]) -> None:
         """Insert (key text, entity, rowid) tuples; a key seen again counts a duplicate."""
@@ -54,6 +56,35 @@ class KeySetStore:
 
     def add_target(self, rows: Iterable[tuple[str, str | None]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO ddb (k, marker) VALUES (?, ?)", list(rows))
+
+    def add_view(self, rows: Iterable[tuple[str, str | None, str]]) -> None:
+        """Insert (key text, entity, item digest) of view rows (a key seen again keeps the first)."""
+        self.db.executemany("INSERT OR IGNORE INTO vw (k, entity, h) VALUES (?, ?, ?)", list(rows))
+
+    def view_digests(self, keys: list[str]) -> dict[str, str]:
+        """The view's item digest for each of these keys that the view has."""
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            sql = f"SELECT k, h FROM vw WHERE k IN ({', '.join('?' * len(part))})"
+            out.update(dict(self.db.execute(sql, part)))
+        return out
+
+    def view_extra_count(self) -> int:
+        """View rows whose key no source row produces under the contract."""
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM vw v WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = v.k)"
+            ).fetchone()[0]
+        )
+
+    def view_extra(self, limit: int) -> Iterator[tuple[dict[str, Any], str | None]]:
+        sql = (
+            "SELECT k, entity FROM vw v WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = v.k) "
+            f"ORDER BY k LIMIT {int(limit)}"
+        )
+        for k, entity in self.db.execute(sql):
+            yield json.loads(k), entity
 
     def commit(self) -> None:
         self.db.commit()

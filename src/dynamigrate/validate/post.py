@@ -48,7 +48,8 @@ from dynamigrate.validate.results import (
     ValidationReport,
 )
 from dynamigrate.validate.values import ValueComparer
-from dynamigrate.validate.viewcheck import ViewLookup
+from dynamigrate.validate.viewcheck import open_lookup
+from dynamigrate.validate.viewfull import ViewDigests
 
 __all__ = ["Difference", "TableValidation", "ValidationReport", "iter_differences", "validate_run"]
 
@@ -229,6 +230,7 @@ class TableValidator:
         rng: random.Random,
         run_rejected: dict[str, dict[str, int]],
         expected_factory: ExpectedFactory,
+        check_views: bool = True,
     ):
         self.cfg = cfg
         self.contract = contract
@@ -245,6 +247,8 @@ class TableValidator:
         self.rng = rng
         self.run_rejected = run_rejected
         self.expected_factory = expected_factory
+        self.check_views = check_views
+        self.json_text = {e.entity_type: json_text_attributes(e) for e in table.entities}
         self.marker = cfg.migration.marker_attribute
         self.dyn = DynamoSide(client, ddb_table, table.key_names, self.marker, segments)
         ignore = {self.marker}
@@ -286,7 +290,7 @@ class TableValidator:
                 self.max_listed,
                 diff_writer,
                 count_missing=self.mode == "sample",
-                json_text={e.entity_type: json_text_attributes(e) for e in self.table.entities},
+                json_text=self.json_text,
             )
             gsi_rows: list[Sampled] = []
             if self.mode != "counts":
@@ -440,6 +444,7 @@ class TableValidator:
         from dynamigrate.target.encode import item_size
 
         r = self.result
+        views = self._open_view_digests(store)
         gsi_res = _Reservoir(self.gsi_sample if self.table.gsis else 0, self.rng)
         sizes = ok_rows = 0
         pending: set[cf.Future[Any]] = set()
@@ -450,6 +455,7 @@ class TableValidator:
                 ev.rejected, ev.rejected_by_code, rows = 0, {}, 0
                 for chunk in expected.chunks(entity):
                     keys: list[tuple[str, str | None, Any]] = []
+                    against_view: list[tuple[str, dict[str, Any], dict[str, Any], str]] = []
                     for row in chunk:
                         rows += 1
                         if row.rejection is not None or row.item is None:
@@ -458,7 +464,9 @@ class TableValidator:
                             ev.rejected_by_code[code] = ev.rejected_by_code.get(code, 0) + 1
                             continue
                         key = row.key(self.table.key_names)
-                        keys.append((key_string(key), entity.entity_type, _source_key_text(row.source_key)))
+                        ks = key_string(key)
+                        keys.append((ks, entity.entity_type, _source_key_text(row.source_key)))
+                        against_view.append((ks, key, row.item, entity.entity_type))
                         size = item_size(row.item)
                         sizes, ok_rows = sizes + size, ok_rows + 1
                         if r.item_size_max is None or size > r.item_size_max:
@@ -471,6 +479,8 @@ class TableValidator:
                             pending = _drain(pending, 2 * self.workers)
                     if store is not None and keys:
                         store.add_source(keys)
+                    if views is not None:
+                        views.check(against_view)
                 if rows != ev.source_rows:
                     r.problems.append(
                         f"entity {entity.entity_type}: the evaluator read {rows} row(s), COUNT(*) of "
@@ -485,9 +495,26 @@ class TableValidator:
             store.commit()
             self._scan_into(store)
             self._key_figures(store, from_load=False)
+        if views is not None:
+            views.record(r, self.max_listed)
         self._sum_entities()
         self._compare_run_rejected()
         return gsi_res.items
+
+    def _open_view_digests(self, store: KeySetStore | None) -> ViewDigests | None:
+        """The whole view in the key set (full mode), or None (no key set, or no view: a warning)."""
+        if store is None or not self.check_views:
+            return None
+        views = ViewDigests(self.cfg, self.table, self.database, store, self.ignore, self.json_text)
+        try:
+            views.load()
+        except DynamigrateError as exc:
+            self.result.warnings.append(
+                f"the view {self.table.view_name} could not be read, so it was not compared with the "
+                f"contract ({str(exc).splitlines()[0]}); DynamoDB was"
+            )
+            return None
+        return views
 
     def _compare_run_rejected(self) -> None:
         r = self.result
@@ -529,17 +556,18 @@ class TableValidator:
         return self.rng.sample(rows, min(len(rows), self.gsi_sample))  # every entity, not the first
 
     def _judge_views(self, comparer: ValueComparer) -> None:
-        from dynamigrate.source.reader import ViewReader
-        from dynamigrate.target.encode import ItemEncoder
-
+        """Read the suspects' view rows (after a whole-view comparison: only to mark the differences)."""
         if not comparer.suspects:
             return
-        keep = [n for n, t in self.table.attribute_types().items() if t in ("B", "BS", "BOOL")]
-        with ViewReader(
-            self.cfg.mysql, self.table.view_name, database=self.database, keep_bytes=keep
-        ) as reader:
-            lookup = ViewLookup(reader, self.table, ItemEncoder(self.table, self.marker), self.ignore)
-            comparer.judge_views(lookup)
+        whole_view = self.result.view_checked > 0 and self.mode == "full"
+        try:
+            with open_lookup(self.cfg, self.table, self.database, self.ignore) as lookup:
+                comparer.judge_views(lookup, count=not whole_view)
+        except DynamigrateError as exc:
+            self.result.warnings.append(
+                f"the view {self.table.view_name} could not be read to tell the view's differences from "
+                f"DynamoDB's ({str(exc).splitlines()[0]})"
+            )
 
     # -- verdict --------------------------------------------------------------------------------
     def _verdict(self) -> None:

@@ -111,16 +111,18 @@ class ValueComparer:
                 ev.exact += x
                 ev.mismatched += c - x
 
-    def judge_views(self, lookup: ViewLookup) -> None:
+    def judge_views(self, lookup: ViewLookup, *, count: bool = True) -> None:
         """Look up the suspects' view rows: record where the view does not match the contract, and
-        mark each listed DynamoDB difference with whether the view holds the same value."""
+        mark each listed DynamoDB difference with whether the view holds the same value.
+        ``count=False``: the whole view was compared already (:mod:`.viewfull`); only mark."""
         if not self.suspects:
             return
         r = self.r
         verdicts = lookup.judge(self.suspects)
-        r.view_checked += len(self.suspects)
+        if count:
+            r.view_checked += len(self.suspects)
         for s, v in zip(self.suspects, verdicts, strict=True):
-            if v.mismatches:
+            if v.mismatches and count:
                 r.view_mismatched += 1
                 room = self.max_listed - len(r.view_mismatches)
                 if room > 0:

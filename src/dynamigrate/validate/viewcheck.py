@@ -10,7 +10,8 @@ item's key, read and encoded exactly as the ETL does, tells them apart. Only sus
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,3 +115,14 @@ class ViewLookup:
                 )
             )
         return out
+
+
+@contextmanager
+def open_lookup(cfg: Any, table: Table, database: str, ignore: frozenset[str]) -> Iterator[ViewLookup]:
+    """A :class:`ViewLookup` on its own reader connection (the ETL's settings and value decoding)."""
+    from dynamigrate.source.reader import ViewReader
+    from dynamigrate.target.encode import ItemEncoder
+
+    keep = [n for n, t in table.attribute_types().items() if t in ("B", "BS", "BOOL")]
+    with ViewReader(cfg.mysql, table.view_name, database=database, keep_bytes=keep) as reader:
+        yield ViewLookup(reader, table, ItemEncoder(table, cfg.migration.marker_attribute), ignore)
