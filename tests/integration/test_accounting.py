@@ -296,3 +296,48 @@ def test_rows_an_entity_filter_excludes_are_counted_as_filtered(
     )
     expected = {k: v for k, v in _expected_links(mysql_conn).items() if "weight" in v and k[1] != "tag-0-é"}
     assert _without_marker(scan_items(ddb_client, f"{ddb_prefix}Links")) == expected
+
+
+def test_rows_inserted_during_the_load_are_reported_as_a_changing_source(
+    mysql_conn: Any,
+    mysql_db: str,
+    ddb_client: Any,
+    ddb_prefix: str,
+    ddb_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _setup(mysql_conn)
+    _, config = make_config(
+        tmp_path, mysql_db, ddb_endpoint, _contract(tmp_path, ddb_prefix), chunk_rows=20, inflight_chunks=1
+    )
+    links = f"{ddb_prefix}Links"
+    original = LocalEngine._complete
+    seen: list[int] = []
+
+    def complete_then_insert(self: LocalEngine, ctx: Any, table: Any, result: Any, *args: Any) -> None:
+        original(self, ctx, table, result, *args)
+        if table.name == links:
+            seen.append(result.read)
+            if len(seen) == 2:  # the application inserts two rows above the keys read so far
+                with mysql_conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO links VALUES (%s, %s, %s)", [(1000, "new-a", 1), (1000, "new-b", 2)]
+                    )
+
+    monkeypatch.setattr(LocalEngine, "_complete", complete_then_insert)
+    assert main(_argv(config, "--skip-validation")) == 0
+    t = _only_run(tmp_path).state()["tables"][links]
+    acc = t["accounting"]["table"]
+    assert t["status"] == "done" and acc["status"] == "changed"
+    assert (acc["source_rows_before"], acc["source_rows_after"], acc["written"]) == (
+        LINKS,
+        LINKS + 2,
+        LINKS + 2,
+    )
+    assert acc["source_modified_during_load"] is True
+    assert acc["equation"] == (
+        f"{LINKS}->{LINKS + 2} source rows = written {LINKS + 2} + skipped 0 + conflicts 0 + rejected 0 + "
+        f"filtered 0 (the source was written to during the load: +2 rows net; the load saw {LINKS + 2})"
+    )
+    assert _without_marker(scan_items(ddb_client, links)) == _expected_links(mysql_conn)

@@ -47,6 +47,8 @@ class SourceCount:
     basis: str  # "base table" | "view"
     rows: int  # every row of the source table
     filtered: int = 0  # rows the entity's filter excludes
+    #: information_schema UPDATE_TIME of the base table (InnoDB: the last committed change), as text
+    updated: str | None = None
 
     @property
     def kept(self) -> int:
@@ -83,8 +85,15 @@ def count_sources(conn: Any, table: Table, schema: SchemaInfo | None) -> dict[st
                 (total,) = cur.fetchone()
                 filtered = 0
             cur.fetchall()
+            cur.execute(
+                "SELECT UPDATE_TIME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                (info.name,),
+            )
+            row = cur.fetchone()
+            cur.fetchall()
+            updated = str(row[0]) if row and row[0] is not None else None
             out[entity.entity_type] = SourceCount(
-                entity.entity_type, entity.source_table, "base table", int(total), filtered
+                entity.entity_type, entity.source_table, "base table", int(total), filtered, updated
             )
     return out
 
@@ -101,6 +110,8 @@ class Account:
     filtered_before: int
     filtered_after: int
     counters: dict[str, int] = field(default_factory=dict)
+    #: the source was written to during the load (count or UPDATE_TIME moved)
+    modified: bool = False
 
     @property
     def accounted(self) -> int:
@@ -121,7 +132,11 @@ class Account:
         lo, hi = self.expected_range
         if not lo <= self.accounted <= hi:
             return "mismatch"
-        return "changed" if self.changed or self.filtered_after != self.filtered_before else "ok"
+        return (
+            "changed"
+            if self.modified or self.changed or self.filtered_after != self.filtered_before
+            else "ok"
+        )
 
     @property
     def missing(self) -> int:
@@ -148,7 +163,10 @@ class Account:
         if status == "ok":
             tail = ""
         elif status == "changed":
-            tail = f" (the source changed during the load: {self.changed:+d} rows; the load saw {self.accounted})"
+            tail = (
+                f" (the source was written to during the load: {self.changed:+d} rows net; the load saw "
+                f"{self.accounted})"
+            )
         elif self.missing > 0:
             tail = f": {self.missing} source row(s) NOT accounted for"
         else:
@@ -168,6 +186,7 @@ class Account:
             **{k: int(self.counters.get(k, 0)) for k in ENTITY_COUNTERS},
             "accounted": self.accounted,
             "changed_during_load": self.changed,
+            "source_modified_during_load": self.modified,
             "missing": self.missing,
             "status": self.status,
             "equation": self.equation(),
@@ -196,6 +215,11 @@ class TableAccount:
         for e in self.entities:
             if e.status == "mismatch":
                 lines.append(f"  entity {e.entity} ({e.source_table}): {e.equation()}")
+        if self.table.modified:
+            lines.append(
+                "  the source was written to during the load: rows inserted and deleted meanwhile may "
+                "explain part of the difference (validate --full and sync compare key by key)"
+            )
         return "\n".join(lines)
 
 
@@ -220,6 +244,7 @@ def account(
                     b.filtered,
                     a.filtered,
                     {k: int(v) for k, v in entity_counters[name].items()},
+                    _modified(b, a),
                 )
             )
     basis = "base table" if all(b.basis == "base table" for b in before.values()) else "view"
@@ -232,5 +257,10 @@ def account(
         sum(b.filtered for b in before.values()),
         sum(a.filtered for a in after.values()),
         {k: int(table_counters.get(k, 0)) for k in ENTITY_COUNTERS},
+        any(_modified(b, after.get(n, b)) for n, b in before.items()),
     )
     return TableAccount(total, entities)
+
+
+def _modified(before: SourceCount, after: SourceCount) -> bool:
+    return before.rows != after.rows or before.filtered != after.filtered or before.updated != after.updated
