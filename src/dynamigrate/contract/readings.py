@@ -37,6 +37,7 @@ class _Condition:
     scope: dict[str, str]  # lower-case qualifier -> real table
     select_column: str | None
     join_type: str
+    null_value: object = None
 
 
 def _known_tables(contract: Contract, schema: SchemaInfo | None) -> dict[str, str]:
@@ -110,7 +111,7 @@ def _conditions(entity: Entity, attr: Attribute) -> Iterator[_Condition]:
             else [(f"{j.path}.join_condition", j.join_condition or "")]
         )
         for path, text in texts:
-            yield _Condition(path, text, scope, j.select_column, j.type)
+            yield _Condition(path, text, scope, j.select_column, j.type, j.null_value)
     if c is not None and c.type == "aggregate" and c.join_condition:
         target = c.target_table or src
         yield _Condition(
@@ -158,7 +159,13 @@ def _snippet(cond: _Condition, fk: exp.Column, target: str, ref_col: str, other:
         "join_condition": f"{target}.{ref_col} = {fk_ref}",
         "select_column": select,
     }
-    return json.dumps(snippet)
+    text = json.dumps(snippet)
+    if cond.null_value is not None and join_type == "foreign-key":
+        text += (
+            f" (a foreign-key join has no null_value: rows without a match get no attribute instead of "
+            f"{json.dumps(cond.null_value)})"
+        )
+    return text
 
 
 def reading_problems(
