@@ -341,3 +341,40 @@ def test_rows_inserted_during_the_load_are_reported_as_a_changing_source(
         f"filtered 0 (the source was written to during the load: +2 rows net; the load saw {LINKS + 2})"
     )
     assert _without_marker(scan_items(ddb_client, links)) == _expected_links(mysql_conn)
+
+
+def test_connection_lost_after_the_retries_fails_the_table_not_its_rows(
+    mysql_conn: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    from dynamigrate.pipeline import MigrateOptions, migrate
+    from dynamigrate.target.client import dynamodb_client
+    from dynamigrate.target.faults import FaultInjector
+
+    _setup(mysql_conn)
+    cfg, config = make_config(
+        tmp_path, mysql_db, ddb_endpoint, _contract(tmp_path, ddb_prefix), chunk_rows=20, inflight_chunks=1
+    )
+    links = f"{ddb_prefix}Links"
+    clients: list[Any] = []
+
+    def unreachable() -> Any:  # every write meets a closed connection, retried until the policy gives up
+        if not clients:
+            client = dynamodb_client(cfg.aws, max_pool_connections=32)
+            FaultInjector(client, connection_rate=1.0, seed=1).attach()
+            clients.append(client)
+        return clients[0]
+
+    options = MigrateOptions(
+        tables=(links,), progress_mode="quiet", skip_validation=True, strategy="transact"
+    )
+    summary = migrate(cfg, options, client_factory=unreachable)
+    assert summary.status == "failed" and summary.exit_code() == 1
+    (t,) = summary.tables
+    assert t.status == "failed" and "still failing after" in (t.error or "")
+    assert t.rejected_total == 0 and t.written == 0
+    run = RunDir.open(summary.run_dir)
+    assert not run.file("rejected.jsonl").exists()
+    assert not run.file(f"checkpoints/{links}.json").exists()  # nothing was checkpointed, least of all done
+
+    assert main(_argv(config, "--resume", summary.run_id or "", "--skip-validation")) == 0
+    assert _without_marker(scan_items(ddb_client, links)) == _expected_links(mysql_conn)
