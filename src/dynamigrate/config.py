@@ -197,7 +197,8 @@ def load_config(
     if path:
         p = Path(path)
         try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
+            # utf-8-sig: a byte order mark (Windows editors write one) is not part of the JSON
+            raw = json.loads(p.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise ConfigError(
                 f"config file not found: {p}", hint="pass --config with an existing file"
@@ -207,6 +208,12 @@ def load_config(
             raise ConfigError(
                 f"cannot read config file {p}: {reason}",
                 hint="pass --config with a readable UTF-8 JSON file",
+            ) from None
+        except RecursionError:
+            raise ConfigError(
+                "config file is nested too deeply (thousands of levels) to be a configuration",
+                file=str(p),
+                hint='a config nests two levels: {"mysql": {...}, "aws": {...}, "migration": {...}}',
             ) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(
@@ -221,6 +228,10 @@ def load_config(
                 hint='e.g. {"mysql": {...}, "aws": {...}, "migration": {...}} (see examples/demo-config.json)',
             )
 
+    from dynamigrate.config_check import check_config_structure
+
+    # every section an object, every key known (typos named, with the key meant) and well typed
+    check_config_structure(raw, str(path) if path else None)
     mysql_raw = dict(raw.get("mysql") or {})
     aws_raw = dict(raw.get("aws") or {})
     mig_raw = dict(raw.get("migration") or {})
@@ -304,10 +315,14 @@ def load_config(
         mcp_path = cfg.resolve_path(mcp_file)
         assert mcp_path is not None
         try:
-            extra = json.loads(mcp_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            extra = json.loads(mcp_path.read_text(encoding="utf-8-sig"))
+            if not isinstance(extra, dict):
+                raise ValueError("it must hold a JSON object")
+            check_config_structure({"mcpServers": extra.get("mcpServers")}, str(mcp_path))
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ConfigError(
-                f"cannot read MCP servers file {mcp_path}: {exc}",
+                f"cannot read the MCP servers file of mcp.config_file, {mcp_path}: {reason}",
                 hint='mcp.config_file names a JSON file {"mcpServers": {...}}, relative to the config file',
             ) from None
         cfg = replace(cfg, mcp_servers={**(extra.get("mcpServers") or {}), **mcp_servers})

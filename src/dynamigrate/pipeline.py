@@ -291,9 +291,10 @@ def migrate(
     options = options or MigrateOptions()
     t_start = time.monotonic()
     contract_path = _contract_path(cfg, options)
-    from dynamigrate.contract.load import load_contract
+    from dynamigrate.contract.verdict import load_valid_contract
 
-    contract = load_contract(contract_path)
+    # the same verdict as contract check and views generate (contract/verdict.py)
+    contract = load_valid_contract(contract_path, cfg=cfg, accept=options.accept)
     table_names = options.tables or cfg.migration.tables
     tables = contract.select(list(table_names) if table_names else None)
     engine_name = options.engine or cfg.migration.engine or "local"

@@ -134,7 +134,7 @@ def test_cli_contract_check_with_config(
     raw["tables"][2]["attributes"][1]["source_column"] = "nam"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(raw))
-    assert main(["contract", "check", str(bad), "--config", str(cfg), "--json", "--accept", "C301"]) == 1
+    assert main(["contract", "check", str(bad), "--config", str(cfg), "--json", "--accept", "C301"]) == 2
     report = json.loads(capsys.readouterr().out)
     errors = [p for p in report["problems"] if p["severity"] == "error"]
     assert errors == [

@@ -48,7 +48,7 @@ def test_broken_contract_lists_every_problem(tmp_path: Path, capsys: pytest.Capt
     data["tables"][1]["gsis"][0]["pk"] = "GSI1_PK"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    assert main(["contract", "check", str(bad)]) == 1
+    assert main(["contract", "check", str(bad)]) == 2  # bad input, as in views generate and migrate
     out = capsys.readouterr().out
     assert "ERROR   C000  tables[1].attributes[7].type" in out
     assert "unknown attribute type 'NUMBER'" in out and "fix: did you mean 'N'?" in out
@@ -62,7 +62,7 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     data["tables"][1]["attributes"][1]["name"] = "_dm_sk"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    assert main(["contract", "check", str(bad), "--json"]) == 1
+    assert main(["contract", "check", str(bad), "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and report["tables"] == 3
     errors = [p for p in report["problems"] if p["severity"] == "error"]
@@ -72,13 +72,13 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 def test_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["contract", "check", str(tmp_path / "nope.json")]) == 2
-    assert "cannot read contract file" in capsys.readouterr().err
+    assert "contract file not found" in capsys.readouterr().err
 
 
-def test_invalid_json_exits_1_with_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_json_exits_2_with_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"tables": [}')
-    assert main(["contract", "check", str(bad)]) == 1
+    assert main(["contract", "check", str(bad)]) == 2
     out = capsys.readouterr().out
     assert "ERROR   C000  $" in out and "line 1 column 13" in out
 

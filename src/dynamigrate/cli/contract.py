@@ -2,7 +2,9 @@
 
 Loads the contract (structure), validates it (semantics) and, with a reachable MySQL from the config,
 lints it against the live schema. Prints every problem with its JSON path and fix, warnings too.
-Exit 0 when there is no error, 1 when there are errors, 2 when the file cannot be read at all.
+Runs the same checks as ``views generate``, ``preflight`` and ``migrate`` (contract/verdict.py), so
+they agree. Exit 0 when there is no error, 2 when there are errors (bad input, like the other commands)
+or the file cannot be read at all.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dynamigrate.cli._common import (
     print_help_handler,
     require_database,
 )
-from dynamigrate.contract.load import parse_contract_text
+from dynamigrate.contract.load import parse_contract_file
 from dynamigrate.contract.problems import STRUCTURE_CODE, Problem, ProblemList
 from dynamigrate.errors import ConfigError, DynamigrateError
 
@@ -46,41 +48,26 @@ def register(subparsers: Any) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    try:
-        with open(args.contract, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        print(f"error: cannot read contract file {args.contract}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    try:
-        accept = parse_accept(getattr(args, "accept", None))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    contract, problems = parse_contract_text(text, source=args.contract)
+    accept = parse_accept(getattr(args, "accept", None))  # ConfigError: exit 2
+    # unreadable, missing or non-UTF-8: ContractError, exit 2 like every other command
+    contract, problems = parse_contract_file(args.contract)
     schema_note = "not linted against a live schema (no --config, or --offline)"
     if contract is not None:
-        from dynamigrate.contract.readings import reading_problems, split_accepted
-        from dynamigrate.contract.validate import validate_contract
+        from dynamigrate.contract.verdict import check_contract_fully
 
-        problems.extend(validate_contract(contract))
         schema = None
+        dialect = "mysql"
         if args.config and not args.offline:
             try:
-                schema = _introspect(args)
+                schema, dialect = _introspect(args)
             except DynamigrateError as exc:
+                if isinstance(exc, ConfigError):
+                    raise
                 print(f"error: cannot lint against the live schema: {exc}", file=sys.stderr)
                 return 2
-            from dynamigrate.contract.lint import lint_contract
-
-            problems.extend(lint_contract(contract, schema))
             schema_note = f"linted against database '{schema.database}' ({schema.version})"
-        kept, accepted = split_accepted(reading_problems(contract, schema), accept)
-        problems.extend(kept)
-        for p in accepted:
-            problems.warning(
-                p.path, f"accepted knowingly (--accept {p.code}): {p.message}", p.fix, code=p.code
-            )
+        # the same verdict as views generate, preflight and migrate (contract/verdict.py)
+        problems.extend(check_contract_fully(contract, schema, dialect, accept=accept))
     tables = len(contract.tables) if contract is not None else 0
     if args.json:
         print(
@@ -104,7 +91,7 @@ def run_check(args: argparse.Namespace) -> int:
             f"{verdict}: {args.contract}: {tables} table(s), {len(problems.errors)} error(s), "
             f"{len(problems.warnings)} warning(s); {schema_note}"
         )
-    return 1 if problems.errors else 0
+    return 2 if problems.errors else 0
 
 
 def render_problems(problems: ProblemList) -> str:
@@ -143,6 +130,9 @@ def _introspect(args: argparse.Namespace) -> Any:
     database = require_database(cfg)
     conn = connect(cfg.mysql)
     try:
-        return introspect(conn, database)
+        schema = introspect(conn, database)
     finally:
         conn.close()
+    from dynamigrate.source.schema import dialect_from_version
+
+    return schema, cfg.migration.dialect or dialect_from_version(schema.version)

@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 def run_preflight_command(args: argparse.Namespace) -> int:
     from dynamigrate.config import load_config
-    from dynamigrate.contract.load import load_contract
+    from dynamigrate.contract.verdict import load_valid_contract
     from dynamigrate.errors import ConfigError
     from dynamigrate.source.connect import connect
     from dynamigrate.validate.preflight import run_preflight
@@ -62,7 +62,7 @@ def run_preflight_command(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"unknown check(s) in --accept: {', '.join(unknown)}", hint="known checks: " + ", ".join(CHECKS)
         )
-    contract = load_contract(path)
+    contract = load_valid_contract(path, cfg=cfg)
     tables = split_names(args.tables) or list(cfg.migration.tables) or None
     conn = connect(cfg.mysql)
     try:

@@ -63,12 +63,12 @@ def register(subparsers: Any) -> None:
 
 
 def _contract(args: argparse.Namespace, cfg: Any, run_meta: dict[str, Any] | None = None) -> Any:
-    from dynamigrate.contract.load import load_contract
+    from dynamigrate.contract.verdict import load_valid_contract as load_contract
 
     configured = args.contract or cfg.resolve_path(cfg.migration.contract_file)
     if configured is None and run_meta and run_meta.get("contract_path"):
-        return load_contract(Path(run_meta["contract_path"]))  # the contract the run used
-    return load_contract(contract_path(cfg, args.contract))
+        return load_contract(Path(run_meta["contract_path"]), cfg=cfg)  # the contract the run used
+    return load_contract(contract_path(cfg, args.contract), cfg=cfg)
 
 
 def open_or_create_run(output_dir: str, run: str | None, command: str, cfg: Any = None) -> Any:

@@ -131,10 +131,15 @@ def run_generate(args: argparse.Namespace) -> int:
         dialect = load_config(config).migration.dialect or "mysql"
 
     from dynamigrate.cli.contract import parse_accept
+    from dynamigrate.contract.verdict import require_valid
 
-    views = generate_views(
-        contract, args.table or None, dialect, schema, accept=parse_accept(getattr(args, "accept", None))
-    )
+    accept = parse_accept(getattr(args, "accept", None))
+    # the same verdict as contract check, preflight and migrate (contract/verdict.py)
+    warnings = require_valid(contract, schema, dialect, accept=accept).warnings
+    if getattr(args, "verbose", 0):  # `contract check` lists them; here only on request
+        for problem in warnings:
+            print(f"contract {problem}", file=sys.stderr)
+    views = generate_views(contract, args.table or None, dialect, schema, accept=accept)
     _print_interpretations(views.interpretations, args)
     assumed = [n for n in views.interpretations if "assumed primary key" in n]
     if assumed and schema is None and not getattr(args, "quiet", False):

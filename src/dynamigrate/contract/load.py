@@ -7,6 +7,7 @@ JSON paths; the loader never stops at the first one. Semantic checks that need t
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -150,8 +151,18 @@ def parse_contract_file(path: str | Path) -> tuple[Contract | None, ProblemList]
 
 
 def parse_contract_text(text: str, source: str | None = None) -> tuple[Contract | None, ProblemList]:
+    if text.startswith("\ufeff"):  # a byte order mark (Windows editors write one): not part of the JSON
+        text = text[1:]
     try:
         data = json.loads(text)
+    except RecursionError:
+        problems = ProblemList()
+        problems.error(
+            "$",
+            "the JSON is nested too deeply to be a contract (thousands of levels)",
+            "a contract nests a few levels: tables > attributes > join/calculation/transformation",
+        )
+        return None, problems
     except json.JSONDecodeError as exc:
         problems = ProblemList()
         problems.error(
@@ -238,7 +249,8 @@ def _unknown(
             continue
         guess = did_you_mean(key, sorted(known))
         fix = f"did you mean '{guess}'?" if guess else f"remove it; known fields: {', '.join(sorted(known))}"
-        if error:
+        # a typo of a known field ('gsi' for 'gsis') would silently drop what it holds: an error
+        if error or difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8):
             problems.error(f"{path}.{key}", f"unknown field '{key}'", fix)
         else:
             problems.warning(f"{path}.{key}", f"unknown field '{key}' is ignored", fix)
@@ -431,8 +443,8 @@ def _entity(raw: Any, path: str, problems: ProblemList) -> Entity | None:
     _unknown(raw, ENTITY_FIELDS, path, problems, error=False)
     et = _str(raw, "entity_type", path, problems)
     st = _str(raw, "source_table", path, problems)
-    pk_t = raw.get("pk_template")
-    sk_t = raw.get("sk_template")
+    pk_t = _str(raw, "pk_template", path, problems, required=False)
+    sk_t = _str(raw, "sk_template", path, problems, required=False)
     attrs = _attributes(raw, path, problems, default_source=st)
     row_filter = _filter(raw, path, problems)
     if et is None or st is None or attrs is None:

@@ -40,6 +40,18 @@ FORBIDDEN_FUNCTIONS = frozenset(
         "SYS_EVAL",
         "LAST_INSERT_ID",
         "NAME_CONST",
+        # information about the server and the session, like @@hostname: it has no place in the items
+        "USER",
+        "SYSTEM_USER",
+        "SESSION_USER",
+        "CURRENT_USER",
+        "CURRENT_ROLE",
+        "CONNECTION_ID",
+        "DATABASE",
+        "SCHEMA",
+        "VERSION",
+        "ROW_COUNT",
+        "FOUND_ROWS",
     }
 )
 
