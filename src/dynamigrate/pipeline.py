@@ -294,7 +294,8 @@ def migrate(
     from dynamigrate.contract.verdict import load_valid_contract
 
     # the same verdict as contract check and views generate (contract/verdict.py)
-    contract = load_valid_contract(contract_path, cfg=cfg, accept=options.accept)
+    wanted = list(options.tables or cfg.migration.tables) or None
+    contract = load_valid_contract(contract_path, cfg=cfg, accept=options.accept, tables=wanted)
     table_names = options.tables or cfg.migration.tables
     tables = contract.select(list(table_names) if table_names else None)
     engine_name = options.engine or cfg.migration.engine or "local"

@@ -40,7 +40,7 @@ def test_contract_check_and_views_generate_stop_on_the_workshop_original(
 ) -> None:
     _, cfg = make_config(tmp_path, shop_db, ddb_endpoint, WORKSHOP)
 
-    assert main(["contract", "check", str(WORKSHOP), "--config", str(cfg)]) == 1
+    assert main(["contract", "check", str(WORKSHOP), "--config", str(cfg)]) == 2
     out = capsys.readouterr().out
     assert f"ERROR   C301  {PATH}" in out
     assert "references categories.id (declared foreign key)" in out

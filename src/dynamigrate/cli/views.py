@@ -135,7 +135,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     accept = parse_accept(getattr(args, "accept", None))
     # the same verdict as contract check, preflight and migrate (contract/verdict.py)
-    warnings = require_valid(contract, schema, dialect, accept=accept).warnings
+    warnings = require_valid(contract, schema, dialect, args.table or None, accept=accept).warnings
     if getattr(args, "verbose", 0):  # `contract check` lists them; here only on request
         for problem in warnings:
             print(f"contract {problem}", file=sys.stderr)

@@ -20,6 +20,7 @@ so every command reaches the same verdict, and exits 2 (bad input) on it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 
 #: code of the problems found by generating the views (docs/contract-checks.md)
 GENERATION_CODE = "C900"
-#: code of an entity key template naming a missing column
-TEMPLATE_CODE = "C901"
 
 
 def _generation_problems(
@@ -57,38 +56,6 @@ def _generation_problems(
     return problems
 
 
-def _template_columns(contract: Contract, schema: Any) -> ProblemList:
-    """Entity key templates (``pk_template``/``sk_template``) naming neither a column of the source
-    table nor an attribute of the entity: a warning, since the templates document the keys (the key
-    attributes compute them)."""
-    from dynamigrate.contract.problems import did_you_mean
-    from dynamigrate.contract.validate import placeholders
-
-    problems = ProblemList()
-    for table in contract.tables:
-        if not table.multi_entity:
-            continue
-        for entity in table.entities:
-            info = schema.table(entity.source_table)
-            if info is None:
-                continue  # the lint reports the missing table
-            for field in ("pk_template", "sk_template"):
-                text = getattr(entity, field)
-                for name in placeholders(text) if isinstance(text, str) else []:
-                    if info.column(name) is None and entity.attribute(name) is None:
-                        guess = did_you_mean(name, [*info.columns, *entity.attribute_names])
-                        problems.warning(
-                            f"{entity.path}.{field}",
-                            f"placeholder {{{name}}} names no column of table '{info.name}' and no "
-                            "attribute of the entity",
-                            f"did you mean {{{guess}}}?"
-                            if guess
-                            else f"columns: {', '.join(list(info.columns)[:12])}",
-                            code=TEMPLATE_CODE,
-                        )
-    return problems
-
-
 def _problem(table: Any, message: str) -> Problem:
     return Problem(table.path, message, None, "error", GENERATION_CODE)
 
@@ -107,17 +74,19 @@ def check_contract_fully(
 ) -> ProblemList:
     """Every problem of ``contract`` (errors and warnings), each with its JSON path: semantics,
     readings that are not certain, the live-schema lint (with ``schema``) and what the view generator
-    refuses. Errors whose code is in ``accept`` (ACCEPTABLE codes only) become warnings."""
+    refuses. Errors whose code is in ``accept`` (ACCEPTABLE codes only) become warnings. With
+    ``tables`` (DynamoDB table names; an unknown one is a ContractError), only the problems of those
+    tables and of the contract as a whole count: a broken table does not block the others."""
     from dynamigrate.contract.readings import split_accepted
     from dynamigrate.contract.validate import check_contract
 
     accept = tuple(accept)
+    if tables:
+        tables = [t.name for t in contract.select(list(tables))]
     kept, accepted = split_accepted(list(check_contract(contract, schema)), accept)
     problems = ProblemList(kept)
     for p in accepted:
         problems.warning(p.path, f"accepted knowingly (--accept {p.code}): {p.message}", p.fix, code=p.code)
-    if schema is not None:
-        problems.extend(_template_columns(contract, schema))
     wanted = set(tables) if tables else None
     clean = [
         t
@@ -128,7 +97,18 @@ def check_contract_fully(
         )
     ]
     problems.extend(_generation_problems(contract, clean, dialect, schema, accept))
-    return problems
+    if wanted is None:
+        return problems
+    return ProblemList(p for p in problems if _table_of(contract, p.path) in wanted | {None})
+
+
+def _table_of(contract: Contract, path: str) -> str | None:
+    """The table a problem path points into (``tables[i]...``, or ``[i]...`` without the wrapper)."""
+    m = re.match(r"^(?:\$\.?)?(?:tables)?\[(\d+)\]", path)
+    if not m:
+        return None
+    i = int(m.group(1))
+    return contract.tables[i].name if i < len(contract.tables) else None
 
 
 def require_valid(
