@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class MigrateOptions:
     allow_fallback: bool = False
     dry_run: bool = False
     resume: str | bool | None = None  # True: the latest run; a str: that run id / path
+    force: bool = False  # take over a run locked on another host; run beside a live run on the same tables
     output_dir: str | None = None
     skip_views: bool = False
     skip_preflight: bool = False
@@ -87,10 +89,21 @@ class RunSummary:
     started: str | None = None
     finished: str | None = None
     duration: float = 0.0
+    config_path: str | None = None  # the config file the run was started with (for the resume command)
 
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "dry-run")
+
+    def resume_command(self) -> str | None:
+        """The command that resumes this run, when something is left to resume (a table that did not
+        finish, or a run that stopped before its tables), else None."""
+        if self.status not in ("failed", "interrupted") or not self.run_id:
+            return None
+        if self.tables and all(t.status == "done" for t in self.tables):
+            return None  # every table loaded: what failed (validation, reports) is not resumed
+        config = f"--config {shlex.quote(self.config_path)} " if self.config_path else ""
+        return f"dynamigrate migrate {config}--resume {self.run_id}"
 
     def exit_code(self) -> int:
         return 0 if self.ok else 1
@@ -159,8 +172,9 @@ class RunSummary:
             lines.append(f"  {name}: {path}")
         for err in self.errors:
             lines.append(f"  error: {err}")
-        if self.status in ("failed", "interrupted") and self.run_id:
-            lines.append(f"  resume with: dynamigrate migrate --config <file> --resume {self.run_id}")
+        resume = self.resume_command()
+        if resume:
+            lines.append(f"  resume with: {resume}")
         return "\n".join(lines)
 
 
@@ -335,6 +349,7 @@ def migrate(
         engine=engine_name,
         write_mode=etl_options.write_mode,
         started=utc_iso(),
+        config_path=cfg.source_path,
     )
     if options.dry_run:
         summary.plan = _plan(cfg, contract, contract_path, tables, engine_name, etl_options, options)
@@ -343,6 +358,19 @@ def migrate(
         summary.duration = time.monotonic() - t_start
         return summary
 
+    from dynamigrate.runlock import acquire, refuse_concurrent
+
+    names = [t.name for t in tables]
+    lock = None
+    if run is not None:  # a resume: one process per run (a second one would write every item again)
+        lock = acquire(run.path, force=options.force, tables=names, command="dynamigrate migrate --resume")
+    try:
+        # another live run loading the same tables: refused without --force
+        refuse_concurrent(output_dir, names, run.run_id if run is not None else None, options.force)
+    except DynamigrateError:
+        if lock is not None:
+            lock.release()
+        raise
     if run is None:
         run = RunDir.create(
             output_dir,
@@ -363,6 +391,7 @@ def migrate(
                 },
             },
         )
+        lock = acquire(run.path, force=options.force, tables=names, command="dynamigrate migrate")
     else:
         run.update_meta(resumed_at=[*run.meta.get("resumed_at", []), utc_iso()])
     summary.run_id, summary.run_dir = run.run_id, str(run.path)
@@ -423,6 +452,8 @@ def migrate(
         run.update_state(status=summary.status, summary=summary.to_dict())
         run.event("run_finished", status=summary.status, totals=summary.totals())
         run.close()
+        if lock is not None:
+            lock.release()
     return summary
 
 

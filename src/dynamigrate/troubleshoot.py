@@ -524,7 +524,8 @@ add(
     "Fix the attribute's type or transformation in the contract (e.g. json-parse for JSON text, S "
     "instead of N), or clean the source rows listed in rejected.jsonl.",
     codes=["bad_number", "bad_json", "bad_bool", "bad_binary", "bad_set", "bad_string", "not_convertible"],
-    patterns=[r"(?i)not (a valid|convertible)|cannot (be )?convert"],
+    # conversion words only: "is not a valid SQL expression" (a contract fragment) is not a value problem
+    patterns=[r"(?i)not convertible|cannot (be )?convert"],
 )
 
 

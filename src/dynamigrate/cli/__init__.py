@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dynamigrate import __version__
-from dynamigrate.errors import ConfigError, ContractError, DynamigrateError
+from dynamigrate.errors import ConfigError, ContractError, DynamigrateError, SqlGenError
 
 log = logging.getLogger("dynamigrate")
 
@@ -141,6 +141,8 @@ def _print_error(exc: DynamigrateError) -> None:
     from dynamigrate.troubleshoot import guidance_for
 
     print(f"error: {exc}", file=sys.stderr)
+    if isinstance(exc, ContractError | SqlGenError):
+        return  # they name the JSON path and carry their own fix: a catalogue guess would mislead
     guide = guidance_for(exc)
     if guide and guide not in str(exc):
         print(f"  troubleshooting: {guide}", file=sys.stderr)

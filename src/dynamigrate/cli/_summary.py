@@ -67,8 +67,9 @@ def render_summary(summary: RunSummary) -> RenderableType:
         parts.append(Text(f"{name}: {path}"))
     for err in summary.errors:
         parts.append(Text(f"error: {err}", style="red"))
-    if summary.status in ("failed", "interrupted") and summary.run_id:
-        parts.append(Text(f"resume with: dynamigrate migrate --config <file> --resume {summary.run_id}"))
+    resume = summary.resume_command()
+    if resume:
+        parts.append(Text(f"resume with: {resume}"))
     return Group(*parts)
 
 

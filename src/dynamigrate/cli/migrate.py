@@ -94,6 +94,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--progress-interval", type=float, default=10.0, help="seconds between status lines")
     p.add_argument("--json", action="store_true", help="print the final summary as JSON on stdout")
     p.add_argument("--yes", action="store_true", help="confirm --write-mode overwrite without asking")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run although another live run loads the same tables, or take over a run locked on another host",
+    )
     p.add_argument("--spark-master", help="--engine spark: Spark master URL (default local[*,3])")
     p.add_argument(
         "--glue-via", choices=["direct", "mcp"], help="--engine glue: boto3 or the data-processing MCP server"
@@ -175,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
         allow_fallback=args.allow_fallback,
         dry_run=args.dry_run,
         resume=args.run if args.run else args.resume,
+        force=args.force,
         output_dir=args.output_dir,
         skip_views=args.skip_views,
         skip_preflight=args.skip_preflight,

@@ -178,11 +178,23 @@ class RetryPolicy:
     def give_up(self, exc: BaseException, what: str, attempts: int) -> TransientTargetError:
         with self.stats._lock:
             self.stats.gave_up += 1
+        code = error_code(exc)
+        if code is None and classify(exc) == "transient":  # no answer at all: refused, closed, timed out
+            hint = (
+                "DynamoDB could not be reached: check the endpoint (aws.dynamodb_endpoint_url / "
+                "AWS_ENDPOINT_URL / --dynamodb-endpoint), that it is up, and the network; the run can be resumed"
+            )
+        elif code in THROTTLE_CODES:
+            hint = (
+                "DynamoDB is throttling: raise capacity (or use on-demand), lower --concurrency, or raise "
+                "max_attempts; the run can be resumed"
+            )
+        else:
+            hint = "DynamoDB kept failing with a server error; retry later, the run can be resumed"
         return TransientTargetError(
-            f"{what} still failing after {attempts} attempts: {error_code(exc) or type(exc).__name__}: "
+            f"{what} still failing after {attempts} attempts: {code or type(exc).__name__}: "
             f"{error_message(exc)}",
-            hint="DynamoDB is throttling or unavailable; raise capacity (or use on-demand), lower "
-            "--concurrency, or raise max_attempts; the run can be resumed",
+            hint=hint,
             code="DM520",
         )
 
