@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from _etl_expect import make_config, write_contract
 
-from dynamigrate.runlock import RunLockedError, acquire
+from dynamigrate.runlock import RunLockedError, acquire, read_owner
 from dynamigrate.runstate import RunDir, read_jsonl
 from dynamigrate.sample import load_sample
 
@@ -89,7 +89,8 @@ def test_two_resumes_of_one_run_and_a_second_run_on_the_same_tables(
         [*base, "--resume", run_dir.name, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (run_dir / "lock.json").exists():
+    while time.monotonic() < deadline and (read_owner(run_dir) or {}).get("pid") != first.pid:
+        # (the killed run's lock.json is still there until the resume takes the lock over)
         assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
         time.sleep(0.02)
     second = subprocess.run([*base, "--resume", run_dir.name], capture_output=True, text=True, timeout=120)
