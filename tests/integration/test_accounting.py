@@ -7,6 +7,7 @@ Expected items are computed here from the source rows (plain SELECTs), never thr
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from pathlib import Path
@@ -167,6 +168,8 @@ def test_a_reader_that_loses_rows_fails_the_table_with_the_equation_and_resume_r
     assert rt["accounting"]["equation"] == acc["equation"]
     md = run.file("report.md").read_text()
     assert "DOES NOT ADD UP" in md and acc["equation"] in md
+    page = run.file("report.html").read_text()
+    assert "DOES NOT ADD UP" in page and html.escape(acc["equation"]) in page
 
     # resume without the fault: the table is loaded again from its start, completely, and validated
     assert main(_argv(config, "--resume", run.run_id)) == 0

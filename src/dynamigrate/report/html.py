@@ -420,6 +420,17 @@ def render_html(doc: dict[str, Any]) -> str:
                     + "</tr>"
                 )
             out.append("</tbody></table>")
+        acc = t.get("accounting") or {}
+        if acc:  # source rows = written + skipped + conflicts + rejected + filtered (etl/accounting.py)
+            bad = acc.get("status") == "mismatch"
+            out.append(
+                f'<p class="{"problem error" if bad else ""}"><b>{_e(t["name"])}</b> accounting'
+                f"{' (DOES NOT ADD UP)' if bad else ''}: {_e(acc.get('equation'))}</p>"
+            )
+            for e in acc.get("entities") or []:
+                out.append(
+                    f"<p>&nbsp;&nbsp;{_e(e.get('entity'))} ({_e(e.get('source_table'))}): {_e(e.get('equation'))}</p>"
+                )
         if t.get("access_patterns"):
             out.append(
                 f"<p><b>{_e(t['name'])}</b> satisfies: "
