@@ -6,6 +6,8 @@ Layering (highest first): CLI flag > environment > config file, as resolved by `
 region; ``AWS_PROFILE`` > ``aws.profile``. Credentials come from boto3's usual chain; for a local
 endpoint (DynamoDB Local, moto) dummy credentials are used when none are configured.
 
+Request bodies of the data-plane operations are built by :mod:`dynamigrate.target.wire` (orjson).
+
 Retries: botocore's own retries are off by default (``total_max_attempts=1``) because the writers
 retry with :class:`dynamigrate.target.retry.RetryPolicy`, which counts every retry and throttle for
 the run summary and re-queues only what failed. Callers that want the SDK to retry (e.g. a one-off
@@ -20,6 +22,7 @@ from urllib.parse import urlparse
 
 from dynamigrate.config import AwsSettings
 from dynamigrate.errors import ConfigError
+from dynamigrate.target import wire
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,10 @@ def dynamodb_client(
         kwargs["aws_access_key_id"] = "dummy"
         kwargs["aws_secret_access_key"] = "dummy"
     log.debug("DynamoDB client: region=%s endpoint=%s", region, endpoint or "(AWS)")
-    return session.client("dynamodb", **kwargs)
+    client = session.client("dynamodb", **kwargs)
+    # request bodies of the data-plane calls from orjson instead of botocore's per-value serializer
+    # (same JSON; signing, retries and parsing stay botocore's): target/wire.py
+    return wire.install(client)
 
 
 def client_region(client: Any) -> str:

@@ -61,7 +61,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
-from typing import Any
+from typing import Any, cast
+
+try:
+    import orjson
+except ImportError:  # e.g. a Glue job given only the package zip: the json paths (same bytes, slower)
+    orjson = None  # type: ignore[assignment]
 
 from dynamigrate.contract.model import ENTITY_COLUMN, HELPER_PREFIX, ROWID_COLUMN, Table
 
@@ -123,6 +128,13 @@ class Encoded:
 # -- numbers ---------------------------------------------------------------------------------------
 
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+# text that already is DynamoDB's canonical form (what normalize_number would return): an integer
+# without leading zeros, or a decimal without leading zeros in its integer part and without
+# trailing zeros in its fraction; the view's N text (CAST(... AS CHAR)) is mostly this shape and is
+# then sent as it is, without a Decimal round trip. Length limits keep it within 38 significant
+# digits and DynamoDB's range (checked by normalize_number otherwise).
+_CANONICAL_INT_RE = re.compile(r"-?[1-9][0-9]{0,37}")
+_CANONICAL_DEC_RE = re.compile(r"-?(?:[1-9][0-9]*|0)\.[0-9]*[1-9]")
 _MIN_MAG = Decimal("1E-130")
 _MAX_MAG = Decimal("1E126")
 # normalising must never round: the default context keeps only 28 digits
@@ -142,6 +154,11 @@ def normalize_number(value: Any) -> str:
         if len(text.lstrip("-").rstrip("0")) > 38 or len(text.lstrip("-")) > 126:
             _check_limits(Decimal(value), text)
         return text
+    if isinstance(value, str) and (
+        _CANONICAL_INT_RE.fullmatch(value)
+        or (_CANONICAL_DEC_RE.fullmatch(value) and _canonical_decimal_fits(value))
+    ):
+        return value
     if isinstance(value, Decimal):
         dec = value
         text = str(value)
@@ -169,6 +186,15 @@ def normalize_number(value: Any) -> str:
     _check_limits(dec, text)
     out = format(dec.normalize(_EXACT), "f")
     return out
+
+
+def _canonical_decimal_fits(text: str) -> bool:
+    """A canonical decimal text within 38 significant digits and DynamoDB's smallest magnitude."""
+    whole, _, frac = text.lstrip("-").partition(".")
+    if whole != "0":
+        return len(whole) + len(frac) <= 38
+    digits = frac.lstrip("0")
+    return len(digits) <= 38 and len(frac) <= 130
 
 
 def _check_limits(dec: Decimal, text: str) -> None:
@@ -510,8 +536,20 @@ def _canonical(v: DdbValue) -> DdbValue:
 
 
 def _digest(item: Mapping[str, Any]) -> str:
-    text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    if orjson is None:
+        return hashlib.sha256(_digest_text(item).encode("utf-8")).hexdigest()[:16]
+    try:
+        # the same bytes as the json.dumps below (sorted keys, no spaces, UTF-8, binary as base64),
+        # 3x faster; anything orjson refuses (nesting past 254 levels...) takes the json path
+        data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS, default=_json_default)
+    except (orjson.JSONEncodeError, TypeError):
+        data = _digest_text(item).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _digest_text(item: Mapping[str, Any]) -> str:
+    """The canonical JSON text fingerprints were defined with (the reference for :func:`_digest`)."""
+    return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def fingerprint(item: Mapping[str, DdbValue], marker_attribute: str | None = None) -> str:
@@ -791,4 +829,11 @@ def row_for_report(row: Mapping[str, Any] | None, limit: int = 2000) -> dict[str
 
 def key_for_report(key: Mapping[str, DdbValue]) -> dict[str, Any]:
     """A low-level key made JSON-safe (binary as base64)."""
-    return json.loads(json.dumps(key, default=_json_default))
+    out: dict[str, Any] = {}
+    for name, value in key.items():
+        ((t, x),) = value.items()
+        if isinstance(x, str):
+            out[name] = {t: x}
+        else:  # B (or anything else): the general path
+            return cast("dict[str, Any]", json.loads(json.dumps(key, default=_json_default)))
+    return out
