@@ -184,6 +184,10 @@ def test_a_view_bug_during_the_load_fails_the_default_validation(
     assert report.status == "failed", report.render_text()
     assert (t.source_rows, t.load_rows) == (ITEMS, ITEMS - 1)
     assert any("the base tables hold" in p for p in t.problems)
+    assert (
+        f"entity AUTHOR: authors holds {N_AUTHORS} row(s), the load accounted for {N_AUTHORS - 1}"
+        in t.problems
+    )
     # all rows sampled: the author's item is missing, and the view has no row for it
     assert [m["key"] for m in t.missing_keys] == [_key("AUTHOR#2", "#META")]
     rows = [(m.kind, m.key) for m in t.view_mismatches if m.kind != "changed"]
@@ -357,3 +361,21 @@ def test_full_compares_the_whole_view_with_the_contract(library: dict[str, Any],
         ("unexpected_row", "AUTHOR#77", "BOOK#978-000007", None),
     ]
     assert any("the view does not match the contract for 4 of 24" in p for p in t.problems)
+
+
+def test_a_second_sync_run_that_changes_nothing_validates(library: dict[str, Any]) -> None:
+    """Every item unchanged (counted in skipped, shown apart as unchanged): the load accounted for each
+    source row once, and the items it did not write carry the first run's marker."""
+    run_migrate(library["cfg"], write_mode="sync")
+    again = run_migrate(library["cfg"], write_mode="sync")
+    t = again.validation.table(library["name"])
+    assert again.validation.passed, again.validation.render_text()
+    assert (t.source_rows, t.load_rows, t.recorded_keys, t.extra, t.extra_earlier) == (
+        ITEMS,
+        ITEMS,
+        0,
+        0,
+        ITEMS,
+    )
+    assert t.mismatched == 0 and t.sampled == ITEMS and t.score == 1.0 and not t.warnings
+    assert t.basis == f"counts + keys + {ITEMS} sampled items"

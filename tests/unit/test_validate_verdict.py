@@ -164,3 +164,15 @@ def test_item_digest_agrees_with_the_attribute_comparison() -> None:
         assert same == (
             item_digest(one, {"_dm_marker"}, {"doc"}) == item_digest(two, {"_dm_marker"}, {"doc"})
         ), (one, two)
+
+
+def test_keys_from_the_load_still_count_the_items_an_earlier_run_left() -> None:
+    # a re-run wrote nothing: every item is an earlier run's; one of them is gone
+    t = _tv(source_rows=10, expected=10, load_rows=10, recorded_keys=0, missing=0, ddb_count=9, extra=0)
+    t.extra_earlier, t.sampled, t.compared, t.exact_compared = 9, 9, 9, 9
+    decide(t, "sample", keys=True, sample=10)
+    assert not t.passed and t.score == pytest.approx(0.9)
+    assert (
+        "DynamoDB holds 9 migrated item(s) (written by this run or left by an earlier one), 10 expected"
+        in t.problems
+    )

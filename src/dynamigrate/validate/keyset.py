@@ -139,11 +139,20 @@ class KeySetStore:
         ).fetchone()
         return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
-    def extra(self, limit: int | None = None) -> Iterator[tuple[dict[str, Any], str | None]]:
-        sql = "SELECT k, marker FROM ddb d WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k) ORDER BY k"
+    def extra(
+        self, limit: int | None = None, *, except_other_runs: str | None = None
+    ) -> Iterator[tuple[dict[str, Any], str | None]]:
+        """Items no source row produces, in key order; ``except_other_runs=<run id>`` leaves out the
+        items whose marker names another run (written by an earlier run, not by this one)."""
+        sql = "SELECT k, marker FROM ddb d WHERE NOT EXISTS (SELECT 1 FROM src s WHERE s.k = d.k)"
+        params: tuple[Any, ...] = ()
+        if except_other_runs is not None:
+            sql += " AND (marker IS NULL OR marker LIKE ? || ':%')"
+            params = (except_other_runs,)
+        sql += " ORDER BY k"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        for k, marker in self.db.execute(sql):
+        for k, marker in self.db.execute(sql, params):
             yield json.loads(k), marker
 
     def close(self, remove: bool = True) -> None:

@@ -375,18 +375,18 @@ class TableValidator:
         r.expected = sum(e.expected for e in evs) - r.duplicate_keys
 
     def _load_figures(self) -> None:
-        """Rows the load accounted for (the engine's equation: written + skipped + unchanged +
-        conflicts + rejected), from the run state."""
+        """Rows the load accounted for, per table and entity (the engine's equation: written + skipped
+        + conflicts + rejected; ``unchanged`` is counted in skipped), from the run state."""
         if self.run_dir is None:
             return
         st = (self.run_dir.state().get("tables") or {}).get(self.table.name) or {}
         if not st or st.get("status") not in ("done", "failed", "interrupted"):
             return
-        rejected = st.get("rejected") or {}
-        rej = sum(int(v) for v in rejected.values()) if isinstance(rejected, Mapping) else int(rejected or 0)
-        self.result.load_rows = (
-            sum(int(st.get(k) or 0) for k in ("written", "skipped", "unchanged", "conflicts")) + rej
-        )
+        self.result.load_rows = _accounted(st)
+        for entity, counters in (st.get("entities") or {}).items():
+            ev = self.result.entities.get(entity)
+            if ev is not None and isinstance(counters, Mapping):
+                ev.load_rows = _accounted(counters)
 
     # -- keys -----------------------------------------------------------------------------------
     def _scan_into(self, store: KeySetStore) -> None:
@@ -398,8 +398,9 @@ class TableValidator:
         if self.run_dir is None:
             return False
         name = self.run_dir.written_file(self.ddb_table)
-        if not self.run_dir.file(name).exists():
-            return False
+        st = (self.run_dir.state().get("tables") or {}).get(self.table.name) or {}
+        if not self.run_dir.file(name).exists() and st.get("status") != "done":
+            return False  # no load recorded here (a run directory of `validate` alone)
         batch: list[str] = []
         for line in self.run_dir.read_lines(name):
             key = line.get("key")
@@ -419,15 +420,20 @@ class TableValidator:
             {"key": k, "entity": e, "source_key": _source_key(sk)}
             for k, e, sk in store.missing(self.max_listed)
         ]
-        marked, unmarked, ours = store.extra_counts(self.run_dir.run_id if self.run_dir else None)
+        run_id = self.run_dir.run_id if self.run_dir else None
+        marked, unmarked, ours = store.extra_counts(run_id)
+        if from_load and run_id is not None:
+            # items an earlier run wrote (skipped or unchanged by this one) are expected, not extra
+            r.recorded_keys = store.source_count()
+            r.extra_earlier = marked - ours
+            r.extra, r.extra_marked, r.extra_unmarked = ours + unmarked, ours, unmarked
+            extra = store.extra(self.max_listed, except_other_runs=run_id)
+            r.extra_keys = [{"key": k, "marker": m} for k, m in extra]
+            return
         r.extra, r.extra_marked, r.extra_unmarked = marked + unmarked, marked, unmarked
         r.extra_keys = [{"key": k, "marker": m} for k, m in store.extra(self.max_listed)]
         if from_load:
             r.recorded_keys = store.source_count()
-            if marked - ours:
-                r.warnings.append(
-                    f"{marked - ours} item(s) carry the marker of an earlier run (this run did not write them)"
-                )
             return
         r.duplicate_keys = store.duplicate_rows()
         for entity, fig in store.per_entity().items():
@@ -574,6 +580,12 @@ class TableValidator:
         from dynamigrate.validate.verdict import decide
 
         decide(self.result, self.mode, keys=self.keysets, sample=self.sample)
+
+
+def _accounted(counters: Mapping[str, Any]) -> int:
+    rejected = counters.get("rejected") or 0
+    rej = sum(int(v) for v in rejected.values()) if isinstance(rejected, Mapping) else int(rejected)
+    return sum(int(counters.get(k) or 0) for k in ("written", "skipped", "conflicts")) + rej
 
 
 def _drain(pending: set[cf.Future[Any]], keep: int) -> set[cf.Future[Any]]:

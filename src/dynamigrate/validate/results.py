@@ -127,6 +127,7 @@ class EntityValidation:
     source_table: str | None = None
     source_rows: int = 0  # COUNT(*) of the base table (filter applied)
     filtered: int = 0  # rows the entity's filter excludes
+    load_rows: int | None = None  # rows the load accounted for (run state, per entity)
     rejected: int = 0
     rejected_by_code: dict[str, int] = field(default_factory=dict)
     expected: int = 0
@@ -162,6 +163,7 @@ class TableValidation:
     extra_marked: int | None = None
     extra_unmarked: int | None = None
     extra_keys: list[dict[str, Any]] = field(default_factory=list)
+    extra_earlier: int | None = None  # items an earlier run wrote that this run left as they were
     sampled: int = 0  # source rows drawn for the value sample
     sampled_missing: int = 0  # sampled items with no DynamoDB item
     compared: int = 0
@@ -332,6 +334,7 @@ def _table_lines(t: TableValidation, max_listed: int) -> list[str]:
         + (f", load {t.load_rows} rows" if t.load_rows is not None else "")
         + (f", missing {t.missing}" if t.missing is not None else "")
         + (f", extra {t.extra}" if t.extra is not None else "")
+        + (f", left as an earlier run wrote them {t.extra_earlier}" if t.extra_earlier else "")
         + (f", compared {t.compared}, differing {t.mismatched}" if t.compared else "")
     ]
     if t.error:

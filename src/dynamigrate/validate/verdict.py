@@ -39,6 +39,12 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
                 "view gives more rows than the contract (a join or construction multiplies rows), or rows "
                 "were deleted since the load"
             )
+    for ev in r.entities.values():
+        if ev.load_rows is not None and ev.load_rows != ev.source_rows:
+            r.problems.append(
+                f"entity {ev.entity}: {ev.source_table or 'its source table'} holds {ev.source_rows} row(s), "
+                f"the load accounted for {ev.load_rows}"
+            )
     present_known = r.missing is not None
     if present_known:
         r.present = r.expected - (r.missing or 0)
@@ -49,6 +55,9 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
         present = r.expected - (r.missing or 0) - shortfall
         if r.missing is None and r.ddb_count is not None:
             present = min(present, r.ddb_count)
+        migrated = _migrated_items(r)
+        if migrated is not None:
+            present = min(present, migrated)
         present = max(0, present)
         sampled_missing = r.sampled_missing
         looked = r.compared + sampled_missing
@@ -93,6 +102,12 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
     for p in r.gsi_problems:
         if p.kind == "index_missing":
             r.problems.append(f"the table has no index {p.index} (the contract defines it)")
+    migrated = _migrated_items(r)
+    if migrated is not None and migrated < r.expected and not r.missing:
+        r.problems.append(
+            f"DynamoDB holds {migrated} migrated item(s) (written by this run or left by an earlier one), "
+            f"{r.expected} expected"
+        )
     if r.missing is None and r.ddb_count is not None and r.ddb_count < r.expected:
         r.problems.append(f"DynamoDB holds {r.ddb_count} item(s), {r.expected} expected")
     if r.extra:
@@ -113,3 +128,11 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
             "(only one item can exist per key)"
         )
     r.passed = not r.problems
+
+
+def _migrated_items(r: TableValidation) -> int | None:
+    """Items the migration accounts for when the keys come from the load's record: the recorded ones
+    present plus those an earlier run wrote (None in other modes)."""
+    if r.recorded_keys is None or r.ddb_count is None or r.extra is None:
+        return None
+    return r.ddb_count - r.extra
