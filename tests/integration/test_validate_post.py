@@ -20,6 +20,7 @@ from _migrated_library import (
 
 from dynamigrate.cli import main
 from dynamigrate.contract.load import load_contract
+from dynamigrate.report import write_reports
 from dynamigrate.runstate import RunDir
 from dynamigrate.validate.post import validate_run
 
@@ -361,6 +362,11 @@ def test_full_compares_the_whole_view_with_the_contract(library: dict[str, Any],
         ("unexpected_row", "AUTHOR#77", "BOOK#978-000007", None),
     ]
     assert any("the view does not match the contract for 4 of 24" in p for p in t.problems)
+    write_reports(run, report)
+    assert (
+        "the view does not match the contract for 4 of 24 item(s) looked up"
+        in run.file("report.md").read_text()
+    )
 
 
 def test_a_second_sync_run_that_changes_nothing_validates(library: dict[str, Any]) -> None:

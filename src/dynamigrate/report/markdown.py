@@ -129,6 +129,13 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 + f"({tv.get('basis')}); expected {_n(tv.get('expected'))}, in DynamoDB {_n(tv.get('ddb_count'))}, "
                 f"missing {_n(tv.get('missing'))}, extra {_n(tv.get('extra'))}, compared {_n(tv.get('compared'))}, "
                 f"differing {_n(tv.get('mismatched'))}, missing from GSIs {_n(tv.get('gsi_missing'))}"
+                + (
+                    f"; the view does not match the contract for {_n(tv.get('view_mismatched'))} of "
+                    f"{_n(tv.get('view_checked'))} item(s) looked up"
+                    if tv.get("view_checked")
+                    else ""
+                )
+                + (f"; not validated: {tv.get('error')}" if tv.get("error") else "")
             )
         if t.get("entities"):
             lines.append("")
