@@ -127,6 +127,8 @@ class Config:
     mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     source_path: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: where each setting given by a lower layer came from: "file", "environment" or "flag" (dotted keys)
+    origins: dict[str, str] = field(default_factory=dict, repr=False)
 
     def masked(self) -> dict[str, Any]:
         """The configuration as a dict with every secret masked, for logs and reports."""
@@ -256,7 +258,8 @@ def load_config(
     }
     layers = [env_layer, overrides or {}]
     sections = {"mysql": mysql_raw, "aws": aws_raw, "migration": mig_raw}
-    for layer in layers:
+    origins = {f"{name}.{key}": "file" for name, section in sections.items() for key in section}
+    for origin, layer in zip(("environment", "flag"), layers, strict=True):
         for dotted, value in layer.items():
             if value is None:
                 continue
@@ -267,6 +270,7 @@ def load_config(
                 )
             # later layers win: the environment over the file, flags over both
             sections[section][key] = value
+            origins[dotted] = origin
 
     where = str(path) if path else None
     port = mysql_raw.get("port", MySQLSettings.port)
@@ -310,6 +314,7 @@ def load_config(
         mcp_servers=mcp_servers,
         source_path=str(path) if path else None,
         raw=raw,
+        origins=origins,
     )
     if mcp_file:
         mcp_path = cfg.resolve_path(mcp_file)

@@ -550,7 +550,24 @@ def _phase_regions(cfg: Config, tables: tuple[Table, ...], engine_name: str, pha
     except DynamigrateError:
         phases.record("regions", "failed", "resources in different regions", t0)
         raise
-    phases.record("regions", "done", f"all in {report.expected or 'local endpoints'}", t0)
+    where = report.expected or "local endpoints"
+    resources = [r for r in report.rows if r.kind not in ("config", "credentials")]
+    unchecked = report.unchecked
+    checked = [r for r in resources if r not in unchecked]
+    if unchecked and not checked:  # every probe failed: nothing was verified
+        causes = ", ".join(sorted({r.how for r in unchecked}))
+        phases.record(
+            "regions", "done", f"not verified: none of {len(unchecked)} check(s) could run ({causes})", t0
+        )
+    elif unchecked:
+        phases.record(
+            "regions",
+            "done",
+            f"{len(checked)} checked, all in {where}; {len(unchecked)} could not be checked",
+            t0,
+        )
+    else:
+        phases.record("regions", "done", f"all in {where}", t0)
 
 
 def _problem_table(contract: Contract, path: str) -> str | None:

@@ -226,16 +226,21 @@ def check_regions(
     from dynamigrate.target.client import is_local_endpoint
 
     local_only = is_local_endpoint(cfg.aws.dynamodb_endpoint) and engine != "glue"
+    # --region says which region is meant: the other sources are shown, not held against it
+    chosen = cfg.origins.get("aws.region") == "flag"
     if file_region and file_region != expected:
         report.rows.append(
             RegionRow(
                 f"config file aws.region ({cfg.source_path or 'config'})",
                 "config",
                 file_region,
-                "config file, overridden by the environment or a flag",
-                fix=f"change aws.region in the config file to {expected}, or unset AWS_REGION/AWS_DEFAULT_REGION "
-                f"if {file_region} is what you meant",
-                compared=not local_only,
+                "config file, overridden by --region"
+                if chosen
+                else "config file, overridden by the environment",
+                fix=f"the config file and the environment disagree: pass --region {expected} (or --region "
+                f"{file_region}) to say which, or make them agree (change aws.region, or unset "
+                "AWS_REGION/AWS_DEFAULT_REGION)",
+                compared=not local_only and not chosen,
             )
         )
     report.rows.append(
@@ -247,8 +252,9 @@ def check_regions(
             fix=f"export AWS_DEFAULT_REGION={expected} (or `aws configure set region {expected}"
             + (f" --profile {cfg.aws.profile}" if cfg.aws.profile else "")
             + "`), or set aws.region to "
-            + str(cred_region),
-            compared=not local_only,
+            + str(cred_region)
+            + f", or pass --region {expected} to say which",
+            compared=not local_only and not chosen,
         )
     )
     candidates = [r for r in dict.fromkeys([expected, cred_region, file_region]) if r]

@@ -134,3 +134,46 @@ def test_the_good_contract_passes_every_command(
         assert main(commands[name]) == 0, name + ": " + capsys.readouterr().err[-2000:]
     out = capsys.readouterr().out
     assert "CREATE OR REPLACE VIEW" in out and "OK:" in out
+
+
+@pytest.mark.parametrize("command", ["migrate", "validate", "preflight"])
+def test_environment_errors_are_bad_input(
+    command: str,
+    good_config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: Any,
+) -> None:
+    """AWS_PROFILE naming no profile, an output directory that cannot be created: exit 2, named."""
+    monkeypatch.setenv("MYSQL_PASSWORD", "dynamigrate")
+    monkeypatch.chdir(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    unwritable = blocker / "runs"
+    args = {
+        "migrate": [
+            "migrate",
+            "--config",
+            str(good_config),
+            "--contract",
+            str(GOOD_CONTRACT),
+            "--progress",
+            "quiet",
+        ],
+        "validate": ["validate", "--config", str(good_config), "--contract", str(GOOD_CONTRACT)],
+        "preflight": ["preflight", "--config", str(good_config), "--contract", str(GOOD_CONTRACT)],
+    }[command]
+    out_flag = (
+        ["--output", str(unwritable / "p.json")]
+        if command == "preflight"
+        else ["--output-dir", str(unwritable)]
+    )
+    assert main([*args, *out_flag]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(blocker) in err and "internal error" not in err
+
+    if command != "preflight":  # preflight never talks to AWS
+        monkeypatch.setenv("AWS_PROFILE", "nosuch")
+        assert main([*args, "--output-dir", str(tmp_path / "runs")]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "AWS profile 'nosuch' not found" in err and "AWS_PROFILE" in err

@@ -126,6 +126,11 @@ def run_command(handler: Callable[[Any], Any], args: Any) -> int:
             _print_error(exc)
             return 1
         except Exception as exc:  # a bug: say so plainly, the traceback only with -vv
+            translated = translate_environment_error(exc)
+            if translated is not None:  # the environment, not a bug: bad input, exit 2
+                log.debug("%s", type(exc).__name__, exc_info=True)
+                _print_error(translated)
+                return 2
             log.debug("internal error", exc_info=True)
             command = getattr(args, "command", None) or "dynamigrate"
             print(
@@ -135,6 +140,39 @@ def run_command(handler: Callable[[Any], Any], args: Any) -> int:
                 file=sys.stderr,
             )
             return 3
+
+
+def translate_environment_error(exc: BaseException) -> ConfigError | None:
+    """Errors of the environment that reach the CLI untranslated (an AWS profile that does not exist,
+    no credentials, a path that cannot be written) as the ConfigError they are; None for anything else."""
+    try:
+        import botocore.exceptions as boto
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        boto = None  # type: ignore[assignment]
+    if boto is not None:
+        if isinstance(exc, boto.ProfileNotFound):
+            profile = getattr(exc, "kwargs", {}).get("profile") or "?"
+            return ConfigError(
+                f"AWS profile '{profile}' not found",
+                hint="check AWS_PROFILE / aws.profile against ~/.aws/config (`aws configure list-profiles`)",
+            )
+        if isinstance(exc, boto.NoRegionError):
+            return ConfigError(
+                "no AWS region is configured",
+                hint="set aws.region in the config file, pass --region, or export AWS_REGION",
+            )
+        if isinstance(exc, boto.NoCredentialsError | boto.PartialCredentialsError):
+            return ConfigError(
+                f"AWS credentials are missing or incomplete: {exc}",
+                hint="configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); "
+                "DynamoDB Local accepts any values",
+            )
+    if isinstance(exc, OSError) and exc.filename:
+        return ConfigError(
+            f"cannot use {exc.filename}: {exc.strerror or exc}",
+            hint="check the path and its permissions (migration.output_dir / --output-dir, --output, --run)",
+        )
+    return None
 
 
 def _print_error(exc: DynamigrateError) -> None:
