@@ -323,6 +323,12 @@ class _Gen:
         key, ref = ("id", "look_id") if self.look_key == "int" else ("code", "look_code")
         return self.r.choice([f"look.{key} = main.{ref}", f"main.{ref} = look.{key}", f"{ref} = look.{key}"])
 
+    def extra_kids_conjuncts(self) -> list[str]:
+        """Sometimes a condition on the related rows alone, or on the current row alone."""
+        return self.r.choice(
+            [[], [], ["kids.qty > 2"], ["main.flag = 1"], ["kids.sku <> 'a1'", "kids.qty IS NOT NULL"]]
+        )
+
     def kids_condition(self) -> list[str]:
         if self.shape == "composite":
             return ["kids.m_ka = main.ka", "kids.m_kb = main.kb"]
@@ -384,13 +390,16 @@ class _Gen:
                 [("look.name", "S"), ("look.price", "N"), ("look.price", "S"), ("CONCAT(look.name, '!')", "S"),
                  ("look.price * 2", "N"), ("look.far_id", "N"), ("COALESCE(look.name, 'anon')", "S"), ("'const'", "S")]
             )  # fmt: skip
+            cond = self.look_join() + r.choice(
+                ["", "", " AND look.price > 10", " AND main.n_int IS NOT NULL"]
+            )
             return {**base, "type": typ, "source_column": "look_id" if self.look_key == "int" else "look_code",
-                    "join": {"type": pattern, "target_table": "look", "join_condition": self.look_join(),
+                    "join": {"type": pattern, "target_table": "look", "join_condition": cond,
                              "select_column": sel}}  # fmt: skip
         if pattern == "conditional":
             cond = r.choice(["main.n_int > 5", "flag = 1", "look.name IS NULL", "main.s2 = 'alpha'"])
             sel = r.choice(["look.name", "'yes'", "look.far_id"])
-            ev = r.choice(["look.name", "no", "'quoted'", "other.name"])
+            ev = r.choice(["look.name", "no", "'quoted'", "other.name", 0, 2.5])
             return {**base, "type": "S", "source_column": "s1",
                     "join": {"type": "conditional", "target_table": "look", "join_condition": self.look_join(),
                              "condition": cond, "select_column": sel, "else_value": ev}}  # fmt: skip
@@ -424,9 +433,7 @@ class _Gen:
                 cons["order_by"] = order
             if pattern != "json-object" and r.random() < 0.4:
                 cons["limit"] = r.randrange(1, 4)
-            conds = self.kids_condition()
-            if len(conds) > 1:
-                return None  # a to-many construct takes one join_condition: composite keys go through AND
+            conds = [" AND ".join(self.kids_condition() + self.extra_kids_conjuncts())]
             typ = {"json-array": "L", "json-array-text": "S", "json-object": r.choice(["M", "S"])}[pattern]
             return {**base, "type": typ, "source_column": "s1",
                     "join": {"type": "json-construction", "target_table": "kids", "join_condition": conds[0],
@@ -440,7 +447,7 @@ class _Gen:
             )  # fmt: skip
             return {**base, "type": typ, "source_column": "s1",
                     "calculation": {"type": "aggregate", "target_table": "kids",
-                                    "join_condition": " AND ".join(self.kids_condition()),
+                                    "join_condition": " AND ".join(self.kids_condition() + self.extra_kids_conjuncts()),
                                     "operation": op, "select_column": sel}}  # fmt: skip
         if pattern == "case":
             cases = [
@@ -452,7 +459,7 @@ class _Gen:
             return {**base, "type": "S", "source_column": "n_int",
                     "calculation": {"type": "case", "cases": cases, "else": r.choice(["'other'", "small", "NULL"])}}  # fmt: skip
         if pattern == "concat":
-            parts = r.sample(["main.s2", "n_int", "'-'", "d", "s1"], r.randrange(1, 4))
+            parts = r.sample(["main.s2", "n_int", "'-'", "d", "s1", "dt3", "n_dec2"], r.randrange(1, 4))
             return {**base, "type": "S", "source_column": "s1",
                     "calculation": {"type": "concat", "parts": parts, "separator": r.choice(["#", "", " / "])}}  # fmt: skip
         if pattern == "date-math":
@@ -465,7 +472,7 @@ class _Gen:
             return {**base, "type": "S", "source_column": "parent_id",
                     "join": {"type": "self-join", "join_alias": "p", "join_condition": "p.id = main.parent_id",
                              "select_column": r.choice(["p.s1", "p.n_dec2"]),
-                             "null_value": r.choice(["", "none", None])}}  # fmt: skip
+                             "null_value": r.choice(["", "none", None, 0])}}  # fmt: skip
         if pattern == "self-reference" and self.shape == "int":
             return {**base, "type": "S", "source_column": "parent_id",
                     "join": {"type": "foreign-key", "target_table": "main", "join_condition": "main.id = main.parent_id",
