@@ -297,7 +297,7 @@ class _Gen:
                 ref_v = (None, None)
             st.append(
                 f"INSERT INTO kids VALUES ({kid}, {', '.join(_q(v) for v in ref_v)}, {_q(self.maybe(r.randrange(0, 9)))},"
-                f" {_q(self.decimal(12, 3))}, {_q(self.maybe(r.choice(['a1', 'b2', 'c3', 'd4'])))},"
+                f" {_q(self.decimal(12, 3))}, {_q(self.maybe(r.choice(['a1', 'b2', 'c3', 'A1', 'a_1', 'ab', 'a b', 'Ä1', ''])))},"
                 f" {_q(self.date())}, {_q(self.text())})"
             )
 
@@ -424,7 +424,18 @@ class _Gen:
             members = dict(r.sample([("q", "qty"), ("a", "amount"), ("s", "sku"), ("t", "at"), ("n", "note"),
                                      ("k", "kids.kid"), ("x", "qty * 2"), ("c", "CONCAT(sku, '-')"), ("😀 key", "note")],
                                     r.randrange(1, 4)))  # fmt: skip
-            order = r.choice([None, "kids.qty DESC, kids.kid", "at, kid", "amount DESC, kid", "kid DESC"])
+            order = r.choice(
+                [
+                    None,
+                    "kids.qty DESC, kids.kid",
+                    "at, kid",
+                    "amount DESC, kid",
+                    "kid DESC",
+                    "sku, kid",
+                    "note DESC, kid",
+                    "kids.sku DESC, qty, kid",
+                ]
+            )
             cons: dict[str, Any] = {
                 "type": "object" if pattern == "json-object" else "array",
                 "select_columns": members,
@@ -443,7 +454,8 @@ class _Gen:
                 [("COUNT", "*", "N"), ("COUNT", "kids.qty", "N"), ("COUNT", "DISTINCT kids.sku", "N"),
                  ("SUM", "kids.amount", "N"), ("SUM", "kids.amount", "S"), ("SUM", "kids.qty", "N"),
                  ("AVG", "kids.qty", "S"), ("AVG", "kids.amount", "N"), ("MIN", "kids.at", "S"),
-                 ("MAX", "kids.amount", "N"), ("MAX", "kids.qty * 2", "N")]
+                 ("MAX", "kids.amount", "N"), ("MAX", "kids.qty * 2", "N"), ("MIN", "kids.note", "S"),
+                 ("MAX", "kids.note", "S"), ("COUNT", "DISTINCT kids.note", "N")]
             )  # fmt: skip
             return {**base, "type": typ, "source_column": "s1",
                     "calculation": {"type": "aggregate", "target_table": "kids",

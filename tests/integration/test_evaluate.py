@@ -355,6 +355,36 @@ def test_join_matching_follows_the_collation(db: Any) -> None:
     assert [r.code for r in rows if not r.ok] == ["null_key"]
 
 
+def test_text_is_ordered_and_compared_by_the_collation(db: Any) -> None:
+    """utf8mb4_general_ci compares upper-cased letters: 'ab' < 'AC' < 'a_b' ('_' is 0x5F, after 'C'),
+    'Ä' = 'a'; MIN/MAX and DISTINCT follow it too (a casefold in Python would put 'a_b' first)."""
+    conn, factory, _ = db
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE tags (id INT PRIMARY KEY, cat_id INT, name VARCHAR(10))")
+        cur.execute(
+            "INSERT INTO tags VALUES (1, 1, 'a_b'), (2, 1, 'b'), (3, 1, 'AC'), (4, 1, 'ab'), (5, 1, 'Äb')"
+        )
+    rel = {"target_table": "tags", "join_condition": "tags.cat_id = cats.id"}
+    c = _contract(
+        "cats",
+        [
+            _pk("cats"),
+            {"name": "names", "type": "L", "source_table": "cats", "source_column": "id",
+             "join": {"type": "json-construction", **rel,
+                      "construction": {"type": "array", "select_columns": {"n": "name"}, "order_by": "name, id"}}},
+            {"name": "first", "type": "S", "source_table": "cats", "source_column": "id",
+             "calculation": {"type": "aggregate", **rel, "operation": "MIN", "select_column": "tags.name"}},
+            {"name": "last", "type": "S", "source_table": "cats", "source_column": "id",
+             "calculation": {"type": "aggregate", **rel, "operation": "MAX", "select_column": "tags.name"}},
+            {"name": "kinds", "type": "N", "source_table": "cats", "source_column": "id",
+             "calculation": {"type": "aggregate", **rel, "operation": "COUNT", "select_column": "DISTINCT tags.name"}},
+        ],
+    )  # fmt: skip
+    item = _items(factory, c)[(1,)]
+    assert item["names"] == {"L": [{"M": {"n": {"S": t}}} for t in ["ab", "Äb", "AC", "a_b", "b"]]}
+    assert (item["first"], item["last"], item["kinds"]) == ({"S": "ab"}, {"S": "b"}, {"N": "4"})
+
+
 def test_composite_key_lookup_and_sample(db: Any) -> None:
     _, factory, _ = db
     c = _contract(

@@ -49,11 +49,13 @@ How it computes (docs/validation.md, "The reference evaluator"):
   A fragment that mixes columns of two rows (other than an equality between them in a join condition)
   raises :class:`EvaluationUnsupported`.
 
-Known approximations (documented, tested where it matters): matching of joined rows in Python compares
-numbers numerically and text case-, accent- and trailing-space-insensitively (``_ci`` collations) or
-exactly (``_bin``); ordering of text approximates the collation the same way; doubles are printed like
-Python's ``repr`` (MariaDB prints the same shortest digits for ordinary values); ties in ``order_by``
-are broken by the primary key (the server's order of ties is undefined).
+Text is matched, ordered, deduplicated and compared for MIN/MAX by the server's collation weights
+(``WEIGHT_STRING``, trailing spaces dropped: PAD SPACE collations), fetched with the rows; the logic stays
+Python. Known approximations (documented): a key given to ``items_for_source_keys`` is matched to the
+fetched row case- and accent-insensitively; doubles are printed like Python's ``repr`` (MariaDB prints
+the same shortest digits for ordinary values); ties in ``order_by`` are broken by the primary key (the
+server's order of ties is undefined), ties of MIN/MAX on text by the first row in key order; on a NO PAD
+collation (MySQL 8's ``utf8mb4_0900_ai_ci``) trailing spaces would count for the server but not here.
 """
 
 from dynamigrate.evaluate.compare import Difference, compare_items, json_text_attributes, values_equal

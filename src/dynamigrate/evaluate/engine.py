@@ -9,7 +9,7 @@ from typing import Any
 
 from dynamigrate.contract.model import Contract, Entity, Table
 from dynamigrate.evaluate.fragments import ROW_ALIAS, EvaluationUnsupported, quote
-from dynamigrate.evaluate.nodes import Accumulator, SlotRow, V
+from dynamigrate.evaluate.nodes import Accumulator, SlotRow, V, weighted_key
 from dynamigrate.evaluate.plan import SOURCE, Plan, Planner, Slot
 from dynamigrate.evaluate.schema import Catalog, match_key, sort_key
 from dynamigrate.evaluate.values import (
@@ -320,25 +320,6 @@ class Evaluator:
         return cached
 
     def _fetch_slot(self, plan: Plan, slot: Slot, chunk: _Chunk, n: int) -> None:
-        # the value tuple each source row looks for (None: it cannot match)
-        wants: list[tuple[Any, ...] | None] = []
-        for i in range(n):
-            values: list[Any] | None = []
-            for p in slot.pairs:
-                row = chunk.one[p.other][i]
-                v = row.values[p.index] if row is not None else None
-                if v is None:
-                    values = None
-                    break
-                assert values is not None
-                values.append(v)
-            if values is not None:
-                for gslot, gidx in slot.gates:
-                    grow = chunk.one[gslot][i] or self.null_row(plan.slots[gslot])
-                    if grow.values[gidx] in (None, 0):
-                        values = None
-                        break
-            wants.append(tuple(values) if values is not None else None)
         numeric = []
         cols = []
         for p in slot.pairs:
@@ -348,20 +329,59 @@ class Evaluator:
             cols.append(col)
             numeric.append(bool((col and col.numeric) or (other and other.numeric)))
 
-        def norm(values: Sequence[Any]) -> tuple[Any, ...]:
-            return tuple(match_key(v, c, num) for v, c, num in zip(values, cols, numeric, strict=True))
+        def norm(values: Sequence[Any], weights: Sequence[Any]) -> tuple[Any, ...]:
+            return tuple(
+                ("w", bytes(w)) if isinstance(w, bytes | bytearray) else match_key(v, c, num)
+                for v, w, c, num in zip(values, weights, cols, numeric, strict=True)
+            )
+
+        # the value tuple each source row looks for, and its matching key (None: it cannot match)
+        wants: list[tuple[Any, ...] | None] = []
+        want_keys: list[tuple[Any, ...] | None] = []
+        for i in range(n):
+            values: list[Any] | None = []
+            weights: list[Any] = []
+            for p in slot.pairs:
+                row = chunk.one[p.other][i]
+                v = row.values[p.index] if row is not None else None
+                if v is None or row is None:
+                    values = None
+                    break
+                assert values is not None
+                values.append(v)
+                weights.append(row.values[p.weight_index] if p.weight_index is not None else None)
+            if values is not None:
+                for gslot, gidx in slot.gates:
+                    grow = chunk.one[gslot][i] or self.null_row(plan.slots[gslot])
+                    if grow.values[gidx] in (None, 0):
+                        values = None
+                        break
+            wants.append(tuple(values) if values is not None else None)
+            want_keys.append(norm(values, weights) if values is not None else None)
 
         distinct: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        for w in wants:
-            if w is not None:
-                distinct.setdefault(norm(w), w)
+        for w, k in zip(wants, want_keys, strict=True):
+            if w is not None and k is not None:
+                distinct.setdefault(k, w)
         index: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], SlotRow]]] = {}
         pk = slot.table.primary_key if slot.aggregate is None else ()
         npairs, npk = len(slot.pairs), len(pk)
         agg = slot.aggregate
         accs: dict[tuple[Any, ...], Accumulator] = {}
         head = [f"{quote(ROW_ALIAS)}.{quote(p.column)}" for p in slot.pairs]
-        head += [f"{quote(ROW_ALIAS)}.{quote(k)}" for k in pk]
+        head += [
+            f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {quote(ROW_ALIAS)}.{quote(p.column)}))"
+            if p.weight_index is not None
+            else "NULL"
+            for p in slot.pairs
+        ]
+        # the primary key orders related rows (after order_by): text by its collation weight
+        for key_col in pk:
+            col = slot.table.column(key_col)
+            ref = f"{quote(ROW_ALIAS)}.{quote(key_col)}"
+            head.append(
+                f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {ref}))" if col is not None and col.text else ref
+            )
         select = f"SELECT {', '.join(head + slot.exprs)} FROM {quote(slot.table.name)} AS {quote(ROW_ALIAS)}"
         tuples = list(distinct.values())
         pair_sql = ", ".join(head[:npairs])
@@ -370,12 +390,12 @@ class Evaluator:
             one = "(" + ", ".join(["%s"] * npairs) + ")"
             conds = [f"({pair_sql}) IN ({', '.join([one] * len(batch))})", *slot.where]
             params = [v for t in batch for v in t]
-            off = npairs + npk
+            off = 2 * npairs + npk
             sql = select + " WHERE " + " AND ".join(conds)
             if agg is not None:
                 # aggregates fold the related rows as they stream: memory stays flat whatever the fan-out
                 for r, fsp in self._stream_rows(sql, params):
-                    key = norm(r[:npairs])
+                    key = norm(r[:npairs], r[npairs : 2 * npairs])
                     acc = accs.get(key)
                     if acc is None:
                         acc = accs[key] = agg.accumulator()
@@ -383,30 +403,26 @@ class Evaluator:
                 continue
             rows, fsp = self._query(sql, params)
             for r in rows:
-                entry = (tuple(r[npairs:off]), SlotRow(r[off:], fsp[off:]))
-                index.setdefault(norm(r[:npairs]), []).append(entry)
+                entry = (tuple(r[2 * npairs : off]), SlotRow(r[off:], fsp[off:]))
+                index.setdefault(norm(r[:npairs], r[npairs : 2 * npairs]), []).append(entry)
         if agg is not None:
             empty = agg.accumulator().result()
             chunk.folded[slot.id] = [
-                (accs[norm(w)].result() if norm(w) in accs else empty) if w is not None else empty
-                for w in wants
+                accs[k].result() if k is not None and k in accs else empty for k in want_keys
             ]
             return
-        pk_cols = [slot.table.column(k) for k in pk]
 
         def ordered(entries: list[tuple[tuple[Any, ...], SlotRow]]) -> list[SlotRow]:
-            entries = sorted(
-                entries, key=lambda e: tuple(sort_key(v, c) for v, c in zip(e[0], pk_cols, strict=True))
-            )
+            entries = sorted(entries, key=lambda e: tuple(sort_key(v) for v in e[0]))
             result = [e[1] for e in entries]
-            for idx, desc in reversed(slot.order):
-                result.sort(key=lambda r, i=idx: sort_key(r.values[i]), reverse=desc)  # type: ignore[misc]
+            for (idx, desc), widx in reversed(list(zip(slot.order, slot.order_weights, strict=True))):
+                result.sort(key=lambda r, i=idx, w=widx: weighted_key(r.values[i], r.values[w]), reverse=desc)  # type: ignore[misc]
             return result
 
         if slot.kind == "one":
             out_one: list[SlotRow | None] = []
-            for i, w in enumerate(wants):
-                entries = index.get(norm(w), []) if w is not None else []
+            for i, k in enumerate(want_keys):
+                entries = index.get(k, []) if k is not None else []
                 if len(entries) > 1:
                     chunk.notes[i].append(
                         f"to-one join to {slot.table.name} matched {len(entries)} rows; the first by primary key is used"
@@ -415,8 +431,8 @@ class Evaluator:
             chunk.one[slot.id] = out_one
         else:
             out_many: list[list[SlotRow]] = []
-            for w in wants:
-                related = ordered(index.get(norm(w), [])) if w is not None else []
+            for k in want_keys:
+                related = ordered(index.get(k, [])) if k is not None else []
                 if slot.limit is not None:
                     related = related[: max(int(slot.limit), 0)]
                 out_many.append(related)

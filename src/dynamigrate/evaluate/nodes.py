@@ -18,7 +18,7 @@ from decimal import Context as DecContext
 from typing import Any, Protocol
 
 from dynamigrate.contract.validate import source_format_name
-from dynamigrate.evaluate.schema import match_key, sort_key
+from dynamigrate.evaluate.schema import sort_key
 from dynamigrate.evaluate.values import JsonNumber, Reject, exact_decimal, json_member, mysql_text
 
 V = tuple[Any, "int | None"]
@@ -367,13 +367,32 @@ class NumberFormat(Node):
 # -- to-many ----------------------------------------------------------------------------------------
 
 
+def weighted_key(value: Any, weight: Any) -> Any:
+    """How SQL orders and compares a value: text by its collation weight (from the server), numbers
+    numerically, the rest naturally; NULL first."""
+    if isinstance(value, str) and isinstance(weight, bytes | bytearray):
+        return (2, bytes(weight))
+    return sort_key(value)
+
+
 class Accumulator:
     """One aggregate folded over related rows as they stream by (memory: O(1), O(distinct) for
     DISTINCT). COUNT of nothing is 0; SUM/AVG/MIN/MAX of nothing are NULL. SUM keeps the largest scale
     of its values (integers stay integers); AVG is rounded half up to that scale plus
     ``div_precision_increment``, as the server does."""
 
-    __slots__ = ("all_int", "best", "count", "distinct", "div_precision", "op", "scale", "seen", "total")
+    __slots__ = (
+        "all_int",
+        "best",
+        "best_key",
+        "count",
+        "distinct",
+        "div_precision",
+        "op",
+        "scale",
+        "seen",
+        "total",
+    )
 
     def __init__(self, op: str, distinct: bool, div_precision: int):
         self.op = op
@@ -384,28 +403,29 @@ class Accumulator:
         self.all_int = True
         self.scale = 0
         self.best: V | None = None
+        self.best_key: Any = None
         self.seen: set[Any] | None = set() if distinct else None
 
     def add_row(self) -> None:
         """COUNT(*): one more related row."""
         self.count += 1
 
-    def add(self, value: Any, fsp: int | None) -> None:
+    def add(self, value: Any, fsp: int | None, weight: Any = None) -> None:
+        """One value; ``weight`` is the collation weight of a text value (compares like the server)."""
         if value is None:
             return
+        order = weighted_key(value, weight)
         if self.seen is not None:
-            key = match_key(value, None, isinstance(value, int | Decimal | float))
-            if key in self.seen:
+            if order in self.seen:
                 return
-            self.seen.add(key)
+            self.seen.add(order)
         self.count += 1
         if self.op in ("MIN", "MAX"):
-            if self.best is None:
+            if self.best is None or (
+                (order < self.best_key) if self.op == "MIN" else (order > self.best_key)
+            ):
                 self.best = (value, fsp)
-            else:
-                a, b = sort_key(value), sort_key(self.best[0])
-                if (a < b) if self.op == "MIN" else (a > b):
-                    self.best = (value, fsp)
+                self.best_key = order
         elif self.op in ("SUM", "AVG"):
             if isinstance(value, int) and not isinstance(value, bool):
                 d = Decimal(value)
@@ -444,6 +464,7 @@ class Aggregate(Node):
     index: int | None  # None: COUNT(*)
     distinct: bool = False
     div_precision: int = 4
+    weight_index: int | None = None
 
     def accumulator(self) -> Accumulator:
         return Accumulator(self.op, self.distinct, self.div_precision)
@@ -452,7 +473,8 @@ class Aggregate(Node):
         if self.index is None:
             acc.add_row()
         else:
-            acc.add(row.values[self.index], row.fsp[self.index])
+            weight = row.values[self.weight_index] if self.weight_index is not None else None
+            acc.add(row.values[self.index], row.fsp[self.index], weight)
 
     def eval(self, ctx: Context) -> V:
         return ctx.folded(self.slot)

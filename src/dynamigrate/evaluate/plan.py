@@ -54,6 +54,9 @@ class Pair:
     index: int
     column: str
     other_column: str | None  # the other side's base column (for numeric/collation matching)
+    #: text on both sides: the other slot's expression giving the collation weight of the value (the
+    #: server's ``WEIGHT_STRING``), so rows match exactly as the collation compares them
+    weight_index: int | None = None
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Slot:
     where: list[str] = field(default_factory=list)
     gates: list[tuple[str, int]] = field(default_factory=list)  # (slot, index of a 1/0 expression)
     order: list[tuple[int, bool]] = field(default_factory=list)  # (expression index, descending)
+    order_weights: list[int] = field(default_factory=list)  # collation weight of each order item
     limit: int | None = None
     signature: str = ""
     #: to-many slot of an aggregate: rows are folded while they stream, never kept
@@ -76,6 +80,11 @@ class Slot:
             return self.exprs.index(sql)
         self.exprs.append(sql)
         return len(self.exprs) - 1
+
+    def weight(self, index: int) -> int:
+        """The collation sort weight of expression ``index`` (for text values; PAD SPACE: trailing spaces
+        do not count)."""
+        return self.add(f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {self.exprs[index]}))")
 
     def column(self, name: str) -> int:
         return self.add(f"{quote(ROW_ALIAS)}.{quote(name)}")
@@ -607,11 +616,26 @@ class Planner:
             return N.Const(None)
         return self.source_column(attr)
 
+    def add_weights(self) -> None:
+        """Text is compared, ordered and deduplicated by the server's collation weights (fetched with the
+        rows), never by a Python approximation of the collation."""
+        for slot in list(self.slots.values()):
+            for p in slot.pairs:
+                col = slot.table.column(p.column)
+                other = self.slots[p.other].table.column(p.other_column) if p.other_column else None
+                if col is not None and other is not None and col.text and other.text:
+                    p.weight_index = self.slots[p.other].weight(p.index)
+            slot.order_weights = [slot.weight(idx) for idx, _ in slot.order]
+            agg = slot.aggregate
+            if agg is not None and agg.index is not None and (agg.distinct or agg.op in ("MIN", "MAX")):
+                agg.weight_index = slot.weight(agg.index)
+
     def plan(self) -> Plan:
         src = self.slots[SOURCE]
         for col in self.src.row_key or tuple(c.name for c in self.src.columns.values()):
             src.column(col)  # the key comes first in every source fetch
         attrs = [AttrPlan(attr, self.value(attr)) for attr in self.entity.attributes]
+        self.add_weights()
         filter_sql = None
         if self.entity.filter:
             frag = parse(self.entity.filter, f"{self.entity.path}.filter")
