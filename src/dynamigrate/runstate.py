@@ -230,6 +230,20 @@ class RunDir:
                 w = self._writers[name] = JsonlWriter(self.path / name)
             return w
 
+    def set_aside(self, name: str, suffix: str) -> Path | None:
+        """Rename file ``name`` to ``<stem>.<suffix><ext>`` (closing its shared writer first, so later
+        appends go to a new file); the new path, or None when there was no such file."""
+        with self._lock:
+            w = self._writers.pop(name, None)
+            if w is not None:
+                w.close()
+        path = self.path / name
+        if not path.exists():
+            return None
+        dest = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
+        path.rename(dest)
+        return dest
+
     def append(self, name: str, obj: Any) -> None:
         self.writer(name).write(obj)
 

@@ -83,3 +83,48 @@ class FailingWrites:
         return _FailingClient(
             client, self.after_items, f"injected failure in partition {self.partition}, attempt {attempt}"
         )
+
+
+class _DeniedClient:
+    """A boto3 client whose writes are refused as IAM refuses them (AccessDeniedException)."""
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name not in (*WRITE_CALLS, "batch_get_item"):
+            return attr
+
+        def call(**kwargs: Any) -> Any:
+            from botocore.exceptions import ClientError
+
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "AccessDeniedException",
+                        "Message": "User: arn:aws:iam::123456789012:user/etl is not authorized to perform: "
+                        f"dynamodb:{name} on resource: table",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                name,
+            )
+
+        return call
+
+
+@dataclass(frozen=True)
+class DeniedWrites:
+    """A task client factory whose clients lack the write permissions (every task)."""
+
+    region: str
+    endpoint: str
+
+    def __call__(self) -> Any:
+        from dynamigrate.config import AwsSettings
+        from dynamigrate.target.client import dynamodb_client
+
+        return _DeniedClient(
+            dynamodb_client(AwsSettings(region=self.region, dynamodb_endpoint_url=self.endpoint))
+        )

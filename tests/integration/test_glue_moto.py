@@ -611,3 +611,79 @@ def test_glue_via_mcp_server(tmp_path: Path, aws_env: str) -> None:
             out=lines.append,
             opts=g.GlueOptions.from_config(cfg2, via="mcp"),
         )
+
+
+@pytest.mark.parametrize("lost", [0, 3])
+def test_glue_engine_checks_the_accounting_equation_against_the_base_tables(
+    lost: int, tmp_path: Path, aws_env: str, mysql_conn: Any, mysql_db: str
+) -> None:
+    """GlueEngine in migrate: the job's counters (its summary in S3) must add up to the source rows the
+    driver counts in the base tables; 3 rows short: the table FAILS with the equation."""
+    from _shapes_scenario import S_COMP, contract_dict, create_source
+
+    from dynamigrate.etl.base import EtlContext, EtlOptions
+    from dynamigrate.source.introspect import introspect
+
+    url = aws_env
+    setup_aws(url)
+    create_source(mysql_conn)
+    data = contract_dict("")
+    data["tables"] = [t for t in data["tables"] if t["table"] == "ShComp"]
+    contract_path = tmp_path / "shapes.json"
+    contract_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    cfg = make_config(tmp_path, url)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    raw["mysql"] = {
+        "host": "127.0.0.1",
+        "port": 3306,
+        "user": "dynamigrate",
+        "password": "dynamigrate",
+        "database": mysql_db,
+    }
+    raw["migration"]["contract_file"] = str(contract_path)
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    cfg = load_config(tmp_path / "config.json")
+    contract = load_contract(contract_path)
+    (table,) = contract.tables
+    run = RunDir.create(cfg.migration.output_dir)
+    n = len(S_COMP)
+    written = n - lost
+    summary = {
+        "counters": {"read": written, "written": written, "partitions": 2},
+        "rejected": {},
+        "resumed_counters": {},
+        "total_rows": written,
+        "entities": {
+            "s_comp": {
+                "read": written,
+                "written": written,
+                "skipped": 0,
+                "unchanged": 0,
+                "conflicts": 0,
+                "rejected": 0,
+            }
+        },
+    }
+    client(url, "s3").put_object(
+        Bucket="dm-scripts",
+        Key=f"etl/dynamigrate/{run.run_id}/output/spark-summary/ShComp.json",
+        Body=json.dumps(summary).encode(),
+    )
+    ctx = EtlContext(
+        config=cfg,
+        contract=contract,
+        run=run,
+        options=EtlOptions(),
+        schema=introspect(mysql_conn, mysql_db),
+        database=mysql_db,
+    )
+    result = g.GlueEngine(client_factory=factory(url)).run_table(ctx, table)
+
+    acc = result.accounting
+    assert acc is not None and acc["table"]["source_rows_before"] == n and acc["table"]["written"] == written
+    if lost:
+        assert result.status == "failed" and acc["status"] == "mismatch" and acc["table"]["missing"] == lost
+        assert f"{lost} source row(s) NOT accounted for" in str(result.error)
+    else:
+        assert result.status == "done" and acc["status"] == "ok"
+    assert run.state()["tables"]["ShComp"]["status"] == result.status

@@ -129,7 +129,6 @@ def _assert_items(ddb_client: Any, prefix: str, conn: Any) -> dict[str, dict[Any
 def test_spark_lands_the_expected_items_with_a_retried_partition(
     spark: Any, shop_db_copy: str, ddb_endpoint: str, ddb_client: Any, ddb_prefix: str, tmp_path: Path
 ) -> None:
-    from dynamigrate.errors import EngineError
     from dynamigrate.etl.spark import SparkEngine
 
     conn = connect(shop_db_copy)
@@ -200,8 +199,9 @@ def test_spark_lands_the_expected_items_with_a_retried_partition(
     failed_run = RunDir.create(cfg.migration.output_dir)
     cfg3 = dataclasses.replace(cfg, raw={**cfg.raw, "spark": {"partition_rows": 10, "chunk_rows": 5}})
     broken = FailingWrites("us-east-1", ddb_endpoint, partition=2, after_items=0, every_attempt=True)
-    with pytest.raises(EngineError, match="injected failure in partition 2"):
-        _run(cfg3, one, SparkEngine(spark, task_client_factory=broken), run=failed_run)
+    _, failed = _run(cfg3, one, SparkEngine(spark, task_client_factory=broken), run=failed_run)
+    assert failed[cats.name].status == "failed"
+    assert "injected failure in partition 2" in str(failed[cats.name].error)
     assert failed_run.state()["tables"][cats.name]["status"] == "failed"
     done_before = list((failed_run.path / "spark-checkpoints").glob("*/*.done"))
     assert done_before, "a partition finished before the job failed"

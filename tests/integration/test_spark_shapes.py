@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from _etl_expect import compare, make_config, scan_items
-from _shapes_scenario import create_source, expected_items, source_rows, write_contract
+from _shapes_scenario import (
+    S_COMP,
+    S_INT,
+    S_NOKEY,
+    S_VC,
+    create_source,
+    expected_items,
+    source_rows,
+    write_contract,
+)
 
 from dynamigrate.contract.load import load_contract
 from dynamigrate.etl.base import EtlContext, EtlOptions
@@ -80,6 +89,11 @@ def test_every_source_shape_lands_item_for_item(
             0,
             {},
         ), name
+        # the equation, per table and per entity, from the base tables' counts
+        acc = r.accounting
+        assert acc is not None and acc["status"] == "ok", (name, acc)
+        assert acc["table"]["source_rows_before"] == rows[name] == acc["table"]["accounted"]
+        assert {e["entity"]: e["accounted"] for e in acc["entities"]} == ENTITY_ROWS[name], name
         # every keyed shape is split (small partitions); a source without a unique key is one
         # partition (per entity in the multi-entity table)
         schemes = r.extra["spark"]["schemes"]
@@ -99,4 +113,21 @@ SCHEMES = {
     "ShUniq": {"hash"},
     "ShNokey": {"single"},
     "ShMulti": {"rowid", "range", "hash", "single"},
+}
+
+#: Source rows per entity, from the Python rows (single-entity tables: the entity is the source table).
+ENTITY_ROWS = {
+    **{
+        name: {src: n}
+        for name, (src, n) in {
+            "ShInt": ("s_int", len(S_INT)),
+            "ShComp": ("s_comp", len(S_COMP)),
+            "ShTwoVc": ("s_two_vc", source_rows()["ShTwoVc"]),
+            "ShVc": ("s_vc", len(S_VC)),
+            "ShBin": ("s_bin", source_rows()["ShBin"]),
+            "ShUniq": ("s_uniq", source_rows()["ShUniq"]),
+            "ShNokey": ("s_nokey", len(S_NOKEY)),
+        }.items()
+    },
+    "ShMulti": {"TAG": len(S_COMP), "CODE": len(S_VC), "ROW": len(S_NOKEY), "NUM": len(S_INT)},
 }

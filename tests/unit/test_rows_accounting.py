@@ -157,6 +157,8 @@ def _client_error(code: str, message: str) -> ClientError:
             "One or more parameter values were invalid: Type mismatch for key PK expected: S actual: N",
             True,
         ),
+        # DynamoDB Local's answer to an item without the table's key attribute
+        ("ValidationException", "One of the required keys was not given a value", True),
         ("ValidationException", "Item size has exceeded the maximum allowed size", False),
         (
             "ValidationException",

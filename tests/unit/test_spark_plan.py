@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dynamigrate.etl.spark_job import (
     EntityStats,
@@ -295,3 +298,53 @@ def test_spark_errors_show_the_task_or_jvm_exception_not_py4j_boilerplate() -> N
         '  File "x.py", line 1, in f\nRuntimeError: injected failure in partition 1, attempt 1\n\n\tat x'
     )
     assert _spark_error_text(task) == "RuntimeError: injected failure in partition 1, attempt 1"
+
+
+def test_entity_counters_come_from_the_finished_partitions_of_each_entity() -> None:
+    from dynamigrate.etl.spark_job import entity_counters
+
+    parts = plan_partitions(
+        [EntityStats("A", 1, 20, 20, 20), EntityStats("B", None, None, 7, 0)], partition_rows=10
+    )
+    a1, a2, b = parts
+    done = {
+        a1.key("T"): {"counters": {"read": 10, "written": 9, "skipped": 1}, "rejected": {}},
+        b.key("T"): {"counters": {"read": 7, "written": 5, "conflicts": 1}, "rejected": {"null_key": 1}},
+        "other": {"counters": {"read": 99}},  # not a partition of this plan
+    }
+    assert entity_counters(parts, done, "T") == {
+        "A": {"read": 10, "written": 9, "skipped": 1, "unchanged": 0, "conflicts": 0, "rejected": 0},
+        "B": {"read": 7, "written": 5, "skipped": 0, "unchanged": 0, "conflicts": 1, "rejected": 1},
+    }
+    assert a2.key("T") not in done  # an unfinished partition counts nothing
+
+
+@given(
+    ids=st.lists(st.integers(min_value=-(2**63), max_value=2**64 - 1), min_size=1, max_size=60, unique=True),
+    grown=st.lists(st.integers(min_value=-(2**63), max_value=2**64 - 1), max_size=20, unique=True),
+    target=st.integers(min_value=1, max_value=25),
+    column=st.sampled_from(["_dm_rowid", "_dm_k1"]),
+)
+def test_ranges_select_every_key_exactly_once_also_after_the_source_grew(
+    ids: list[int], grown: list[int], target: int, column: str
+) -> None:
+    """Any integer keys (sparse, negative, unsigned BIGINT): each falls into exactly one partition of
+    the plan; keys added before a restart fall into exactly one partition of the extended plan."""
+    from dynamigrate.etl.spark_job import extend_plan
+
+    def stats(keys: list[int]) -> EntityStats:
+        lo, hi, n = min(keys), max(keys), len(keys)
+        if column == "_dm_rowid":
+            return EntityStats("E", lo, hi, n, n)
+        return EntityStats("E", None, None, n, 0, (KeyStats("_dm_k1", True, lo, hi, n),))
+
+    def owners(parts: list[Any], k: int) -> list[int]:
+        return [p.index for p in parts if p.lo is not None and p.hi is not None and p.lo <= k <= p.hi]
+
+    parts = plan_partitions([stats(ids)], target)
+    assert all(p.column == column for p in parts)
+    assert all(len(owners(parts, k)) == 1 for k in ids)
+    every = sorted(set(ids) | set(grown))
+    extended = extend_plan(parts, [stats(every)], target)
+    assert extended[: len(parts)] == parts
+    assert all(len(owners(extended, k)) == 1 for k in every)

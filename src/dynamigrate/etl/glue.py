@@ -890,16 +890,9 @@ def apply_summary(result: Any, summary: dict[str, Any] | None) -> None:
     """Fill a TableResult's counters from a job summary (this run's partitions + resumed ones)."""
     if not summary:
         return
-    totals = dict(summary.get("resumed_counters", {}))
-    for k, v in summary.get("counters", {}).items():
-        totals[k] = totals.get(k, 0) + v
-    result.total = summary.get("total_rows")
-    for name in ("read", "written", "conflicts", "retries", "throttles", "bytes", "omitted_gsi_keys"):
-        setattr(result, name, int(totals.get(name, 0)))
-    result.skipped = int(totals.get("skipped", 0)) + int(totals.get("unchanged", 0))
-    for src in (summary.get("rejected", {}), summary.get("resumed_rejected", {})):
-        for code, n in src.items():
-            result.add_rejected(code, int(n))
+    from dynamigrate.etl.spark import apply_job_summary
+
+    apply_job_summary(result, summary)
 
 
 def collect_outputs(
@@ -952,6 +945,7 @@ class GlueEngine:
         cfg = ctx.config
         result = TableResult(table=table.name, engine=self.name, status="running", started=utc_iso())
         t0 = time.monotonic()
+        before = _count_sources_from_driver(ctx, table)
         outcome = run_glue(
             cfg,
             ctx.contract,
@@ -982,8 +976,43 @@ class GlueEngine:
         )
         apply_summary(result, summaries.get(table.name))
         result.status = "done"
+        if before is not None:
+            from dynamigrate.etl.spark_checks import check_account
+
+            # FAILED when the numbers do not add up (the job's partition checkpoints stay in S3: a new
+            # run, not --resume, reads every partition again)
+            check_account(ctx, table, result, before, set_aside_checkpoints=False)
+        if result.status == "failed":
+            log.error("%s", result.error)
         ctx.run.update_state(tables={table.name: result.to_dict()})
         return result
+
+
+#: MySQL client errors that mean "not reachable from here": can't connect, unknown host, gone, lost
+UNREACHABLE_ERRNOS = frozenset({2003, 2005, 2006, 2013})
+
+
+def _count_sources_from_driver(ctx: Any, table: Any) -> Any:
+    """The source rows per entity for the accounting equation, counted from this machine; None (and a
+    warning, and ``accounting: not counted`` in the run state) when MySQL cannot be reached from here
+    (a database only the Glue connection reaches)."""
+    from dynamigrate.errors import SourceError
+    from dynamigrate.etl.spark_checks import count_sources
+
+    try:
+        return count_sources(ctx, table)
+    except SourceError as exc:
+        if exc.mysql_errno not in UNREACHABLE_ERRNOS:
+            raise
+        reason = str(exc).splitlines()[0]
+        log.warning(
+            "table %s: the source rows cannot be counted from this machine (%s): the Glue load is not "
+            "checked against the source; run `dynamigrate validate` where MySQL is reachable",
+            table.name,
+            reason,
+        )
+        ctx.run.update_state(tables={table.name: {"accounting": {"status": "not counted", "reason": reason}}})
+        return None
 
 
 def _register() -> None:

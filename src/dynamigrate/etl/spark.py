@@ -16,12 +16,13 @@ import re
 import sys
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dynamigrate.errors import ConfigError, EngineError, require
+from dynamigrate.errors import ConfigError, DynamigrateError, require
 from dynamigrate.etl.base import TableResult, register_engine, utc_iso
+from dynamigrate.etl.spark_checks import check_account, count_sources, reload_if_target_lost
 
 if TYPE_CHECKING:
     from dynamigrate.config import Config
@@ -204,6 +205,37 @@ def merge_partition_outputs(
     return counts
 
 
+def apply_job_summary(result: TableResult, summary: Mapping[str, Any]) -> None:
+    """Fill a TableResult from a job's outcome (:class:`~dynamigrate.etl.spark_job.JobOutcome` as a
+    dict, or the ``spark-summary`` a Glue job leaves): whole-table figures, this invocation's partitions
+    plus those an earlier one finished, and the per-entity counters of the accounting equation."""
+    totals: dict[str, int] = {}
+    for src in (summary.get("counters") or {}, summary.get("resumed_counters") or {}):
+        for k, v in src.items():
+            totals[k] = totals.get(k, 0) + int(v)
+    result.total = summary.get("total_rows")
+    for name in (
+        "read",
+        "written",
+        "skipped",
+        "unchanged",
+        "conflicts",
+        "retries",
+        "throttles",
+        "bytes",
+        "omitted_gsi_keys",
+    ):
+        setattr(result, name, totals.get(name, 0))
+    result.chunks = totals.get("partitions", 0)
+    result.rejected = {}
+    for src in (summary.get("rejected") or {}, summary.get("resumed_rejected") or {}):
+        for code, n in src.items():
+            result.add_rejected(code, int(n))
+    result.entities = {
+        str(e): {k: int(v) for k, v in c.items()} for e, c in (summary.get("entities") or {}).items()
+    }
+
+
 class SparkEngine:
     """``--engine spark``: the Spark job in this process's SparkSession (local[*] by default)."""
 
@@ -263,7 +295,8 @@ class SparkEngine:
                 # counters of the partitions finished so far (this invocation), for status and ETA
                 result.read = counters.get("read", 0)
                 result.written = counters.get("written", 0)
-                result.skipped = counters.get("skipped", 0) + counters.get("unchanged", 0)
+                result.skipped = counters.get("skipped", 0)
+                result.unchanged = counters.get("unchanged", 0)
                 result.conflicts = counters.get("conflicts", 0)
                 run.update_state(tables={table.name: result.to_dict()})
                 if progress is not None:
@@ -275,30 +308,20 @@ class SparkEngine:
                     progress.set_total(table.name, total)
                 log.info("table %s: %d rows in %d Spark partition(s)", table.name, total, partitions)
 
+            # partition files of an earlier invocation (a killed driver did not merge them), then the
+            # checks before the job: a target that lost what they wrote, the source rows
+            merge_partition_outputs(run, table.name)
+            reload_if_target_lost(ctx, table, result, ctx.client())
+            before = count_sources(ctx, table)
+            result.total = sum(c.kept for c in before.values())
             outcome = run_job(spark, conf, jdbc, resume=True, on_progress=on_progress, on_plan=on_plan)
             merge_partition_outputs(run, table.name)
-            total = {
-                k: outcome.counters.get(k, 0) + outcome.resumed_counters.get(k, 0)
-                for k in set(outcome.counters) | set(outcome.resumed_counters)
-            }
-            result.total = outcome.total_rows
-            result.read = total.get("read", 0)
-            result.written = total.get("written", 0)
-            result.skipped = total.get("skipped", 0) + total.get("unchanged", 0)
-            result.conflicts = total.get("conflicts", 0)
-            result.retries = total.get("retries", 0)
-            result.throttles = total.get("throttles", 0)
-            result.bytes = total.get("bytes", 0)
-            result.omitted_gsi_keys = total.get("omitted_gsi_keys", 0)
-            result.chunks = total.get("partitions", 0)
-            for src in (outcome.rejected, outcome.resumed_rejected):
-                for code, n in src.items():
-                    result.add_rejected(code, n)
+            apply_job_summary(result, outcome.to_dict())
+            result.total = sum(c.kept for c in before.values())
             result.extra["spark"] = {
                 "partitions": outcome.partitions,
                 "skipped_partitions": outcome.skipped_partitions,
                 "schemes": outcome.schemes,
-                "unchanged": total.get("unchanged", 0),
                 "master": spark.sparkContext.master,
                 "spark_version": spark.version,
                 "plan_seconds": outcome.plan_seconds,
@@ -307,6 +330,7 @@ class SparkEngine:
             if outcome.skipped_partitions:
                 result.resumed_from = {"partitions_done": outcome.skipped_partitions}
             result.status = "done"
+            check_account(ctx, table, result, before)  # FAILED when the numbers do not add up
         except KeyboardInterrupt:
             result.status = "interrupted"
             result.error = "interrupted; rerun with --resume: finished partitions are skipped"
@@ -315,8 +339,10 @@ class SparkEngine:
             if isinstance(exc, ConfigError):
                 raise
             result.status = "failed"
-            result.error = _redact(_spark_error_text(exc), secret)
-            log.error("table %s failed in Spark: %s", table.name, result.error)
+            text = str(exc) if isinstance(exc, DynamigrateError) else _spark_error_text(exc)
+            result.error = _redact(text, secret) + (
+                "" if "hint:" in text else "\n  hint: rerun with --resume: finished partitions are skipped"
+            )
             try:
                 merge_partition_outputs(run, table.name)
             except Exception:
@@ -324,15 +350,12 @@ class SparkEngine:
         finally:
             result.duration = time.monotonic() - t0
             result.finished = utc_iso()
+            if result.status == "failed":
+                # the table fails, the run goes on with the next one (as with the local engine)
+                log.error("table %s failed in Spark: %s", table.name, result.error)
             run.update_state(tables={table.name: result.to_dict()})
             if ctx.progress:
                 ctx.progress.finish_table(result)
-        if result.status == "failed":
-            raise EngineError(
-                f"Spark job for table {table.name} failed: {result.error}",
-                table=table.name,
-                hint="see the task error above; rerun with --resume to skip finished partitions",
-            )
         return result
 
 
@@ -344,11 +367,12 @@ def _spark_error_text(exc: BaseException) -> str:
     """The useful line of a Py4J/Spark error: the Python exception raised in a task, else the JVM's
     exception (a JDBC driver's message, say) rather than Py4J's "An error occurred while calling o67"."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for s in lines:
+    for i, s in enumerate(lines):
         if s.startswith(_PY_ERROR_PREFIXES) or (
             "Error:" in s and not s.startswith(("at ", "py4j", ": org.", "org.", ": java.", "java."))
         ):
-            return s[:500]
+            hint = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("hint:") else ""
+            return s[:500] + (f"\n  {hint[:500]}" if hint else "")
     for s in lines:
         m = _JVM_ERROR.match(s)
         if m:

@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -434,6 +434,7 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
         "table": conf.table_name,
         "partition": pid,
         "predicate": part.predicate,
+        "entity": part.entity,
         "attempt": attempt,
         "files": prefix,
         "counters": counters,
@@ -478,6 +479,8 @@ class JobOutcome:
     plan_seconds: float = 0.0
     #: partitions of the plan per scheme (rowid | range | hash | single | nulls, see spark_plan)
     schemes: dict[str, int] = field(default_factory=dict)
+    #: entity -> read/written/skipped/unchanged/conflicts/rejected over every finished partition
+    entities: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -595,7 +598,30 @@ def run_job(
         total_rows=sum(s.rows for s in stats),
         plan_seconds=round(t_stats, 3),
         schemes=dict(Counter(p.scheme for p in parts)),
+        entities=entity_counters(parts, done_markers(storage, conf.table_name), conf.table_name),
     )
+
+
+#: per-entity counters of a job (the names of dynamigrate.etl.accounting.ENTITY_COUNTERS)
+ENTITY_COUNTER_NAMES = ("read", "written", "skipped", "unchanged", "conflicts", "rejected")
+
+
+def entity_counters(
+    parts: Iterable[Partition], done: Mapping[str, Mapping[str, Any]], table: str
+) -> dict[str, dict[str, int]]:
+    """Per entity, the counters of its finished partitions (every partition reads one entity), from
+    their done markers: this invocation's and earlier ones' alike (pure)."""
+    out: dict[str, dict[str, int]] = {}
+    for p in parts:
+        rec = done.get(p.key(table))
+        if rec is None:
+            continue
+        c = out.setdefault(p.entity or "", dict.fromkeys(ENTITY_COUNTER_NAMES, 0))
+        counters = rec.get("counters") or {}
+        for name in ENTITY_COUNTER_NAMES[:-1]:
+            c[name] += int(counters.get(name, 0) or 0)
+        c["rejected"] += sum(int(v) for v in (rec.get("rejected") or {}).values())
+    return out
 
 
 # -- entry point (spark-submit / Glue) -------------------------------------------------------------

@@ -258,6 +258,7 @@ _KEY_SCHEMA_MESSAGES = (
     "does not match the schema",
     "requested resource not found",
     "non-existent table",
+    "one of the required keys was not given a value",  # DynamoDB Local's word for a missing key
 )
 
 
