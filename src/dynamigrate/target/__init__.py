@@ -3,5 +3,6 @@
 Modules: :mod:`.client` (boto3 client from the config), :mod:`.encode` (rows -> items),
 :mod:`.provision` (create/verify tables), :mod:`.writer` (write modes and strategies),
 :mod:`.retry` (backoff policy), :mod:`.markers` (remove markers after cut-over),
-:mod:`.faults` (fault injection for tests).
+:mod:`.faults` (fault injection for tests), :mod:`.wire` (request bodies with orjson),
+:mod:`.lean` (PutItem without botocore's per-call machinery).
 """

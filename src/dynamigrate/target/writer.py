@@ -77,6 +77,7 @@ from dynamigrate.target.encode import (
     parse_marker,
     row_for_report,
 )
+from dynamigrate.target.lean import lean_sender
 from dynamigrate.target.retry import (
     THROTTLE_CODES,
     TRANSIENT_CODES,
@@ -412,10 +413,16 @@ class TableWriter:
         )
         self._key_names = contract_table.key_names
         self._marker = self.options.marker_attribute
+        # PutItem without botocore's per-call machinery (~0.1 ms instead of ~0.9 ms of Python per
+        # call; target/lean.py); None when the client is not one it can stand in for
+        self._lean = lean_sender(client)
+        self._put_item: Callable[..., Any] = client.put_item
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if self._lean is not None:
+            self._lean.close()
 
     def __enter__(self) -> TableWriter:
         return self
@@ -427,6 +434,9 @@ class TableWriter:
     def write_batch(self, encoded: Sequence[Encoded]) -> BatchResult:
         """Write a batch; returns its counts. Raises TransientTargetError when retries are exhausted."""
         tally = _Tally(self.sink)
+        # fault injection hooks botocore's before-send: with it attached, every call goes through botocore
+        lean = self._lean
+        self._put_item = lean.put_item if lean is not None and lean.usable else self.client.put_item
         ready: list[Encoded] = []
         for e in encoded:
             if e.omitted_gsi_keys:
@@ -715,7 +725,7 @@ class TableWriter:
             kwargs["ReturnValues"] = "ALL_OLD"
         try:
             resp = self.policy.call(
-                self.client.put_item, what=f"PutItem on {self.table_name}", on_retry=tally.on_retry, **kwargs
+                self._put_item, what=f"PutItem on {self.table_name}", on_retry=tally.on_retry, **kwargs
             )
         except ClientError as exc:
             kind = classify(exc)

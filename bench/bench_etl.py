@@ -1,0 +1,373 @@
+"""One benchmark, one table: the tool against raw boto3 ceilings measured in the same run (issue 13).
+
+    .venv/bin/python bench/bench_etl.py --scale 13700 --memory-rows 20000,100000   # ~100k items
+    .venv/bin/python bench/bench_etl.py --scale 2000 --memory-rows ''              # quick look
+
+On the sample shop with the workshop contract (examples/workshop-contract.json), each figure is a
+ratio to its raw counterpart measured in this run against the same endpoint:
+
+* **raw flood**: the items pre-encoded in memory (marker included), unconditional BatchWriteItem, 25
+  per request, 8 threads, a plain boto3 client (the unconditional ceiling).
+* **raw transactions**: the same items, TransactWriteItems of 100 conditional puts
+  (``attribute_not_exists``), 8 threads, plain boto3 (the conditional ceiling on DynamoDB Local,
+  which runs transactions through one thread).
+* **tool default**: ``migrate`` in this process with default options (conditional writes; the ``auto``
+  strategy is ``transact`` against a local endpoint), validation included: ETL phase rate and end to
+  end rate (items / whole run), vs raw transactions.
+* **tool batch**: ``migrate --strategy batch``: ETL and end to end vs the raw flood.
+* **client CPU per item**: ``time.process_time`` of this process during the tool's ETL phase (reading
+  MySQL, encoding, fingerprints, requests: every thread) / items, vs the raw client's CPU / items
+  (pre-encoded: nothing read or encoded). DynamoDB Local runs in its own process, not counted.
+* **PutItem path**: the conditional ``put`` strategy (the default against AWS): rows read from the
+  Users view, encoded and written by the tool's writer, CPU per item; vs plain boto3 ``put_item`` of
+  the pre-encoded items (CPU per call).
+* **peak RSS**: ``migrate`` in a child process on a synthetic table at two sizes (VmHWM).
+
+Tables are prefixed ``perf<hex>_`` and the databases ``perf_bench_<hex>``; both are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import dataclasses
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.config
+import pymysql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_local_engine as ble
+
+import dynamigrate.pipeline as pipeline
+from dynamigrate.config import AwsSettings, MySQLSettings, Secret, load_config
+from dynamigrate.contract.load import load_contract
+from dynamigrate.contract.model import Table
+from dynamigrate.pipeline import MigrateOptions, migrate
+from dynamigrate.sample import load_sample
+from dynamigrate.source.reader import ViewReader
+from dynamigrate.target.client import dynamodb_client
+from dynamigrate.target.encode import ItemEncoder
+from dynamigrate.target.provision import ensure_table
+from dynamigrate.target.writer import TableWriter, WriterOptions
+
+log = ble.log
+
+
+def raw_client(endpoint: str) -> Any:
+    """A plain boto3 client, as a hand-written loader would make it (defaults, 32 connections)."""
+    return boto3.session.Session().client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="dummy",
+        aws_secret_access_key="dummy",
+        config=botocore.config.Config(max_pool_connections=32),
+    )
+
+
+def _timed(fn: Any, items: int) -> dict[str, Any]:
+    c0, t0 = time.process_time(), time.perf_counter()
+    fn()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {
+        "items": items,
+        "seconds": round(seconds, 2),
+        "rate": round(items / seconds, 1),
+        "cpu_us_per_item": round(cpu / items * 1e6, 1),
+    }
+
+
+def raw_flood(
+    client: Any, tables: tuple[Table, ...], encoded: dict[str, list[Any]], prefix: str
+) -> dict[str, Any]:
+    twins = []
+    for table in tables:
+        twin = dataclasses.replace(table, name=f"{prefix}flood_{table.name}")
+        ensure_table(client, twin)
+        twins.append((twin.name, encoded[table.name]))
+    total = sum(len(items) for _, items in twins)
+    return _timed(lambda: [ble.flood(client, name, items, threads=8) for name, items in twins], total)
+
+
+def raw_transactions(
+    client: Any, tables: tuple[Table, ...], encoded: dict[str, list[Any]], prefix: str
+) -> dict[str, Any]:
+    twins = []
+    for table in tables:
+        twin = dataclasses.replace(table, name=f"{prefix}tx_{table.name}")
+        ensure_table(client, twin)
+        twins.append((twin.name, table.pk, encoded[table.name]))
+
+    def write(name: str, pk: str, batch: list[Any]) -> None:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": name,
+                        "Item": it,
+                        "ConditionExpression": "attribute_not_exists(#pk)",
+                        "ExpressionAttributeNames": {"#pk": pk},
+                    }
+                }
+                for it in batch
+            ]
+        )
+
+    def run() -> None:
+        with cf.ThreadPoolExecutor(8) as ex:
+            futures = [
+                ex.submit(write, name, pk, items[i : i + 100])
+                for name, pk, items in twins
+                for i in range(0, len(items), 100)
+            ]
+            for f in futures:
+                f.result()
+
+    return _timed(run, sum(len(items) for _, _, items in twins))
+
+
+def tool_run(config: Path, strategy: str | None) -> dict[str, Any]:
+    """``migrate`` in this process; CPU of this process measured around the ETL phase only."""
+    cpu: dict[str, float] = {}
+    original = pipeline._phase_etl
+
+    def timed_etl(*a: Any, **kw: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return original(*a, **kw)
+        finally:
+            cpu["etl"] = time.process_time() - c0
+
+    pipeline._phase_etl = timed_etl  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        summary = migrate(load_config(config), MigrateOptions(progress_mode="quiet", strategy=strategy))
+        total_s = time.perf_counter() - t0
+    finally:
+        pipeline._phase_etl = original  # type: ignore[assignment]
+    if summary.status != "ok":
+        raise SystemExit("migrate failed:\n" + summary.render_text())
+    etl_s = float(summary.phases["etl"]["duration"])
+    written = sum(t.written for t in summary.tables)
+    validate_s = float((summary.phases.get("validate") or {}).get("duration") or 0.0)
+    return {
+        "items": written,
+        "etl_seconds": round(etl_s, 2),
+        "etl_rate": round(written / etl_s, 1),
+        "end_to_end_seconds": round(total_s, 2),
+        "end_to_end_rate": round(written / total_s, 1),
+        "validate_seconds": round(validate_s, 2),
+        "cpu_us_per_item": round(cpu["etl"] / written * 1e6, 1),
+        "phases": {k: v.get("duration") for k, v in summary.phases.items()},
+    }
+
+
+def putitem_path(
+    client_raw: Any, endpoint: str, database: str, table: Table, prefix: str, rows: int
+) -> dict[str, Any]:
+    """CPU per item of the conditional PutItem path: the tool's writer vs plain boto3 put_item."""
+    settings = MySQLSettings(user="dynamigrate", password=Secret("dynamigrate"), database=database)
+    view_rows: list[Any] = []
+    with ViewReader(settings, table.view_name, chunk_rows=5000) as reader:
+        for entity in table.entities:
+            for chunk in reader.iter_entity(entity.entity_type):
+                view_rows.extend(chunk.rows)
+                if len(view_rows) >= rows:
+                    break
+    view_rows = view_rows[:rows]
+    enc = ItemEncoder(table)
+    # tool: encode + conditional PutItem through the writer (16 threads, the put strategy's default)
+    tool_t = dataclasses.replace(table, name=f"{prefix}put_tool")
+    ensure_table(client_raw, tool_t)
+    client = dynamodb_client(
+        AwsSettings(region="us-east-1", dynamodb_endpoint_url=endpoint), 64, parameter_validation=False
+    )
+    opts = WriterOptions(mode="insert", run_id="bench", strategy="put", concurrency=16)
+    with TableWriter(client, tool_t.name, table, opts) as writer:
+        lean = writer._lean is not None
+
+        def tool() -> None:
+            for i in range(0, len(view_rows), 1000):
+                writer.write_batch(enc.encode_many(view_rows[i : i + 1000]))
+
+        tool_res = _timed(tool, len(view_rows))
+    # raw: pre-encoded items, boto3 put_item with the same condition, 16 threads
+    items = []
+    for r in view_rows:
+        e = enc.encode(r)
+        if e.item is not None:
+            items.append({**e.item, "_dm_marker": {"S": f"bench:{e.fingerprint}"}})
+    raw_t = dataclasses.replace(table, name=f"{prefix}put_raw")
+    ensure_table(client_raw, raw_t)
+
+    def raw() -> None:
+        def put(it: Any) -> None:
+            client_raw.put_item(
+                TableName=raw_t.name,
+                Item=it,
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": table.pk},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+
+        with cf.ThreadPoolExecutor(16) as ex:
+            list(ex.map(put, items))
+
+    raw_res = _timed(raw, len(items))
+    return {"tool": tool_res, "raw": raw_res, "lean_sender": lean, "table": table.name}
+
+
+def drop_database(name: str) -> None:
+    conn = pymysql.connect(**ble.MYSQL, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.close()
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 2) if b else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=int, default=13700, help="sample shop users (13700 -> ~100k items)")
+    ap.add_argument("--endpoint", default=os.environ.get("DYNAMIGRATE_DDB_ENDPOINT", "http://127.0.0.1:8000"))
+    ap.add_argument("--put-rows", type=int, default=3000, help="rows for the PutItem path comparison")
+    ap.add_argument("--memory-rows", default="20000,100000", help="two row counts for peak RSS ('' to skip)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "dummy")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "dummy")
+
+    tag = secrets.token_hex(3)
+    prefix = f"perf{tag}_"
+    database = f"perf_bench_{tag}"
+    client = raw_client(args.endpoint)
+    res: dict[str, Any] = {
+        "scale": args.scale,
+        "cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+    }
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        try:
+            log(f"loading the sample shop at scale {args.scale} into {database}")
+            res["source_rows"] = load_sample(dict(ble.MYSQL), database, args.scale)
+            contract = load_contract(ble.prefixed_contract(tmp, prefix))
+            ble.create_views(database, contract)
+            log("encoding the items in memory for the raw runs")
+            encoded = ble.encode_all(database, contract.tables)
+            res["items"] = sum(len(v) for v in encoded.values())
+            log("warm-up flood (a fresh DynamoDB Local JVM is slow until its JIT warms up)")
+            warm = dataclasses.replace(contract.tables[0], name=f"{prefix}warmup")
+            ensure_table(client, warm)
+            ble.flood(client, warm.name, encoded[contract.tables[0].name][:20000])
+
+            log("raw flood: BatchWriteItem, 8 threads")
+            res["raw_flood"] = raw_flood(client, contract.tables, encoded, f"{prefix}a_")
+            log(f"  {res['raw_flood']}")
+            log("raw transactions: TransactWriteItems of 100 conditional puts, 8 threads")
+            res["raw_transactions"] = raw_transactions(client, contract.tables, encoded, f"{prefix}b_")
+            log(f"  {res['raw_transactions']}")
+            del encoded
+
+            for name, strategy in (("tool_default", None), ("tool_batch", "batch")):
+                run_prefix = f"{prefix}{name[5]}_"
+                config = ble.write_config(
+                    tmp, database, args.endpoint, ble.prefixed_contract(tmp, run_prefix)
+                )
+                log(f"{name}: migrate{' --strategy ' + strategy if strategy else ''} (validation included)")
+                res[name] = tool_run(config, strategy)
+                log(f"  {res[name]}")
+
+            users = next(t for t in contract.tables if t.name.endswith("Users"))
+            log(f"PutItem path: {args.put_rows} rows of {users.name}")
+            res["putitem"] = putitem_path(
+                client, args.endpoint, database, users, f"{prefix}p_", args.put_rows
+            )
+            log(f"  {res['putitem']}")
+
+            mem_rows = [int(x) for x in args.memory_rows.split(",") if x.strip()]
+            if mem_rows:
+                res["memory"] = [ble.measure_memory(tmp, args.endpoint, n, f"{prefix}m_") for n in mem_rows]
+        finally:
+            ble.delete_tables(client, prefix)
+            drop_database(database)
+    res["load_average_end"] = os.getloadavg()
+
+    rf, rt, td, tb = res["raw_flood"], res["raw_transactions"], res["tool_default"], res["tool_batch"]
+    pt = res["putitem"]
+    table = [
+        ("raw flood (BatchWriteItem, 8 thr)", f"{rf['rate']:.0f} items/s", "1.00", "unconditional ceiling"),
+        ("raw transactions (100 cond. puts)", f"{rt['rate']:.0f} items/s", "1.00", "conditional ceiling"),
+        (
+            "tool default, ETL",
+            f"{td['etl_rate']:.0f} items/s",
+            f"{ratio(td['etl_rate'], rt['rate'])}",
+            "vs raw tx",
+        ),
+        (
+            "tool default, end to end",
+            f"{td['end_to_end_rate']:.0f} items/s",
+            f"{ratio(td['end_to_end_rate'], rt['rate'])}",
+            f"vs raw tx; validation {td['validate_seconds']} s",
+        ),
+        (
+            "tool batch, ETL",
+            f"{tb['etl_rate']:.0f} items/s",
+            f"{ratio(tb['etl_rate'], rf['rate'])}",
+            "vs raw flood",
+        ),
+        (
+            "tool batch, end to end",
+            f"{tb['end_to_end_rate']:.0f} items/s",
+            f"{ratio(tb['end_to_end_rate'], rf['rate'])}",
+            f"vs raw flood; validation {tb['validate_seconds']} s",
+        ),
+        (
+            "client CPU/item, default vs raw tx",
+            f"{td['cpu_us_per_item']} / {rt['cpu_us_per_item']} us",
+            f"{ratio(td['cpu_us_per_item'], rt['cpu_us_per_item'])}",
+            "tool reads+encodes too",
+        ),
+        (
+            "client CPU/item, batch vs raw flood",
+            f"{tb['cpu_us_per_item']} / {rf['cpu_us_per_item']} us",
+            f"{ratio(tb['cpu_us_per_item'], rf['cpu_us_per_item'])}",
+            "tool reads+encodes too",
+        ),
+        (
+            "PutItem path CPU/item vs boto3 put_item",
+            f"{pt['tool']['cpu_us_per_item']} / {pt['raw']['cpu_us_per_item']} us",
+            f"{ratio(pt['tool']['cpu_us_per_item'], pt['raw']['cpu_us_per_item'])}",
+            f"tool encodes too; lean sender: {pt['lean_sender']}",
+        ),
+    ]
+    res["table"] = [list(row) for row in table]
+    print(json.dumps(res, indent=2, default=str))
+    print(
+        f"\n{res['items']} items, {res['cpus']} CPUs, load average {res['load_average_start']} -> "
+        f"{res['load_average_end']}"
+    )
+    print("| what | measured | ratio | note |\n|---|---|---|---|")
+    for row in table:
+        print("| " + " | ".join(row) + " |")
+    for m in res.get("memory", []):
+        print(f"peak RSS: {m['rows']} rows -> {m['peak_rss_mb']} MB ({m['seconds']} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
