@@ -385,3 +385,31 @@ def test_a_second_sync_run_that_changes_nothing_validates(library: dict[str, Any
     )
     assert t.mismatched == 0 and t.sampled == ITEMS and t.score == 1.0 and not t.warnings
     assert t.basis == f"counts + keys + {ITEMS} sampled items"
+
+
+@pytest.mark.parametrize("mode", ["sample", "full"])
+def test_a_contract_the_evaluator_cannot_compute_keeps_counts_and_keys(
+    library: dict[str, Any], ddb_client: Any, mode: str
+) -> None:
+    """Values are not validated (no score), but the counts and the load's keys still prove what they
+    can, and still fail the table when DynamoDB lost an item."""
+    from dynamigrate.evaluate import EvaluationUnsupported
+
+    def cannot(*_args: Any) -> Any:
+        raise EvaluationUnsupported("join condition mixes columns of two rows: books.price > authors.id")
+
+    summary = run_migrate(library["cfg"], skip_validation=True)
+    run = RunDir.open(summary.run_dir)
+    report = validate_run(
+        library["cfg"], library["contract"], run, mode=mode, expected_factory=cannot, origin="validate"
+    )
+    t = report.table(library["name"])
+    assert report.status == "not validated" and t.status == "not validated" and t.score is None
+    assert t.basis == "counts + keys; values not validated" and t.values_error is not None
+    assert (t.source_rows, t.load_rows, t.recorded_keys, t.missing, t.rejected) == (ITEMS, ITEMS, ITEMS, 0, 0)
+    assert report.headline() == "NOT VALIDATED (counts + keys; values not validated)"
+    assert "values not validated: join condition mixes columns" in report.render_text()
+
+    ddb_client.delete_item(TableName=library["name"], Key=_key("AUTHOR#2", "#META"))
+    again = validate_run(library["cfg"], library["contract"], run, mode=mode, expected_factory=cannot)
+    assert again.status == "failed" and again.table(library["name"]).missing == 1

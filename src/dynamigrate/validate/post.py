@@ -34,6 +34,7 @@ from typing import Any
 from dynamigrate.config import Config
 from dynamigrate.contract.model import Contract, Table
 from dynamigrate.errors import DynamigrateError
+from dynamigrate.evaluate import EvaluationUnsupported
 from dynamigrate.runstate import JsonlWriter, RunDir, safe_name, utcnow
 from dynamigrate.validate.basecount import count_entities
 from dynamigrate.validate.compare import json_safe, json_text_attributes, key_string
@@ -293,12 +294,17 @@ class TableValidator:
                 json_text=self.json_text,
             )
             gsi_rows: list[Sampled] = []
+            if self.mode == "sample":
+                self._load_keys(store)
             if self.mode != "counts":
-                expected = self.expected_factory(self.cfg, self.contract, self.table, self.database)
-                if self.mode == "full":
-                    gsi_rows = self._full(expected, comparer, store)
-                else:
-                    gsi_rows = self._sampled(expected, comparer, store)
+                try:
+                    expected = self.expected_factory(self.cfg, self.contract, self.table, self.database)
+                    if self.mode == "full":
+                        gsi_rows = self._full(expected, comparer, store)
+                    else:
+                        gsi_rows = self._sampled(expected, comparer)
+                except EvaluationUnsupported as exc:
+                    store = self._values_not_validated(exc, store)
                 self._judge_views(comparer)
             check_gsis(self.dyn, self.table, gsi_rows, described, r, self.ignore, self.max_listed)
         except Exception as exc:  # report any failure of one table, keep going
@@ -531,16 +537,32 @@ class TableValidator:
             )
 
     # -- sample ---------------------------------------------------------------------------------
-    def _sampled(
-        self, expected: ExpectedItems, comparer: ValueComparer, store: KeySetStore | None
-    ) -> list[Sampled]:
-        """The load's recorded keys against one key scan; N random source rows compared."""
-        r = self.result
+    def _load_keys(self, store: KeySetStore | None) -> None:
+        """The load's recorded keys against one key scan (a COUNT scan when there is no record)."""
         if store is not None and self._recorded_keys(store):
             self._scan_into(store)
             self._key_figures(store, from_load=True)
         elif store is not None:
-            r.ddb_count = self.dyn.count_scan()
+            self.result.ddb_count = self.dyn.count_scan()
+
+    def _values_not_validated(self, exc: BaseException, store: KeySetStore | None) -> KeySetStore | None:
+        """The evaluator cannot compute this table: counts and keys still stand, values are not
+        validated. In full mode the keys come from the load's record instead (a fresh key set)."""
+        r = self.result
+        r.values_error = str(exc).splitlines()[0]
+        log.warning("values of %s not validated: %s", self.table.name, r.values_error)
+        if self.mode != "full":
+            return store
+        self._base_counts()  # the evaluator's rejected figures are gone with it
+        if store is not None:
+            store.close()
+            store = KeySetStore(self._work_path(".keys.sqlite"))
+        self._load_keys(store)
+        return store
+
+    def _sampled(self, expected: ExpectedItems, comparer: ValueComparer) -> list[Sampled]:
+        """N random source rows, computed by the evaluator, compared with DynamoDB."""
+        r = self.result
         sizes = {e.entity_type: r.entities[e.entity_type].source_rows for e in self.table.entities}
         quota = allocate(sizes, self.sample, self.rng)
         rows: list[Sampled] = []

@@ -188,13 +188,17 @@ class TableValidation:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    #: the evaluator cannot compute this table: counts and keys stand, values are not validated
+    values_error: str | None = None
     seconds: float = 0.0
 
     @property
     def status(self) -> str:
         if self.error is not None:
             return NOT_VALIDATED
-        return PASSED if self.passed else FAILED
+        if not self.passed:
+            return FAILED
+        return NOT_VALIDATED if self.values_error else PASSED
 
     @property
     def score_basis(self) -> str:
@@ -252,7 +256,7 @@ class ValidationReport:
     @property
     def basis(self) -> str:
         """The evidence of the overall score (the tables' common basis, or each table's)."""
-        bases = list(dict.fromkeys(t.basis for t in self.tables if t.status != NOT_VALIDATED))
+        bases = list(dict.fromkeys(t.basis for t in self.tables if t.error is None))
         if not bases:
             return "nothing validated"
         return bases[0] if len(bases) == 1 else "per table: " + "; ".join(bases)
@@ -337,6 +341,8 @@ def _table_lines(t: TableValidation, max_listed: int) -> list[str]:
         + (f", left as an earlier run wrote them {t.extra_earlier}" if t.extra_earlier else "")
         + (f", compared {t.compared}, differing {t.mismatched}" if t.compared else "")
     ]
+    if t.values_error:
+        lines.append(f"    values not validated: {t.values_error}")
     if t.error:
         lines.append(f"    not validated: {t.error.get('message')}")
         if t.error.get("hint"):

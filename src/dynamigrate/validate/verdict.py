@@ -24,6 +24,8 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
         r.passed = False
         r.score = None
         return
+    if r.values_error:
+        r.basis = ("counts + keys" if r.recorded_keys is not None else "counts") + "; values not validated"
     shortfall = 0
     if r.load_rows is not None and r.load_rows != r.source_rows:
         if r.load_rows < r.source_rows:
@@ -48,7 +50,9 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
     present_known = r.missing is not None
     if present_known:
         r.present = r.expected - (r.missing or 0)
-    if mode == "full":
+    if r.values_error:
+        r.score = None
+    elif mode == "full":
         r.exact = r.exact_compared
         r.score = (r.exact / r.expected) if r.expected else 1.0
     elif mode == "sample":
