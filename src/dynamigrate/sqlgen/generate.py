@@ -1186,6 +1186,13 @@ def _check_names(table: Table) -> None:
                     table=table.name,
                     hint="rename the attribute",
                 )
+            if attr.name != attr.name.rstrip():  # MySQL/MariaDB: ERROR 1166 Incorrect column name
+                raise SqlGenError(
+                    f"attribute name {attr.name!r} ends with a space, which a view column cannot",
+                    path=f"{attr.path}.name",
+                    table=table.name,
+                    hint="remove the trailing space from the attribute name",
+                )
             if len(attr.name) > MAX_IDENTIFIER:
                 raise SqlGenError(
                     f"attribute name '{attr.name}' is longer than {MAX_IDENTIFIER} characters (a view column limit)",

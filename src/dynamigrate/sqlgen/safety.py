@@ -210,9 +210,22 @@ def parse_fragment(
     return result.copy() if copy else result
 
 
+class _Generator(_MYSQL.generator_class):  # type: ignore[name-defined]
+    """MySQL's generator, writing ``a REGEXP b`` (MySQL 8 and MariaDB) instead of ``REGEXP_LIKE(a, b)``,
+    which MariaDB does not have (ERROR 1305). REGEXP_LIKE with a match-type flag stays a function:
+    there is no operator form of it."""
+
+    TRANSFORMS = {
+        **_MYSQL.generator_class.TRANSFORMS,
+        exp.RegexpLike: lambda self, e: (
+            self.function_fallback_sql(e) if e.args.get("flag") else self.binary(e, "REGEXP")
+        ),
+    }
+
+
 def render_sql(tree: exp.Expression) -> str:
-    """MySQL text of an expression tree, every identifier quoted."""
-    return _MYSQL.generate(tree, identify=True)
+    """MySQL text of an expression tree (valid on MariaDB too), every identifier quoted."""
+    return _Generator(dialect=_MYSQL, identify=True).generate(tree)
 
 
 def _describe(node: Any) -> str:
