@@ -1,8 +1,9 @@
-"""A small two-entity shop for the validation / rollback / report tests (not collected by pytest).
+"""A small two-entity shop for the rollback tests (not collected by pytest).
 
 MariaDB side: tables ``users`` and ``orders`` and a hand-written view ``ddb_<table>_view`` in the
 wire format that computes what the contract says (the view generator is tested elsewhere; these tests
-must not depend on it). Validation tests use real engine output instead: see _migrated_library.py.
+must not depend on it). Validation and report tests use real engine output instead
+(_migrated_library.py: a real `migrate`).
 DynamoDB side: a table ``<prefix>Shop`` (PK/SK, GSI1 on GSI1PK/GSI1SK, projection ALL), loaded with
 the ETL's item encoder, every item carrying ``_dm_marker = <run_id>:<fingerprint>``, and the run's
 ``written/<T>.jsonl`` written exactly as the writers do.
