@@ -48,7 +48,7 @@ from dynamigrate.validate.results import (
     TableValidation,
     ValidationReport,
 )
-from dynamigrate.validate.values import ValueComparer
+from dynamigrate.validate.values import SUSPECTS_MAX, SUSPECTS_MAX_SAMPLE, ValueComparer
 from dynamigrate.validate.viewcheck import open_lookup
 from dynamigrate.validate.viewfull import ViewDigests
 
@@ -292,6 +292,7 @@ class TableValidator:
                 diff_writer,
                 count_missing=self.mode == "sample",
                 json_text=self.json_text,
+                max_suspects=SUSPECTS_MAX if self.mode == "full" else SUSPECTS_MAX_SAMPLE,
             )
             gsi_rows: list[Sampled] = []
             if self.mode == "sample":

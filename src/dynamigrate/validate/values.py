@@ -19,8 +19,11 @@ from dynamigrate.validate.dynamo import DynamoSide
 from dynamigrate.validate.results import Difference, EntityValidation, TableValidation
 from dynamigrate.validate.viewcheck import Suspect, ViewLookup
 
-#: items whose view row is looked up, per table (differences beyond it stay unclassified)
+#: items whose view row is looked up, per table (differences beyond it stay unclassified): each batch
+#: of keys (viewcheck.LOOKUP_BATCH) costs one evaluation of the view, so the default mode, which runs
+#: after every migration, looks up fewer than --full
 SUSPECTS_MAX = 1000
+SUSPECTS_MAX_SAMPLE = 200
 
 #: (low-level key, expected item, entity)
 Expected = tuple[dict[str, Any], dict[str, Any], str]
@@ -39,6 +42,7 @@ class ValueComparer:
         *,
         count_missing: bool = False,
         json_text: Mapping[str, frozenset[str]] | None = None,
+        max_suspects: int = SUSPECTS_MAX,
     ):
         self.dyn = dyn
         self.r = result
@@ -48,6 +52,7 @@ class ValueComparer:
         #: sample mode: a sampled item missing in DynamoDB is counted here (no key set covers it)
         self.count_missing = count_missing
         self.json_text = dict(json_text or {})
+        self.max_suspects = max_suspects
         self.sampled_missing: list[Expected] = []
         self.suspects: list[Suspect] = []
         self._diffs_by_key: dict[str, list[Difference]] = {}
@@ -100,7 +105,7 @@ class ValueComparer:
                     self._diffs_by_key.setdefault(ks, []).append(d)
             if self.diff_writer is not None and diffs:
                 self.diff_writer.write_many([asdict(d) for _, d in diffs])
-            room = SUSPECTS_MAX - len(self.suspects)
+            room = self.max_suspects - len(self.suspects)
             if room > 0:
                 self.suspects.extend(suspects[:room])
             if self.count_missing:

@@ -20,7 +20,7 @@ from dynamigrate.sqlgen.dialects import quote_ident
 from dynamigrate.validate.compare import compare_items, json_safe, json_text_attributes, key_string
 from dynamigrate.validate.results import ViewMismatch
 
-LOOKUP_BATCH = 100
+LOOKUP_BATCH = 500
 
 
 @dataclass
