@@ -250,6 +250,15 @@ def test_validate_cli_exit_codes(library: dict[str, Any], ddb_client: Any, capsy
     doc = json.loads(run.file("report.json").read_text())
     assert doc["validation"]["status"] == "failed" and doc["validation"]["origin"] == "validate"
     assert doc["outcome"] == "succeeded"  # the run itself succeeded; the later validation is beside it
+    assert main(["validate", "--config", library["cfg_path"], "--run", run_id, "--full", "--json"]) == 1
+    printed = json.loads(capsys.readouterr().out)
+    (t,) = printed["tables"]
+    assert printed["basis"] == "every item" and printed["status"] == "failed"
+    assert (
+        t["missing_keys"][0]["key"] == _key("AUTHOR#1", "#META")
+        and t["missing_keys"][0]["entity"] == "AUTHOR"
+    )
+    assert t["view_mismatched"] == 0 and t["view_checked"] == ITEMS
 
 
 def test_dynamodb_damage_is_told_apart_from_the_view(library: dict[str, Any], ddb_client: Any) -> None:
