@@ -340,6 +340,11 @@ def _table_lines(t: TableValidation, max_listed: int) -> list[str]:
         + (f", extra {t.extra}" if t.extra is not None else "")
         + (f", left as an earlier run wrote them {t.extra_earlier}" if t.extra_earlier else "")
         + (f", compared {t.compared}, differing {t.mismatched}" if t.compared else "")
+        + (
+            f"; view: {t.view_mismatched} of {t.view_checked} not as the contract says"
+            if t.view_checked
+            else ""
+        )
     ]
     if t.values_error:
         lines.append(f"    values not validated: {t.values_error}")
