@@ -52,6 +52,8 @@ PATTERNS = (
     "aggregate",
     "self-aggregate",
     "self-array",
+    "self-conditional",
+    "self-object",
     "case",
     "concat",
     "date-math",
@@ -495,6 +497,16 @@ class _Gen:
                     "calculation": {"type": "aggregate", "target_table": "main",
                                     "join_condition": r.choice(["main.parent_id = main.id", "main.id = main.parent_id"]),
                                     "operation": op, "select_column": sel}}  # fmt: skip
+        if pattern == "self-conditional" and self.shape == "int":
+            # the workshop's Categories: same table on both sides, an undeclared alias in else_value
+            return {**base, "type": "S", "source_column": "parent_id",
+                    "join": {"type": "conditional", "target_table": "main", "join_condition": "main.id = main.parent_id",
+                             "condition": r.choice(["parent_id IS NULL", "main.parent_id IS NULL"]),
+                             "select_column": "'ROOT'", "else_value": r.choice(["parent.s2", "up.n_int", "main.s1"])}}  # fmt: skip
+        if pattern == "self-object" and self.shape == "int":
+            return {**base, "type": r.choice(["M", "S"]), "source_column": "id",
+                    "join": {"type": "json-construction", "target_table": "main", "join_condition": "main.id = main.id",
+                             "construction": {"type": "object", "select_columns": {"s": "s1", "n": "n_dec2", "d": "dt3"}}}}  # fmt: skip
         if pattern == "self-array" and self.shape == "int":
             return {**base, "type": r.choice(["L", "S"]), "source_column": "id",
                     "join": {"type": "json-construction", "target_table": "main", "join_condition": "main.parent_id = main.id",
