@@ -61,6 +61,19 @@ def _fsp(description: Sequence[Any]) -> list[int | None]:
     return out
 
 
+def _after(key: Sequence[str], last: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``key > last`` written out (``a > x OR (a = x AND b > y)``): MariaDB 10.11 scans the whole index
+    for a row-value comparison ``(a, b) > (x, y)`` but uses a range for this form."""
+    cols = [f"{quote(ROW_ALIAS)}.{quote(k)}" for k in key]
+    ors: list[str] = []
+    params: list[Any] = []
+    for i in range(len(cols)):
+        parts = [f"{c} = %s" for c in cols[:i]] + [f"{cols[i]} > %s"]
+        ors.append("(" + " AND ".join(parts) + ")")
+        params += list(last[: i + 1])
+    return "(" + " OR ".join(ors) + ")", params
+
+
 class _Ctx:
     def __init__(self, ev: _Chunk, i: int):
         self.ev = ev
@@ -201,8 +214,9 @@ class Evaluator:
             conds = [plan.filter_sql] if plan.filter_sql else []
             params: list[Any] = []
             if last is not None:
-                conds.append(f"({key_sql}) > ({', '.join(['%s'] * n)})")
-                params += list(last)
+                after, after_params = _after(key, last)
+                conds.append(after)
+                params += after_params
             sql = select + (f" WHERE {' AND '.join(conds)}" if conds else "")
             sql += f" ORDER BY {key_sql} LIMIT {int(chunk_rows)}"
             rows, fsp = self._query(sql, params)
