@@ -193,6 +193,46 @@ def test_answers_chunked_and_errors(server_factory: Any) -> None:
     assert b"x-amz-target: DynamoDB_20120810.PutItem" in server.requests[0]
 
 
+def test_batch_and_transaction_answers_decoded(server_factory: Any) -> None:
+    cancelled = (
+        b'{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"no",'
+        b'"CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"c",'
+        b'"Item":{"PK":{"B":"AP8="}}}]}'
+    )
+    server, sender = server_factory(
+        [
+            _answer(
+                b'{"UnprocessedItems":{"t":[{"PutRequest":{"Item":{"PK":{"B":"AP8="}}}},'
+                b'{"DeleteRequest":{"Key":{"PK":{"BS":["AA=="]}}}}]}}'
+            ),
+            _answer(cancelled, status="400 Bad Request"),
+            _answer(
+                b'{"Responses":{"t":[{"PK":{"B":"AP8="},"l":{"L":[{"B":"AA=="}]}}]},'
+                b'"UnprocessedKeys":{"t":{"Keys":[{"PK":{"B":"AQ=="}}],"ConsistentRead":true}}}'
+            ),
+        ]
+    )
+    out = sender.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"PK": {"B": b"\x00\xff"}}}}]})
+    assert out["UnprocessedItems"] == {
+        "t": [
+            {"PutRequest": {"Item": {"PK": {"B": b"\x00\xff"}}}},
+            {"DeleteRequest": {"Key": {"PK": {"BS": [b"\x00"]}}}},
+        ]
+    }
+    with pytest.raises(ClientError) as info:
+        sender.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {"PK": {"S": "k"}}}}])
+    assert info.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert info.value.response["CancellationReasons"] == [
+        {"Code": "None"},
+        {"Code": "ConditionalCheckFailed", "Message": "c", "Item": {"PK": {"B": b"\x00\xff"}}},
+    ]
+    # an idempotency token, as botocore adds one to every TransactWriteItems
+    assert b'"ClientRequestToken":"' in server.requests[1]
+    got = sender.batch_get_item(RequestItems={"t": {"Keys": [{"PK": {"B": b"\x00\xff"}}]}})
+    assert got["Responses"] == {"t": [{"PK": {"B": b"\x00\xff"}, "l": {"L": [{"B": b"\x00"}]}}]}
+    assert got["UnprocessedKeys"] == {"t": {"Keys": [{"PK": {"B": b"\x01"}}], "ConsistentRead": True}}
+
+
 def test_crc_mismatch_and_closed_connections(server_factory: Any) -> None:
     _server, sender = server_factory(
         [
