@@ -452,6 +452,13 @@ def migrate(
         run.update_state(status=summary.status, summary=summary.to_dict())
         run.event("run_finished", status=summary.status, totals=summary.totals())
         run.close()
+        if resuming:  # the redone chunk logged some lines twice: the logs say the final state
+            from dynamigrate.runlogs import compact_logs
+
+            try:
+                compact_logs(run.path, names)
+            except OSError as exc:
+                log.warning("could not compact the run's logs (%s): they may hold repeated lines", exc)
         if lock is not None:
             lock.release()
     return summary
