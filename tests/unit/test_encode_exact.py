@@ -492,3 +492,90 @@ def test_row_for_report_forms() -> None:
     assert row_for_report(None) is None
     assert row_for_report({"s": "abcdef"}, limit=3) == {"s": "abc...[6 chars]"}
     assert key_for_report({"PK": {"B": b"\x00"}, "SK": {"S": "s"}}) == {"PK": {"B": "AA=="}, "SK": {"S": "s"}}
+
+
+# -- second round of survivors ------------------------------------------------------------------------
+
+
+def test_fingerprint_of_the_read_back_item_equals_the_encoders() -> None:
+    """sync compares fingerprint(item read from DynamoDB) with the one the encoder computed."""
+    table = make_table({"PK": "S", "m": "M", "l": "L", "ss": "SS", "b": "B"}, sk=None)
+    e = ItemEncoder(table).encode(
+        {"PK": "p", "m": '{"k": [1, {"z": true}]}', "l": '[{"a": null}, "x"]', "ss": "b,a", "b": b"\x01"}
+    )
+    assert e.ok and e.item is not None
+    read_back = {**e.item, "ss": {"SS": ["b", "a"]}, "_dm_marker": {"S": "run:x"}}
+    assert fingerprint(read_back, "_dm_marker") == e.fingerprint
+
+
+def test_text_of_unusual_values() -> None:
+    import uuid
+
+    u = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert one("S", u) == {"S": "12345678-1234-5678-1234-567812345678"}
+    assert one("S", {"d": Decimal("1.50"), "t": dt.date(2024, 1, 2)}) == {
+        "S": '{"d": "1.50", "t": "2024-01-02"}'
+    }
+    assert one("S", dt.timedelta(0)) == {"S": "00:00:00"}
+    assert one("S", dt.timedelta(microseconds=1)) == {"S": "00:00:00.000001"}
+
+
+def test_null_members_anywhere_in_a_set_are_skipped() -> None:
+    assert one("NS", "[null, 2, 1]") == {"NS": ["1", "2"]}
+    assert one("BS", [None, b"b", b"a"]) == {"BS": [b"a", b"b"]}
+    assert one("SS", [None, "b", "a"]) == {"SS": ["a", "b"]}
+
+
+def test_base64_members_are_validated_strictly() -> None:
+    assert one("BS", '["AA!E="]') == (
+        "bad_set",
+        "attribute 'a' (BS): a binary set member in text must be base64, got 'AA!E='",
+    )
+
+
+def test_internal_errors_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="unknown DynamoDB type 'Q'"):
+        item_size({"x": {"Q": 1}})
+    with pytest.raises(TypeError, match="not serialisable: object"):
+        fingerprint({"x": {"S": object()}})
+
+
+def test_to_python_sorts_sets() -> None:
+    assert to_python({"ss": {"SS": ["b", "a"]}, "bs": {"BS": [b"\x02", b"\x01"]}}) == {
+        "ss": ["a", "b"],
+        "bs": [b"\x01", b"\x02"],
+    }
+
+
+def test_rejected_and_accepted_rows_carry_entity_rowid_and_row() -> None:
+    table = make_table({"PK": "S", "SK": "S", "g": "S", "after": "N"}, gsis=[{"index_name": "G", "pk": "g"}])
+    enc = ItemEncoder(table, marker_attribute="_m")
+    assert enc.marker_attribute == "_m"
+    for row, code in (
+        ({"PK": None, "SK": "s"}, "null_key"),
+        ({"PK": "", "SK": "s"}, "empty_key"),
+        ({"PK": b"", "SK": "s"}, "empty_key"),
+        ({"PK": "p", "SK": "s", "after": "x"}, "bad_number"),
+    ):
+        full = {**row, "_dm_entity": "src", "_dm_rowid": 41}
+        e = enc.encode(full)
+        assert (e.reject_code, e.entity, e.rowid, e.row) == (code, "src", 41, full)
+    # an empty GSI key is left out and the attributes after it are still written
+    ok = {"PK": "p", "SK": "s", "g": "", "after": "5", "_dm_entity": "src", "_dm_rowid": 42}
+    e = enc.encode(ok)
+    assert e.item == {"PK": {"S": "p"}, "SK": {"S": "s"}, "after": {"N": "5"}}
+    assert (e.omitted_gsi_keys, e.entity, e.rowid, e.row) == (("g",), "src", 42, ok)
+    big = {"PK": "p", "SK": "s", "g": "", "after": "1", "_dm_entity": "src", "_dm_rowid": 43}
+    table_big = make_table(
+        {"PK": "S", "SK": "S", "g": "S", "after": "N", "x": "S"}, gsis=[{"index_name": "G", "pk": "g"}]
+    )
+    over = ItemEncoder(table_big).encode({**big, "x": "y" * MAX_ITEM_BYTES})
+    assert (over.reject_code, over.omitted_gsi_keys, over.entity, over.rowid) == (
+        "too_large",
+        ("g",),
+        "src",
+        43,
+    )
+    assert over.row is not None and over.row["_dm_rowid"] == 43
+    many = enc.encode_many([ok, {"PK": None, "SK": "s"}])
+    assert [m.reject_code for m in many] == [None, "null_key"] and many[0].item == e.item
