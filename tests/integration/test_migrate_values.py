@@ -80,6 +80,7 @@ def test_hand_written_items_and_rejections(
     cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, contract)
 
     summary = migrate(cfg, MigrateOptions(accept=("key_missing",), progress_mode="quiet"))
+    assert summary.status == "ok", summary.render_text()
 
     items = {
         (i["PK"]["S"], i["SK"]["S"]): without_marker({k: plain(v) for k, v in i.items()})
