@@ -44,7 +44,7 @@ S_TWO_VC = [
 S_VC = [
     (code, None if n % 4 == 0 else f"label {n}")
     for n, code in enumerate(
-        ["A", "b", "café", "☕", "🙂x", "zz top", "0001", "10", "9", "with space", "x" * 32, "Ω", "a_b"]
+        ["A", "b", "café", "☕", "🙂x", "zz top", "0001", "10", "9", "with space", "x" * 32, "Ω", "a_b", ""]
         + [f"k{n:03d}" for n in range(20)]
     )
 ]
@@ -231,7 +231,8 @@ def expected_items() -> dict[str, dict[tuple[Any, Any], dict[str, Any]]]:
     for region, code, qty in S_TWO_VC:
         put("ShTwoVc", _item(PK=f"R#{region}", SK=code, qty=Decimal(qty)))
     for code, label in S_VC:
-        put("ShVc", _item(PK=code, label=label))
+        if code != "":  # an empty partition key: a rejected row (REJECTED), never an item
+            put("ShVc", _item(PK=code, label=label))
         put("ShMulti", _item(PK=f"CODE#{code}", SK="#META", label=label))
     for _, name in S_BIN:
         put("ShBin", _item(PK=name))
@@ -243,8 +244,12 @@ def expected_items() -> dict[str, dict[tuple[Any, Any], dict[str, Any]]]:
     return out
 
 
+#: Rejected rows per DynamoDB table (without prefix), by reject code: the empty VARCHAR key of s_vc.
+REJECTED = {"ShVc": {"empty_key": 1}}
+
+
 def source_rows() -> dict[str, int]:
-    """Source rows per DynamoDB table (without prefix): every row is one item here (no rejects)."""
+    """Source rows per DynamoDB table (without prefix): one item or one rejected row each."""
     return {
         "ShInt": len(S_INT),
         "ShComp": len(S_COMP),

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from _etl_expect import compare, make_config, scan_items
 from _shapes_scenario import (
+    REJECTED,
     S_COMP,
     S_INT,
     S_NOKEY,
@@ -75,6 +76,11 @@ def test_every_source_shape_lands_item_for_item(
     engine = SparkEngine(spark)
     results = {t.name.removeprefix(ddb_prefix): engine.run_table(ctx, t) for t in contract.tables}
 
+    # the rejected row is recorded once, with its source key (the view's key column), as locally
+    (rej,) = run.read_lines("rejected.jsonl")
+    assert rej["table"] == ddb_prefix + "ShVc" and rej["code"] == "empty_key"
+    assert rej["row"]["_dm_k1"] == "" and rej["row"]["label"] == dict(S_VC)[""]
+
     expected = expected_items()
     rows = source_rows()
     for name, want in expected.items():
@@ -82,12 +88,14 @@ def test_every_source_shape_lands_item_for_item(
         assert compare(got, want) == [], name
         r = results[name]
         assert r.status == "done", (name, r.error)
+        rejected = REJECTED.get(name, {})
+        written = rows[name] - sum(rejected.values())
         assert (r.read, r.written, r.skipped, r.conflicts, r.rejected) == (
             rows[name],
-            rows[name],
+            written,
             0,
             0,
-            {},
+            rejected,
         ), name
         # the equation, per table and per entity, from the base tables' counts
         acc = r.accounting

@@ -63,6 +63,7 @@ from dynamigrate.etl.spark_plan import (
     columns_query,
     entity_stats_from_rows,
     extend_plan,
+    is_key_column,
     partition_from_dict,
     plan_partitions,
     quote_ident,
@@ -558,7 +559,10 @@ def run_job(
             predicates=[p.predicate for p in todo],
             properties=jdbc.properties(),
         )
-        helper = [c for c in df.columns if c.startswith("_dm_") and c not in (ENTITY_COLUMN, ROWID_COLUMN)]
+        # helper columns the encoder has no use for; the key columns stay (a rejected row is recorded
+        # with its source key, as the local engine records it)
+        keep = (ENTITY_COLUMN, ROWID_COLUMN)
+        helper = [c for c in df.columns if c.startswith("_dm_") and c not in keep and not is_key_column(c)]
         if helper:
             df = df.drop(*helper)
         conf_b, parts_b = conf, todo
