@@ -113,3 +113,17 @@ def test_two_resumes_of_one_run_and_a_second_run_on_the_same_tables(
     keys = [json.dumps(r["key"], sort_keys=True) for r in read_jsonl(run_dir / f"written/{table}.jsonl")]
     assert len(keys) == len(set(keys)) == total
     assert not (run_dir / "lock.json").exists()
+
+
+def test_rollback_of_a_run_in_use_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dynamigrate.cli import main
+
+    run = RunDir.create(tmp_path / "runs", meta={"tables": ["T"]})
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"aws": {"region": "us-east-1", "dynamodb_endpoint_url": "http://127.0.0.1:8000"}})
+    )
+    with acquire(run.path, tables=["T"]):
+        code = main(["rollback", run.run_id, "--config", str(config), "--output-dir", str(tmp_path / "runs")])
+    assert code == 2
+    assert f"run {run.run_id} is in use by pid {os.getpid()}" in capsys.readouterr().err

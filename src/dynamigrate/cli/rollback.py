@@ -77,14 +77,18 @@ def run_rollback(args: argparse.Namespace) -> int:
             client.append(dynamodb_client(cfg.aws, max_pool_connections=args.workers + 4, sdk_attempts=3))
         return client[0]
 
-    report = rollback_run(
-        factory,
-        run,
-        dry_run=args.dry_run,
-        tables=split_names(args.tables) or None,
-        workers=args.workers,
-        marker_attribute=run.meta.get("marker_attribute") or cfg.migration.marker_attribute,
-    )
+    from dynamigrate.runlock import acquire
+
+    # a rollback racing a live migrate --resume of the same run would undo half of what it writes
+    with acquire(run.path, command="dynamigrate rollback"):
+        report = rollback_run(
+            factory,
+            run,
+            dry_run=args.dry_run,
+            tables=split_names(args.tables) or None,
+            workers=args.workers,
+            marker_attribute=run.meta.get("marker_attribute") or cfg.migration.marker_attribute,
+        )
     print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.render_text())
     return 0 if report.ok else 1
 
@@ -98,10 +102,12 @@ def _ask(question: str) -> bool:
 
 def run_cleanup(args: argparse.Namespace) -> int:
     from dynamigrate.rollback import cleanup_run
+    from dynamigrate.runlock import acquire
 
     cfg, run = _open(args)
-    report = cleanup_run(
-        cfg, run, drop_tables=args.drop_tables, yes=args.yes, dry_run=args.dry_run, confirm=_ask
-    )
+    with acquire(run.path, command="dynamigrate cleanup"):
+        report = cleanup_run(
+            cfg, run, drop_tables=args.drop_tables, yes=args.yes, dry_run=args.dry_run, confirm=_ask
+        )
     print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.render_text())
     return 0 if report.ok else 1
