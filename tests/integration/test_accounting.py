@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -227,13 +228,23 @@ def test_target_table_deleted_mid_load_fails_the_table_not_its_rows_and_resume_r
     assert ckpt["status"] == "running" and ckpt["counters"]["written"] == 60
     assert run.state()["tables"][f"{ddb_prefix}Plain"]["status"] == "done"
 
-    # resume: the tables phase creates Links again (empty); the checkpoint says 60 rows are in it, the
-    # sampled written keys are gone: the table is loaded from its start, completely
+    # the finished Plain table loses its data too (an endpoint restarted in memory)
+    plain = f"{ddb_prefix}Plain"
+    ddb_client.delete_table(TableName=plain)
+    ddb_client.get_waiter("table_not_exists").wait(TableName=plain)
+
+    # resume: the tables phase creates both again (empty); the checkpoints say rows are in them, the
+    # sampled written keys are gone: both are loaded from their start, completely
     assert main(_argv(config, "--resume", run.run_id)) == 0
     t = run.state()["tables"][links]
     assert t["status"] == "done" and "lost its data" in t["extra"]["reloaded"]
     assert (t["read"], t["written"]) == (LINKS, LINKS)
     assert _without_marker(scan_items(ddb_client, links)) == _expected_links(mysql_conn)
+    p = run.state()["tables"][plain]
+    assert p["status"] == "done" and "lost its data" in p["extra"]["reloaded"]
+    assert _without_marker(scan_items(ddb_client, plain)) == {
+        (Decimal(i), None): {"PK": Decimal(i), "v": f"v{i}"} for i in range(1, SMALL + 1)
+    }
 
 
 def test_sigkill_in_a_composite_key_entity_then_resume_is_exact(

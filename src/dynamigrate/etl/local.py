@@ -81,7 +81,8 @@ class LocalEngine:
         run = ctx.run
         ckpt_name = run.checkpoint_file(table.name)
         ckpt = run.read_json(ckpt_name) or {}
-        if ckpt.get("status") == "done" and ckpt.get("result"):
+        lost = self._target_lost(ctx, table, ckpt) if ckpt.get("status") == "done" else None
+        if ckpt.get("status") == "done" and ckpt.get("result") and lost is None:
             result = TableResult.from_dict(ckpt["result"])
             result.extra["resumed"] = "already complete"
             log.info("table %s: already complete in run %s, skipped", table.name, run.run_id)
@@ -96,7 +97,7 @@ class LocalEngine:
         if ctx.progress:
             ctx.progress.start_table(table.name, None)
         try:
-            ckpt = self._reload_if_needed(ctx, table, ckpt, result)
+            ckpt = self._reload_if_needed(ctx, table, ckpt, result, lost)
             if ckpt:
                 self._restore(ckpt, result)
             before = self._count_sources(ctx, table, result)
@@ -159,21 +160,18 @@ class LocalEngine:
         )
 
     def _reload_if_needed(
-        self, ctx: EtlContext, table: Table, ckpt: dict[str, Any], result: TableResult
+        self,
+        ctx: EtlContext,
+        table: Table,
+        ckpt: dict[str, Any],
+        result: TableResult,
+        lost: str | None = None,
     ) -> dict[str, Any]:
         """The checkpoint to resume from, or {} when the table must be loaded again from its start: its
         numbers did not add up last time, or the target lost what the checkpoint says was written."""
         if not ckpt:
             return ckpt
-        reason = None
-        if ckpt.get("reload"):
-            reason = str(ckpt.get("reload"))
-        elif int((ckpt.get("counters") or {}).get("written") or 0) > 0:
-            from dynamigrate.etl.lost_target import check_target
-
-            check = check_target(ctx.client(), table.name, ctx.run.file(ctx.run.written_file(table.name)))
-            if check.lost:
-                reason = f"the target lost its data: {check.describe()}"
+        reason = str(ckpt["reload"]) if ckpt.get("reload") else lost or self._target_lost(ctx, table, ckpt)
         if reason is None:
             return ckpt
         log.warning(
@@ -190,6 +188,16 @@ class LocalEngine:
         result.extra["reloaded"] = reason
         ctx.run.event("table_reloaded", table=table.name, reason=reason)
         return {}
+
+    @staticmethod
+    def _target_lost(ctx: EtlContext, table: Table, ckpt: dict[str, Any]) -> str | None:
+        """Why the target no longer holds what the checkpoint says was written, or None."""
+        if int((ckpt.get("counters") or {}).get("written") or 0) <= 0:
+            return None
+        from dynamigrate.etl.lost_target import check_target
+
+        check = check_target(ctx.client(), table.name, ctx.run.file(ctx.run.written_file(table.name)))
+        return f"the target lost its data: {check.describe()}" if check.lost else None
 
     def _count_sources(self, ctx: EtlContext, table: Table, result: TableResult) -> dict[str, SourceCount]:
         """The source rows of every entity, counted apart from the reader (the accounting equation)."""
