@@ -72,16 +72,17 @@ def count_sources(conn: Any, table: Table, schema: SchemaInfo | None) -> dict[st
                 cur.fetchall()
                 out[entity.entity_type] = SourceCount(entity.entity_type, entity.source_table, "view", int(n))
                 continue
-            cond = filter_sql(entity, table=table.name)
+            # the schema's spelling of the name (table names are case-sensitive on most servers)
+            cond = filter_sql(entity, qualifier=info.name, table=table.name)
             if cond:
                 cur.execute(
                     f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) "
-                    f"FROM {quote_ident(entity.source_table)}"
+                    f"FROM {quote_ident(info.name)}"
                 )
                 total, kept = cur.fetchone()
                 filtered = int(total) - int(kept)
             else:
-                cur.execute(f"SELECT COUNT(*) FROM {quote_ident(entity.source_table)}")
+                cur.execute(f"SELECT COUNT(*) FROM {quote_ident(info.name)}")
                 (total,) = cur.fetchone()
                 filtered = 0
             cur.fetchall()
