@@ -57,6 +57,15 @@ def test_no_secret_in_any_byte_of_a_real_migration(
     mysql_settings: Any, mysql_db: str, secret_user: str, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
 ) -> None:
     counts = load_sample(mysql_settings.connect_kwargs(), mysql_db, 12)
+    # a row that is rejected (empty key) and carries secrets as data: rejected.jsonl and the logs of
+    # the rejection must mask them too
+    conn = pymysql.connect(**{**mysql_settings.connect_kwargs(), "database": mysql_db}, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO users (email, username, password_hash, created_at) VALUES ('', %s, %s, NOW())",
+            (SECRETS["mysql password"], SECRETS["mcp env"]),
+        )
+    conn.close()
     contract = write_contract(tmp_path, ddb_prefix, tables=("Users",))
     runs = tmp_path / "runs"
     config = {
@@ -96,7 +105,7 @@ def test_no_secret_in_any_byte_of_a_real_migration(
     for name in ("MYSQL_PASSWORD", "MYSQL_PWD", "DYNAMIGRATE_MYSQL_PASSWORD"):
         env.pop(name, None)
     cmd = [sys.executable, "-m", "dynamigrate", "-vv", "--log-format", "json", "migrate"]
-    cmd += ["--config", str(config_path), "--progress", "json", "--json"]
+    cmd += ["--config", str(config_path), "--progress", "json", "--json", "--accept", "key_missing"]
     done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 0, stderr[-4000:]
@@ -106,9 +115,11 @@ def test_no_secret_in_any_byte_of_a_real_migration(
     summary = json.loads(done.stdout)
     (table,) = summary["tables"]
     assert table["written"] == counts["users"] + counts["shopping_carts"] + counts["orders"]
+    assert table["rejected_total"] == 1
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     names = {p.name for p in files}
     assert {"run.json", "report.json", "report.md", "report.html", "events.jsonl", "state.json"} <= names
+    assert "rejected.jsonl" in names and "***" in (run_dir / "rejected.jsonl").read_text()
     assert any(p.parent.name == "written" for p in files)
     # the config was recorded (masked), MCP block included
     recorded = json.loads((run_dir / "run.json").read_text())["config"]
