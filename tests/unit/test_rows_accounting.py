@@ -177,3 +177,15 @@ def test_table_level_errors_are_told_apart_from_row_level_ones(
 def test_decimal_and_date_keys_keep_their_type() -> None:
     data = key_to_json([Decimal("1.50"), dt.date(2024, 2, 29), b"\xff"])
     assert data == [{"dec": "1.50"}, {"date": "2024-02-29"}, {"b64": "/w=="}]
+
+
+def test_row_key_prefers_the_primary_key_and_never_a_float() -> None:
+    cols = {
+        "f": _col("f", "float"),
+        "code": _col("code", "varchar", "varchar(10)"),
+        "n": _col("n", "int", "int(11)", True),
+    }
+    assert TableInfo("t", cols, primary_key=("code",), unique_keys=(("f",),)).row_key == ("code",)
+    assert TableInfo("t", cols, primary_key=("f",), unique_keys=(("code",),)).row_key == ("code",)
+    assert TableInfo("t", cols, primary_key=("f",)).row_key == ()
+    assert TableInfo("t", cols, unique_keys=(("n",), ("code", "f"))).row_key == ()  # nullable, float

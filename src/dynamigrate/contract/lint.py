@@ -128,10 +128,11 @@ def _lint_entity(table: Table, entity: Entity, schema: SchemaInfo, problems: Pro
     elif not src_info.row_key and not src_info.is_view:
         problems.warning(
             src_path,
-            f"table '{src_info.name}' has no primary key and no unique key of NOT NULL columns: it is read "
-            f"in one pass, an interrupted run reads it again from its start, and Spark reads it in one "
-            f"partition",
-            "fine for small tables; for large ones add a primary key (any column types)",
+            f"table '{src_info.name}' has no primary key and no unique key of NOT NULL columns"
+            + (" usable for chunked reads (FLOAT/DOUBLE keys are not)" if src_info.primary_key else "")
+            + ": it is read in one pass, an interrupted run reads it again from its start, and Spark reads "
+            "it in one partition",
+            "fine for small tables; for large ones add a primary key (any column types but FLOAT/DOUBLE)",
             code="C231",
         )
 

@@ -108,14 +108,19 @@ class TableInfo:
         """The columns that identify a row: the primary key, else the first unique key whose columns
         are all NOT NULL (a nullable unique column admits many NULL rows); () when there is none.
 
-        Chunked, resumable reads page by keyset on these columns (:mod:`dynamigrate.source.keys`).
+        Chunked, resumable reads page by keyset on these columns (:mod:`dynamigrate.source.keys`). A key
+        with a FLOAT/DOUBLE column is not used: the value read back does not compare equal to the stored
+        one, so window bounds would not be exact (such a table is read in one pass).
         """
-        if self.primary_key:
-            return self.primary_key
+        candidates = [self.primary_key] if self.primary_key else []
         for key in self.unique_keys:
             cols = [self.column(c) for c in key]
             if key and all(c is not None and not c.nullable for c in cols):
-                return tuple(c.name for c in cols if c is not None)
+                candidates.append(tuple(c.name for c in cols if c is not None))
+        for key in candidates:
+            cols = [self.column(c) for c in key]
+            if all(c is None or c.data_type not in ("float", "double", "real") for c in cols):
+                return key
         return ()
 
 
