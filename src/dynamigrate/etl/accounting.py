@@ -93,8 +93,9 @@ def count_sources(conn: Any, table: Table, schema: SchemaInfo | None) -> dict[st
             row = cur.fetchone()
             cur.fetchall()
             updated = str(row[0]) if row and row[0] is not None else None
+            basis = "source view" if info.is_view else "base table"
             out[entity.entity_type] = SourceCount(
-                entity.entity_type, entity.source_table, "base table", int(total), filtered, updated
+                entity.entity_type, entity.source_table, basis, int(total), filtered, updated
             )
     return out
 
@@ -248,7 +249,7 @@ def account(
                     _modified(b, a),
                 )
             )
-    basis = "base table" if all(b.basis == "base table" for b in before.values()) else "view"
+    basis = ", ".join(sorted({b.basis for b in before.values()})) or "base table"
     total = Account(
         None,
         None,
