@@ -135,7 +135,13 @@ def contract_dict(prefix: str) -> dict[str, Any]:
         ),
         _single("ShVc", "s_vc", [_a("PK", "s_vc", "code"), _a("label", "s_vc", "label")], sk=False),
         _single("ShBin", "s_bin", [_a("PK", "s_bin", "name")], sk=False),
-        _single("ShUniq", "s_uniq", [_a("PK", "s_uniq", "email"), _a("nick", "s_uniq", "nick")], sk=False),
+        {
+            # dynamigrate's filter extension: users without a nick are not migrated (counted as filtered)
+            **_single(
+                "ShUniq", "s_uniq", [_a("PK", "s_uniq", "email"), _a("nick", "s_uniq", "nick")], sk=False
+            ),
+            "filter": "nick IS NOT NULL",
+        },
         _single(
             "ShNokey",
             "s_nokey",
@@ -237,19 +243,22 @@ def expected_items() -> dict[str, dict[tuple[Any, Any], dict[str, Any]]]:
     for _, name in S_BIN:
         put("ShBin", _item(PK=name))
     for email, nick in S_UNIQ:
-        put("ShUniq", _item(PK=email, nick=nick))
+        if nick is not None:  # the table's filter
+            put("ShUniq", _item(PK=email, nick=nick))
     for a, b in S_NOKEY:
         put("ShNokey", _item(PK=b, SK=f"A#{a}", a=Decimal(a)))
         put("ShMulti", _item(PK=f"NK#{b}", SK=str(a)))
     return out
 
 
+#: Source rows the contract's filter excludes, per DynamoDB table (without prefix).
+FILTERED = {"ShUniq": sum(1 for _, nick in S_UNIQ if nick is None)}
 #: Rejected rows per DynamoDB table (without prefix), by reject code: the empty VARCHAR key of s_vc.
 REJECTED = {"ShVc": {"empty_key": 1}}
 
 
 def source_rows() -> dict[str, int]:
-    """Source rows per DynamoDB table (without prefix): one item or one rejected row each."""
+    """Source rows per DynamoDB table (without prefix): one item, one rejected or one filtered row each."""
     return {
         "ShInt": len(S_INT),
         "ShComp": len(S_COMP),
