@@ -493,14 +493,15 @@ def _attributes(
         attr = _attribute(a, f"{path}.attributes[{i}]", problems, default_source)
         if attr is not None:
             attrs.append(attr)
-    names = [a.name for a in attrs]
-    for i, n in enumerate(names):
-        if n in names[:i]:
+    seen: set[str] = set()  # a set, not names[:i]: linear in the number of attributes
+    for attr in attrs:
+        if attr.name in seen:
             problems.error(
-                f"{attrs[i].path}.name",
-                f"duplicate attribute '{n}' in the same entity",
+                f"{attr.path}.name",
+                f"duplicate attribute '{attr.name}' in the same entity",
                 "remove or rename one of them",
             )
+        seen.add(attr.name)
     return tuple(attrs)
 
 
