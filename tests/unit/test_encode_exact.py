@@ -579,3 +579,20 @@ def test_rejected_and_accepted_rows_carry_entity_rowid_and_row() -> None:
     assert over.row is not None and over.row["_dm_rowid"] == 43
     many = enc.encode_many([ok, {"PK": None, "SK": "s"}])
     assert [m.reject_code for m in many] == [None, "null_key"] and many[0].item == e.item
+
+
+def test_attributes_after_an_omitted_one_are_still_written() -> None:
+    table = make_table(
+        {"PK": "S", "SK": "S", "gn": "N", "ss": "SS", "after": "S"}, gsis=[{"index_name": "G", "pk": "gn"}]
+    )
+    e = ItemEncoder(table).encode({"PK": "p", "SK": "s", "gn": "", "ss": "[]", "after": "kept"})
+    assert e.item == {"PK": {"S": "p"}, "SK": {"S": "s"}, "after": {"S": "kept"}}
+    assert e.omitted_gsi_keys == ("gn",)
+
+
+def test_empty_numeric_or_binary_table_key_is_an_empty_key() -> None:
+    enc = ItemEncoder(make_table({"PK": "N", "SK": "B"}))
+    for row in ({"PK": "", "SK": b"x"}, {"PK": "1", "SK": b""}):
+        full = {**row, "_dm_entity": "e", "_dm_rowid": 3}
+        e = enc.encode(full)
+        assert (e.reject_code, e.entity, e.rowid, e.row) == ("empty_key", "e", 3, full)
