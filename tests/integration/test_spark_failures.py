@@ -7,7 +7,9 @@ equation fails a table whose reader lost rows.
 * the credentials lack a permission (AccessDenied, through the task client factory) and the table's
   key schema does not match the contract (ValidationException): the table fails, nothing rejected;
 * a view that loses rows (rows dropped by a WHERE the contract does not have): the source counted in
-  the base tables does not add up, the table FAILS with the equation and ``migrate`` exits non-zero.
+  the base tables does not add up, the table FAILS with the equation and ``migrate`` exits non-zero;
+* resume onto a target that lost its items reloads the table; the job script's own entry point
+  (spark-submit, Glue) finds the keys in the view without a live schema.
 """
 
 from __future__ import annotations
@@ -246,3 +248,42 @@ def test_resume_onto_a_target_that_lost_its_items_loads_the_table_again(
     # the written keys of the run are the reload's (each item once)
     keys = [json.dumps(r["key"], sort_keys=True) for r in ctx.run.read_lines(ctx.run.written_file(comp.name))]
     assert len(keys) == len(set(keys)) == len(S_COMP)
+
+
+def test_the_job_script_entry_point_discovers_the_keys_in_the_view(
+    spark: Any,
+    mysql_conn: Any,
+    mysql_db: str,
+    ddb_endpoint: str,
+    ddb_client: Any,
+    ddb_prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``spark_job.py --table ...`` as spark-submit and Glue run it: no live schema, the job finds each
+    entity's key columns in the view; exact items, the summary with per-entity counters."""
+    from dynamigrate.etl import spark_job
+
+    _scenario(mysql_conn, mysql_db, ddb_endpoint, ddb_prefix, tmp_path)
+    out = tmp_path / "job-output"
+    monkeypatch.setenv("DYNAMIGRATE_MYSQL_PASSWORD", "dynamigrate")
+    for name in TABLES:
+        table = ddb_prefix + name
+        rc = spark_job.main(
+            ["spark_job.py", "--table", table, "--contract_file", str(tmp_path / "contract.json"),
+             "--jdbc_url", f"jdbc:mariadb://127.0.0.1:3306/{mysql_db}", "--jdbc_user", "dynamigrate",
+             "--region", "us-east-1", "--dynamodb_endpoint", ddb_endpoint, "--run_id", "job-script",
+             "--output_uri", str(out), "--partition_rows", "10"]
+        )  # fmt: skip
+        assert rc == 0
+        summary = json.loads((out / f"spark-summary/{table}.json").read_text())
+        want = expected_items()[name]
+        rejected = 1 if name == "ShVc" else 0  # the empty VARCHAR key
+        assert summary["schemes"] == ({"range": 4} if name == "ShComp" else {"hash": 4}), summary["schemes"]
+        (entity,) = summary["entities"].values()
+        assert (entity["read"], entity["written"], entity["rejected"]) == (
+            len(want) + rejected,
+            len(want),
+            rejected,
+        )
+        assert compare(scan_items(ddb_client, table), want) == []
