@@ -10,9 +10,11 @@ A failing example prints its seed and the whole scenario; it becomes a small fix
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -21,6 +23,7 @@ from _differential import apply_views, differences
 from _scenario_gen import PATTERNS, describe, scenario
 
 from dynamigrate.contract import parse_contract
+from dynamigrate.sqlgen import split_statements
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +116,19 @@ def test_regressions(
     server: dict[str, Any], name: str, statements: list[str], contract: dict[str, Any]
 ) -> None:
     assert run_statements(server, statements, contract) == []
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_curated_pattern_contract(server: dict[str, Any]) -> None:
+    """The hand-written contract of every pattern (tests/fixtures/contracts/all_patterns.json) over its
+    awkward data: both readings agree on every table."""
+    statements = split_statements((FIXTURES / "all_patterns_schema.sql").read_text(encoding="utf-8"))
+    data = json.loads((FIXTURES / "contracts" / "all_patterns.json").read_text(encoding="utf-8"))
+    assert len(data["tables"]) == 3
+    for table in data["tables"]:
+        assert run_statements(server, statements, {"tables": [table]}) == [], table["table"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
