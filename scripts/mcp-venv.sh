@@ -1,22 +1,50 @@
 #!/usr/bin/env bash
-# A separate virtualenv holding the real MySQL MCP server from PyPI (`mysql-mcp-server`), used by the
-# MCP integration tests and handy for trying `dynamigrate views apply --via mcp` by hand.
+# Separate virtualenvs holding real MCP servers from PyPI, used by the MCP integration tests and handy
+# for trying `dynamigrate views apply --via mcp` / `--glue-via mcp` by hand.
 #
-# usage: scripts/mcp-venv.sh            # prints the path of the mysql_mcp_server executable
+# usage: scripts/mcp-venv.sh [SERVER]    # prints the path of the server's executable
+#   SERVER  mysql (default)     the community `mysql-mcp-server` (tool execute_sql)
+#           awslabs-mysql       AWS Labs' `awslabs-mysql-mcp-server` (tool run_query)
+#           awslabs-glue        AWS Labs' `awslabs-aws-dataprocessing-mcp-server` (manage_aws_glue_jobs)
 #
-# Why a separate venv: mysql-mcp-server pins `mcp<2`, while dynamigrate itself uses the mcp 2 SDK;
-# installing it into the project's .venv would downgrade the SDK. The server only talks to us over
-# stdio, so living in its own interpreter is exactly how assistants run it too.
+# Why separate venvs: these servers pin their own `mcp`/`fastmcp`/`boto3` versions (mysql-mcp-server
+# pins mcp<2, while dynamigrate itself uses the mcp 2 SDK); installing one into the project's .venv
+# would move the project's dependencies. A server only talks to us over stdio, so living in its own
+# interpreter is exactly how assistants run it too (uvx does the same).
 #
-# Idempotent: a second run finds the executable and returns in well under a second. Override the
-# location with DYNAMIGRATE_MCP_VENV and the interpreter with DYNAMIGRATE_MCP_PYTHON.
+# Pinned and idempotent: a second run finds the executable (and the spec it was built from) and returns
+# in well under a second without touching the network. Override the location with
+# DYNAMIGRATE_MCP_VENV, the interpreter with DYNAMIGRATE_MCP_PYTHON and the pip spec with
+# DYNAMIGRATE_MCP_SERVER_SPEC.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${DYNAMIGRATE_MCP_VENV:-$ROOT/.cache/mcp-venv}"
-SPEC="${DYNAMIGRATE_MCP_SERVER_SPEC:-mysql-mcp-server==0.4.4}"
-EXE="$VENV/bin/mysql_mcp_server"
-LOCK_FILE="${TMPDIR:-/tmp}/dynamigrate-mcp-venv.lock"
+SERVER="${1:-mysql}"
+case "$SERVER" in
+    mysql)
+        DEFAULT_VENV="$ROOT/.cache/mcp-venv"
+        DEFAULT_SPEC="mysql-mcp-server==0.4.4"
+        EXE_NAME="mysql_mcp_server"
+        ;;
+    awslabs-mysql)
+        DEFAULT_VENV="$ROOT/.cache/mcp-venv-awslabs-mysql"
+        DEFAULT_SPEC="awslabs-mysql-mcp-server==1.1.3"
+        EXE_NAME="awslabs.mysql-mcp-server"
+        ;;
+    awslabs-glue)
+        DEFAULT_VENV="$ROOT/.cache/mcp-venv-awslabs-dataprocessing"
+        DEFAULT_SPEC="awslabs-aws-dataprocessing-mcp-server==0.2.2"
+        EXE_NAME="awslabs.aws-dataprocessing-mcp-server"
+        ;;
+    *)
+        printf '[mcp-venv] error: unknown server %s (expected mysql, awslabs-mysql or awslabs-glue)\n' "$SERVER" >&2
+        exit 2
+        ;;
+esac
+VENV="${DYNAMIGRATE_MCP_VENV:-$DEFAULT_VENV}"
+SPEC="${DYNAMIGRATE_MCP_SERVER_SPEC:-$DEFAULT_SPEC}"
+EXE="$VENV/bin/$EXE_NAME"
+LOCK_FILE="${TMPDIR:-/tmp}/dynamigrate-mcp-venv-$SERVER.lock"
 
 say() { printf '[mcp-venv] %s\n' "$*" >&2; }
 
@@ -25,8 +53,8 @@ pick_python() {
         echo "$DYNAMIGRATE_MCP_PYTHON"
         return
     fi
-    # the interpreter behind the project's venv is known to be recent enough (mysql-mcp-server
-    # needs Python >= 3.11); fall back to whatever python3 is on PATH
+    # the interpreter behind the project's venv is known to be recent enough (the servers need
+    # Python >= 3.10/3.11); fall back to whatever python3 is on PATH
     if [ -f "$ROOT/.venv/pyvenv.cfg" ]; then
         local home
         home="$(sed -n 's/^home *= *//p' "$ROOT/.venv/pyvenv.cfg")"
@@ -62,7 +90,7 @@ PY="$(pick_python)"
 say "creating $VENV with $PY and installing $SPEC"
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
-PIP_LOG="$(dirname "$VENV")/mcp-venv-pip.log"
+PIP_LOG="$VENV.pip.log"
 if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SPEC" >"$PIP_LOG" 2>&1; then
     cat "$PIP_LOG" >&2
     say "error: pip install $SPEC failed (log: $PIP_LOG)"

@@ -420,7 +420,19 @@ class McpGlue:
 
     def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]:
         result = self._call({"operation": "get-job-run", "job_name": job_name, "job_run_id": run_id})
-        return dict(result.get("job_run_details") or {})
+        details = dict(result.get("job_run_details") or {})
+        state = str(details.get("JobRunState") or "")
+        if (
+            state in FAILED_STATES
+            and not details.get("ErrorMessage")
+            and "ErrorMessage" in str(result.get("message"))
+        ):
+            # the server withholds ErrorMessage unless started with --allow-sensitive-data-access
+            details["ErrorMessage"] = (
+                f"run ended in state {state}; the MCP server withheld its ErrorMessage: add "
+                "--allow-sensitive-data-access to its args to see it here (or read the log tail below)"
+            )
+        return details
 
 
 def log_tail(logs_client: Any, run_id: str, lines: int = 30, log_group: str | None = None) -> list[str]:
@@ -1050,26 +1062,32 @@ def find_dataprocessing_server(cfg: Config, name: str | None = None) -> tuple[st
 
 
 def outcome_as_dict(outcome: Any) -> dict[str, Any]:
-    """A ToolOutcome of the MCP client as the response model's fields (structured, JSON text or text)."""
+    """A ToolOutcome of the MCP client as the response model's fields.
+
+    awslabs.aws-dataprocessing-mcp-server 0.2.2 answers with two text contents and no structured
+    content: a sentence ("Successfully retrieved job run ...", with a note when fields were withheld)
+    and the response model as JSON (``job_run_id``, ``job_details``, ``job_run_details``...). Every
+    text that is a JSON object is merged; the others are kept as ``message``."""
     if outcome.protocol_error:
         return {"isError": True, "content": [{"type": "text", "text": outcome.protocol_error}]}
     data: dict[str, Any] = {}
     if isinstance(outcome.structured, dict):
         data = dict(outcome.structured.get("result", outcome.structured))
-    else:
+    sentences: list[str] = []
+    for text in getattr(outcome, "texts", None) or [outcome.text]:
         try:
-            parsed = json.loads(outcome.text)
-            data = parsed if isinstance(parsed, dict) else {}
+            parsed = json.loads(text)
         except (ValueError, TypeError):
-            data = {}
+            parsed = None
+        if isinstance(parsed, dict):
+            for k, v in parsed.items():
+                data.setdefault(k, v)
+        elif text:
+            sentences.append(str(text))
     data.setdefault("isError", bool(outcome.is_error))
     data.setdefault("content", [{"type": "text", "text": outcome.text}])
-    if "job_run_id" not in data:
-        import re
-
-        m = re.search(r"\bjr_[0-9a-f]{8,}\b", outcome.text or "")
-        if m:
-            data["job_run_id"] = m.group(0)
+    if sentences:
+        data.setdefault("message", " ".join(sentences))
     return data
 
 

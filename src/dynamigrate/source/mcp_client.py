@@ -73,6 +73,13 @@ INSTALL_HINTS: dict[str, str] = {
 }
 
 READONLY_MARKERS = ("only allows readonly query", "read-only mode", "readonly mode")
+#: awslabs' answer when its pattern check refuses a statement (UNION ... SELECT, DROP, TRUNCATE, ...)
+INJECTION_MARKER = "risky injection patterns"
+AWSLABS_PATTERN_HINT = (
+    "awslabs.mysql-mcp-server refuses any statement matching its injection patterns (UNION ... SELECT, "
+    "which every multi-entity view holds, DROP, TRUNCATE, SLEEP(...), OR 1=1 ...), whatever its write flag: "
+    "apply this one with --via direct, or let --allow-fallback re-run it over a direct connection"
+)
 AWSLABS_WRITE_HINT = (
     "the MCP server runs read-only: start it with --allow_write_query in mcpServers.<name>.args (releases "
     "before 1.0.22 take --readonly False), or apply the views with --via direct"
@@ -398,11 +405,23 @@ class SqlToolAdapter:
     tool = ""
     argument = ""
 
-    def __init__(self, server: str, tool: Any, extra_arguments: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        server: str,
+        tool: Any,
+        extra_arguments: Mapping[str, Any] | None = None,
+        server_args: list[str] | None = None,
+    ):
         self.server = server
         self.tool_info = tool
-        self.extra = dict(extra_arguments or {})
         schema = getattr(tool, "input_schema", None) or {}
+        properties = set(schema.get("properties") or {})
+        #: every argument known for this server: from its command line, then mcp.tool_arguments
+        self.known: dict[str, Any] = {
+            **self.arguments_from_command_line(server_args or []),
+            **dict(extra_arguments or {}),
+        }
+        self.extra = {k: v for k, v in self.known.items() if k in properties or not properties}
         required = set(schema.get("required") or [])
         missing = sorted(required - {self.argument} - set(self.extra))
         if missing:
@@ -415,6 +434,11 @@ class SqlToolAdapter:
 
     def arguments(self, sql: str) -> dict[str, Any]:
         return {**self.extra, self.argument: sql}
+
+    @classmethod
+    def arguments_from_command_line(cls, args: list[str]) -> dict[str, Any]:
+        """Tool arguments that the server's own command line already says (none by default)."""
+        return {}
 
     def prepare(self, sql: str) -> tuple[str, str | None]:
         """The text to send, or an error explaining why this server cannot take the statement."""
@@ -480,6 +504,53 @@ class AwsLabsMysqlAdapter(SqlToolAdapter):
     # newer releases wrap rows: "Everything between <DATA_x> and </DATA_x> is ...\n<DATA_x>\n[...]\n</DATA_x>"
     _BOUNDARY = re.compile(r"<(DATA_[0-9a-fA-F]+)>\r?\n(.*?)\r?\n</\1>", re.DOTALL)
 
+    #: ``--connection_method`` takes the enum's name, the tool its value
+    _METHODS = {
+        "RDS_API": "rdsapi",
+        "MYSQL_WIRE_PROTOCOL": "mysqlwire",
+        "MYSQL_WIRE_IAM_PROTOCOL": "mysqlwire_iam",
+    }
+
+    @classmethod
+    def arguments_from_command_line(cls, args: list[str]) -> dict[str, Any]:
+        """Since 1.1 ``run_query`` requires connection_method, cluster_identifier, db_endpoint and database:
+        the key of the connection the server opened at start from its own flags, so they are read from
+        those flags (``--db_cluster_arn``'s last part is the cluster identifier)."""
+        flags: dict[str, str] = {}
+        for i, arg in enumerate(args):
+            name, eq, value = arg.partition("=")
+            if not name.startswith("--"):
+                continue
+            if not eq:
+                value = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("--") else ""
+            flags[name[2:]] = value
+        out: dict[str, Any] = {}
+        if flags.get("connection_method"):
+            method = flags["connection_method"]
+            out["connection_method"] = cls._METHODS.get(method.upper(), method)
+        if "connection_method" in out:
+            out["cluster_identifier"] = flags.get("db_cluster_arn", "").split(":")[-1]
+            out["db_endpoint"] = flags.get("db_endpoint", "")
+        if flags.get("database"):
+            out["database"] = flags["database"]
+        # what connect_to_database needs beyond those
+        if flags.get("region"):
+            out["region"] = flags["region"]
+        if flags.get("port", "").isdigit():
+            out["port"] = int(flags["port"])
+        if flags.get("db_type"):
+            out["database_type"] = flags["db_type"]
+        elif flags.get("db_cluster_arn"):
+            out["database_type"] = "aurora-mysql"
+        return out
+
+    def connect_arguments(self, tool: Any) -> tuple[dict[str, Any], list[str]]:
+        """Arguments for ``connect_to_database`` and the required ones still missing."""
+        schema = getattr(tool, "input_schema", None) or {}
+        props = set(schema.get("properties") or {})
+        args = {k: v for k, v in self.known.items() if k in props}
+        return args, sorted(set(schema.get("required") or []) - set(args))
+
     def _payload(self, outcome: ToolOutcome) -> Any:
         structured = outcome.structured
         if isinstance(structured, dict) and "result" in structured:
@@ -543,7 +614,10 @@ ADAPTERS: tuple[type[SqlToolAdapter], ...] = (MysqlMcpServerAdapter, AwsLabsMysq
 
 
 def pick_adapter(
-    server: str, tools: list[Any], extra_arguments: Mapping[str, Any] | None = None
+    server: str,
+    tools: list[Any],
+    extra_arguments: Mapping[str, Any] | None = None,
+    server_args: list[str] | None = None,
 ) -> SqlToolAdapter:
     """The adapter for the first known SQL tool the server offers, else McpError listing its tools."""
     by_name = {t.name: t for t in tools}
@@ -553,7 +627,7 @@ def pick_adapter(
             continue
         props = (getattr(tool, "input_schema", None) or {}).get("properties") or {}
         if cls.argument in props:
-            return cls(server, tool, extra_arguments)
+            return cls(server, tool, extra_arguments, server_args)
     found = ", ".join(sorted(by_name)) or "none"
     raise McpFatalError(
         f"MCP server '{server}' offers no SQL tool dynamigrate can use (tools found: {found})",
@@ -628,7 +702,12 @@ class McpExecutor:
         )
         self.session.start()
         try:
-            self.adapter = pick_adapter(self.name, self.session.tools, self._config.get("tool_arguments"))
+            self.adapter = pick_adapter(
+                self.name,
+                self.session.tools,
+                self._config.get("tool_arguments"),
+                [str(a) for a in self._config.get("args") or []],
+            )
             log.info(
                 "MCP server '%s' (%s) offers %s; using %s {%s}",
                 self.name,
@@ -684,13 +763,77 @@ class McpExecutor:
             )
             self._launch(env, probe=True)
 
+    def _connect_awslabs(self) -> None:
+        """Open the awslabs server's connection through its ``connect_to_database`` tool.
+
+        Started without ``--db_type`` the server connects to nothing (every ``run_query`` answers "No
+        database connection available"); started with it, 1.1.3 binds its pool's lock to the start-up
+        self-test's event loop and every later query fails with "bound to a different event loop"
+        (awslabs/mcp#4620). So dynamigrate connects itself, with the flags of the server's command
+        line (and mcp.tool_arguments), the way an assistant calls the tool."""
+        tool = next((t for t in self.session.tools if t.name == "connect_to_database"), None)
+        if tool is None or not isinstance(self.adapter, AwsLabsMysqlAdapter):
+            return
+        arguments, missing = self.adapter.connect_arguments(tool)
+        if missing:
+            raise McpFatalError(
+                f"MCP server '{self.name}' has no database connection and connect_to_database needs "
+                + ", ".join(missing),
+                hint=f"give them in mcpServers.{self.name}.args (--connection_method, --db_cluster_arn, "
+                '--db_endpoint, --port, --database, --region) or as {"mcp": {"tool_arguments": {...}}}',
+                server=self.name,
+            )
+        log.info(
+            "MCP server '%s' has no database connection yet: calling connect_to_database (%s)",
+            self.name,
+            ", ".join(f"{k}={v}" for k, v in sorted(arguments.items())),
+        )
+        outcome = self.session.call_tool("connect_to_database", arguments)
+        text = outcome.protocol_error or outcome.text
+        failed = bool(outcome.protocol_error) or outcome.is_error
+        with contextlib.suppress(ValueError):
+            answer = json.loads(outcome.text)
+            if isinstance(answer, dict) and answer.get("status") == "Failed":
+                failed = True
+                text = f"{answer.get('error_type')}: {answer.get('error_message')}"
+        if failed:
+            raise McpFatalError(
+                f"MCP server '{self.name}' could not connect to the database ({text})",
+                hint=self._stderr_hint_for_connect(),
+                server=self.name,
+            )
+
+    def _stderr_hint_for_connect(self) -> str:
+        tail = self.session.stderr_tail()
+        base = (
+            "the server looks the endpoint up in RDS (DescribeDBClusters / DescribeDBInstances), reads the "
+            "password from the cluster's MasterUserSecret and connects with TLS; check --db_cluster_arn, "
+            "--db_endpoint (one the cluster advertises), --region and --ca_bundle"
+        )
+        return f"{base}; the server's last output:\n{tail}" if tail else base
+
     def _probe(self) -> None:
         """One cheap query, so that unusable connection settings fail at start (where a fallback to a
         direct connection is still possible) rather than once per statement."""
-        result = self.execute(
+        probe_sql = (
             "SELECT VERSION(), DATABASE(), @@collation_connection, (SELECT DEFAULT_COLLATE_NAME FROM "
             "information_schema.CHARACTER_SETS WHERE CHARACTER_SET_NAME = @@character_set_connection)"
         )
+        result = self.execute(probe_sql)
+        if not result.ok and "No database connection available" in (result.error or ""):
+            self._connect_awslabs()
+            result = self.execute(probe_sql)
+        if not result.ok and "run_query unexpected error" in (result.error or ""):
+            raise McpFatalError(
+                f"MCP server '{self.name}' cannot query the database: {result.error}",
+                hint=(
+                    "if it was started with --db_type, remove that flag: awslabs.mysql-mcp-server 1.1.3 "
+                    "then fails every query with 'bound to a different event loop' (awslabs/mcp#4620); "
+                    "without it dynamigrate connects through connect_to_database. "
+                )
+                + self._stderr_hint_for_connect(),
+                server=self.name,
+            )
         if not result.ok:
             hint = result.hint + "; " if result.hint else ""
             if "Missing required database configuration" in (result.error or ""):
@@ -738,6 +881,17 @@ class McpExecutor:
         outcome = self.session.call_tool(self.adapter.tool, self.adapter.arguments(text))
         duration = time.perf_counter() - start
         ok, error = self.adapter.interpret(outcome)
+        if not ok and INJECTION_MARKER in (error or ""):
+            return StatementResult(
+                sql,
+                False,
+                self.path,
+                duration,
+                # the server's details repeat the whole statement: its own sentence is enough
+                error=(error or "").split(": Query parameter contains suspicious pattern")[0],
+                hint=AWSLABS_PATTERN_HINT,
+                unsendable=True,
+            )
         if ok:
             rows: list[tuple[Any, ...]] | str | None
             try:
