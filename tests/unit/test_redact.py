@@ -127,3 +127,22 @@ def test_internal_error_is_exit_3_without_traceback(capsys) -> None:
     assert run_command(handler, object()) == 3
     err = capsys.readouterr().err
     assert "Traceback" not in err and "internal error" in err and "KeyError" in err
+
+
+def test_an_aws_profiles_keys_are_registered(tmp_path: Path, monkeypatch) -> None:
+    from dynamigrate.config import AwsSettings
+    from dynamigrate.target.client import dynamodb_client
+
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        "[migration]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profile-secret-123\n"
+        "aws_session_token = profile-token-456\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    dynamodb_client(
+        AwsSettings(profile="migration", region="us-east-1", dynamodb_endpoint_url="http://127.0.0.1:1")
+    )
+    assert redact.redact("key profile-secret-123 token profile-token-456") == "key *** token ***"

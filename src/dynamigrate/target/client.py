@@ -61,6 +61,8 @@ def dynamodb_client(
             f"AWS profile '{aws.profile}' not found",
             hint="check AWS_PROFILE / aws.profile against ~/.aws/config",
         ) from None
+    if aws.profile:  # the profile's keys are secrets the config resolves: masked by value everywhere
+        _register_credentials(session)
     region = aws.region or session.region_name
     if not region:
         if is_local_endpoint(endpoint):
@@ -92,6 +94,22 @@ def dynamodb_client(
     # request bodies of the data-plane calls from orjson instead of botocore's per-value serializer
     # (same JSON; signing, retries and parsing stay botocore's): target/wire.py
     return wire.install(client)
+
+
+def _register_credentials(session: Any) -> None:
+    """Register a profile's secret key and session token with :mod:`dynamigrate.redact` (reading them
+    is what the first request would do anyway)."""
+    import botocore.exceptions
+
+    from dynamigrate import redact
+
+    try:
+        creds = session.get_credentials()
+    except botocore.exceptions.BotoCoreError:
+        return  # the request itself will report it
+    if creds is not None:
+        frozen = creds.get_frozen_credentials()
+        redact.register(frozen.secret_key, frozen.token)
 
 
 def client_region(client: Any) -> str:
