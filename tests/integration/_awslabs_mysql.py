@@ -31,6 +31,7 @@ import ssl
 import struct
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,7 @@ def make_certificates(directory: Path, hostname: str) -> tuple[Path, Path, Path]
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dynamigrate test server")]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -289,7 +290,8 @@ def start_rig(
     }
     rds = boto3.client("rds", **kw)
     secrets = boto3.client("secretsmanager", **kw)
-    cluster_id = "dm-mcp-mariadb"
+    # moto servers of one process share their backends: a cluster name of this rig's own
+    cluster_id = f"dm-mcp-{uuid.uuid4().hex[:10]}"
     proxy = TlsUpgradeProxy(upstream)
     # the proxy's port is the cluster's Port: the server takes host and port from AWS's answer
     rds.create_db_cluster(
@@ -316,3 +318,30 @@ def start_rig(
         yield AwsLabsMysqlRig(exe, moto_url, cluster_id, cluster["DBClusterArn"], endpoint, ca, shim, proxy)
     finally:
         proxy.close()
+
+
+@contextlib.contextmanager
+def running_rig(workdir: Path, settings: Any) -> Iterator[AwsLabsMysqlRig]:
+    """moto in server mode on a free port plus the rig for the MariaDB of ``settings``."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    try:
+        rigs = start_rig(
+            workdir,
+            f"http://127.0.0.1:{port}",
+            settings.user,
+            settings.password.reveal(),
+            (settings.host, settings.port),
+        )
+        yield next(rigs)
+        rigs.close()
+    finally:
+        moto.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from _awslabs_mysql import AwsLabsMysqlRig, start_rig
+from _awslabs_mysql import AwsLabsMysqlRig, running_rig
 from _migrated_library import contract_dict, create_source
 
 from dynamigrate.source.executor import DirectExecutor, apply_statements
@@ -27,32 +26,10 @@ from dynamigrate.source.mcp_client import McpExecutor, McpReadOnlyError
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory, mysql_settings: Any) -> Iterator[AwsLabsMysqlRig]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        rigs = start_rig(
-            tmp_path_factory.mktemp("awslabs"),
-            f"http://127.0.0.1:{port}",
-            mysql_settings.user,
-            mysql_settings.password.reveal(),
-            (mysql_settings.host, mysql_settings.port),
-        )
-        yield next(rigs)
-        rigs.close()
-    finally:
-        moto.stop()
+    with running_rig(tmp_path_factory.mktemp("awslabs"), mysql_settings) as r:
+        yield r
 
 
 def _connect(settings: Any, database: str | None = None) -> Any:

@@ -1,8 +1,9 @@
 """Views applied through a real MySQL MCP server (PyPI ``mysql-mcp-server``) and its error paths.
 
 The server lives in its own virtualenv (.cache/mcp-venv, built by scripts/mcp-venv.sh: it pins mcp<2,
-which must stay out of the project's env); the read-only and tool-less servers are small fakes built
-on the mcp SDK's server side (tests/fixtures/mcp_*_server.py).
+which must stay out of the project's env); the read-only server is the real awslabs.mysql-mcp-server
+without --allow_write_query (test_awslabs_mysql_mcp.py covers it fully) and the server without a SQL
+tool is the real awslabs.aws-dataprocessing-mcp-server.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _awslabs_mysql import running_rig, server_exe
 
 from dynamigrate.config import MySQLSettings, load_config
 from dynamigrate.errors import McpError
 from dynamigrate.runstate import RunDir
 from dynamigrate.source.executor import DirectExecutor, apply_statements, choose_executor
-from dynamigrate.source.mcp_client import McpExecutor, McpReadOnlyError
+from dynamigrate.source.mcp_client import McpExecutor
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +48,13 @@ def mysql_mcp_server_exe() -> str:
     exe = out.stdout.strip().splitlines()[-1]
     assert Path(exe).exists(), out.stderr
     return exe
+
+
+@pytest.fixture(scope="module")
+def awslabs_rig(tmp_path_factory: pytest.TempPathFactory, mysql_settings: MySQLSettings) -> Iterator[Any]:
+    """The real awslabs.mysql-mcp-server's surroundings (moto RDS + Secrets Manager, TLS relay)."""
+    with running_rig(tmp_path_factory.mktemp("awslabs"), mysql_settings) as rig:
+        yield rig
 
 
 def server_env(settings: MySQLSettings, database: str, **extra: str) -> dict[str, str]:
@@ -305,43 +315,13 @@ def test_server_not_installed(
     assert views_in(mysql_conn, mysql_db) == {"ddb_fb_view"}
 
 
-def test_readonly_server_fails_clearly_and_write_flag_works(
-    tmp_path, mysql_settings, mysql_db, mysql_conn, people
-):
-    statements = [
-        "CREATE OR REPLACE VIEW ddb_ro1_view AS SELECT id FROM people",
-        "CREATE OR REPLACE VIEW ddb_ro2_view AS SELECT name FROM people",
-    ]
-    env = server_env(mysql_settings, mysql_db)
-    block = {"command": sys.executable, "args": [str(FIXTURES / "mcp_readonly_server.py")], "env": env}
-    with McpExecutor(block, name="aurora") as ex:
-        assert ex.adapter.tool == "run_query"
-        with pytest.raises(McpReadOnlyError) as info:
-            ex.execute(statements[0])
-        assert "--allow_write_query" in (info.value.hint or "")
-        report = apply_statements(ex, statements)
-    assert not report.ok
-    assert report.aborted and "only allows readonly query" in report.aborted
-    assert [r.skipped for r in report.results] == [False, True]
-    assert views_in(mysql_conn, mysql_db) == set()
-
-    # started with its write flag, the same server applies them (JSON rows read back too)
-    block["args"] = [str(FIXTURES / "mcp_readonly_server.py"), "--allow_write_query"]
-    with McpExecutor(block, name="aurora") as ex:
-        report = apply_statements(ex, statements)
-        assert report.ok, report.render_text()
-        assert ex.query("SELECT name FROM ddb_ro2_view ORDER BY name") == [("Ada",), ("Grace",), ("O'Brien",)]
-        bad = ex.execute("CREATE OR REPLACE VIEW ddb_bad_view AS SELECT nope FROM people")
-    assert not bad.ok and "Unknown column 'nope'" in (bad.error or "") and bad.error_code == 1054
-    assert views_in(mysql_conn, mysql_db) == {"ddb_ro1_view", "ddb_ro2_view"}
-
-
 def test_server_without_sql_tool():
-    block = {"command": sys.executable, "args": [str(FIXTURES / "mcp_nosql_server.py")]}
+    # a real MCP server that offers no SQL tool: AWS Labs' data-processing server (Glue, EMR, Athena)
+    block = {"command": server_exe("awslabs-glue"), "args": [], "env": {"AWS_REGION": "us-west-2"}}
     with pytest.raises(McpError) as info:
-        McpExecutor(block, name="weather")
+        McpExecutor(block, name="dataprocessing")
     assert "offers no SQL tool" in str(info.value)
-    assert "get_forecast" in str(info.value)
+    assert "manage_aws_glue_jobs" in str(info.value)
     assert "execute_sql" in (info.value.hint or "")
 
 
@@ -442,7 +422,15 @@ def test_server_dying_mid_run_is_fatal_and_skips_the_rest(
 
 
 def test_allow_fallback_reruns_what_the_server_could_not_take(
-    tmp_path, mysql_settings, mysql_db, mysql_conn, people, mysql_mcp_server_exe, capsys, monkeypatch
+    tmp_path,
+    mysql_settings,
+    mysql_db,
+    mysql_conn,
+    people,
+    mysql_mcp_server_exe,
+    awslabs_rig,
+    capsys,
+    monkeypatch,
 ):
     monkeypatch.setenv("DYNAMIGRATE_MYSQL_PASSWORD", mysql_settings.password.reveal())
     views_file = tmp_path / "views.sql"
@@ -452,8 +440,8 @@ def test_allow_fallback_reruns_what_the_server_could_not_take(
         "CREATE OR REPLACE VIEW ddb_broken_view AS SELECT no_such_column FROM people;\n",
         encoding="utf-8",
     )
-    # a read-only server: the first write is refused, everything is re-run directly
-    readonly = {"command": sys.executable, "args": [str(FIXTURES / "mcp_readonly_server.py")]}
+    # awslabs' server without --allow_write_query: the first write is refused, everything is re-run directly
+    readonly = awslabs_rig.block(mysql_db, write=False)
     config = write_config(tmp_path, mysql_settings, mysql_db, {"aurora": readonly})
     code = run_views_apply([str(views_file), "--config", str(config), "--allow-fallback"])
     out = capsys.readouterr().out

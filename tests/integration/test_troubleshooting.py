@@ -12,7 +12,6 @@ ErrorMessage (moto's Glue job runs always succeed), wrapped in an EngineError as
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,24 +83,23 @@ def test_mysql_errors(mysql_settings: MySQLSettings, mysql_db: str, mysql_conn: 
 # -- MCP -----------------------------------------------------------------------------------------------
 
 
-def test_mcp_errors(mysql_settings: MySQLSettings, mysql_db: str) -> None:
+def test_mcp_errors(mysql_settings: MySQLSettings, mysql_db: str, tmp_path: Path) -> None:
+    from _awslabs_mysql import running_rig, server_exe
+
     from dynamigrate.source.mcp_client import McpExecutor
 
     missing = _raised(McpExecutor, {"command": "no-such-mcp-server-dm"}, name="mysql")
     assert _key(missing) == "mcp-missing"
 
-    nosql = _raised(McpExecutor, {"command": sys.executable, "args": [str(FIXTURES / "mcp_nosql_server.py")]})
+    # real servers: AWS Labs' data-processing server has no SQL tool; its MySQL server runs read-only
+    # without --allow_write_query
+    nosql = _raised(McpExecutor, {"command": server_exe("awslabs-glue"), "env": {"AWS_REGION": "us-west-2"}})
     assert _key(nosql) == "mcp-no-sql-tool"
 
-    env = {
-        "MYSQL_HOST": mysql_settings.host,
-        "MYSQL_PORT": str(mysql_settings.port),
-        "MYSQL_USER": mysql_settings.user,
-        "MYSQL_PASSWORD": mysql_settings.password.reveal(),
-        "MYSQL_DATABASE": mysql_db,
-    }
-    block = {"command": sys.executable, "args": [str(FIXTURES / "mcp_readonly_server.py")], "env": env}
-    with McpExecutor(block, name="aurora") as ex:
+    with (
+        running_rig(tmp_path, mysql_settings) as rig,
+        McpExecutor(rig.block(mysql_db, write=False), name="aurora") as ex,
+    ):
         readonly = _raised(ex.execute, "CREATE VIEW dm_ro_view AS SELECT 1 AS x")
     assert _key(readonly) == "mcp-read-only"
 
