@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamigrate.config import Config
-from dynamigrate.errors import ConfigError
+from dynamigrate.errors import ConfigError, TransientTargetError
 from dynamigrate.runstate import RunDir, utcnow
 from dynamigrate.validate.compare import canonical_value, json_safe, key_string, plain_key
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: keys listed per outcome in the report (all are counted)
 MAX_LISTED = 100
+#: BatchGetItem calls for one batch of keys while DynamoDB leaves some unprocessed (then an error)
+UNPROCESSED_ATTEMPTS = 10
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -404,16 +407,22 @@ def _current_items(client: Any, table: str, keys: list[dict[str, Any]]) -> dict[
         return found
     names = list(keys[0])
     request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
-    delay = 0.05
-    while request:
+    for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
         resp = _call(client.batch_get_item, RequestItems=request)
         for it in resp.get("Responses", {}).get(table, []):
             found[key_string({n: it[n] for n in names if n in it})] = it
         request = resp.get("UnprocessedKeys") or {}
-        if request:
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    return found
+        if not request:
+            return found
+        if attempt < UNPROCESSED_ATTEMPTS:  # capped exponential backoff with full jitter
+            time.sleep(random.uniform(0, min(2.0, 0.05 * 2 ** (attempt - 1))))
+    left = len(request.get(table, {}).get("Keys", []))
+    raise TransientTargetError(
+        f"rollback of {table}: BatchGetItem still left {left} key(s) unprocessed after {UNPROCESSED_ATTEMPTS} attempts",
+        hint="DynamoDB is throttling the reads: raise the table's read capacity (or use on-demand) or lower "
+        "--workers, then run the rollback again (it skips what it already undid)",
+        table=table,
+    )
 
 
 Batch = list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]
