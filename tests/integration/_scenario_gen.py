@@ -54,6 +54,7 @@ PATTERNS = (
     "self-array",
     "self-conditional",
     "self-object",
+    "cross-condition",
     "case",
     "concat",
     "date-math",
@@ -327,9 +328,13 @@ class _Gen:
 
     def extra_kids_conjuncts(self) -> list[str]:
         """Sometimes a condition on the related rows alone, or on the current row alone."""
-        return self.r.choice(
-            [[], [], ["kids.qty > 2"], ["main.flag = 1"], ["kids.sku <> 'a1'", "kids.qty IS NOT NULL"]]
-        )
+        choices = [[], [], ["kids.qty > 2"], ["main.flag = 1"], ["kids.sku <> 'a1'", "kids.qty IS NOT NULL"]]
+        if self.shape != "none":  # a part over both rows is evaluated row by row: the source needs a key
+            choices += [["kids.at >= main.d"], ["kids.qty < main.n_int", "kids.sku IS NOT NULL"]]
+        picked = self.r.choice(choices)
+        if any("kids." in c and "main." in c for c in picked):
+            self.use("cross-condition")
+        return picked
 
     def kids_condition(self) -> list[str]:
         if self.shape == "composite":
@@ -392,9 +397,12 @@ class _Gen:
                 [("look.name", "S"), ("look.price", "N"), ("look.price", "S"), ("CONCAT(look.name, '!')", "S"),
                  ("look.price * 2", "N"), ("look.far_id", "N"), ("COALESCE(look.name, 'anon')", "S"), ("'const'", "S")]
             )  # fmt: skip
-            cond = self.look_join() + r.choice(
-                ["", "", " AND look.price > 10", " AND main.n_int IS NOT NULL"]
-            )
+            extra = ["", "", " AND look.price > 10", " AND main.n_int IS NOT NULL"]
+            if self.shape != "none":
+                extra.append(" AND look.price < main.n_dec2")
+            cond = self.look_join() + r.choice(extra)
+            if "main.n_dec2" in cond:
+                self.use("cross-condition")
             return {**base, "type": typ, "source_column": "look_id" if self.look_key == "int" else "look_code",
                     "join": {"type": pattern, "target_table": "look", "join_condition": cond,
                              "select_column": sel}}  # fmt: skip

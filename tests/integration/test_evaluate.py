@@ -385,6 +385,42 @@ def test_text_is_ordered_and_compared_by_the_collation(db: Any) -> None:
     assert (item["first"], item["last"], item["kinds"]) == ({"S": "ab"}, {"S": "b"}, {"N": "4"})
 
 
+def test_join_condition_with_a_range_over_both_rows(db: Any) -> None:
+    """A price valid at the order's time: an equality finds the candidates, the range over both rows is
+    evaluated for each (order, candidate) pair; no price valid then -> absent / empty."""
+    conn, factory, _ = db
+    with conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE prices (id INT PRIMARY KEY, status VARCHAR(20), since DATETIME, amount DECIMAL(6,2))"
+        )
+        cur.execute(
+            "INSERT INTO prices VALUES (1, 'PAID', '2024-01-01 00:00:00', 1.00), (2, 'PAID', '2024-01-05 12:00:00', 2.00),"
+            " (3, 'NEW', '2023-01-01 00:00:00', 3.00)"
+        )
+    cond = "prices.status = orders.status AND prices.since <= orders.created"
+    c = _contract(
+        "orders",
+        [
+            _pk("orders"),
+            {"name": "n", "type": "N", "source_table": "orders", "source_column": "id",
+             "calculation": {"type": "aggregate", "target_table": "prices", "join_condition": cond,
+                             "operation": "MAX", "select_column": "prices.amount"}},
+            {"name": "ids", "type": "L", "source_table": "orders", "source_column": "id",
+             "join": {"type": "json-construction", "target_table": "prices", "join_condition": cond,
+                      "construction": {"type": "array", "select_columns": {"id": "id"}}}},
+        ],
+    )  # fmt: skip
+    items = _items(factory, c)
+    assert items[(10,)] == {"PK": {"S": "10"}, "n": {"N": "1"}, "ids": {"L": [{"M": {"id": {"N": "1"}}}]}}
+    assert items[(12,)] == {
+        "PK": {"S": "12"},
+        "n": {"N": "2"},
+        "ids": {"L": [{"M": {"id": {"N": "1"}}}, {"M": {"id": {"N": "2"}}}]},
+    }
+    # 'NEW' has a price since 2023 but order 11 has no time: NULL <= ... is not true
+    assert items[(11,)] == {"PK": {"S": "11"}, "ids": {"L": []}}
+
+
 def test_composite_key_lookup_and_sample(db: Any) -> None:
     _, factory, _ = db
     c = _contract(

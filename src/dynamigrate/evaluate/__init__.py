@@ -46,8 +46,11 @@ How it computes (docs/validation.md, "The reference evaluator"):
   skipped by separators), key and size rules and the typing into DynamoDB values are Python.
 * Contract SQL fragments (select expressions, conditions, ``case`` parts, filters) are SQL by
   definition: the server evaluates each over one row of one table, in the SELECT that fetches that row.
-  A fragment that mixes columns of two rows (other than an equality between them in a join condition)
-  raises :class:`EvaluationUnsupported`.
+  A join-condition part over both rows that is not an equality of columns (``p.since <= o.created``) is
+  evaluated for each (row, candidate) pair the equalities found, both rows located by their keys (it
+  needs a row key on the current table and a primary key on the target). Other fragments that mix two
+  rows, and join conditions without any equality between the rows, raise
+  :class:`EvaluationUnsupported`.
 
 Text is matched, ordered, deduplicated and compared for MIN/MAX by the server's collation weights
 (``WEIGHT_STRING``, trailing spaces dropped: PAD SPACE collations), fetched with the rows; the logic stays

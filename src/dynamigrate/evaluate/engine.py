@@ -10,7 +10,7 @@ from typing import Any
 from dynamigrate.contract.model import Contract, Entity, Table
 from dynamigrate.evaluate.fragments import ROW_ALIAS, EvaluationUnsupported, quote
 from dynamigrate.evaluate.nodes import Accumulator, SlotRow, V, weighted_key
-from dynamigrate.evaluate.plan import SOURCE, Plan, Planner, Slot
+from dynamigrate.evaluate.plan import OTHER_ALIAS, SOURCE, Plan, Planner, Slot
 from dynamigrate.evaluate.schema import Catalog, match_key, sort_key
 from dynamigrate.evaluate.values import (
     MAX_ITEM_BYTES,
@@ -406,7 +406,7 @@ class Evaluator:
             params = [v for t in batch for v in t]
             off = 2 * npairs + npk
             sql = select + " WHERE " + " AND ".join(conds)
-            if agg is not None:
+            if agg is not None and not slot.cross:
                 # aggregates fold the related rows as they stream: memory stays flat whatever the fan-out
                 for r, fsp in self._stream_rows(sql, params):
                     key = norm(r[:npairs], r[npairs : 2 * npairs])
@@ -419,11 +419,23 @@ class Evaluator:
             for r in rows:
                 entry = (tuple(r[2 * npairs : off]), SlotRow(r[off:], fsp[off:]))
                 index.setdefault(norm(r[:npairs], r[npairs : 2 * npairs]), []).append(entry)
-        if agg is not None:
+        if agg is not None and not slot.cross:
             empty = agg.accumulator().result()
             chunk.folded[slot.id] = [
                 accs[k].result() if k is not None and k in accs else empty for k in want_keys
             ]
+            return
+        per_row = [index.get(k, []) if k is not None else [] for k in want_keys]
+        if slot.cross:
+            per_row = self._cross_filter(plan, slot, chunk, per_row)
+        if agg is not None:
+            folded: list[V] = []
+            for entries in per_row:
+                acc = agg.accumulator()
+                for _, row in entries:
+                    agg.fold(acc, row)
+                folded.append(acc.result())
+            chunk.folded[slot.id] = folded
             return
 
         def ordered(entries: list[tuple[tuple[Any, ...], SlotRow]]) -> list[SlotRow]:
@@ -435,8 +447,7 @@ class Evaluator:
 
         if slot.kind == "one":
             out_one: list[SlotRow | None] = []
-            for i, k in enumerate(want_keys):
-                entries = index.get(k, []) if k is not None else []
+            for i, entries in enumerate(per_row):
                 if len(entries) > 1:
                     chunk.notes[i].append(
                         f"to-one join to {slot.table.name} matched {len(entries)} rows; the first by primary key is used"
@@ -445,12 +456,55 @@ class Evaluator:
             chunk.one[slot.id] = out_one
         else:
             out_many: list[list[SlotRow]] = []
-            for k in want_keys:
-                related = ordered(index.get(k, [])) if k is not None else []
+            for entries in per_row:
+                related = ordered(entries)
                 if slot.limit is not None:
                     related = related[: max(int(slot.limit), 0)]
                 out_many.append(related)
             chunk.many[slot.id] = out_many
+
+    def _cross_filter(
+        self, plan: Plan, slot: Slot, chunk: _Chunk, per_row: list[list[tuple[tuple[Any, ...], SlotRow]]]
+    ) -> list[list[tuple[tuple[Any, ...], SlotRow]]]:
+        """Keep the candidates for which every cross part of the join condition holds: the server
+        evaluates each part over the two rows, located by their keys (one UNION ALL per batch)."""
+        for cross in slot.cross:
+            other = plan.slots[cross.other]
+            okeys: list[tuple[Any, ...] | None] = []
+            tests: dict[tuple[Any, ...], int | None] = {}
+            for i, entries in enumerate(per_row):
+                orow = chunk.one[cross.other][i]
+                okey = tuple(orow.values[j] for j in cross.other_keys) if orow is not None else None
+                okeys.append(okey)
+                if okey is None:
+                    continue
+                for _, row in entries:
+                    tests.setdefault((okey, tuple(row.values[j] for j in cross.target_keys)), None)
+            todo = list(tests)
+            o_cols = [f"{quote(OTHER_ALIAS)}.{quote(c)} = %s" for c in cross.other_key_columns]
+            t_cols = [f"{quote(ROW_ALIAS)}.{quote(c)} = %s" for c in slot.table.primary_key]
+            where = " AND ".join(o_cols + t_cols)
+            for start in range(0, len(todo), 100):
+                batch = todo[start : start + 100]
+                parts = [
+                    f"SELECT {n} AS `_dm_n`, {cross.sql} AS `_dm_v` FROM {quote(other.table.name)} AS "
+                    f"{quote(OTHER_ALIAS)}, {quote(slot.table.name)} AS {quote(ROW_ALIAS)} WHERE {where}"
+                    for n in range(len(batch))
+                ]
+                params = [v for okey, tkey in batch for v in (*okey, *tkey)]
+                rows, _ = self._query(" UNION ALL ".join(parts), params)
+                for n, v in rows:
+                    tests[batch[int(n)]] = v
+            per_row = [
+                [
+                    e
+                    for e in entries
+                    if ok is not None
+                    and tests.get((ok, tuple(e[1].values[j] for j in cross.target_keys))) == 1
+                ]
+                for entries, ok in zip(per_row, okeys, strict=True)
+            ]
+        return per_row
 
     # -- building items -----------------------------------------------------------------------------
 

@@ -44,6 +44,8 @@ _INTERVAL = re.compile(
     r"^\s*([+-]?\d+)\s+(MICROSECOND|SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\s*$", re.IGNORECASE
 )
 SOURCE = "src"
+#: the alias of the other row when a join-condition part over two rows is evaluated
+OTHER_ALIAS = "_o"
 
 
 @dataclass
@@ -57,6 +59,19 @@ class Pair:
     #: text on both sides: the other slot's expression giving the collation weight of the value (the
     #: server's ``WEIGHT_STRING``), so rows match exactly as the collation compares them
     weight_index: int | None = None
+
+
+@dataclass
+class Cross:
+    """A join-condition part over the target row *and* another row that is not an equality of columns
+    (``p.valid_from <= o.created_at``): the server evaluates it for each (row, candidate) pair the
+    equalities found, both rows located by their keys; which pairs are tested is Python."""
+
+    other: str
+    sql: str  # 1/0 over `_o` (the other row) and `_t` (the candidate)
+    other_keys: list[int]  # expressions of the other slot: its row key
+    other_key_columns: tuple[str, ...]
+    target_keys: list[int]  # expressions of the target slot: its primary key
 
 
 @dataclass
@@ -74,6 +89,7 @@ class Slot:
     signature: str = ""
     #: to-many slot of an aggregate: rows are folded while they stream, never kept
     aggregate: N.Aggregate | None = None
+    cross: list[Cross] = field(default_factory=list)
 
     def add(self, sql: str) -> int:
         if sql in self.exprs:
@@ -311,16 +327,45 @@ class Planner:
                 sid, idx = self.register(part, scope, target.id)
                 gate = self.slots[sid].add(f"(CASE WHEN {self.slots[sid].exprs[idx]} THEN 1 ELSE 0 END)")
                 target.gates.append((sid, gate))
+            elif len(distinct) == 2 and target.id in distinct:
+                target.cross.append(self.cross(part, sids, target, path))
             else:
                 raise self.err(
-                    f"the join condition part '{part.text}' relates the rows by something other than an equality "
-                    "of columns; the evaluator cannot resolve it independently",
+                    f"the join condition part '{part.text}' relates more than two rows; the evaluator cannot "
+                    "resolve it independently",
                     path,
                 )
         if not target.pairs:
             raise self.err(
                 f"the join condition '{text}' has no equality between the joined and the current row", path
             )
+
+    def cross(self, part: Fragment, sids: list[str], target: Slot, path: str) -> Cross:
+        other_id = next(sid for sid in sids if sid != target.id)
+        other = self.slots[other_id]
+        okey = other.table.row_key
+        tkey = target.table.primary_key
+        if not okey or not tkey:
+            raise self.err(
+                f"the join condition part '{part.text}' compares the rows by something other than an equality; "
+                f"the evaluator needs a key on {other.table.name} and a primary key on {target.table.name} to "
+                "evaluate it row by row",
+                path,
+            )
+        for ref, sid in zip(part.columns, sids, strict=True):
+            if self.slots[sid].table.column(ref.name) is None:
+                raise self.err(f"table '{self.slots[sid].table.name}' has no column '{ref.name}'", path)
+        alias = {
+            ref: (ROW_ALIAS if sid == target.id else OTHER_ALIAS)
+            for ref, sid in zip(part.columns, sids, strict=True)
+        }
+        return Cross(
+            other=other_id,
+            sql=f"(CASE WHEN {part.render(lambda r: alias[r])} THEN 1 ELSE 0 END)",
+            other_keys=[other.column(k) for k in okey],
+            other_key_columns=okey,
+            target_keys=[target.column(k) for k in tkey],
+        )
 
     # -- to-one joins -------------------------------------------------------------------------------
 
