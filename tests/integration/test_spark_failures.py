@@ -279,7 +279,9 @@ def test_the_job_script_entry_point_discovers_the_keys_in_the_view(
         summary = json.loads((out / f"spark-summary/{table}.json").read_text())
         want = expected_items()[name]
         rejected = 1 if name == "ShVc" else 0  # the empty VARCHAR key
-        assert summary["schemes"] == ({"range": 4} if name == "ShComp" else {"hash": 4}), summary["schemes"]
+        assert summary["schemes"] == ({"range": 4} if name == "ShComp" else {"text-range": 4}), summary[
+            "schemes"
+        ]
         (entity,) = summary["entities"].values()
         assert (entity["read"], entity["written"], entity["rejected"]) == (
             len(want) + rejected,

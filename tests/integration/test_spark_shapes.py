@@ -117,16 +117,16 @@ def test_every_source_shape_lands_item_for_item(
 
 
 #: How each table is partitioned: rowid ranges (single integer key), ranges of the first key column
-#: (an integer), hash buckets (other keys), one partition (no unique key).
+#: (an integer; text or binary: between boundaries from the data), one partition (no unique key).
 SCHEMES = {
     "ShInt": {"rowid"},
     "ShComp": {"range"},
-    "ShTwoVc": {"hash"},
-    "ShVc": {"hash"},
-    "ShBin": {"hash"},
-    "ShUniq": {"hash"},
+    "ShTwoVc": {"text-range"},
+    "ShVc": {"text-range"},
+    "ShBin": {"text-range"},
+    "ShUniq": {"text-range"},
     "ShNokey": {"single"},
-    "ShMulti": {"rowid", "range", "hash", "single"},
+    "ShMulti": {"rowid", "range", "text-range", "single"},
 }
 
 #: Source rows per entity, from the Python rows (single-entity tables: the entity is the source table).

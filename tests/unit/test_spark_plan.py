@@ -348,3 +348,37 @@ def test_ranges_select_every_key_exactly_once_also_after_the_source_grew(
     extended = extend_plan(parts, [stats(every)], target)
     assert extended[: len(parts)] == parts
     assert all(len(owners(extended, k)) == 1 for k in every)
+
+
+def test_text_and_binary_keys_are_cut_at_boundaries_taken_from_the_data() -> None:
+    from dynamigrate.etl.spark_plan import (
+        ViewColumn,
+        boundaries_query,
+        literal_form,
+        needs_boundaries,
+        with_boundaries,
+    )
+
+    text = ViewColumn("_dm_k1", "varchar", "varchar(32)", "utf8mb4_unicode_ci")
+    assert literal_form(text) == ("CONVERT(X'", "' USING utf8mb4) COLLATE utf8mb4_unicode_ci")
+    assert literal_form(ViewColumn("_dm_k1", "binary", "binary(16)")) == ("X'", "'")
+    assert literal_form(ViewColumn("_dm_k1", "date", "date")) is None  # hash buckets instead
+    assert literal_form(ViewColumn("_dm_k1", "varchar", "varchar(3)", "x'; DROP")) is None
+
+    key = KeyStats("_dm_k1", False, None, None, 250, literal_form(text))
+    st = EntityStats("CODE", None, None, 250, 0, (key,))
+    assert needs_boundaries(st, 100) == 84  # 3 slices of at most 84 rows: 2 boundaries
+    assert needs_boundaries(EntityStats("S", None, None, 80, 0, (key,)), 100) == 0  # one slice
+    q = boundaries_query("v", "CODE", "_dm_k1", 84)
+    assert "ROW_NUMBER() OVER (ORDER BY `_dm_k1`)" in q and "MOD(dm_rn - 1, 84) = 0 AND dm_rn > 1" in q
+    parts = plan_partitions([with_boundaries(st, ["6162", "6B30"])], 100)
+    lit = "CONVERT(X'{}' USING utf8mb4) COLLATE utf8mb4_unicode_ci".format
+    assert [p.predicate for p in parts] == [
+        f"`_dm_entity` = 'CODE' AND `_dm_k1` < {lit('6162')}",
+        f"`_dm_entity` = 'CODE' AND `_dm_k1` >= {lit('6162')} AND `_dm_k1` < {lit('6B30')}",
+        f"`_dm_entity` = 'CODE' AND `_dm_k1` >= {lit('6B30')}",
+    ]
+    assert {p.scheme for p in parts} == {"text-range"}
+    # anything but hex digits never reaches the SQL: the entity falls back to hash buckets
+    (bad,) = {p.scheme for p in plan_partitions([with_boundaries(st, ["61'--"])], 100)}
+    assert bad == "hash"

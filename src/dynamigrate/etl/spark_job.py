@@ -60,16 +60,19 @@ from dynamigrate.etl.spark_plan import (
     KeyStats,
     Partition,
     ViewColumn,
+    boundaries_query,
     columns_query,
     entity_stats_from_rows,
     extend_plan,
     is_key_column,
+    needs_boundaries,
     partition_from_dict,
     plan_partitions,
     quote_ident,
     read_query,
     sql_string,
     stats_query,
+    with_boundaries,
 )
 
 __all__ = [
@@ -179,13 +182,22 @@ def normalise_jdbc_url(url: str, database: str | None = None) -> str:
 
 
 def entity_stats(
-    spark: Any, jdbc: JdbcSource, view: str, key_order: Mapping[str, Sequence[str]] | None = None
+    spark: Any,
+    jdbc: JdbcSource,
+    view: str,
+    key_order: Mapping[str, Sequence[str]] | None = None,
+    partition_rows: int = DEFAULT_PARTITION_ROWS,
 ) -> tuple[list[EntityStats], list[ViewColumn]]:
     """Per-entity statistics of the view (see :mod:`dynamigrate.etl.spark_plan`) and its columns."""
     props = jdbc.properties()
     crow = spark.read.jdbc(jdbc.url, columns_query(view), properties=props).collect()
     columns = [
-        ViewColumn(str(r["name"]), str(r["data_type"] or ""), str(r["column_type"] or ""))
+        ViewColumn(
+            str(r["name"]),
+            str(r["data_type"] or ""),
+            str(r["column_type"] or ""),
+            str(r["collation_name"]) if r["collation_name"] else None,
+        )
         for r in sorted(crow, key=lambda r: int(r["pos"]))
     ]
     if not columns:
@@ -194,7 +206,20 @@ def entity_stats(
             " (dynamigrate views apply)"
         )
     rows = spark.read.jdbc(jdbc.url, stats_query(view, columns), properties=props).collect()
-    return entity_stats_from_rows([r.asDict() for r in rows], columns, key_order), columns
+    stats = entity_stats_from_rows([r.asDict() for r in rows], columns, key_order)
+    return [_with_boundaries(spark, jdbc, view, st, partition_rows) for st in stats], columns
+
+
+def _with_boundaries(
+    spark: Any, jdbc: JdbcSource, view: str, st: EntityStats, partition_rows: int
+) -> EntityStats:
+    """An entity keyed by text/binary: the boundaries of its slices (one sorted pass over its key)."""
+    step = needs_boundaries(st, partition_rows)
+    if not step:
+        return st
+    query = boundaries_query(view, st.entity, st.keys[0].column, step)
+    rows = spark.read.jdbc(jdbc.url, query, properties=jdbc.properties()).collect()
+    return with_boundaries(st, [str(r["b"]) for r in sorted(rows, key=lambda r: int(r["dm_rn"]))])
 
 
 # -- output location (local directory or S3) -------------------------------------------------------
@@ -516,7 +541,7 @@ def run_job(
     """
     t0 = time.monotonic()
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
-    stats, columns = entity_stats(spark, jdbc, conf.view, conf.key_order)
+    stats, columns = entity_stats(spark, jdbc, conf.view, conf.key_order, conf.partition_rows)
     t_stats = time.monotonic() - t0
     stored = storage.read_text(f"{checkpoint_dir(conf.table_name)}plan.json") if resume else None
     if stored:

@@ -9,8 +9,12 @@ every row exactly once. Per entity (``_dm_entity``), in this order of preference
 ``range``
     The entity's row key (the view's key columns ``_dm_k1..``, see :mod:`dynamigrate.source.keys`)
     starts with an integer column (a junction table ``(book_id, tag)``): ranges of that column.
+``text-range``
+    A row key starting with a text or binary column (VARCHAR codes, BINARY(16) UUIDs, two VARCHARs):
+    slices between boundaries taken from the data (every ``partition_rows``-th value of the column,
+    :func:`boundaries_query`), written as hex literals in the column's collation.
 ``hash``
-    Any other row key (VARCHAR, BINARY(16), two VARCHARs...): ``n`` buckets
+    Any other row key (a DATE or DECIMAL first...): ``n`` buckets
     ``MOD(CRC32(CONCAT_WS('|', k1, k2..)), n) = i``. Every row falls into exactly one bucket, whatever
     the values (NULL parts are skipped by CONCAT_WS, never make the bucket NULL). Each bucket scans
     the entity's source table once.
@@ -29,6 +33,7 @@ casts such columns to a type.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,6 +45,8 @@ ENTITY_COLUMN = "_dm_entity"
 ROWID_COLUMN = "_dm_rowid"
 DEFAULT_PARTITION_ROWS = 50_000
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
+TEXT_TYPES = frozenset({"char", "varchar"})
+BINARY_TYPES = frozenset({"binary", "varbinary"})
 #: Types MariaDB reports for a column that is the NULL literal in every branch of the view.
 NULL_COLUMN_TYPES = frozenset({"null", "binary(0)", "char(0)"})
 
@@ -60,10 +67,24 @@ class ViewColumn:
     name: str
     data_type: str  # information_schema DATA_TYPE, lower case
     column_type: str = ""  # COLUMN_TYPE, lower case
+    collation: str | None = None  # COLLATION_NAME of text columns
 
     @property
     def is_integer(self) -> bool:
         return self.data_type in INTEGER_TYPES
+
+    @property
+    def is_text(self) -> bool:
+        return self.data_type in TEXT_TYPES and bool(self.collation)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.data_type in BINARY_TYPES and not self.is_null_type
+
+    @property
+    def orderable(self) -> bool:
+        """Can its values be split into ranges with literals (text with a known collation, binary)?"""
+        return self.is_text or self.is_binary
 
     @property
     def is_null_type(self) -> bool:
@@ -83,7 +104,7 @@ def columns_query(view: str) -> str:
     """The view's columns and types (a derived table for ``spark.read.jdbc``)."""
     return (
         "(SELECT COLUMN_NAME AS name, LOWER(DATA_TYPE) AS data_type, LOWER(COLUMN_TYPE) AS column_type,"
-        " ORDINAL_POSITION AS pos FROM information_schema.COLUMNS"
+        " COLLATION_NAME AS collation_name, ORDINAL_POSITION AS pos FROM information_schema.COLUMNS"
         f" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {sql_string(view)}) dm_columns"
     )
 
@@ -131,6 +152,32 @@ def stats_query(view: str, columns: Sequence[ViewColumn] = ()) -> str:
     return f"(SELECT {', '.join(parts)} FROM {quote_ident(view)} GROUP BY {e}) dm_stats"
 
 
+def literal_form(column: ViewColumn) -> tuple[str, str] | None:
+    """How a value of ``column`` is written as an SQL literal from its hex digits: ``X'..'`` for binary,
+    ``CONVERT(X'..' USING cs) COLLATE coll`` for text (the column's collation decides comparisons, so
+    the ranges agree with the order the boundaries were taken in); None for other types."""
+    if column.is_binary:
+        return ("X'", "'")
+    if column.is_text and column.collation:
+        coll = column.collation
+        charset = coll.split("_", 1)[0]
+        if not (coll.replace("_", "").isalnum() and charset.isalnum()):
+            return None
+        return ("CONVERT(X'", f"' USING {charset}) COLLATE {coll}")
+    return None
+
+
+def boundaries_query(view: str, entity: str | None, column: str, step: int) -> str:
+    """Every ``step``-th value of ``column`` (hex) in the entity's rows, in the column's order: the
+    lower bounds of the slices after the first (one sort of the entity's key column)."""
+    k = quote_ident(column)
+    return (
+        f"(SELECT HEX({k}) AS b, dm_rn FROM (SELECT {k}, ROW_NUMBER() OVER (ORDER BY {k}) AS dm_rn"
+        f" FROM {quote_ident(view)} WHERE {entity_predicate(entity)}) dm_t"
+        f" WHERE MOD(dm_rn - 1, {max(1, int(step))}) = 0 AND dm_rn > 1) dm_bounds"
+    )
+
+
 # -- statistics ------------------------------------------------------------------------------------
 
 
@@ -143,6 +190,10 @@ class KeyStats:
     lo: int | None = None
     hi: int | None = None
     rows: int = 0  # rows where it is not NULL
+    #: text/binary key column: the SQL literal of a value (None: not splittable into ranges), and
+    #: the literals of the boundaries between slices (from :func:`boundaries_query`)
+    literal: tuple[str, str] | None = None  # (prefix, suffix) around the hex digits
+    boundaries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +234,7 @@ def entity_stats_from_rows(
                 lo=_int(r.get("lo" + name)),
                 hi=_int(r.get("hi" + name)),
                 rows=int(r.get("n" + name) or 0),
+                literal=literal_form(filled[name]),
             )
             for name in order
             if name in filled
@@ -202,7 +254,8 @@ class Partition:
     lo: int | None
     hi: int | None
     estimated_rows: int
-    #: what lo/hi bound (``_dm_rowid`` or a key column); ``scheme``: rowid | range | hash | single | nulls
+    #: what lo/hi bound (``_dm_rowid`` or a key column); ``scheme``: rowid | range | text-range | hash |
+    #: single | nulls
     column: str = ROWID_COLUMN
     scheme: str = "rowid"
 
@@ -283,6 +336,8 @@ def _entity_partitions(st: EntityStats, target: int) -> list[Partition]:
                 )
             )
         return parts
+    if first is not None and first.literal is not None and first.boundaries and first.rows == st.rows:
+        return _literal_ranges(ent, st, first)
     if st.keys:
         n = max(1, math.ceil(st.rows / target))
         if n == 1:
@@ -302,6 +357,45 @@ def _entity_partitions(st: EntityStats, target: int) -> list[Partition]:
             for i in range(n)
         ]
     return [Partition(0, ent, st.entity, None, None, st.rows, column="", scheme="single")]
+
+
+def _literal_ranges(ent: str, st: EntityStats, first: KeyStats) -> list[Partition]:
+    """Slices of a text/binary first key column between boundaries taken from the data: ``k < b1``,
+    ``b1 <= k < b2``, ..., ``k >= bn``. Open at both ends, so they cover rows added later too; equal
+    boundaries (repeated values) only give an empty slice."""
+    assert first.literal is not None
+    pre, post = first.literal
+    k = quote_ident(first.column)
+    bounds = [f"{pre}{b}{post}" for b in first.boundaries]
+    conds = [f"{k} < {bounds[0]}"]
+    conds += [f"{k} >= {a} AND {k} < {b}" for a, b in itertools.pairwise(bounds)]
+    conds.append(f"{k} >= {bounds[-1]}")
+    est = math.ceil(st.rows / len(conds))
+    return [
+        Partition(0, f"{ent} AND {c}", st.entity, None, None, est, column=first.column, scheme="text-range")
+        for c in conds
+    ]
+
+
+def with_boundaries(stats: EntityStats, boundaries: Sequence[str]) -> EntityStats:
+    """``stats`` with the boundaries of its first key column (hex digits, in the column's order)."""
+    if not stats.keys or not boundaries:
+        return stats
+    clean = tuple(b for b in boundaries if b and all(c in "0123456789ABCDEFabcdef" for c in b))
+    if len(clean) != len(boundaries):
+        return stats  # not hex: leave the entity to the hash scheme
+    first = replace(stats.keys[0], boundaries=clean)
+    return replace(stats, keys=(first, *stats.keys[1:]))
+
+
+def needs_boundaries(st: EntityStats, partition_rows: int) -> int:
+    """The boundary step for an entity whose first key column is text/binary and that needs more than
+    one slice (0: it does not)."""
+    first = st.keys[0] if st.keys else None
+    if st.rows_with_rowid > 0 or first is None or first.integer or first.literal is None:
+        return 0
+    n = math.ceil(st.rows / max(1, int(partition_rows)))
+    return math.ceil(st.rows / n) if n > 1 else 0
 
 
 def _numbered(parts: Iterable[Partition], start: int = 0) -> list[Partition]:
