@@ -94,11 +94,14 @@ start_mariadb() {
             mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
         fi
         # settings for a disposable development server: fast bulk loads, large items, utf8mb4.
-        # sql_mode stays the server default on purpose.
+        # sql_mode stays the server default on purpose. The binary log (ROW, full images and
+        # metadata) is on for `dynamigrate replicate` (docs/replication.md); kept two days.
         setsid nohup mysqld_safe --user=mysql --bind-address="$MYSQL_HOST" --port="$MYSQL_PORT" \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
             --max-allowed-packet=64M --local-infile=1 \
             --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=512M \
+            --log-bin=mariadb-bin --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+            --server-id=1 --log-slave-updates --binlog-expire-logs-seconds=172800 \
             >>"$MYSQL_LOG" 2>&1 </dev/null 9>&- &
         echo $! >"$MYSQL_MARKER"
         local i

@@ -48,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES_SH = ROOT / "scripts" / "services.sh"
 
 MYSQL_HOST = "127.0.0.1"
-MYSQL_PORT = 3306
+# DYNAMIGRATE_MYSQL_PORT: another MariaDB (e.g. one with the binlog on, for replicate tests)
+MYSQL_PORT = int(os.environ.get("DYNAMIGRATE_MYSQL_PORT", "3306"))
 MYSQL_USER = "dynamigrate"
 MYSQL_PASSWORD = "dynamigrate"
 DDB_REGION = "us-east-1"

@@ -413,6 +413,10 @@ def migrate(
         _phase_preflight(conn, contract, tables, options, phases, run, database)
         factory = client_factory or _client_factory(cfg, etl_options)
         _phase_tables(cfg, tables, factory, phases, run)
+        if not run.file("binlog_start.json").exists():  # where `replicate` starts (issue 15)
+            from dynamigrate.replicate.position import record_start_position
+
+            record_start_position(conn, run)
         ctx = EtlContext(
             config=cfg,
             contract=contract,

@@ -36,6 +36,7 @@ TABLES_COMMANDS = {
     ("rollback",): ["RUN1"],
     ("markers", "remove"): ["--config", "c.json"],
     ("views", "generate"): ["contract.json"],
+    ("replicate",): ["--config", "c.json"],
 }
 
 # the smallest command line of every command that names a run
@@ -49,6 +50,7 @@ RUN_COMMANDS = {
     ("report",): [],
     ("markers", "remove"): ["--config", "c.json"],
     ("views", "apply"): ["views.sql"],
+    ("replicate",): ["--config", "c.json"],
 }
 
 
