@@ -78,6 +78,10 @@ def test_stands_aside_for_what_it_cannot_reproduce(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     assert lean_sender(dynamodb_client(aws)) is None
     assert lean_sender(object()) is None
+    monkeypatch.delenv("HTTP_PROXY")
+    required = dynamodb_client(aws)
+    required.meta.config.account_id_endpoint_mode = "required"
+    assert lean_sender(required) is None
 
 
 # -- a scripted HTTP server ---------------------------------------------------------------------------

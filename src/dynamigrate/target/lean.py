@@ -14,8 +14,9 @@ It is built from a botocore client and copies what matters of it: endpoint URL, 
 (refreshed through botocore's credential object on every call), timeouts, TLS verification (the same
 CA bundle botocore uses). Anything it does not reproduce makes :func:`lean_sender` return None, and the
 caller keeps using botocore: an HTTP proxy, ``verify=False``, no credentials, an endpoint that is not
-http(s), handlers registered on the client's ``before-send`` event of :data:`OPERATIONS` (e.g.
-:class:`~dynamigrate.target.faults.FaultInjector`), or ``DYNAMIGRATE_LEAN_CLIENT=0``.
+http(s), ``account_id_endpoint_mode='required'``, handlers registered on the client's ``before-send``
+event of :data:`OPERATIONS` (e.g. :class:`~dynamigrate.target.faults.FaultInjector`), or
+``DYNAMIGRATE_LEAN_CLIENT=0``.
 
 Errors look like botocore's to the rest of the code (``classify`` in :mod:`.retry`): DynamoDB's error
 answers raise ``botocore.exceptions.ClientError`` with ``Error.Code``/``Message``, the HTTP status and
@@ -68,6 +69,10 @@ def lean_sender(client: Any) -> LeanSender | None:
     except AttributeError:
         return None
     if credentials is None or verify is False or proxies or url.scheme not in ("http", "https"):
+        return None
+    # endpoint_url already is the FIPS / dual-stack endpoint when configured; an account-based endpoint
+    # that is *required* is chosen per request by botocore's rules: leave those calls to botocore
+    if str(getattr(client.meta.config, "account_id_endpoint_mode", "") or "").lower() == "required":
         return None
     if _has_handlers(client):
         return None
