@@ -37,6 +37,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 import uuid
 import zlib
 from typing import Any, cast
@@ -145,6 +146,8 @@ class LeanSender:
         self._open_lock = threading.Lock()
         self._keys: tuple[str, str, bytes] | None = None  # (date, secret, signing key)
         self._keys_lock = threading.Lock()
+        self._date_cache: tuple[int, str] = (0, "")
+        self._canonical_head = f"content-type:{CONTENT_TYPE}\nhost:{self.host_header}\n"
         self._ssl: ssl.SSLContext | None = None
         if self.https:
             from botocore.httpsession import get_cert_path
@@ -169,28 +172,36 @@ class LeanSender:
             self._keys = (date, secret, k)
         return k
 
+    def _amz_date(self, now: _dt.datetime | None) -> str:
+        if now is not None:
+            return now.strftime("%Y%m%dT%H%M%SZ")
+        second = int(time.time())
+        cached = self._date_cache
+        if cached[0] != second:
+            cached = (second, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second)))
+            self._date_cache = cached
+        return cached[1]
+
     def signed_headers(
         self, target: str, body: bytes, now: _dt.datetime | None = None
     ) -> list[tuple[str, str]]:
         """The headers of a signed request (SigV4, the headers botocore signs for DynamoDB)."""
         creds = self.credentials.get_frozen_credentials()
-        now = now or _dt.datetime.now(_dt.UTC)
-        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        amz_date = self._amz_date(now)
         date = amz_date[:8]
-        headers = [
-            ("content-type", CONTENT_TYPE),
-            ("host", self.host_header),
-            ("x-amz-date", amz_date),
-        ]
-        if creds.token:
-            headers.append(("x-amz-security-token", creds.token))
-        headers.append(("x-amz-target", target))
-        signed = ";".join(name for name, _ in headers)
-        canonical = "POST\n/\n\n{}\n\n{}\n{}".format(
-            "\n".join(f"{name}:{' '.join(value.split())}" for name, value in headers),
-            signed,
-            hashlib.sha256(body).hexdigest(),
-        )
+        token = creds.token
+        # header values are single-line constants (host, target) or generated (date, token): no
+        # whitespace to collapse; names sorted as SigV4 wants them
+        if token:
+            signed = "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+            canonical_headers = (
+                f"{self._canonical_head}x-amz-date:{amz_date}\nx-amz-security-token:{token.strip()}\n"
+                f"x-amz-target:{target}\n"
+            )
+        else:
+            signed = "content-type;host;x-amz-date;x-amz-target"
+            canonical_headers = f"{self._canonical_head}x-amz-date:{amz_date}\nx-amz-target:{target}\n"
+        canonical = f"POST\n/\n\n{canonical_headers}\n{signed}\n{hashlib.sha256(body).hexdigest()}"
         scope = f"{date}/{self.region}/{SERVICE}/aws4_request"
         to_sign = (
             f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
@@ -198,6 +209,14 @@ class LeanSender:
         signature = hmac.new(
             self._signing_key(date, creds.secret_key), to_sign.encode("utf-8"), hashlib.sha256
         ).hexdigest()
+        headers = [
+            ("content-type", CONTENT_TYPE),
+            ("host", self.host_header),
+            ("x-amz-date", amz_date),
+        ]
+        if token:
+            headers.append(("x-amz-security-token", token))
+        headers.append(("x-amz-target", target))
         headers.append(
             (
                 "authorization",
@@ -270,14 +289,15 @@ class LeanSender:
             raise ValueError(f"not an HTTP answer: {status_line[:60]!r}")
         status = int(parts[1])
         headers: dict[str, str] = {}
+        readline = reader.readline
         while True:
-            line = reader.readline(65537)
+            line = readline(65537)
             if line in (b"\r\n", b"\n"):
                 break
             if not line:
                 raise ConnectionResetError("connection closed in the answer's headers")
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
         if headers.get("transfer-encoding", "").lower() == "chunked":
             chunks = []
             while True:
