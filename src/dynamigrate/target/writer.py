@@ -805,6 +805,10 @@ class TableWriter:
                                 "write_failed",
                                 str(reason.get("Message") or code),
                             )
+                    if retry and len(retry) == len(pending) and retry_kind is None:
+                        # every reason "None": nothing was resolved, so this round is a plain retry of
+                        # the whole transaction (capped, backed off, counted), not a free loop
+                        retry_kind = "transient"
                     pending = retry
                     if pending and retry_kind:
                         if attempt >= self.policy.max_attempts:
