@@ -223,3 +223,79 @@ def test_create_glue_and_run_tool_via_the_real_server(
     assert job["NumberOfWorkers"] == 4 and job["DefaultArguments"]["--view"] == "ddb_categories_view"
     (run,) = gl.get_job_runs(JobName="dynamigrate-Categories")["JobRuns"]
     assert run["JobRunState"] == "SUCCEEDED" and run["StartedOn"].timestamp() >= started - 5
+
+
+def test_migrate_glue_engine_via_the_real_server(
+    tmp_path: Path,
+    aws_env: str,
+    dataprocessing_exe: str,
+    mysql_conn: Any,
+    mysql_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `migrate --engine glue --glue-via mcp` runs per table (GlueEngine, --glue-via through the
+    environment as the CLI sets it): the job made and run through the server, its counters (the job's
+    summary in S3, which moto's runs never write: put there as the script would) checked against the
+    base tables."""
+    from _shapes_scenario import S_COMP, contract_dict, create_source
+
+    from dynamigrate.etl.base import EtlContext, EtlOptions
+    from dynamigrate.source.introspect import introspect
+
+    url = aws_env
+    setup_aws(url)
+    create_source(mysql_conn)
+    data = contract_dict("")
+    data["tables"] = [t for t in data["tables"] if t["table"] == "ShComp"]
+    contract_path = tmp_path / "shapes.json"
+    contract_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    make_config(tmp_path, url)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    raw["mysql"] = {
+        "host": "127.0.0.1",
+        "port": 3306,
+        "user": "dynamigrate",
+        "password": "dynamigrate",
+        "database": mysql_db,
+    }
+    raw["migration"]["contract_file"] = str(contract_path)
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    cfg = load_config(_with_server(tmp_path, url, dataprocessing_exe))
+    monkeypatch.setenv("DYNAMIGRATE_GLUE_VIA", "mcp")  # what `migrate --glue-via mcp` sets
+    contract = load_contract(contract_path)
+    (table,) = contract.tables
+    run = RunDir.create(cfg.migration.output_dir)
+    n = len(S_COMP)
+    summary = {
+        "counters": {"read": n, "written": n, "partitions": 2},
+        "rejected": {},
+        "resumed_counters": {},
+        "total_rows": n,
+        "entities": {
+            "s_comp": {"read": n, "written": n, "skipped": 0, "unchanged": 0, "conflicts": 0, "rejected": 0}
+        },
+    }
+    client(url, "s3").put_object(
+        Bucket="dm-scripts",
+        Key=f"etl/dynamigrate/{run.run_id}/output/spark-summary/ShComp.json",
+        Body=json.dumps(summary).encode(),
+    )
+    ctx = EtlContext(
+        config=cfg,
+        contract=contract,
+        run=run,
+        options=EtlOptions(),
+        schema=introspect(mysql_conn, mysql_db),
+        database=mysql_db,
+    )
+    result = g.GlueEngine(client_factory=factory(url)).run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert result.accounting is not None and result.accounting["table"]["source_rows_before"] == n
+    gl = client(url, "glue")
+    (job,) = gl.get_jobs()["Jobs"]
+    # made by the MCP server (its tags), with dynamigrate's arguments; one run, SUCCEEDED
+    tags = gl.get_tags(ResourceArn=f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{job['Name']}")["Tags"]
+    assert tags.get("ManagedBy") == "DataprocessingMcpServer"
+    assert job["DefaultArguments"]["--view"] == table.view_name
+    (jr,) = gl.get_job_runs(JobName=job["Name"])["JobRuns"]
+    assert jr["JobRunState"] == "SUCCEEDED"
