@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from _etl_expect import connect, make_config, write_contract
 
 from dynamigrate.pipeline import MigrateOptions, migrate
 from dynamigrate.sample import load_sample
+from dynamigrate.sample.generator import COLUMNS, ShopGenerator
 
 pytestmark = pytest.mark.integration
 
@@ -54,8 +56,14 @@ def _datetime_text(v: datetime, digits: int) -> str:
     return v.strftime("%Y-%m-%d %H:%M:%S") + _frac(v.microsecond, digits)
 
 
-def _expected(conn: Any) -> dict[bytes, dict[str, Any]]:
-    """Items keyed by their binary sort key (the partition key repeats per product)."""
+def _float32(value: float) -> float:
+    """The float a MySQL FLOAT column stores for ``value`` (IEEE single precision), as a double."""
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
+def _expected(conn: Any, weights: dict[int, float]) -> dict[bytes, dict[str, Any]]:
+    """Items keyed by their binary sort key (the partition key repeats per product); ``weights`` are
+    the FLOAT values the generator wrote, by spec id."""
     with conn.cursor() as cur:
         cur.execute("SELECT id, name FROM products")
         names = dict(cur.fetchall())
@@ -74,8 +82,10 @@ def _expected(conn: Any) -> dict[bytes, dict[str, Any]]:
             item["grade"] = item["GSI1PK"] = r["grade"]
         if r["in_stock"] is not None:  # BIT(1) arrives as one byte
             item["in_stock"] = r["in_stock"] != b"\x00"
-        if r["weight_kg"] is not None:  # the sample's FLOATs are short binary fractions: repr is exact
-            item["weight_kg"] = Decimal(repr(r["weight_kg"]))
+        if r["weight_kg"] is not None:
+            # pymysql gets a FLOAT as the server prints it (6 digits): the value comes from the generator,
+            # as the float the column stores, printed with the shortest digits of that double
+            item["weight_kg"] = Decimal(repr(_float32(weights[r["id"]])))
         if r["lab_ratio"] is not None:
             item["lab_ratio"] = r["lab_ratio"]
         if r["barcode"] is not None:
@@ -154,7 +164,11 @@ def test_every_type_lands_exactly(
     assert summary.status == "ok", summary.render_text()
     conn = connect(mysql_db)
     try:
-        expected = _expected(conn)
+        cols = list(COLUMNS["product_specs"])
+        weights = {
+            row[cols.index("id")]: row[cols.index("weight_kg")] for row in ShopGenerator(8).product_specs()
+        }
+        expected = _expected(conn, weights)
     finally:
         conn.close()
     assert len(expected) == counts["product_specs"] >= 8

@@ -64,15 +64,22 @@ class Fragment:
     columns: tuple[ColumnRef, ...]
     path: str = ""
 
-    def render(self, alias_of: Callable[[ColumnRef], str | None]) -> str:
+    def render(
+        self,
+        alias_of: Callable[[ColumnRef], str | None],
+        widen: Callable[[ColumnRef], bool] | None = None,
+    ) -> str:
         """The text with every column reference rewritten to ``alias.column`` (``alias_of`` returns the
-        alias for a reference, or None to keep the column unqualified)."""
+        alias for a reference, or None to keep the column unqualified); a reference for which ``widen``
+        is true is read as ``CAST(... AS DOUBLE)`` (FLOAT columns: the server sends a FLOAT with 6
+        significant digits, the DOUBLE of the same binary value exactly)."""
         out = []
         pos = 0
         for ref in self.columns:
             out.append(self.text[pos : ref.start])
             alias = alias_of(ref)
-            out.append(f"{quote(alias)}.{quote(ref.name)}" if alias else quote(ref.name))
+            sql = f"{quote(alias)}.{quote(ref.name)}" if alias else quote(ref.name)
+            out.append(f"CAST({sql} AS DOUBLE)" if widen is not None and widen(ref) else sql)
             pos = ref.end
         out.append(self.text[pos:])
         return "(" + "".join(out) + ")"

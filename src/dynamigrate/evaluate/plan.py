@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,11 @@ class Slot:
         return self.add(f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {self.exprs[index]}))")
 
     def column(self, name: str) -> int:
-        return self.add(f"{quote(ROW_ALIAS)}.{quote(name)}")
+        sql = f"{quote(ROW_ALIAS)}.{quote(name)}"
+        col = self.table.column(name)
+        if col is not None and col.data_type == "float":
+            sql = f"CAST({sql} AS DOUBLE)"  # exact: see Fragment.render
+        return self.add(sql)
 
 
 @dataclass
@@ -211,7 +216,7 @@ class Planner:
         for ref in frag.columns:
             if slot.table.column(ref.name) is None:
                 raise self.err(f"table '{slot.table.name}' has no column '{ref.name}'", frag.path)
-        return sid, slot.add(frag.render(lambda _ref: ROW_ALIAS))
+        return sid, slot.add(frag.render(lambda _ref: ROW_ALIAS, _is_float_in(slot.table)))
 
     def source_scope(self) -> _Scope:
         return _Scope({self.src_name.lower(): SOURCE}, SOURCE)
@@ -579,7 +584,10 @@ class Planner:
         scope = self.source_scope()
         for ref in frag.columns:
             self.slot_of(ref, scope, frag.path)
-        return frag.render(lambda _r: ROW_ALIAS)
+        return frag.render(
+            lambda _r: ROW_ALIAS,
+            lambda r: _is_float_in(self.slots[self.slot_of(r, scope, frag.path)].table)(r),
+        )
 
     def _case_result(self, text: str | None, path: str) -> str:
         if text is None:
@@ -686,6 +694,16 @@ class Planner:
             frag = parse(self.entity.filter, f"{self.entity.path}.filter")
             filter_sql = self._source_sql(frag)
         return Plan(self.table, self.entity, self.slots, attrs, filter_sql, self.notes)
+
+
+def _is_float_in(table: BaseTable) -> Callable[[ColumnRef], bool]:
+    """Is a reference a FLOAT column of ``table`` (fetched widened to DOUBLE, see Fragment.render)?"""
+
+    def widen(ref: ColumnRef) -> bool:
+        col = table.column(ref.name)
+        return col is not None and col.data_type == "float"
+
+    return widen
 
 
 def _is_json_column(slot: Slot, frag: Fragment) -> bool:

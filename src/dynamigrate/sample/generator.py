@@ -124,8 +124,12 @@ AWKWARD_TEXTS = (
 STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "refunded")
 GRADES = ("A", "B", "C", "refurbished")
 COLORS = ("red", "green", "blue", "black", "white", "crème", "🌈 rainbow", "navy, dark", 'say "hi"')
-# FLOAT columns print with 6 significant digits: these survive as written (binary fractions, short)
-FLOATS = (0.5, 12.25, -3.75, 1500.0, 0.125, 99.5, 2048.0, 0.0, 7.75, -0.25)
+# FLOAT values the server prints wrongly with 6 significant digits (16777216 -> 16777200, 1024.125 ->
+# 1024.12), values with no exact float (0.1, 3.14159: their float is 0.10000000149011612, ...), one that
+# rounds to its float (123456789 -> 123456792) and short binary fractions (docs/views.md, FLOAT)
+FLOATS = (0.5, 16777216.0, -3.75, 1024.125, 0.1, 99.5, 123456789.0, 0.0, 3.14159, -0.25)
+#: the largest FLOAT (row 4, the extremes)
+FLOAT_MAX = 3.4028234663852886e38
 #: product_specs row 1 carries a thumbnail this big: its item lands just under DynamoDB's 400 KB
 NEAR_LIMIT_BLOB_BYTES = 405_000
 MAX_BARCODE = 18446744073709551615  # BIGINT UNSIGNED
@@ -366,6 +370,7 @@ class ShopGenerator:
             elif sid == 4:
                 row.update(
                     lab_ratio=WIDEST_RATIO.copy_negate(),  # exact (unary minus rounds to 28 digits)
+                    weight_kg=FLOAT_MAX,
                     barcode=MAX_BARCODE,
                     opens_at="-838:59:59.000",
                     measured_at=datetime(2038, 1, 19, 3, 14, 7, 999_999),

@@ -197,6 +197,18 @@ class _EntityBuilder:
     def col(self, alias: str, column: str) -> str:
         return f"{self.q(alias)}.{self.q(column)}"
 
+    def is_float(self, alias: str, column: str) -> bool:
+        """Is the column a FLOAT (single precision) per the schema?"""
+        info = self.column_info(alias, column)
+        return info is not None and info.data_type == "float"
+
+    def value_col(self, alias: str, column: str) -> str:
+        """A column read as a value: FLOAT widened to DOUBLE. The server prints a FLOAT (as text, in
+        JSON) with 6 significant digits (16777216 -> 16777200); the DOUBLE holding the same binary value
+        prints the shortest digits that read back exactly (docs/views.md, "FLOAT and DOUBLE")."""
+        sql = self.col(alias, column)
+        return f"CAST({sql} AS DOUBLE)" if self.is_float(alias, column) else sql
+
     def allocate_alias(self, preferred: str) -> str:
         base = re.sub(r"[^A-Za-z0-9_$]", "_", preferred)[: MAX_IDENTIFIER - 4] or "j"
         name = base
@@ -275,6 +287,12 @@ class _EntityBuilder:
             self.check_column(alias, column.name, path)
             if seen is not None:
                 seen.append((alias, column.name))
+            if self.is_float(alias, column.name):
+                widened = exp.Cast(this=column.copy(), to=exp.DataType.build("DOUBLE"))
+                if column is tree:
+                    tree = widened
+                else:
+                    column.replace(widened)
         return render_sql(tree)
 
     def resolve_column(self, column: exp.Column, path: str, what: str, names: _Names) -> str:
@@ -600,7 +618,7 @@ class _EntityBuilder:
                 )
             col = m.group(2)
         self.check_column(self.src_alias, col, f"{attr.path}.source_column")
-        return self.col(self.src_alias, col)
+        return self.value_col(self.src_alias, col)
 
     def value(self, attr: Attribute) -> str:
         """The SQL of one attribute's value, before the wire-format cast."""
@@ -722,7 +740,7 @@ class _EntityBuilder:
                 if literal:
                     parts.append(self.d.literal(literal))
                     literal = ""
-                parts.append(self.d.to_text(self.col(self.src_alias, name)))
+                parts.append(self.d.to_text(self.value_col(self.src_alias, name)))
                 i = end + 1
                 continue
             literal += ch

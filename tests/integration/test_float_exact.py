@@ -1,0 +1,173 @@
+"""FLOAT and DOUBLE columns reach DynamoDB exactly, on real MariaDB + DynamoDB Local.
+
+The server prints a FLOAT with 6 significant digits (``16777216`` -> ``16777200``, ``1024.125`` ->
+``1024.12``); the view must not. The promised text (docs/views.md, "FLOAT and DOUBLE") is the shortest
+decimal that reads back as the stored binary value *as a double*: for a FLOAT that is the float32
+widened to a double (``0.1`` is stored as 0.100000001490116119384765625 -> ``0.10000000149011612``).
+The expectations are computed here from the Python literals inserted (``struct`` gives the float32),
+never from the view, the encoder or the server's printing.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+from _etl_expect import make_config
+
+from dynamigrate.contract import parse_contract
+from dynamigrate.evaluate import Evaluator
+from dynamigrate.pipeline import MigrateOptions, migrate
+
+pytestmark = pytest.mark.integration
+
+# id -> (FLOAT value, DOUBLE value); None is NULL
+VALUES: dict[int, tuple[float | None, float | None]] = {
+    1: (16777216.0, 16777216.0),
+    2: (1024.125, 0.1),
+    3: (0.1, 0.30000000000000004),
+    4: (123456789.0, 123456789.123456789),
+    5: (3.14159, -2.5e-10),
+    6: (-3.4028234663852886e38, 1e22),
+    7: (1.17549435e-38, 12345678.9),
+    8: (None, None),
+    9: (-0.0, 7.0),
+    10: (2.5, 4503599627370497.0),
+}
+
+
+def _float32(value: float) -> float:
+    """The float a MySQL FLOAT column stores for ``value`` (IEEE single precision), as a double."""
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
+def _text(value: float) -> str:
+    """The shortest decimal that reads back as ``value`` (Python's repr), without '.0' or 'e+'."""
+    return "0" if value == 0 else format(Decimal(repr(value)).normalize(), "f")
+
+
+def _s_text(value: float) -> str:
+    """S from a double: its shortest digits (repr), an integer without '.0', exponent as '1e38'."""
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value).replace("e+", "e")
+
+
+def _contract_data(prefix: str) -> dict[str, Any]:
+    return {
+        "tables": [
+            {
+                "table": f"{prefix}Floats",
+                "type": "single-entity",
+                "source_table": "measures",
+                "pk": "PK",
+                "attributes": [
+                    {
+                        "name": "PK",
+                        "type": "S",
+                        "source_column": "id",
+                        "transformation": {"type": "string-format", "format": "M#{id}"},
+                    },
+                    {"name": "f", "type": "N", "source_column": "f"},
+                    {"name": "d", "type": "N", "source_column": "d"},
+                    {
+                        "name": "f_text",
+                        "type": "S",
+                        "source_column": "f",
+                        "transformation": {"type": "string-format", "format": "{f}"},
+                    },
+                    {
+                        "name": "doc",
+                        "type": "M",
+                        "source_column": "id",
+                        "join": {
+                            "type": "json-construction",
+                            "target_table": "measures",
+                            "join_condition": "measures.id = measures.id",
+                            "construction": {
+                                "type": "object",
+                                "select_columns": {"f": "measures.f", "d": "measures.d"},
+                            },
+                        },
+                    },
+                ],
+            }
+        ]
+    }
+
+
+def _expected() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for i, (f, d) in VALUES.items():
+        item: dict[str, Any] = {"PK": {"S": f"M#{i}"}}
+        doc: dict[str, Any] = {}
+        if f is not None:
+            f_text = _text(_float32(f))
+            item["f"] = {"N": f_text}
+            item["f_text"] = {"S": _s_text(_float32(f))}
+            doc["f"] = {"N": f_text}
+        else:
+            doc["f"] = {"NULL": True}
+        if d is not None:
+            item["d"] = {"N": _text(d)}
+            doc["d"] = {"N": _text(d)}
+        else:
+            doc["d"] = {"NULL": True}
+        item["doc"] = {"M": doc}
+        out[f"M#{i}"] = item
+    return out
+
+
+def _setup(conn: Any) -> None:
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE measures (id INT PRIMARY KEY, f FLOAT NULL, d DOUBLE NULL)")
+        cur.executemany(
+            "INSERT INTO measures VALUES (%s, %s, %s)", [(i, f, d) for i, (f, d) in VALUES.items()]
+        )
+    conn.commit()
+
+
+def test_float_and_double_land_exactly(
+    mysql_conn: Any,
+    mysql_db: str,
+    mysql_settings: Any,
+    ddb_client: Any,
+    ddb_prefix: str,
+    ddb_endpoint: str,
+    tmp_path: Path,
+) -> None:
+    _setup(mysql_conn)
+    data = _contract_data(ddb_prefix)
+    contract_path = tmp_path / "contract.json"
+    contract_path.write_text(json.dumps(data), encoding="utf-8")
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, contract_path)
+
+    summary = migrate(cfg, MigrateOptions(progress_mode="quiet"))
+    assert summary.status == "ok", summary.render_text()
+
+    resp = ddb_client.scan(TableName=f"{ddb_prefix}Floats", ConsistentRead=True)
+    actual = {it["PK"]["S"]: {k: v for k, v in it.items() if k != "_dm_marker"} for it in resp["Items"]}
+    expected = _expected()
+    assert actual == expected
+    assert actual["M#1"]["f"] == {"N": "16777216"} and actual["M#2"]["f"] == {"N": "1024.125"}
+    assert actual["M#3"]["f"] == {"N": "0.10000000149011612"}
+
+    # the reference evaluator (validation) reads the same values
+    contract, problems = parse_contract(_contract_data(ddb_prefix))
+    assert contract is not None and not problems.errors, problems
+
+    def factory() -> Any:
+        return pymysql.connect(
+            **{**mysql_settings.connect_kwargs(), "database": mysql_db, "autocommit": True}
+        )
+
+    with Evaluator(factory, contract, f"{ddb_prefix}Floats") as ev:
+        evaluated = {r.item["PK"]["S"]: r.item for r in ev.iter_items(None, 3) if r.ok}
+    assert evaluated == expected
