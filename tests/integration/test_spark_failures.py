@@ -229,25 +229,28 @@ def test_resume_onto_a_target_that_lost_its_items_loads_the_table_again(
     from dynamigrate.target.provision import ensure_table
 
     cfg, _, contract, schema = _scenario(mysql_conn, mysql_db, ddb_endpoint, ddb_prefix, tmp_path)
-    comp = contract.table(ddb_prefix + "ShComp")
+    vc = contract.table(ddb_prefix + "ShVc")
+    want = expected_items()["ShVc"]  # every code but the empty one, which is a rejected row
     ctx = _ctx(cfg, contract, schema)
-    first = SparkEngine(spark).run_table(ctx, comp)
-    assert first.status == "done" and first.written == len(S_COMP)
+    first = SparkEngine(spark).run_table(ctx, vc)
+    assert first.status == "done" and first.written == len(want) and first.rejected == {"empty_key": 1}
     # the endpoint loses the table's data (deleted and created again, empty)
-    ddb_client.delete_table(TableName=comp.name)
-    ddb_client.get_waiter("table_not_exists").wait(TableName=comp.name)
-    ensure_table(ddb_client, comp)
+    ddb_client.delete_table(TableName=vc.name)
+    ddb_client.get_waiter("table_not_exists").wait(TableName=vc.name)
+    ensure_table(ddb_client, vc)
 
-    again = SparkEngine(spark).run_table(ctx, comp)  # the same run: --resume
+    again = SparkEngine(spark).run_table(ctx, vc)  # the same run: --resume
     assert again.status == "done"
     assert "the target lost its data" in again.extra["reloaded"]
     assert again.extra["spark"]["skipped_partitions"] == 0  # every partition read again
-    assert (again.read, again.written, again.skipped) == (len(S_COMP), len(S_COMP), 0)
+    assert (again.read, again.written, again.skipped) == (len(want) + 1, len(want), 0)
+    assert again.rejected == {"empty_key": 1}
     assert again.accounting is not None and again.accounting["status"] == "ok"
-    assert compare(scan_items(ddb_client, comp.name), expected_items()["ShComp"]) == []
-    # the written keys of the run are the reload's (each item once)
-    keys = [json.dumps(r["key"], sort_keys=True) for r in ctx.run.read_lines(ctx.run.written_file(comp.name))]
-    assert len(keys) == len(set(keys)) == len(S_COMP)
+    assert compare(scan_items(ddb_client, vc.name), want) == []
+    # the written keys of the run are the reload's (each item once); the rejected row is listed once
+    keys = [json.dumps(r["key"], sort_keys=True) for r in ctx.run.read_lines(ctx.run.written_file(vc.name))]
+    assert len(keys) == len(set(keys)) == len(want)
+    assert [r["code"] for r in ctx.run.read_lines("rejected.jsonl")] == ["empty_key"]
 
 
 def test_the_job_script_entry_point_discovers_the_keys_in_the_view(

@@ -101,6 +101,14 @@ def set_aside(run: RunDir, table: str, reason: str) -> None:
         path = run.path / rel.rstrip("/")
         if path.exists():
             path.rename(path.with_name(f"{path.name}.{stamp}"))
+    # the table's rejected rows and conflicts come again with the new partitions: the run files keep
+    # the other tables' lines only (the whole files are kept apart, named with the stamp)
+    for name in ("rejected.jsonl", "conflicts.jsonl"):
+        old = run.set_aside(name, f"{table}.{stamp}")
+        if old is not None:
+            from dynamigrate.runstate import read_jsonl
+
+            run.writer(name).write_many([r for r in read_jsonl(old) if r.get("table") != table])
 
 
 def reload_if_target_lost(ctx: EtlContext, table: Table, result: TableResult, client: Any) -> bool:
