@@ -56,7 +56,10 @@ def add_generate_arguments(p: argparse.ArgumentParser, positional: bool = True) 
         "--dialect",
         choices=["mysql", "mariadb", "auto"],
         default=None,
-        help="SQL dialect: mysql (MySQL 8.0, default), mariadb, or auto (from SELECT VERSION(); needs --config)",
+        help=(
+            "SQL dialect: mysql (MySQL 8.0), mariadb, or auto (from SELECT VERSION(); needs --config); "
+            "default: the server's with --schema-from-db, else mysql"
+        ),
     )
     p.add_argument(
         "--accept",
@@ -120,6 +123,12 @@ def run_generate(args: argparse.Namespace) -> int:
         )
     if config and (dialect == "auto" or getattr(args, "schema_from_db", False)):
         version, schema = _read_server(config, getattr(args, "database", None), args.schema_from_db)
+        if args.dialect is None:
+            # the server was asked anyway: its dialect (or the config's), not MySQL 8's by default; MySQL
+            # 8 views (LATERAL, correlated derived tables) fail to apply on MariaDB
+            from dynamigrate.config import load_config
+
+            dialect = load_config(config).migration.dialect or "auto"
         if dialect == "auto":
             from dynamigrate.sqlgen import dialect_from_version
 

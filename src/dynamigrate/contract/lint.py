@@ -19,7 +19,7 @@ from sqlglot.errors import SqlglotError
 
 from dynamigrate.contract.model import DOCUMENT_TYPES, Attribute, Contract, Entity, Table
 from dynamigrate.contract.problems import ProblemList, did_you_mean
-from dynamigrate.contract.validate import placeholder_syntax_error, placeholders
+from dynamigrate.contract.validate import placeholder_syntax_error, placeholders, source_format_name
 from dynamigrate.source.schema import ColumnInfo, SchemaInfo, TableInfo
 
 QUALIFIED_RE = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*\.\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*$")
@@ -234,7 +234,9 @@ def _lint_column_type(
     path = f"{attr.path}.type"
     where = f"column {col.name} is {col.column_type or col.data_type}"
     t = attr.transformation
-    if t is not None and t.type == "date-format" and not (col.is_temporal or col.is_string):
+    # a number column read as epoch seconds/milliseconds is a date by its source_format
+    epoch = t is not None and source_format_name(t.source_format or "") in ("epoch", "epoch_ms")
+    if t is not None and t.type == "date-format" and not (col.is_temporal or col.is_string or epoch):
         problems.warning(
             path,
             f"date-format on '{attr.name}', but {where}, not a date",
