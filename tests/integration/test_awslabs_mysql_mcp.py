@@ -355,3 +355,20 @@ def test_migrate_via_awslabs_server_loads_what_the_direct_path_loads(
     assert len(results["mcp"]) == authors + 2 * books
     assert results["mcp"] == results["direct"]
     conn.close()
+
+
+def test_endpoint_the_cluster_does_not_advertise_fails_at_start_with_the_reason(
+    rig: AwsLabsMysqlRig, mysql_settings: Any, db: str
+) -> None:
+    from dynamigrate.errors import McpError
+
+    block = rig.block(db)
+    args = block["args"]
+    args[args.index("--db_endpoint") + 1] = "elsewhere.example.com"
+    with pytest.raises(McpError) as info:
+        McpExecutor(block, name="awslabs", database=db)
+    text = str(info.value)
+    assert "could not connect to the database" in text and "ValueError" in text
+    hint = info.value.hint or ""
+    # the server's own log says which check refused it; the hint names the flags to check
+    assert "does not match any endpoint of" in hint and "--db_endpoint" in hint
