@@ -399,3 +399,46 @@ def _rows(conn: Any, sql: str) -> list[tuple[Any, ...]]:
     with conn.cursor() as cur:
         cur.execute(sql)
         return list(cur.fetchall())
+
+
+def test_replicate_errors_say_the_fix(
+    shop_db_copy: str, binlog_on: None, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    import uuid
+
+    mysql_db = shop_db_copy
+    conn = _connect(mysql_db)
+    cfg, cfg_path = _config(tmp_path, "main", mysql_db, ddb_endpoint, ddb_prefix)
+    # a run that recorded no position (the binlog was off when it ran)
+    bare = RunDir.create(cfg.migration.output_dir, meta={"command": "migrate"})
+    proc = _replicate(cfg_path, "--run", bare.run_id, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "recorded no binlog position" in proc.stderr and "--from-position" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # a position whose file was purged (or never existed)
+    proc = _replicate(cfg_path, "--run", bare.run_id, "--from-position", "mariadb-bin.000000:4", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert (
+        "mariadb-bin.000000" in proc.stderr and "purged" in proc.stderr and "new full migrate" in proc.stderr
+    )
+    # not a position at all: bad input, exit 2
+    proc = _replicate(cfg_path, "--run", bare.run_id, "--from-position", "1181", check=False)
+    assert proc.returncode == 2 and "FILE:POS" in proc.stderr, proc.stderr
+    # a user without REPLICATION SLAVE / CLIENT
+    user = f"dm_norepl_{uuid.uuid4().hex[:8]}"
+    _exec(conn, f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw'")
+    try:
+        _exec(conn, f"GRANT SELECT ON `{mysql_db}`.* TO '{user}'@'127.0.0.1'")
+        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+        raw["mysql"].update(user=user, password="pw")
+        limited = tmp_path / "limited.json"
+        limited.write_text(json.dumps(raw), encoding="utf-8")
+        head = _one(conn, "SHOW MASTER STATUS")
+        proc = _replicate(
+            limited, "--run", bare.run_id, "--from-position", f"{head[0]}:{head[1]}", check=False
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert "GRANT REPLICATION SLAVE, REPLICATION CLIENT" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    finally:
+        _exec(conn, f"DROP USER '{user}'@'127.0.0.1'")

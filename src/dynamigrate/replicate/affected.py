@@ -193,17 +193,19 @@ def related_queries(
     for s in link.steps[:-1]:
         alias = f" AS {quote(s.qualifier)}" if s.qualifier != s.target else ""
         head += f" JOIN {quote(s.target)}{alias} ON {s.condition.replace('%', '%%')}"
-    quals = {last.qualifier}
-    # an alias the contract never declared (``parent.name`` with no join_alias) names the changed row too
-    quals |= {q for q, _ in refs(last.condition) if _low(q) not in earlier}
+    # an alias the contract never declared (``parent.id`` with no join_alias) names the changed row
+    unknown = {q for q, _ in refs(last.condition) if _low(q) not in earlier}
+    quals = {last.qualifier} | unknown
     out: list[tuple[str, list[Any]]] = []
-    if _low(last.qualifier) in earlier:
+    if _low(last.qualifier) in earlier and not unknown:
         # the same name on both sides: each occurrence in turn is the changed row
         n = sum(1 for q, _ in refs(last.condition) if _low(q) == _low(last.qualifier))
         for i in range(n):
             where, params = substitute(last.condition, {last.qualifier}, image, only=i)
             out.append((f"{head} WHERE {where}", params))
         return out
+    if _low(last.qualifier) in earlier:
+        quals = unknown  # the table's own name is the source row; the other name is the changed row
     where, params = substitute(last.condition, quals, image)
     out.append((f"{head} WHERE {where}", params))
     return out

@@ -14,12 +14,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from dynamigrate.errors import SourceError
+from dynamigrate.errors import ConfigError, SourceError
 from dynamigrate.runstate import RunDir, utcnow
 
 log = logging.getLogger(__name__)
 
 START_FILE = "binlog_start.json"
+GRANT_HINT = (
+    "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '<user>'@'<host>' (as an administrator; "
+    "MariaDB 10.5+ calls REPLICATION CLIENT BINLOG MONITOR)"
+)
 CHECKPOINT_FILE = "replicate/checkpoint.json"
 
 
@@ -35,7 +39,7 @@ class Position:
     def parse(cls, text: str) -> Position:
         name, sep, pos = text.rpartition(":")
         if not sep or not name or not pos.isdigit():
-            raise SourceError(
+            raise ConfigError(
                 f"'{text}' is not a binlog position",
                 hint="write FILE:POS, e.g. mariadb-bin.000002:1181 (SHOW MASTER STATUS shows the head)",
             )
@@ -169,7 +173,7 @@ def check_server(conn: Any, start: Position) -> Position:
     except Exception as exc:
         raise SourceError(
             f"cannot read the binlog head (SHOW MASTER STATUS): {exc}",
-            hint="GRANT REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO the migration user",
+            hint=GRANT_HINT,
         ) from None
     if top is None:
         raise SourceError("SHOW MASTER STATUS returned nothing", hint="turn the binlog on (log_bin)")
@@ -198,5 +202,26 @@ def check_replication_grant(conn: Any) -> None:
     if "REPLICATION SLAVE" not in grants and "REPLICATION REPLICA" not in grants:
         raise SourceError(
             "the MySQL user may not read the binary log (no REPLICATION SLAVE privilege)",
-            hint="GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '<user>'@'<host>'",
+            hint=GRANT_HINT,
         )
+
+
+def translate_stream_error(exc: BaseException, position: Position) -> SourceError | None:
+    """The binlog dump's refusals as errors with the fix (None: not one of those)."""
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    code = args[0] if args and isinstance(args[0], int) else None
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    if code == 1236:
+        return SourceError(
+            f"the server cannot send the binlog from {position}: {text}",
+            hint="the position was purged or never existed: run a new full migrate (or `migrate "
+            "--write-mode sync`) and replicate from that run; keep binlogs longer "
+            "(binlog_expire_logs_seconds)",
+            position=str(position),
+        )
+    if code in (1227, 1045, 1142):
+        return SourceError(
+            f"the MySQL user may not read the binary log: {text}",
+            hint=GRANT_HINT,
+        )
+    return None

@@ -26,6 +26,7 @@ from dynamigrate.replicate.position import (
     check_replication_grant,
     check_server,
     start_position,
+    translate_stream_error,
     write_checkpoint,
 )
 from dynamigrate.runstate import RunDir, utcnow
@@ -238,8 +239,11 @@ def replicate(
         summary.status = "stopped" if stop.is_set() else "caught up" if stop_at_head else "stopped"
         if stop_at_head:
             summary.lag_seconds = 0.0
-    except BaseException:
+    except BaseException as exc:
         summary.status = "failed"
+        translated = translate_stream_error(exc, boundary)
+        if translated is not None:
+            raise translated from None
         raise
     finally:
         reader.close()
