@@ -111,9 +111,11 @@ def run_command(handler: Callable[[Any], Any], args: Any) -> int:
     """Run a command handler with the CLI's mapping of errors to exit codes and guidance (shared by
     ``dynamigrate`` and the workshop scripts in tools/). Everything it prints goes through
     :mod:`dynamigrate.redact` (secrets masked by value)."""
+    from dynamigrate.cli._streams import pipe_safe_std_streams
     from dynamigrate.redact import redacted_std_streams
 
-    with redacted_std_streams():
+    # a closed pipe (`dynamigrate migrate | head -1`) stops the printing, never the command
+    with pipe_safe_std_streams(), redacted_std_streams():
         try:
             return int(handler(args) or 0)
         except KeyboardInterrupt:
