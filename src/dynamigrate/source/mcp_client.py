@@ -353,6 +353,23 @@ class McpSession:
     def _scrub(self, text: str) -> str:
         return _scrub(text, self._secrets)
 
+    def stderr_size(self) -> int:
+        """How much the server has written to its stderr so far (a mark for :meth:`stderr_since`)."""
+        try:
+            self._errlog.flush()
+            return self._errlog.seek(0, os.SEEK_END)
+        except (OSError, ValueError):
+            return 0
+
+    def stderr_since(self, mark: int) -> str:
+        """What the server wrote to its stderr after ``mark`` (secrets scrubbed)."""
+        try:
+            self._errlog.flush()
+            self._errlog.seek(mark)
+            return self._scrub(self._errlog.read())
+        except (OSError, ValueError):
+            return ""
+
     def stderr_tail(self, limit: int = 1500) -> str:
         try:
             self._errlog.flush()
@@ -640,6 +657,20 @@ def pick_adapter(
 # -------------------------------------------------------------------------------------- executor
 
 
+_ASYNCMY_ERROR = re.compile(r"Database connection error: \((\d{4}), [\"'](.*?)[\"']\)\s*$", re.MULTILINE)
+
+
+def _database_error_from_log(log_text: str) -> str | None:
+    """MySQL's own error out of awslabs' server log: its answer carries only the exception type
+    ("run_query unexpected error", ``{'error_type': 'OperationalError'}``), its stderr the whole error
+    (``Database connection error: (1054, "Unknown column ...")``)."""
+    found = _ASYNCMY_ERROR.findall(log_text)
+    if not found:
+        return None
+    errno, message = found[-1]
+    return f"{errno}: {message}"
+
+
 class McpExecutor:
     """:class:`StatementExecutor` through an MCP server. ``config`` is its ``mcpServers`` block
     (``command``, ``args``, ``env``, optional ``cwd``) plus, from dynamigrate, ``default_env`` and
@@ -878,9 +909,12 @@ class McpExecutor:
                 unsendable=True,
             )
         start = time.perf_counter()
+        mark = self.session.stderr_size()
         outcome = self.session.call_tool(self.adapter.tool, self.adapter.arguments(text))
         duration = time.perf_counter() - start
         ok, error = self.adapter.interpret(outcome)
+        if not ok and error and "run_query unexpected error" in error:
+            error = _database_error_from_log(self.session.stderr_since(mark)) or error
         if not ok and INJECTION_MARKER in (error or ""):
             return StatementResult(
                 sql,
