@@ -10,8 +10,9 @@ from typing import Any
 from dynamigrate.contract.model import Contract, Entity, Table
 from dynamigrate.evaluate.fragments import ROW_ALIAS, EvaluationUnsupported, quote
 from dynamigrate.evaluate.nodes import Accumulator, SlotRow, V, weighted_key
-from dynamigrate.evaluate.plan import OTHER_ALIAS, SOURCE, Plan, Planner, Slot
+from dynamigrate.evaluate.plan import Planner
 from dynamigrate.evaluate.schema import Catalog, match_key, sort_key
+from dynamigrate.evaluate.slots import OTHER_ALIAS, SOURCE, Plan, Slot
 from dynamigrate.evaluate.values import (
     MAX_ITEM_BYTES,
     DdbValue,

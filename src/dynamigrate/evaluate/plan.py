@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from sqlglot import exp
 
@@ -33,119 +31,29 @@ from dynamigrate.evaluate.fragments import (
     Fragment,
     order_items,
     parse,
-    quote,
     split_and,
     subfragment,
 )
 from dynamigrate.evaluate.schema import BaseTable, Catalog
+from dynamigrate.evaluate.slots import (
+    OTHER_ALIAS,
+    SOURCE,
+    AttrPlan,
+    Cross,
+    Pair,
+    Plan,
+    Scope,
+    Slot,
+    is_json_column,
+    sql_text,
+    static_text,
+)
 
 _QUALIFIED = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*\.\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*$")
 _NUMBER_FORMAT = re.compile(r"^(0+)(?:\.(0+))?$")
 _INTERVAL = re.compile(
     r"^\s*([+-]?\d+)\s+(MICROSECOND|SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\s*$", re.IGNORECASE
 )
-SOURCE = "src"
-#: the alias of the other row when a join-condition part over two rows is evaluated
-OTHER_ALIAS = "_o"
-
-
-@dataclass
-class Pair:
-    """``this.column = <value of expression ``index`` of slot ``other``>``."""
-
-    other: str
-    index: int
-    column: str
-    other_column: str | None  # the other side's base column (for numeric/collation matching)
-    #: text on both sides: the other slot's expression giving the collation weight of the value (the
-    #: server's ``WEIGHT_STRING``), so rows match exactly as the collation compares them
-    weight_index: int | None = None
-
-
-@dataclass
-class Cross:
-    """A join-condition part over the target row *and* another row that is not an equality of columns
-    (``p.valid_from <= o.created_at``): the server evaluates it for each (row, candidate) pair the
-    equalities found, both rows located by their keys; which pairs are tested is Python."""
-
-    other: str
-    sql: str  # 1/0 over `_o` (the other row) and `_t` (the candidate)
-    other_keys: list[int]  # expressions of the other slot: its row key
-    other_key_columns: tuple[str, ...]
-    target_keys: list[int]  # expressions of the target slot: its primary key
-
-
-@dataclass
-class Slot:
-    id: str
-    table: BaseTable
-    kind: str  # source | one | many
-    exprs: list[str] = field(default_factory=list)
-    pairs: list[Pair] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
-    gates: list[tuple[str, int]] = field(default_factory=list)  # (slot, index of a 1/0 expression)
-    order: list[tuple[int, bool]] = field(default_factory=list)  # (expression index, descending)
-    order_weights: list[int] = field(default_factory=list)  # collation weight of each order item
-    limit: int | None = None
-    signature: str = ""
-    #: to-many slot of an aggregate: rows are folded while they stream, never kept
-    aggregate: N.Aggregate | None = None
-    cross: list[Cross] = field(default_factory=list)
-
-    def add(self, sql: str) -> int:
-        if sql in self.exprs:
-            return self.exprs.index(sql)
-        self.exprs.append(sql)
-        return len(self.exprs) - 1
-
-    def weight(self, index: int) -> int:
-        """The collation sort weight of expression ``index`` (for text values; PAD SPACE: trailing spaces
-        do not count)."""
-        return self.add(f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {self.exprs[index]}))")
-
-    def column(self, name: str) -> int:
-        sql = f"{quote(ROW_ALIAS)}.{quote(name)}"
-        col = self.table.column(name)
-        if col is not None and col.data_type == "float":
-            sql = f"CAST({sql} AS DOUBLE)"  # exact: see Fragment.render
-        return self.add(sql)
-
-
-@dataclass
-class AttrPlan:
-    attribute: Attribute
-    node: N.Node
-
-
-@dataclass
-class Plan:
-    table: Table
-    entity: Entity
-    slots: dict[str, Slot]
-    attributes: list[AttrPlan]
-    filter_sql: str | None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def source(self) -> Slot:
-        return self.slots[SOURCE]
-
-
-class _Scope:
-    """Qualifier (lower case) -> slot, plus the slot of unqualified columns (None: decide with the
-    schema among ``candidates``) and the slot an undeclared qualifier stands for (conditionals)."""
-
-    def __init__(
-        self,
-        mapping: dict[str, str],
-        default: str | None,
-        candidates: tuple[str, ...] = (),
-        undeclared: str | None = None,
-    ):
-        self.mapping = mapping
-        self.default = default
-        self.candidates = candidates
-        self.undeclared = undeclared
 
 
 class Planner:
@@ -174,7 +82,7 @@ class Planner:
         self.slots[sid] = slot
         return slot
 
-    def slot_of(self, ref: ColumnRef, scope: _Scope, path: str) -> str:
+    def slot_of(self, ref: ColumnRef, scope: Scope, path: str) -> str:
         if ref.qualifier is not None:
             sid = scope.mapping.get(ref.qualifier.lower())
             if sid is not None:
@@ -201,7 +109,7 @@ class Planner:
             hint=f"qualify it, e.g. table.{ref.name}",
         )
 
-    def register(self, frag: Fragment, scope: _Scope, home: str) -> tuple[str, int]:
+    def register(self, frag: Fragment, scope: Scope, home: str) -> tuple[str, int]:
         """Put a one-row fragment on the slot whose columns it uses (``home`` when it uses none)."""
         sids = {self.slot_of(ref, scope, frag.path) for ref in frag.columns}
         if len(sids) > 1:
@@ -218,8 +126,8 @@ class Planner:
                 raise self.err(f"table '{slot.table.name}' has no column '{ref.name}'", frag.path)
         return sid, slot.add(frag.render(lambda _ref: ROW_ALIAS, _is_float_in(slot.table)))
 
-    def source_scope(self) -> _Scope:
-        return _Scope({self.src_name.lower(): SOURCE}, SOURCE)
+    def source_scope(self) -> Scope:
+        return Scope({self.src_name.lower(): SOURCE}, SOURCE)
 
     def source_expr(self, text: str, path: str) -> N.Expr:
         sid, idx = self.register(parse(text, path), self.source_scope(), SOURCE)
@@ -290,7 +198,7 @@ class Planner:
         # the joined row is the one whose primary key is compared
         return [Pair(current, self.slots[current].column(other), pk, other)]
 
-    def condition(self, text: str, path: str, target: Slot, scope: _Scope) -> None:
+    def condition(self, text: str, path: str, target: Slot, scope: Scope) -> None:
         """Equalities between the target and another row become pairs; conjuncts over the target alone
         filter its rows; conjuncts over another row alone gate the match."""
         frag = parse(text, path)
@@ -402,7 +310,7 @@ class Planner:
             if target_name.lower() not in scope_map:
                 mapping[target_name.lower()] = slot.id
             self.condition(
-                text, path, slot, _Scope(mapping, None, (slot.id, *dict.fromkeys(scope_map.values())))
+                text, path, slot, Scope(mapping, None, (slot.id, *dict.fromkeys(scope_map.values())))
             )
         return slot
 
@@ -433,7 +341,7 @@ class Planner:
             sel_map[target.lower()] = slot.id  # for a self-reference, table.x means the joined row
         if declared:
             sel_map[declared.lower()] = slot.id
-        sel_scope = _Scope(sel_map, slot.id, undeclared=undeclared)
+        sel_scope = Scope(sel_map, slot.id, undeclared=undeclared)
         sel_frag = parse(j.select_column or "", f"{j.path}.select_column")
         sid, idx = self.register(sel_frag, sel_scope, slot.id)
         if j.type in ("foreign-key", "lookup-table", "multi-column"):
@@ -449,12 +357,12 @@ class Planner:
         if target.lower() not in scope_map:
             cond_map[target.lower()] = slot.id
         cond_frag = parse(j.condition or "", f"{j.path}.condition")
-        csid, cidx = self.register(cond_frag, _Scope(cond_map, SOURCE, undeclared=undeclared), SOURCE)
+        csid, cidx = self.register(cond_frag, Scope(cond_map, SOURCE, undeclared=undeclared), SOURCE)
         cslot = self.slots[csid]
         truth = cslot.add(f"(CASE WHEN {cslot.exprs[cidx]} THEN 1 ELSE 0 END)")
         return N.IfElse(N.Expr(csid, truth), value, self.else_value(j, sel_scope, attr, slot.id))
 
-    def else_value(self, j: Join, scope: _Scope, attr: Attribute, home: str) -> N.Node:
+    def else_value(self, j: Join, scope: Scope, attr: Attribute, home: str) -> N.Node:
         ev = j.else_value
         path = f"{j.path}.else_value"
         if isinstance(ev, str) and _QUALIFIED.match(ev):
@@ -477,7 +385,7 @@ class Planner:
             )
             scope[step.target_table.lower()] = slot.id
             frag = parse(step.select_column, f"{step.path}.select_column")
-            sid, idx = self.register(frag, _Scope(dict(scope), slot.id), slot.id)
+            sid, idx = self.register(frag, Scope(dict(scope), slot.id), slot.id)
             values.append(N.Expr(sid, idx))
         if not values:
             raise self.err("a chain needs at least one join", f"{j.path}.joins")
@@ -487,20 +395,20 @@ class Planner:
 
     # -- to-many ------------------------------------------------------------------------------------
 
-    def to_many(self, target_name: str, text: str, path: str) -> tuple[Slot, _Scope]:
+    def to_many(self, target_name: str, text: str, path: str) -> tuple[Slot, Scope]:
         slot = self.new_slot(target_name, "many")
         self_ref = target_name.lower() == self.src_name.lower()
         if self_ref:
             slot.pairs += self.self_reference_pairs(parse(text, path), slot, SOURCE, to_many=True)
-            inner = _Scope({target_name.lower(): slot.id}, slot.id)
+            inner = Scope({target_name.lower(): slot.id}, slot.id)
         else:
             mapping = {self.src_name.lower(): SOURCE, target_name.lower(): slot.id}
-            self.condition(text, path, slot, _Scope(mapping, None, (slot.id, SOURCE)))
-            inner = _Scope(dict(mapping), slot.id)
+            self.condition(text, path, slot, Scope(mapping, None, (slot.id, SOURCE)))
+            inner = Scope(dict(mapping), slot.id)
         return slot, inner
 
     def order_and_limit(
-        self, slot: Slot, scope: _Scope, order_by: str | None, limit: int | None, path: str
+        self, slot: Slot, scope: Scope, order_by: str | None, limit: int | None, path: str
     ) -> None:
         if order_by:
             for frag, desc in order_items(order_by, f"{path}.order_by"):
@@ -523,7 +431,7 @@ class Planner:
             sid, idx = self.register(frag, scope, slot.id)
             if sid != slot.id:
                 raise self.err(f"select column '{text}' is not over the related rows", frag.path)
-            members.append(N.Member(key, idx, _is_json_column(slot, frag)))
+            members.append(N.Member(key, idx, is_json_column(slot, frag)))
         self.order_and_limit(slot, scope, c.order_by, c.limit if c.type == "array" else 1, c.path)
         if c.type not in ("array", "object"):
             raise self.err(f"construction type '{c.type}' is not array or object", f"{c.path}.type")
@@ -599,7 +507,7 @@ class Planner:
             and self.src.column(frag.tree.name) is None
         ):
             # a bare word that is not a column of the source row is the text itself
-            return _sql_text(text)
+            return sql_text(text)
         return self._source_sql(frag)
 
     def transformation(self, attr: Attribute, t: Transformation) -> N.Node:
@@ -704,33 +612,3 @@ def _is_float_in(table: BaseTable) -> Callable[[ColumnRef], bool]:
         return col is not None and col.data_type == "float"
 
     return widen
-
-
-def _is_json_column(slot: Slot, frag: Fragment) -> bool:
-    if isinstance(frag.tree, exp.Column):
-        col = slot.table.column(frag.tree.name)
-        return col is not None and col.data_type == "json"
-    return False
-
-
-def _sql_text(text: str) -> str:
-    """A string literal that means the same in every sql_mode (hex when it holds a backslash)."""
-    if "\\" in text or any(ord(ch) < 32 for ch in text):
-        return f"CAST(X'{text.encode('utf-8').hex()}' AS CHAR CHARACTER SET utf8mb4)"
-    return "'" + text.replace("'", "''") + "'"
-
-
-def static_text(value: Any, atype: str) -> Any:
-    """A ``static`` value (or ``null_value``/``else_value`` literal) as the view emits it: numbers as
-    their JSON text, booleans 1/0 for BOOL and 'true'/'false' otherwise, objects/lists as JSON text."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        if atype == "BOOL":
-            return 1 if value else 0
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
