@@ -838,3 +838,69 @@ def test_library_end_to_end_exact_items(
 
     assert main(["validate", "--config", str(cfg), "--full"]) == 0
     assert "differing 0" in capsys.readouterr().out
+
+
+def test_duplicate_rows_without_primary_key_are_skipped_not_written(
+    mysql_db: str, mysql_conn: Any, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """Two identical rows of a table without a primary key give one key: one written, one skipped.
+
+    The conditional writers took the second row's failed condition for "our own earlier write" (same
+    content, same marker) and counted both rows as written, while DynamoDB holds one item; the batch
+    strategy already said skipped. Both strategies must say the same.
+    """
+    with mysql_conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE readings (device_id BIGINT UNSIGNED NOT NULL, ts DATETIME(6) NOT NULL, v DECIMAL(38,10))"
+        )
+        cur.execute(
+            "INSERT INTO readings VALUES (18446744073709551615,'2024-01-01 00:00:00.000001',1.5),"
+            " (18446744073709551615,'2024-01-01 00:00:00.000001',1.5), (1,'2024-06-30 23:59:59.999999',NULL)"
+        )
+    mysql_conn.commit()
+    expected = [
+        {"PK": "DEV#1", "SK": "2024-06-30 23:59:59.999999", "device_id": "1"},
+        {
+            "PK": "DEV#18446744073709551615",
+            "SK": "2024-01-01 00:00:00.000001",
+            "device_id": "18446744073709551615",
+            "v": "1.5",
+        },
+    ]
+    for strategy in ("auto", "batch"):
+        table = f"{ddb_prefix}Readings{strategy}"
+        path = tmp_path / f"{strategy}.json"
+        attrs = [
+            _a("PK", "S", "readings", "device_id", transformation=_sf("DEV#{device_id}")),
+            _a("SK", "S", "readings", "ts"),
+            _a("device_id", "N", "readings", "device_id"),
+            _a("v", "N", "readings", "v"),
+        ]
+        doc = {
+            "table": table,
+            "type": "single-entity",
+            "source_table": "readings",
+            "pk": "PK",
+            "sk": "SK",
+            "attributes": attrs,
+        }
+        path.write_text(json.dumps({"tables": [doc]}), encoding="utf-8")
+        (tmp_path / strategy).mkdir()
+        _, cfg = make_config(tmp_path / strategy, mysql_db, ddb_endpoint, path)
+        argv = [
+            "migrate",
+            "--config",
+            str(cfg),
+            "--accept",
+            "duplicate_key",
+            "--skip-validation",
+            "--strategy",
+            strategy,
+        ]
+        assert main(argv) == 0
+        assert _items(ddb_client, table) == expected
+        run_dir = next(p for p in (tmp_path / strategy / "runs").iterdir() if (p / "report.json").exists())
+        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+        assert report["tables"][0]["accounting"]["equation"] == (
+            "3 source rows = written 2 + skipped 1 + conflicts 0 + rejected 0 + filtered 0"
+        ), strategy

@@ -376,6 +376,9 @@ class _Op:
     on_condition_failed: str = "skip"  # skip | conflict
     condition_reason: str = "exists"
     read_image: Item | None = None  # sync: the image read before the write (old image for transact)
+    # a later row of this batch with the key of an earlier one (a duplicate key, e.g. a table without a
+    # primary key): finding the earlier row's identical item is not "our own write" but a lost row
+    repeat: bool = False
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
@@ -456,8 +459,8 @@ class TableWriter:
             ready.append(e)
         # the same key twice in one batch: write in rounds so that later rows act after earlier ones
         try:
-            for round_items in self._rounds(ready):
-                self._write_round(round_items, tally)
+            for n, round_items in enumerate(self._rounds(ready)):
+                self._write_round(round_items, tally, repeat=n > 0)
         finally:
             flush = getattr(self.sink, "flush", None)
             if callable(flush):
@@ -476,7 +479,7 @@ class TableWriter:
             rounds[n].append(e)
         return rounds
 
-    def _write_round(self, items: list[Encoded], tally: _Tally) -> None:
+    def _write_round(self, items: list[Encoded], tally: _Tally, repeat: bool = False) -> None:
         if not items:
             return
         if self.mode is WriteMode.OVERWRITE:
@@ -498,6 +501,8 @@ class TableWriter:
             ops = self._plan_sync(items, tally)
         if not ops:
             return
+        for op in ops:
+            op.repeat = repeat
         if self.options.strategy == "transact":
             self._run_transacts(ops, tally)
         else:
@@ -622,6 +627,11 @@ class TableWriter:
                     self._conflict(tally, op.encoded.key, "overwrote_concurrent_change (old image kept)")
 
     def _condition_failed(self, tally: _Tally, op: _Op, existing: Item | None) -> None:
+        if op.repeat and op.on_condition_failed == "skip":
+            # the earlier row of this batch with this key was written: this one is left out, counted
+            tally.inc("skipped")
+            self.sink.on_skipped(op.encoded.key, "duplicate_key")
+            return
         if (
             existing is not None
             and op.marker is not None
