@@ -150,7 +150,7 @@ class FreshTableWriter:
     def _existing(self, items: list[Any]) -> tuple[dict[str, dict[str, Any]], int]:
         from botocore.exceptions import ClientError
 
-        from dynamigrate.target.retry import RetryPolicy, terminal_error
+        from dynamigrate.target.retry import RetryPolicy, terminal_error, unprocessed_keys_error
 
         names = {f"#k{i}": k for i, k in enumerate(self.table.key_names)}
         if self.marker:
@@ -185,6 +185,8 @@ class FreshTableWriter:
                 found.extend(resp.get("Responses", {}).get(self.table.name, []))
                 request = resp.get("UnprocessedKeys") or {}
                 if request:
+                    if attempt >= policy.max_attempts:  # a cap, like every other retry
+                        raise unprocessed_keys_error(self.table.name, request, attempt)
                     retries[0] += 1
                     policy.backoff(attempt, "throttle", "UnprocessedKeys")
                     attempt += 1

@@ -76,7 +76,7 @@ def check_target(client: Any, table: str, written_log: Path) -> TargetCheck:
     """Read back a sample of the keys written so far; how many are gone."""
     from botocore.exceptions import ClientError
 
-    from dynamigrate.target.retry import RetryPolicy, table_error
+    from dynamigrate.target.retry import RetryPolicy, table_error, unprocessed_keys_error
 
     keys = sample_written_keys(written_log)
     if not keys:
@@ -96,6 +96,8 @@ def check_target(client: Any, table: str, written_log: Path) -> TargetCheck:
             found += len(resp.get("Responses", {}).get(table, []))
             request = resp.get("UnprocessedKeys") or {}
             if request:
+                if attempt >= policy.max_attempts:  # a cap, like every other retry
+                    raise unprocessed_keys_error(table, request, attempt)
                 policy.backoff(attempt, "throttle", "UnprocessedKeys")
                 attempt += 1
     return TargetCheck(len(keys), len(keys) - found)

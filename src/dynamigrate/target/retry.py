@@ -229,6 +229,18 @@ class RetryPolicy:
                 attempt += 1
 
 
+def unprocessed_keys_error(table: str, request: dict[str, Any], attempts: int) -> TransientTargetError:
+    """BatchGetItem still leaving keys unprocessed after ``attempts`` calls: the table is throttled."""
+    left = sum(len(v.get("Keys", [])) for v in request.values() if isinstance(v, dict))
+    return TransientTargetError(
+        f"BatchGetItem on {table} still left {left} key(s) unprocessed after {attempts} attempts",
+        hint="DynamoDB is throttling the reads: raise the table's read capacity (or use on-demand) or "
+        "lower --concurrency; the run can be resumed",
+        code="DM520",
+        table=table,
+    )
+
+
 def terminal_error(exc: BaseException, **where: Any) -> TargetError:
     """A terminal DynamoDB error as a TargetError carrying DynamoDB's code and message."""
     return TargetError(
