@@ -202,6 +202,17 @@ def test_numbers_not_numeric_and_too_precise(db: tuple[Any, str]) -> None:
     assert p.examples == [{"PK": "user6@example.com", "_dm_rowid": 6}]
 
 
+def test_numbers_outside_dynamodb_range(db: tuple[Any, str]) -> None:
+    """1e300 and 1e-200 are numbers the encoder rejects (magnitude): preflight says so before the load."""
+    conn, database = db
+    scores = {1: "1e300", 2: "-1E126", 3: "9.99e125", 4: "1e-200", 5: "1e-130", 6: "0", 7: "-0.0", 8: None}
+    people(conn, [clean_row(i, score=s) for i, s in scores.items()])
+    report = run_preflight(conn, database, contract(PEOPLE_ATTRS))
+    f = only(report, "number_range")
+    assert (f.attribute, f.count, f.code, f.severity) == ("score", 3, "P144", "error")
+    assert [e["_dm_rowid"] for e in f.examples] == [1, 2, 4]
+
+
 def test_booleans(db: tuple[Any, str]) -> None:
     conn, database = db
     values = {1: "1", 2: "0", 3: "true", 4: "maybe", 5: "YES", 6: "x", 7: None, 8: "2", 9: "off"}

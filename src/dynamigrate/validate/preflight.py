@@ -61,6 +61,11 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "gsi_key_empty": ("P130", "warning", "empty GSI key: the item is left out of that index"),
     "not_numeric": ("P140", "error", "an N attribute holds a value that is not a number"),
     "number_precision": ("P141", "error", "an N value has more than 38 significant digits"),
+    "number_range": (
+        "P144",
+        "error",
+        "an N value outside DynamoDB's range (1E-130 to 9.99E+125 in magnitude)",
+    ),
     "not_boolean": ("P142", "error", "a BOOL attribute holds a value that is not a boolean"),
     "invalid_json": ("P143", "error", "an M/L attribute holds invalid JSON or the wrong JSON kind"),
     "item_too_large": ("P150", "error", "estimated item size over DynamoDB's 400 KB limit"),
@@ -342,6 +347,19 @@ def _checks_for(table: Table, columns: set[str]) -> list[_Check]:
                     f"'{name}' holds numbers with more than 38 significant digits: DynamoDB cannot store "
                     "them exactly, these rows would be rejected",
                     'round the values in the view (e.g. a calculation), or make the attribute "type": "S"',
+                )
+            )
+            # the encoder refuses these (target/encode.py _check_limits): a DOUBLE's 1e300, 1e-200
+            mag = f"ABS(CAST(TRIM({c}) AS DOUBLE))"
+            checks.append(
+                _Check(
+                    "number_range",
+                    name,
+                    f"({c} IS NOT NULL AND TRIM({c}) REGEXP {_NUMBER_REGEXP} AND {mag} <> 0 "
+                    f"AND ({mag} >= 1e126 OR {mag} < 1e-130))",
+                    f"'{name}' holds numbers outside DynamoDB's range (1E-130 to 9.99E+125 in magnitude): "
+                    "these rows would be rejected",
+                    'bring the values into range in the view (e.g. a case calculation), or make the attribute "type": "S"',
                 )
             )
         elif t == "BOOL":
