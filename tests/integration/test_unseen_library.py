@@ -818,6 +818,16 @@ def test_library_end_to_end_exact_items(
     assert main(["views", "apply", str(sql), "--config", str(cfg)]) == 0
     capsys.readouterr()
 
+    # Alice's AVG (39 digits) stops preflight; the orphaned prev_isbn is a warning that says what the
+    # items get: prev_title absent, prev_title2 its null_value
+    assert main(["preflight", "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert f"ERROR   P141 number_precision: {ddb_prefix}Members.fee_avg: 1 row(s)" in out
+    assert (
+        "1 row(s) have a join key (books.prev_isbn) that matches no row of books: 'prev_title' will be absent "
+        "from their items; 'prev_title2' gets its null_value '(none)' (tables[0].entities[1].attributes[8].join)"
+    ) in out
+
     assert main(["migrate", "--config", str(cfg), "--accept", "number_precision"]) == 0
     capsys.readouterr()
     for name, expected in EXPECTED.items():

@@ -61,7 +61,8 @@ def silent_null_findings(conn: Any, contract: Contract, table: Table, schema: Sc
                         count,
                         examples,
                         f"{count} row(s) have a join key ({inputs}) that matches no row of {first.target}: "
-                        f"'{names}' will be absent from their items ({first.path})",
+                        f"{_unmatched_outcome(table, ep.entity, list(dict.fromkeys(p.attribute for p in probes)))} "
+                        f"({first.path})",
                         f"fix the references that point nowhere (orphaned {inputs}), or accept that the "
                         "attribute is absent from these items",
                     )
@@ -82,3 +83,19 @@ def silent_null_findings(conn: Any, contract: Contract, table: Table, schema: Sc
                     )
                 )
     return findings
+
+
+def _unmatched_outcome(table: Table, entity_type: str, names: list[str]) -> str:
+    """What the items get where the join matches nothing: absent, or the join's null_value."""
+    entity = next((e for e in table.entities if e.entity_type == entity_type), None)
+    absent: list[str] = []
+    fallback: list[str] = []
+    for name in names:
+        attr = entity.attribute(name) if entity is not None else None
+        null_value = attr.join.null_value if attr is not None and attr.join is not None else None
+        if null_value is None:
+            absent.append(name)
+        else:
+            fallback.append(f"'{name}' gets its null_value {null_value!r}")
+    parts = [f"'{', '.join(absent)}' will be absent from their items"] if absent else []
+    return "; ".join([*parts, *fallback])
