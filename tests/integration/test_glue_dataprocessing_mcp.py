@@ -300,3 +300,103 @@ def test_migrate_glue_engine_via_the_real_server(
     assert job["DefaultArguments"]["--view"] == table.view_name
     (jr,) = gl.get_job_runs(JobName=job["Name"])["JobRuns"]
     assert jr["JobRunState"] == "SUCCEEDED"
+
+
+def test_migrate_cli_engine_glue_via_mcp(
+    tmp_path: Path,
+    aws_env: str,
+    dataprocessing_exe: str,
+    mysql_conn: Any,
+    mysql_db: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`dynamigrate migrate --engine glue --glue-via mcp` end to end against moto: views on MariaDB,
+    the DynamoDB table provisioned, the job made and run through the server. moto's runs never execute
+    the script, so the job's summary is put in S3 (as the script would) as soon as the run exists, and
+    validation is skipped (no item was written by anyone)."""
+    import threading
+
+    from _shapes_scenario import S_COMP, contract_dict, create_source
+
+    from dynamigrate import cli
+
+    url = aws_env
+    setup_aws(url)
+    create_source(mysql_conn)
+    data = contract_dict("")
+    data["tables"] = [t for t in data["tables"] if t["table"] == "ShComp"]
+    contract_path = tmp_path / "shapes.json"
+    contract_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    make_config(tmp_path, url)
+    raw = json.loads((tmp_path / "config.json").read_text())
+    raw["mysql"] = {
+        "host": "127.0.0.1",
+        "port": 3306,
+        "user": "dynamigrate",
+        "password": "dynamigrate",
+        "database": mysql_db,
+    }
+    raw["migration"]["contract_file"] = str(contract_path)
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    config = _with_server(tmp_path, url, dataprocessing_exe)
+    n = len(S_COMP)
+    summary = {
+        "counters": {"read": n, "written": n, "partitions": 2},
+        "rejected": {},
+        "resumed_counters": {},
+        "total_rows": n,
+        "entities": {
+            "s_comp": {"read": n, "written": n, "skipped": 0, "unchanged": 0, "conflicts": 0, "rejected": 0}
+        },
+    }
+    runs = tmp_path / "runs"
+    stop = threading.Event()
+
+    def put_summary() -> None:  # the job script's last act, for the run migrate creates
+        while not stop.is_set():
+            found = [p for p in runs.iterdir() if p.is_dir()] if runs.exists() else []
+            if found:
+                client(url, "s3").put_object(
+                    Bucket="dm-scripts",
+                    Key=f"etl/dynamigrate/{found[0].name}/output/spark-summary/ShComp.json",
+                    Body=json.dumps(summary).encode(),
+                )
+                return
+            time.sleep(0.05)
+
+    # the CLI passes --glue-via on in the process environment: undone after the test
+    monkeypatch.setenv("DYNAMIGRATE_GLUE_VIA", "direct")
+    helper = threading.Thread(target=put_summary, daemon=True)
+    helper.start()
+    logger = __import__("logging").getLogger("dynamigrate")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    try:
+        code = cli.main(
+            [
+                "migrate",
+                "--config",
+                str(config),
+                "--engine",
+                "glue",
+                "--glue-via",
+                "mcp",
+                "--via",
+                "direct",
+                "--skip-validation",
+                "--progress",
+                "quiet",
+            ]
+        )
+    finally:
+        stop.set()
+        logger.handlers[:], logger.propagate, logger.level = saved
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    gl = client(url, "glue")
+    (job,) = gl.get_jobs()["Jobs"]
+    tags = gl.get_tags(ResourceArn=f"arn:aws:glue:{REGION}:{ACCOUNT}:job/{job['Name']}")["Tags"]
+    assert tags.get("ManagedBy") == "DataprocessingMcpServer"
+    (jr,) = gl.get_job_runs(JobName=job["Name"])["JobRuns"]
+    assert jr["JobRunState"] == "SUCCEEDED"
+    assert "ShComp" in client(url, "dynamodb").list_tables()["TableNames"]
