@@ -1,8 +1,8 @@
 """Source tables of every key shape, a contract over them, and the items it must give (not collected).
 
 Shapes: a single BIGINT key with very sparse ids, a composite INT+VARCHAR key (a junction table), a
-composite of two VARCHARs, a VARCHAR key, a BINARY(16) key (UUIDs), no primary key but a unique key,
-no unique key at all; and a multi-entity table with four of them as entities. Values include NULLs,
+composite of two VARCHARs, a VARCHAR key, a BINARY(16) key (UUIDs), a DATE key, no primary key but a
+unique key, no unique key at all; and a multi-entity table with four of them as entities. Values include NULLs,
 emoji, empty strings and huge decimals.
 
 The rows are Python literals here; :func:`expected_items` maps them to items with plain Python (the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ S_BIN = [(uuid.UUID(int=(n * 0x9E3779B97F4A7C15) % 2**128).bytes, f"bin-{n:02d}"
 S_UNIQ = [
     (f"user{n}@example.{'org' if n % 2 else 'com'}", None if n % 3 == 0 else f"nick{n}") for n in range(26)
 ]
+S_DATE = [(date(2024, 1, 1) + timedelta(days=n * 37), n * n) for n in range(21)]
 S_NOKEY = [(n % 5, f"row-{n}") for n in range(17)]
 
 DDL = [
@@ -64,6 +66,7 @@ DDL = [
     "CREATE TABLE s_bin (id BINARY(16) NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL)",
     "CREATE TABLE s_uniq (email VARCHAR(60) NOT NULL, nick VARCHAR(20) NULL, UNIQUE KEY uq_email (email))",
     "CREATE TABLE s_nokey (a INT NULL, b VARCHAR(20) NULL)",
+    "CREATE TABLE s_date (day DATE NOT NULL PRIMARY KEY, v INT NOT NULL)",
 ]
 ROWS: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = {
     "s_int": (("id", "name", "amount"), S_INT),
@@ -73,6 +76,7 @@ ROWS: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = {
     "s_bin": (("id", "name"), S_BIN),
     "s_uniq": (("email", "nick"), S_UNIQ),
     "s_nokey": (("a", "b"), S_NOKEY),
+    "s_date": (("day", "v"), S_DATE),
 }
 
 
@@ -142,6 +146,7 @@ def contract_dict(prefix: str) -> dict[str, Any]:
             ),
             "filter": "nick IS NOT NULL",
         },
+        _single("ShDate", "s_date", [_a("PK", "s_date", "day"), _a("v", "s_date", "v", "N")], sk=False),
         _single(
             "ShNokey",
             "s_nokey",
@@ -245,6 +250,8 @@ def expected_items() -> dict[str, dict[tuple[Any, Any], dict[str, Any]]]:
     for email, nick in S_UNIQ:
         if nick is not None:  # the table's filter
             put("ShUniq", _item(PK=email, nick=nick))
+    for day, v in S_DATE:
+        put("ShDate", _item(PK=day.isoformat(), v=Decimal(v)))
     for a, b in S_NOKEY:
         put("ShNokey", _item(PK=b, SK=f"A#{a}", a=Decimal(a)))
         put("ShMulti", _item(PK=f"NK#{b}", SK=str(a)))
@@ -267,5 +274,6 @@ def source_rows() -> dict[str, int]:
         "ShBin": len(S_BIN),
         "ShUniq": len(S_UNIQ),
         "ShNokey": len(S_NOKEY),
+        "ShDate": len(S_DATE),
         "ShMulti": len(S_COMP) + len(S_VC) + len(S_NOKEY) + len(S_INT),
     }

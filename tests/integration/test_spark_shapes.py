@@ -117,7 +117,8 @@ def test_every_source_shape_lands_item_for_item(
 
 
 #: How each table is partitioned: rowid ranges (single integer key), ranges of the first key column
-#: (an integer; text or binary: between boundaries from the data), one partition (no unique key).
+#: (an integer; text or binary: between boundaries from the data), hash buckets (a DATE key), one
+#: partition (no unique key).
 SCHEMES = {
     "ShInt": {"rowid"},
     "ShComp": {"range"},
@@ -126,6 +127,7 @@ SCHEMES = {
     "ShBin": {"text-range"},
     "ShUniq": {"text-range"},
     "ShNokey": {"single"},
+    "ShDate": {"hash"},
     "ShMulti": {"rowid", "range", "text-range", "single"},
 }
 
@@ -141,6 +143,7 @@ ENTITY_ROWS = {
             "ShBin": ("s_bin", source_rows()["ShBin"]),
             "ShUniq": ("s_uniq", source_rows()["ShUniq"] - FILTERED["ShUniq"]),
             "ShNokey": ("s_nokey", len(S_NOKEY)),
+            "ShDate": ("s_date", source_rows()["ShDate"]),
         }.items()
     },
     "ShMulti": {"TAG": len(S_COMP), "CODE": len(S_VC), "ROW": len(S_NOKEY), "NUM": len(S_INT)},
