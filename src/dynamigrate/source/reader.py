@@ -233,7 +233,44 @@ class ViewReader:
                 key.entity,
             )
             return False
+        self._check_key_types(key)
         return True
+
+    def _check_key_types(self, key: EntityKey) -> None:
+        """The view's key columns must hold the key's columns: a view generated for another contract
+        or schema (``--skip-views``) can carry another entity's key in ``_dm_k1`` (a VARCHAR where the
+        reader bounds windows with BIGINTs), and every window would come back empty. The type family
+        of each view key column is compared with its source column's; a mismatch stops the entity."""
+        import pymysql
+
+        sql = (
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (%s, %s)"
+        )
+        try:
+            with self.key_conn.cursor() as cur:
+                cur.execute(sql, (self.view, key.source_table))
+                rows = cur.fetchall()
+        except pymysql.err.MySQLError as exc:
+            raise self._read_error(exc) from None
+        types: dict[tuple[str, str], str] = {
+            (str(t).lower(), str(c).lower()): str(d).lower() for t, c, d in rows
+        }
+        for view_col, src_col in zip(key.view_columns, key.columns, strict=True):
+            in_view = types.get((self.view.lower(), view_col.lower()))
+            in_source = types.get((key.source_table.lower(), src_col.lower()))
+            if in_view is None or in_source is None or _family(in_view) == _family(in_source):
+                continue
+            raise SourceError(
+                f"view {self.view} does not match the contract: its key column {view_col} is {in_view}, "
+                f"but it should hold {key.source_table}.{src_col} ({in_source}) for entity {key.entity}; "
+                "reading it would find no rows",
+                view=self.view,
+                table=key.source_table,
+                hint="the view was generated for another contract or schema: regenerate and apply the views "
+                "(run migrate without --skip-views, or `dynamigrate views generate --schema-from-db` then "
+                "`views apply`)",
+            )
 
     # -- rows -----------------------------------------------------------------------------------
     def _to_dict(self, names: list[str], raw: tuple[Any, ...]) -> dict[str, Any]:
@@ -357,6 +394,23 @@ class ViewReader:
                 yield Chunk(entity, pending, resumable=False)
             pending = rows
         yield Chunk(entity, pending or [], entity_done=True, resumable=False)
+
+
+_FAMILIES = {
+    "number": ("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "bit"),
+    "float": ("float", "double", "real"),
+    "text": ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set"),
+    "binary": ("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"),
+    "temporal": ("date", "datetime", "timestamp", "time", "year"),
+}
+
+
+def _family(data_type: str) -> str:
+    """The comparison family of an information_schema DATA_TYPE (unknown types: themselves)."""
+    for family, names in _FAMILIES.items():
+        if data_type in names:
+            return family
+    return data_type
 
 
 def iter_view_chunks(
