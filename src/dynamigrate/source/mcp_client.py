@@ -66,6 +66,12 @@ INSTALL_HINTS: dict[str, str] = {
     "mysql_mcp_server": "install it with `pip install mysql-mcp-server` in its own virtualenv (it pins "
     "mcp<2; scripts/mcp-venv.sh builds one) and put the executable's absolute path in "
     "mcpServers.<name>.command",
+    "awslabs.mysql-mcp-server": "install it with `pip install awslabs-mysql-mcp-server` in its own virtualenv "
+    "(scripts/mcp-venv.sh awslabs-mysql builds one) and put the executable's absolute path in "
+    "mcpServers.<name>.command",
+    "awslabs.aws-dataprocessing-mcp-server": "install it with `pip install awslabs-aws-dataprocessing-mcp-server` "
+    "in its own virtualenv (scripts/mcp-venv.sh awslabs-glue builds one) and put the executable's absolute "
+    "path in mcpServers.<name>.command",
     "uvx": "install uv (`pip install uv`), or install the server and give its executable's absolute path",
     "uv": "install uv (`pip install uv`), or install the server and give its executable's absolute path",
     "npx": "install Node.js (npx), or give the absolute path of the server's executable",
