@@ -169,3 +169,38 @@ def test_cli_contract_check_unreachable_database(tmp_path: Path, capsys: pytest.
     out = capsys.readouterr()
     assert "cannot lint against the live schema" in out.err
     assert "pw-xyz-123" not in out.out + out.err
+
+
+def test_table_found_only_by_ignoring_case_is_a_warning(shop_schema: Any) -> None:
+    """'Shopping_Carts' for 'shopping_carts' lints clean by a case-blind lookup, then the views fail with
+    1146 on a case-sensitive server (lower_case_table_names=0): C203 says so, on the source table and on a
+    join's target table."""
+    raw = _raw()
+    cart = raw["tables"][0]["entities"][1]
+    cart["source_table"] = "Shopping_Carts"
+    cart["attributes"][4]["join"]["target_table"] = "PRODUCTS"
+    contract, problems = parse_contract(raw)
+    assert contract is not None and not problems.errors
+    found = [
+        (p.path, p.severity, p.message, p.fix)
+        for p in lint_contract(contract, shop_schema)
+        if p.code == "C203"
+    ]
+    assert found == [
+        (
+            "tables[0].entities[1].source_table",
+            "warning",
+            "table 'Shopping_Carts' is named 'shopping_carts' in the database: where table names are "
+            "case-sensitive (lower_case_table_names=0, the default on Linux) the views fail with 'Table doesn't "
+            "exist' (1146)",
+            "write 'shopping_carts'",
+        ),
+        (
+            "tables[0].entities[1].attributes[4].join.target_table",
+            "warning",
+            "table 'PRODUCTS' is named 'products' in the database: where table names are "
+            "case-sensitive (lower_case_table_names=0, the default on Linux) the views fail with 'Table doesn't "
+            "exist' (1146)",
+            "write 'products'",
+        ),
+    ]

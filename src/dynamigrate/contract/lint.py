@@ -69,6 +69,19 @@ def _missing_table(schema: SchemaInfo, name: str, path: str, problems: ProblemLi
     problems.error(path, f"{what} '{name}' does not exist in database '{schema.database}'", fix, code="C201")
 
 
+def _table_case(real: str, written: str, path: str, problems: ProblemList) -> None:
+    """A table found only by ignoring case: the views name it as written, which fails (1146) where
+    table names are case-sensitive (lower_case_table_names=0, the default on Linux)."""
+    if real != written:
+        problems.warning(
+            path,
+            f"table '{written}' is named '{real}' in the database: where table names are case-sensitive "
+            "(lower_case_table_names=0, the default on Linux) the views fail with 'Table doesn't exist' (1146)",
+            f"write '{real}'",
+            code="C203",
+        )
+
+
 def _short_list(names: list[str], limit: int = 12) -> str:
     if len(names) <= limit:
         return ", ".join(names) or "(none)"
@@ -114,6 +127,7 @@ def _lint_entity(table: Table, entity: Entity, schema: SchemaInfo, problems: Pro
     if src_info is None:
         _missing_table(schema, entity.source_table, src_path, problems, "source table")
         return
+    _table_case(src_info.name, entity.source_table, src_path, problems)
 
     # primary key: self-references are resolved by it, chunked reads / resume / Spark need an integer one
     uses_self_reference = any(_is_self_reference(entity, a) for a in entity.attributes)
@@ -381,8 +395,11 @@ def _lint_sql(
     j, c = attr.join, attr.calculation
     target = (j.target_table if j is not None else None) or (c.target_table if c is not None else None)
     for tpath, tname in _target_tables(attr):
-        if schema.table(tname) is None:
+        info = schema.table(tname)
+        if info is None:
             _missing_table(schema, tname, tpath, problems, "target table")
+        else:
+            _table_case(info.name, tname, tpath, problems)
     for fpath, sql, kind in _fragments(attr):
         try:
             tree = _parse(sql, kind)
