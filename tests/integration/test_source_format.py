@@ -306,3 +306,100 @@ def test_iso8601_and_epoch_against_python_on_generated_values(mysql_conn: Any, m
         got = {int(r[0]): tuple(r[1:]) for r in cur.fetchall()}
     mismatches = {i: (rows[i - 1], got[i], expected[i]) for i in expected if got[i] != expected[i]}
     assert mismatches == {}
+
+
+#: text MariaDB's STR_TO_DATE alone would read although it does not have the stated shape
+#: (column -> source_format); each row: id, then one text per column
+STRICT_COLUMNS = {
+    "d": "date",
+    "dt": "datetime",
+    "dmy": "DD/MM/YYYY",
+    "compact": "YYYYMMDD",
+    "ym": "YYYY-MM",
+}
+STRICT_ROWS = [
+    (1, "2024-01-05", "2024-01-05 10:11:12", "5/1/2024", "20240105", "2024-01"),
+    (2, "2024-01", "2024-01-05", "05/01/24", "2024015", "2024-1"),  # partial, date alone, 2-digit year
+    (3, "2024-02-30", "2024-02-30 10:00:00", "30/02/2024", "20240230", "2024-13"),  # no such day
+    (4, "24-01-05", "24-01-05 10:11:12", "05/01/2024x", "202401051", ""),  # short year, trailing text
+    (5, "2024-01-05x", "2024-01-05 10:11", "05-01-2024", "2024-01-05", None),  # other separators
+    (6, "0000-01-05", "2024-01-05 24:00:00", "00/01/2024", "20240100", "2024-01-05"),  # zero parts
+    (7, "2024-01-05\n", "2024-01-05T10:11:12", "05/01/2024\n", " 20240105 ", "x"),  # newline, T
+]
+
+
+def _strict_contract() -> Any:
+    attributes: list[dict[str, Any]] = [{"name": "PK", "type": "S", "source_column": "id"}]
+    for column, source_format in STRICT_COLUMNS.items():
+        t = {"type": "date-format", "format": FMT, "source_format": source_format}
+        attributes.append({"name": f"v_{column}", "type": "S", "source_column": column, "transformation": t})
+    data = {
+        "tables": [
+            {
+                "table": "Strict",
+                "type": "single-entity",
+                "source_table": "strict_dates",
+                "pk": "PK",
+                "attributes": attributes,
+            }
+        ]
+    }
+    contract, problems = parse_contract(data)
+    assert contract is not None and not problems.errors, problems
+    return contract
+
+
+def test_text_of_another_shape_is_null_in_views_evaluator_and_preflight(
+    mysql_conn: Any, mysql_db: str, mysql_settings: Any
+) -> None:
+    """Partial dates, impossible days, two-digit years, a date alone under ``datetime``, trailing text:
+    NULL in the view (never a guessed date), the same in the reference evaluator, and every one counted
+    by preflight's P160 value_lost."""
+    import pymysql
+
+    from dynamigrate.evaluate import Evaluator
+    from dynamigrate.validate.preflight import run_preflight
+
+    columns = ", ".join(f"{c} VARCHAR(40) NULL" for c in STRICT_COLUMNS)
+    with mysql_conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE strict_dates (id INT NOT NULL PRIMARY KEY, {columns}) DEFAULT CHARSET=utf8mb4"
+        )
+        cur.executemany("INSERT INTO strict_dates VALUES (%s, %s, %s, %s, %s, %s)", STRICT_ROWS)
+    mysql_conn.commit()
+    contract = _strict_contract()
+    views = generate_views(contract, dialect="mariadb", schema=introspect(mysql_conn, mysql_db))
+    names = ", ".join(f"v_{c}" for c in STRICT_COLUMNS)
+    with mysql_conn.cursor() as cur:
+        cur.execute(views.statements[0].sql)
+        cur.execute(f"SELECT _dm_rowid, {names} FROM ddb_strict_view ORDER BY _dm_rowid")
+        got = [tuple(r) for r in cur.fetchall()]
+    day = "2024-01-05 00:00:00"
+    assert got == [
+        (1, day, "2024-01-05 10:11:12", day, day, None),  # a pattern without DD never names a day
+        (2, None, None, None, day, None),  # YYYYMMDD: MM glued to DD is two digits, DD alone may be one
+        (3, None, None, None, None, None),
+        (4, None, None, None, None, None),
+        (5, None, None, None, None, None),
+        (6, None, None, None, None, None),
+        (7, None, None, None, day, None),  # blanks around the text are trimmed, a newline is not
+    ]
+
+    def factory() -> Any:
+        return pymysql.connect(
+            **{**mysql_settings.connect_kwargs(), "database": mysql_db, "autocommit": True}
+        )
+
+    with Evaluator(factory, contract, "Strict") as ev:
+        evaluated = {int(r.item["PK"]["S"]): r.item for r in ev.iter_items(None, 3) if r.ok}
+    from_evaluator = [
+        (i, *(evaluated[i].get(f"v_{c}", {}).get("S") for c in STRICT_COLUMNS)) for i in sorted(evaluated)
+    ]
+    assert from_evaluator == got
+
+    report = run_preflight(mysql_conn, mysql_db, contract)
+    lost = {f.attribute: f.count for f in report.find("value_lost")}
+    # every non-NULL text that gave NULL, empty text included (counted by hand from STRICT_ROWS)
+    expected = {"v_d": 6, "v_dt": 6, "v_dmy": 6, "v_compact": 4, "v_ym": 6}
+    assert lost == expected
+    assert report.failed()

@@ -162,35 +162,39 @@ def format_date(value: dt.date, fmt: str) -> str:
     return "".join(fields[p[1:]] if p.startswith("\x00") else p for p in _tokenize(fmt))
 
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _ISO_DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$"
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.ASCII,
 )
-_EPOCH_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_EPOCH_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$", re.ASCII)
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
 def _token_date(text: str, fmt: str) -> dt.date | None:
     """Text read with the contract's tokens: the whole text must have the pattern's shape (``YYYY`` four
-    digits, the other tokens one or two), and be a real date; only date tokens give a DATE, any time
-    token a DATETIME. Anything else gives None: never a guessed, partial or impossible date."""
+    digits, the other tokens one or two, two when a token follows directly), and be a real date; only
+    date tokens give a DATE, any time token a DATETIME. Anything else gives None: never a guessed, partial or impossible date."""
     pattern = ""
     names: list[str] = []
-    for p in _tokenize(fmt):
+    parts = _tokenize(fmt)
+    for i, p in enumerate(parts):
         if p.startswith("\x00"):
-            pattern += r"(\d{4})" if p == "\x00YYYY" else r"(\d{1,2})"
+            # two digits exactly when another token follows directly (YYYYMMDD: no guessed split)
+            glued = i + 1 < len(parts) and parts[i + 1].startswith("\x00")
+            pattern += r"(\d{4})" if p == "\x00YYYY" else r"(\d{2})" if glued else r"(\d{1,2})"
             names.append(p[1:])
         else:
             pattern += re.escape(p)
-    m = re.fullmatch(pattern, text)
+    m = re.fullmatch(pattern, text, flags=re.ASCII)
     if not m:
         return None
     got = dict(zip(names, (int(g) for g in m.groups()), strict=True))
-    parts = [got.get(k, 0) for k in _TOKENS]
+    n = [got.get(k, 0) for k in _TOKENS]
     try:
         if any(k in got for k in ("HH", "mm", "ss")):
-            return dt.datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
-        return dt.date(parts[0], parts[1], parts[2])
+            return dt.datetime(n[0], n[1], n[2], n[3], n[4], n[5])
+        return dt.date(n[0], n[1], n[2])
     except ValueError:
         return None
 

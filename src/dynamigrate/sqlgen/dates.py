@@ -3,7 +3,10 @@
 ``source_format`` is a token pattern (``DD/MM/YYYY``: ``STR_TO_DATE`` with the matching specifiers) or
 one of the names people write (contract/validate.py ``SOURCE_FORMAT_NAMES``):
 
-* ``date`` ``YYYY-MM-DD``, ``datetime`` ``YYYY-MM-DD HH:mm:ss`` (``STR_TO_DATE``);
+* ``date`` ``YYYY-MM-DD``, ``datetime`` ``YYYY-MM-DD HH:mm:ss``: read as those token patterns;
+* a token pattern: the whole text must have its shape (``REGEXP``, :func:`token_regex`) before
+  ``STR_TO_DATE`` reads it, and the date must exist (STR_TO_DATE alone reads '2024-01' as 2024-01-00,
+  '24-01-05' as 2024, a date without the pattern's time as midnight, and keeps '2024-02-30');
 * ``iso8601``: ``YYYY-MM-DD``, or a date and time joined by ``T`` or a space, minutes or seconds,
   optional fraction, optional zone ``Z`` / ``±HH`` / ``±HH:MM`` / ``±HHMM``. A value with an offset is
   converted to UTC by date arithmetic (no time zone tables needed; CONVERT_TZ would refuse +14:00); ``Z`` and values
@@ -43,9 +46,9 @@ def read_date_sql(
     # empty text is no date: MariaDB's STR_TO_DATE('') gives the zero date 0000-00-00
     text = f"NULLIF(TRIM(CAST({src} AS CHAR)), '')"
     if name == "date":
-        return _valid(f"STR_TO_DATE({text}, {literal('%Y-%m-%d')})")
+        return _tokens(text, "YYYY-MM-DD", literal, spec)
     if name == "datetime":
-        return _valid(f"STR_TO_DATE({text}, {literal('%Y-%m-%d %H:%i:%s')})")
+        return _tokens(text, "YYYY-MM-DD HH:mm:ss", literal, spec)
     if name == "epoch":
         return (
             f"CASE WHEN {text} REGEXP {literal(_NUMBER)} THEN DATE_ADD({_EPOCH}, "
@@ -75,7 +78,54 @@ def read_date_sql(
             f"CASE WHEN {zone} IS NULL OR {zone} = '' THEN {local} "
             f"ELSE DATE_SUB({local}, INTERVAL {offset} MINUTE) END END"
         )
-    return _valid(f"STR_TO_DATE({text}, {literal(spec(source_format))})")
+    return _tokens(text, source_format, literal, spec)
+
+
+def _tokens(text: str, pattern: str, literal: Callable[[str], str], spec: Callable[[str], str]) -> str:
+    """A token pattern read strictly: the whole text must have the pattern's shape (checked with
+    ``REGEXP`` first: STR_TO_DATE alone reads '24-01-05' as 2024, '2024-01' as 2024-01-00 and stops
+    before a missing time), and be a date that exists. A pattern without year, month and day never
+    names a date: NULL (the evaluator agrees)."""
+    if not all(t in pattern for t in ("YYYY", "MM", "DD")):
+        return "CAST(NULL AS DATETIME)"
+    return (
+        f"CASE WHEN {text} REGEXP {literal(token_regex(pattern))} "
+        f"THEN {_valid(f'STR_TO_DATE({text}, {literal(spec(pattern))})')} END"
+    )
+
+
+def token_regex(pattern: str) -> str:
+    """The shape of a token pattern as a regular expression both servers read alike (PCRE on MariaDB,
+    ICU on MySQL 8): ``YYYY`` four digits, another token one or two digits, or exactly two when a token
+    follows it directly (``YYYYMMDD``: no guessing where one ends); other characters literal."""
+    parts = _split(pattern)
+    out = ["^"]
+    for i, part in enumerate(parts):
+        if part == "YYYY":
+            out.append("[0-9]{4}")
+        elif part in _TOKENS:
+            glued = i + 1 < len(parts) and parts[i + 1] in _TOKENS
+            out.append("[0-9]{2}" if glued else "[0-9]{1,2}")
+        elif part.isalnum() or part == " ":
+            out.append(part)
+        else:
+            out.append("\\" + part)  # literal() writes text with a backslash sql_mode-proof
+    out.append("\\z")  # end of the text: '$' would also match before a final newline (both servers)
+    return "".join(out)
+
+
+_TOKENS = ("YYYY", "MM", "DD", "HH", "mm", "ss")
+
+
+def _split(pattern: str) -> list[str]:
+    """Tokens and single other characters, left to right (the same reading as date_format_spec)."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        tok = next((t for t in _TOKENS if pattern.startswith(t, i)), None)
+        out.append(tok or pattern[i])
+        i += len(tok) if tok else 1
+    return out
 
 
 def _valid(sql: str) -> str:
