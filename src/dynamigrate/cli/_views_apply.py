@@ -21,7 +21,7 @@ from typing import Any
 
 from dynamigrate.cli._common import RUN_HELP, add_mysql_arguments, mysql_overrides
 from dynamigrate.config import load_config
-from dynamigrate.errors import ConfigError, UnsafeSqlError
+from dynamigrate.errors import ConfigError, ContractError, SourceError, UnsafeSqlError
 from dynamigrate.source.executor import VIA_CHOICES, apply_with_fallback, choose_executor
 from dynamigrate.source.sqlsplit import iter_statements
 
@@ -116,6 +116,7 @@ def run_apply(args: argparse.Namespace) -> int:
         cfg, args.via, args.allow_fallback, server=args.mcp_server, database=cfg.mysql.database or None
     )
     try:
+        _check_assumed_keys(executor, path, cfg if args.allow_fallback else None)
         report = apply_with_fallback(
             cfg, executor, statements, args.allow_fallback, database=cfg.mysql.database or None
         )
@@ -145,6 +146,40 @@ def run_apply(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _check_assumed_keys(executor: Any, path: Path, fallback: Any = None) -> None:
+    """Views generated without a schema read self-references with the primary key assumed to be ``id``
+    (recorded in the file): check that against the live schema before running anything. ``fallback``
+    (the config, with --allow-fallback): a server that cannot answer gives way to a direct connection."""
+    from dynamigrate.sqlgen.assumptions import PRIMARY_KEYS_SQL, TABLES_SQL, assumed_keys, key_problems
+
+    assumed = assumed_keys(path.read_text(encoding="utf-8"))
+    if not assumed:
+        return
+    try:
+        primary_keys = [(str(r[0]), str(r[1])) for r in executor.query(PRIMARY_KEYS_SQL)]
+        tables = [str(r[0]) for r in executor.query(TABLES_SQL)]
+    except SourceError:
+        if fallback is None:
+            raise
+        from dynamigrate.source.executor import DirectExecutor
+
+        with DirectExecutor(fallback.mysql, database=fallback.mysql.database or None) as direct:
+            primary_keys = [(str(r[0]), str(r[1])) for r in direct.query(PRIMARY_KEYS_SQL)]
+            tables = [str(r[0]) for r in direct.query(TABLES_SQL)]
+    problems = key_problems(assumed, primary_keys, tables)
+    if problems:
+        raise ContractError(
+            f"{path} was generated without a schema and assumes primary keys the database does not have; "
+            "nothing was run:\n  " + "\n  ".join(problems),
+            hint="generate the views against the live schema: `dynamigrate views generate CONTRACT --config "
+            "FILE --schema-from-db -o views.sql` (it stops with the corrected snippet where no reading is "
+            "certain), then apply that file",
+        )
+    log.info(
+        "views file %s: assumed primary key 'id' verified for %s", path, ", ".join(a.source for a in assumed)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
