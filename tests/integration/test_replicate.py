@@ -291,9 +291,49 @@ def test_replicate_stream_equals_fresh_migration(
     renamed = [i for i in got["Products"].values() if str(i.get("category_id")) == str(facts["cat_id"])]
     assert renamed and all(i["category_path"] == "Umbenannt ✨ 'Lampen' 100%" for i in renamed)
 
+    # status shows the replication figures from the run directory
+    status = subprocess.run(
+        [sys.executable, "-m", "dynamigrate", "status", "--run", str(run.path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "replication: caught up" in status.stdout and f"conflicts {result['conflicts']}" in status.stdout
+    assert f"deleted {result['deleted']}" in status.stdout, status.stdout
+
+    # cut-over readiness: caught up, but the application's item differs from the source: NO-GO
+    verdict, code = _cutover(cfg_path)
+    assert verdict["pending_changes"] == 0 and verdict["lag_seconds"] == 0.0, verdict
+    assert code == 1 and verdict["go"] is False
+    assert verdict["validation"]["tables"] == {
+        f"{ddb_prefix}{t}": ("failed" if t == "Products" else "passed") for t in TABLES
+    }, verdict["validation"]
+    # the conflict resolved (the application's item removed, the row touched): GO
+    ddb_client.delete_item(
+        TableName=f"{ddb_prefix}Products", Key={"PK": {"S": str(app_pid)}, "SK": {"S": "#META"}}
+    )
+    _exec(conn, "UPDATE products SET price = price + 1 WHERE id = %s", app_pid)
+    assert json.loads(_replicate(cfg_path, "--stop-at-head", "--json").stdout)["written"] >= 1
+    verdict, code = _cutover(cfg_path)
+    assert code == 0 and verdict["go"] is True and verdict["validation"]["status"] == "passed", verdict
+
     # a second run at the head has nothing to do and starts from the checkpoint
     again = json.loads(_replicate(cfg_path, "--stop-at-head", "--json").stdout)
     assert again["start_source"] == "checkpoint" and again["rows"] == 0 and again["written"] == 0
+
+
+def _cutover(config: Path) -> tuple[dict[str, Any], int]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dynamigrate", "cutover", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout), proc.returncode
 
 
 def test_replicate_sigkill_mid_stream_then_restart(

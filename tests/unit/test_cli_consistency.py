@@ -51,6 +51,7 @@ RUN_COMMANDS = {
     ("markers", "remove"): ["--config", "c.json"],
     ("views", "apply"): ["views.sql"],
     ("replicate",): ["--config", "c.json"],
+    ("cutover",): ["--config", "c.json"],
 }
 
 

@@ -26,9 +26,10 @@ def extra_status_sections(run: RunDir) -> list[str]:
     does for job-run watching). Each block is printed as is, after the per-table section.
     """
     from dynamigrate.etl.glue import glue_status_lines  # live Glue job runs, [] when none
+    from dynamigrate.replicate.status import replication_status_lines
 
-    lines = glue_status_lines(run)
-    return ["\n".join(lines)] if lines else []
+    blocks = [glue_status_lines(run), replication_status_lines(run)]
+    return ["\n".join(lines) for lines in blocks if lines]
 
 
 def register(subparsers: Any) -> None:
@@ -158,6 +159,7 @@ def run_status(run: RunDir) -> dict[str, Any]:
             else None
         ),
         "rollback": state.get("rollback"),
+        "replication": run.read_json("replicate/state.json"),
         "errors": (state.get("summary") or {}).get("errors")
         if isinstance(state.get("summary"), dict)
         else None,

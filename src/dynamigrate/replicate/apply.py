@@ -141,6 +141,7 @@ class Applier:
         self.policy = RetryPolicy()
         self._lock = threading.Lock()
         self.stats = ApplyStats()  # of the current window
+        self._names: dict[str, str] = {}  # lower-case table name -> as the binlog names it
         self.evaluators = {t.name: Evaluator(conn_factory, contract, t) for t in tables}
         opts = WriterOptions(
             mode=WriteMode.SYNC, run_id=run_id, marker_attribute=marker_attribute, concurrency=concurrency
@@ -176,6 +177,7 @@ class Applier:
             t = ch.table.lower()
             if ch.before is not None:
                 befores.setdefault(t, []).append(ch.before)
+                self._names[t] = ch.table  # the server's spelling (table names are case-sensitive on Linux)
             for own in self.deps.own.get(t, []):
                 ev = self.evaluators[own.table.name]
                 cols = ev.key_columns(own.entity)
@@ -272,14 +274,18 @@ class Applier:
                 for table, entity, source_keys in wanted:
                     ev = self.evaluators[table.name]
                     with contextlib.ExitStack() as stack:
-                        stack.enter_context(_Shadow(ev.conn, t, layer, _seed_keys(t, key_cols, keep)))
+                        stack.enter_context(
+                            _Shadow(
+                                ev.conn, self._names[t], layer, _seed_keys(self._names[t], key_cols, keep)
+                            )
+                        )
                         # other tables changed in the window that feed this entity's key: their rows
                         # as they were too (the related current rows, then their first before images)
                         for dep in self._key_feeders(entity, t, befores):
                             u = dep.steps[-1].target.lower()
                             seed = _seed_related(dep, ev.key_columns(entity), source_keys)
                             first = _layers(befores[u], self._row_key_columns(u, befores[u]))[0]
-                            stack.enter_context(_Shadow(ev.conn, u, first, seed))
+                            stack.enter_context(_Shadow(ev.conn, self._names[u], first, seed))
                         rows = ev.items_for_source_keys(entity, source_keys)
                     for r in rows:
                         if r.item is None:

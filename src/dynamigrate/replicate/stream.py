@@ -256,3 +256,50 @@ def replicate(
 def _ends_transaction(query: str) -> bool:
     # COMMIT, or a DDL statement (implicitly committed, one event); BEGIN opens a transaction
     return not query.strip().upper().startswith("BEGIN")
+
+
+def pending_changes(
+    cfg: Config, watched: set[str], start: Position, top: Position
+) -> tuple[int, float | None]:
+    """Row events of the watched tables between ``start`` and ``top`` (not applied yet) and the
+    timestamp of the first one: what replicate still has to do. Events of other tables or databases
+    do not count."""
+    from pymysqlreplication import BinLogStreamReader
+    from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+    if start >= top:
+        return 0, None
+    settings = cfg.mysql.connect_kwargs()
+    reader = BinLogStreamReader(
+        connection_settings={
+            "host": settings["host"],
+            "port": settings["port"],
+            "user": settings["user"],
+            "passwd": settings["password"],
+        },
+        server_id=_server_id(),
+        log_file=start.file,
+        log_pos=start.pos,
+        resume_stream=True,
+        blocking=False,
+        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
+        only_schemas=[cfg.mysql.database],
+        enable_logging=False,
+    )
+    count, first = 0, None
+    try:
+        for event in reader:
+            if str(event.table).lower() in watched:
+                count += len(event.rows)
+                if first is None:
+                    first = float(event.timestamp)
+            if Position(str(reader.log_file), int(reader.log_pos)) >= top:
+                break
+    except Exception as exc:
+        translated = translate_stream_error(exc, start)
+        if translated is not None:
+            raise translated from None
+        raise
+    finally:
+        reader.close()
+    return count, first
