@@ -100,11 +100,21 @@ def _is_botocore_client(client: Any) -> bool:
 OPERATIONS = ("PutItem", "BatchWriteItem", "TransactWriteItems", "BatchGetItem")
 
 
+def _idle_moto_stubber(handler: Any) -> bool:
+    """moto registers its stubber on every botocore client once imported (BUILTIN_HANDLERS); outside
+    ``mock_aws`` it is disabled and passes requests through, so it does not count as a hook."""
+    return type(handler).__name__ == "BotocoreStubber" and getattr(handler, "enabled", True) is False
+
+
 def _has_handlers(client: Any) -> bool:
     """Whether anything hooks botocore's before-send for the operations a LeanSender would send."""
     try:
         trie = client.meta.events._emitter._handlers
-        return any(list(trie.prefix_search(f"before-send.dynamodb.{op}")) for op in OPERATIONS)
+        return any(
+            not _idle_moto_stubber(h)
+            for op in OPERATIONS
+            for h in trie.prefix_search(f"before-send.dynamodb.{op}")
+        )
     except AttributeError:
         return True  # cannot tell: stay on botocore
 
