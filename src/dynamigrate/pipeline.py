@@ -358,6 +358,7 @@ def migrate(
         summary.duration = time.monotonic() - t_start
         return summary
 
+    from dynamigrate.run_settings import run_settings
     from dynamigrate.runlock import acquire, refuse_concurrent
 
     names = [t.name for t in tables]
@@ -384,6 +385,8 @@ def migrate(
                 "contract_sha256": contract.sha256,
                 "tables": [t.name for t in tables],
                 "config": cfg.masked(),
+                # endpoint, region, database... (never secrets): the defaults of later commands on the run
+                "settings": run_settings(cfg),
                 "options": {
                     k: v
                     for k, v in etl_options.__dict__.items()

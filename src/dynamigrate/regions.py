@@ -197,6 +197,7 @@ def check_regions(
     client_factory: ClientFactory | None = None,
     credentials_region: str | object | None = _UNSET,
     raise_on_mismatch: bool = True,
+    probe_resources: bool = True,
 ) -> RegionReport:
     """Compare the regions of everything the migration will touch; raise on disagreement.
 
@@ -265,10 +266,12 @@ def check_regions(
             _guarded(f"DynamoDB table {name}", "dynamodb", _dynamodb_row, make, name, expected, others)
         )
 
-    if cfg.aws.s3_bucket and not cfg.aws.s3_bucket.startswith("<"):
+    if not probe_resources:  # the configured sources alone (check_region_sources)
+        pass
+    elif cfg.aws.s3_bucket and not cfg.aws.s3_bucket.startswith("<"):
         bucket = cfg.aws.s3_bucket
         report.rows.append(_guarded(f"S3 bucket {bucket}", "s3", _bucket_row, make, bucket, expected))
-    if engine == "glue" or cfg.aws.glue_connection:
+    if probe_resources and (engine == "glue" or cfg.aws.glue_connection):
         if cfg.aws.glue_connection:
             conn = cfg.aws.glue_connection
             report.rows.append(
@@ -306,6 +309,18 @@ def check_regions(
     if raise_on_mismatch:
         report.raise_for_mismatch()
     return report
+
+
+def check_region_sources(cfg: Config, *, credentials_region: str | object | None = _UNSET) -> None:
+    """The check every command that talks to AWS makes (validate, rollback, cleanup, markers; migrate
+    makes the full :func:`check_regions`): the config file's ``aws.region``, the environment and the
+    credentials' default region must agree unless ``--region`` says which; a RegionMismatchError with
+    the fix otherwise. Nothing is probed; no region at all is left to the client to report."""
+    report = check_regions(
+        cfg, (), credentials_region=credentials_region, raise_on_mismatch=False, probe_resources=False
+    )
+    if report.expected:
+        report.raise_for_mismatch()
 
 
 def _guarded(resource: str, kind: str, fn: Callable[..., RegionRow], *args: Any) -> RegionRow:

@@ -62,6 +62,23 @@ def contract_path(cfg: Config, given: str | None) -> Path:
     return path
 
 
+def settings_for_run(cfg: Config, run: Any, *, mysql: bool = False) -> Config:
+    """``cfg`` completed by the settings ``run`` saved (endpoint, region, database...: a flag, the
+    environment or the config file still win), then the region sources checked for agreement. With
+    ``mysql``, a MySQL password the run used but that is not given now is an error saying where to
+    give it (secrets are never saved with a run)."""
+    from dynamigrate.regions import check_region_sources
+    from dynamigrate.run_settings import missing_secret_hint, with_run_settings
+
+    cfg = with_run_settings(cfg, run.meta, run.run_id)
+    if mysql:
+        hint = missing_secret_hint(cfg, run.meta)
+        if hint:
+            raise ConfigError(f"no MySQL password given for run {run.run_id}", hint=hint, run=run.run_id)
+    check_region_sources(cfg)
+    return cfg
+
+
 def require_database(cfg: Config) -> str:
     """The configured MySQL database, or a ConfigError saying how to set it."""
     if not cfg.mysql.database:

@@ -53,14 +53,24 @@ def run_remove(args: argparse.Namespace) -> int:
     cfg = load_config(
         args.config, {"aws.region": args.region, "aws.dynamodb_endpoint_url": args.dynamodb_endpoint}
     )
+    from dynamigrate.cli._common import settings_for_run
+    from dynamigrate.regions import check_region_sources
+    from dynamigrate.runstate import RunDir
+
+    run_id = args.run
+    run_dir = None
+    if run_id and Path(run_id).is_dir():  # a run directory: the markers carry its id
+        run_dir = RunDir.open(run_id)
+    elif run_id and (Path(cfg.migration.output_dir) / run_id / "run.json").is_file():
+        run_dir = RunDir.open(Path(cfg.migration.output_dir) / run_id)
+    if run_dir is not None:  # the run's endpoint, region, contract... unless given now
+        run_id = run_dir.run_id
+        cfg = settings_for_run(cfg, run_dir)
+    else:
+        check_region_sources(cfg)
     contract = load_contract(contract_path(cfg, args.contract))
     tables = contract.select(split_names(args.tables))
     marker = args.marker_attribute or cfg.migration.marker_attribute
-    run_id = args.run
-    if run_id and Path(run_id).is_dir():  # a run directory: the markers carry its id
-        from dynamigrate.runstate import RunDir
-
-        run_id = RunDir.open(run_id).run_id
     client = dynamodb_client(cfg.aws, max_pool_connections=max(10, args.concurrency))
     results = []
     for table in tables:

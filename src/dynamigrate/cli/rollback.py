@@ -10,6 +10,8 @@ from typing import Any
 from dynamigrate.cli._common import add_run_argument, add_tables_argument, run_value, split_names
 from dynamigrate.errors import ConfigError
 
+REGION_HELP = "AWS region (default: the run's; says which when the config file and environment disagree)"
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -24,6 +26,7 @@ def register(subparsers: Any) -> None:
     add_run_argument(p, "the run to undo", positional=True)
     p.add_argument("--config", help="config file (aws section: region, endpoint, profile)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
+    p.add_argument("--region", help=REGION_HELP)
     add_tables_argument(p, "only these tables of the run")
     p.add_argument("--dry-run", action="store_true", help="show what would happen, change nothing")
     p.add_argument("--workers", type=int, default=8, help="parallel requests (8)")
@@ -42,6 +45,7 @@ def register(subparsers: Any) -> None:
     add_run_argument(c, "the run whose views, jobs and scripts are removed", positional=True)
     c.add_argument("--config", help="config file")
     c.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
+    c.add_argument("--region", help=REGION_HELP)
     c.add_argument(
         "--drop-tables", action="store_true", help="also delete the DynamoDB tables the run created"
     )
@@ -61,8 +65,13 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
             f"name the run: dynamigrate {args.command} RUN",
             hint="RUN is a run id or a run directory; `dynamigrate status --list` lists the runs",
         )
-    cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
-    return cfg, RunDir.find(cfg.migration.output_dir, run)
+    from dynamigrate.cli._common import settings_for_run
+
+    cfg = load_config(
+        args.config, overrides={"migration.output_dir": args.output_dir, "aws.region": args.region}
+    )
+    run_dir = RunDir.find(cfg.migration.output_dir, run)
+    return settings_for_run(cfg, run_dir), run_dir
 
 
 def run_rollback(args: argparse.Namespace) -> int:

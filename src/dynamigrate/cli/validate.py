@@ -14,6 +14,7 @@ from dynamigrate.cli._common import (
     add_tables_argument,
     contract_path,
     mysql_overrides,
+    settings_for_run,
     split_names,
 )
 from dynamigrate.errors import ConfigError
@@ -37,6 +38,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--contract", help="contract file (default: migration.contract_file)")
     p.add_argument("--run", help="run id or directory (default: the latest run; a new one if none)")
     p.add_argument("--output-dir", help="where runs live (default: migration.output_dir)")
+    p.add_argument("--region", help="AWS region (default: the run's; says which when sources disagree)")
     add_tables_argument(p)
     add_mysql_arguments(
         p,
@@ -89,10 +91,16 @@ def run(args: argparse.Namespace) -> int:
     from dynamigrate.validate.post import DEFAULT_SAMPLE, validate_run
 
     cfg = load_config(
-        args.config, overrides={"migration.output_dir": args.output_dir, **mysql_overrides(args)}
+        args.config,
+        overrides={
+            "migration.output_dir": args.output_dir,
+            "aws.region": args.region,
+            **mysql_overrides(args),
+        },
     )
     run_dir = open_or_create_run(cfg.migration.output_dir, args.run, "validate", cfg)
     meta = run_dir.meta
+    cfg = settings_for_run(cfg, run_dir, mysql=True)  # the run's endpoint, region, database...
     contract = _contract(args, cfg, meta)
     run_hash = meta.get("contract_sha256") or meta.get("contract_hash")
     if run_hash and contract.sha256 and run_hash != contract.sha256:
