@@ -78,13 +78,35 @@ def mysql_text(value: Any, fsp: int | None = None) -> str:
         except UnicodeDecodeError:
             raise Reject("bad_string", f"binary value {_short(raw)} is not UTF-8 text; use type B") from None
     if isinstance(value, float):
-        # MariaDB prints doubles with the shortest digits that read back (like repr), exponent as 1e20
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value).replace("e+", "e")
+        return double_text(value)
     if isinstance(value, set | frozenset):
         return ",".join(sorted(str(v) for v in value))
     return str(value)
+
+
+def double_text(value: float) -> str:
+    """A double as MariaDB prints it (``CAST(x AS CHAR)``, JSON): the shortest digits that read back
+    (Python's repr digits), written out when the decimal point falls among them
+    (``1234567890123456.8``) or within 15 places of them (``999999999999999``, ``0.000000000000001``),
+    else ``d.ddde<exp>`` (``1e15``, ``1e-16``, ``1.2345678901234568e16``); zero (also -0) as ``0``.
+    Measured on MariaDB 10.11 (test_float_exact.py compares 3,000 values with the server)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Reject("bad_number", f"{value!r} is not a finite number")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    tup = Decimal(repr(abs(value))).normalize(_EXACT).as_tuple()
+    digits = "".join(str(d) for d in tup.digits)
+    n = len(digits)
+    decpt = n + int(tup.exponent)  # value = 0.<digits> x 10^decpt
+    if -14 <= decpt <= 15 or 0 < decpt < n:
+        if decpt <= 0:
+            return f"{sign}0.{'0' * -decpt}{digits}"
+        if decpt >= n:
+            return sign + digits + "0" * (decpt - n)
+        return f"{sign}{digits[:decpt]}.{digits[decpt:]}"
+    mantissa = digits[0] + (f".{digits[1:]}" if n > 1 else "")
+    return f"{sign}{mantissa}e{decpt - 1}"
 
 
 def _fraction(micro: int, fsp: int | None) -> str:
