@@ -20,6 +20,9 @@ Threads and queues (see docs/etl.md)::
   ``put`` against AWS (:func:`resolve_strategy`). ``--strategy batch`` (explicit opt-in) loads a table
   this run created with BatchWriteItem (:class:`FreshTableWriter`): fastest, but only safe while no
   one else writes to that table during the load.
+* A row whose DynamoDB key an earlier row of the pass produced (duplicate keys, any chunk) is never
+  sent: it is skipped (``duplicate_key``), counted and listed in ``duplicates/<T>.jsonl``
+  (:mod:`dynamigrate.etl.pass_keys`; survives a resume).
 * In ``sync`` mode the keys produced by the view are kept in an on-disk SQLite set
   (``seen/<T>.sqlite``, bounded memory, survives a resume); after the pass, migration-owned items
   (those carrying the marker) whose key was not produced are reported as ``missing_source`` and, with
@@ -36,7 +39,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dynamigrate.contract.model import Table
@@ -44,6 +47,7 @@ from dynamigrate.errors import DynamigrateError, EngineError
 from dynamigrate.etl.accounting import SourceCount, account, count_sources
 from dynamigrate.etl.base import EtlContext, TableResult, register_engine, utc_iso
 from dynamigrate.etl.local_writers import FreshTableWriter, SeenKeys, canonical_key
+from dynamigrate.etl.pass_keys import PassKeys
 from dynamigrate.runstate import safe_name
 from dynamigrate.source.keys import key_from_json, key_plan
 from dynamigrate.source.reader import Chunk, ViewReader
@@ -71,6 +75,8 @@ MISSING_EXAMPLES = 20
 class _Work:
     chunk: Chunk
     encoded: list[Any]
+    #: rows whose key an earlier row of this pass produced: skipped (duplicate_key), never written
+    dups: list[Any] = field(default_factory=list)
 
 
 class LocalEngine:
@@ -273,6 +279,9 @@ class LocalEngine:
         seen = (
             SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite")) if self._tracks_seen(ctx) else None
         )
+        # keys produced by earlier rows of this pass (chunks after the last checkpoint are forgotten)
+        pass_keys = PassKeys(ctx.run.file(f"seen/{safe_name(table.name)}.pass.sqlite"), result.chunks)
+        seq = result.chunks
         entities_done = list(ckpt.get("entities_done") or [])
         state: dict[str, Any] = {
             "entities_done": entities_done,
@@ -304,15 +313,19 @@ class LocalEngine:
                 if isinstance(item, BaseException):
                     raise item
                 work: _Work = item
+                work.encoded, work.dups = pass_keys.split(work.encoded, seq)
+                seq += 1
                 fut = pool.submit(self._write_chunk, writer, sink, table, work, rejects_logged)
                 inflight.append((work, fut))
                 while len(inflight) >= max(1, opts.inflight_chunks):
                     self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
             while inflight:
                 self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
+            self._report_duplicates(ctx, table, pass_keys, result)
             if seen is not None and opts.check_missing:
                 self._check_missing(ctx, table, client, seen, result)
         finally:
+            pass_keys.close()
             stop.set()
             for _, fut in inflight:
                 fut.cancel()
@@ -472,15 +485,44 @@ class LocalEngine:
     def _write_chunk(
         self, writer: Any, sink: Any, table: Table, work: _Work, rejects_logged: list[int]
     ) -> Any:
+        from dynamigrate.target.writer import BatchResult
+
         good = []
         for enc in work.encoded:
             if enc.reject_code is None:
                 good.append(enc)
             else:
                 self._reject(sink, table, enc, rejects_logged)
+        for enc in work.dups:
+            sink.on_skipped(enc.key, "duplicate_key")
         if not good:
-            return None
-        return writer.write_batch(good)
+            return BatchResult(skipped=len(work.dups)) if work.dups else None
+        br = writer.write_batch(good)
+        br.skipped += len(work.dups)
+        return br
+
+    @staticmethod
+    def _report_duplicates(ctx: EtlContext, table: Table, pass_keys: PassKeys, result: TableResult) -> None:
+        """Rows skipped as duplicate keys: counted in the result, listed in ``duplicates/<T>.jsonl``."""
+        n = pass_keys.duplicates()
+        if not n:
+            return
+        name = f"duplicates/{safe_name(table.name)}.jsonl"
+        path = ctx.run.file(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as fh:  # rewritten whole: a resumed pass lists each key once
+            for k in pass_keys.all_keys():
+                fh.write(json.dumps({"table": table.name, "key": json.loads(k)}, ensure_ascii=False) + "\n")
+        result.extra["duplicate_keys"] = {"skipped": n, "examples": pass_keys.examples(5), "file": name}
+        log.warning(
+            "table %s: %d source row(s) produce the DynamoDB key of an earlier row: skipped (duplicate_key), "
+            "one item per key; the keys are in %s. Make the key unique in the contract (e.g. add a column "
+            "to the sort key) or deduplicate the source.",
+            table.name,
+            n,
+            name,
+            extra={"fields": {"table": table.name, "duplicate_keys": n}},
+        )
 
     def _reject(self, sink: Any, table: Table, enc: Any, rejects_logged: list[int]) -> None:
         from dynamigrate.target.encode import key_for_report

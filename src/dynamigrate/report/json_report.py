@@ -286,6 +286,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             "retries": _int(st.get("retries")) if st else None,
             "throttles": _int(st.get("throttles")) if st else None,
             "omitted_gsi_keys": st.get("omitted_gsi_keys"),
+            # rows skipped because an earlier row of the pass produced their key (etl/pass_keys.py)
+            "duplicate_keys": (st.get("extra") or {}).get("duplicate_keys") if st else None,
             "duration_seconds": seconds,
             "throughput_items_per_second": round(written / seconds, 1) if seconds and written else None,
             "peak_items_per_second": max((p[1] for p in pts), default=None) or None,
@@ -402,6 +404,22 @@ def _table_problems(
                 _guidance(text or code, [code]),
                 count=_int(n),
                 examples=examples,
+            )
+        )
+    dups = t.get("duplicate_keys") or {}
+    if _int(dups.get("skipped")):
+        out.append(
+            _problem(
+                "warning",
+                name,
+                f"{dups['skipped']} row(s) skipped: duplicate_key",
+                "source rows produce the DynamoDB key of an earlier row: the first one is the item, the "
+                f"later ones are skipped; the keys are listed in {dups.get('file')}",
+                _guidance("duplicate_key", ["duplicate_key"]),
+                count=_int(dups["skipped"]),
+                fix="make the key unique in the contract (e.g. add a column to the sort key) or "
+                "deduplicate the source rows",
+                examples=[{"key": k} for k in dups.get("examples") or []],
             )
         )
     if _int(t.get("throttles")):
