@@ -395,40 +395,66 @@ def test_replicate_sigkill_mid_stream_then_restart(
     assert got["Products"][(str(facts["pid"]), "#META")]["product_name"].endswith("(moved)")
 
 
-def test_replicate_sigterm_stops_cleanly_after_checkpoint(
+def test_migrate_follow_then_sigterm_stops_cleanly_after_checkpoint(
     shop_db_copy: str, binlog_on: None, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
 ) -> None:
     conn = _connect(shop_db_copy)
     cfg, cfg_path = _config(tmp_path, "main", shop_db_copy, ddb_endpoint, ddb_prefix)
-    first = migrate(cfg, MigrateOptions(**QUIET))
-    assert first.status == "ok", first.render_text()
-    run = RunDir.open(first.run_dir or "")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     follower = subprocess.Popen(
-        [sys.executable, "-m", "dynamigrate", "replicate", "--config", str(cfg_path), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "dynamigrate",
+            "migrate",
+            "--config",
+            str(cfg_path),
+            "--follow",
+            "--skip-validation",
+            "--progress",
+            "quiet",
+            "--json",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    pid = _one(conn, "SELECT id FROM products ORDER BY id LIMIT 1")[0]
-    _exec(conn, "UPDATE products SET name = 'followed' WHERE id = %s", pid)
-    deadline = time.monotonic() + 60
-    item: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        item = ddb_client.get_item(
-            TableName=f"{ddb_prefix}Products",
-            Key={"PK": {"S": str(pid)}, "SK": {"S": "#META"}},
-            ConsistentRead=True,
-        ).get("Item", {})
-        if item.get("product_name") == {"S": "followed"}:
-            break
-        time.sleep(0.1)
-    assert item.get("product_name") == {"S": "followed"}
-    follower.send_signal(signal.SIGTERM)
-    out, err = follower.communicate(timeout=30)
-    assert follower.returncode == 0, err
-    assert json.loads(out)["status"] == "stopped"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(
+            Path(cfg.migration.output_dir).glob("*/replicate/state.json")
+        ):
+            assert follower.poll() is None, follower.communicate()
+            time.sleep(0.2)
+        (state,) = Path(cfg.migration.output_dir).glob("*/replicate/state.json")
+        run = RunDir.open(state.parent.parent)
+        pid = _one(conn, "SELECT id FROM products ORDER BY id LIMIT 1")[0]
+        _exec(conn, "UPDATE products SET name = 'followed' WHERE id = %s", pid)
+        deadline = time.monotonic() + 60
+        item: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            item = ddb_client.get_item(
+                TableName=f"{ddb_prefix}Products",
+                Key={"PK": {"S": str(pid)}, "SK": {"S": "#META"}},
+                ConsistentRead=True,
+            ).get("Item", {})
+            if item.get("product_name") == {"S": "followed"}:
+                break
+            time.sleep(0.1)
+        assert item.get("product_name") == {"S": "followed"}
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+        assert follower.returncode == 0, err
+        # stdout: the migration's summary, then the replication's
+        decoder = json.JSONDecoder()
+        loaded, end = decoder.raw_decode(out)
+        assert loaded["status"] == "ok"
+        assert json.loads(out[end:])["status"] == "stopped"
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
     cp = run.read_json("replicate/checkpoint.json")
     head = _one(conn, "SHOW MASTER STATUS")
     assert (cp["file"], cp["pos"]) <= (head[0], int(head[1]))

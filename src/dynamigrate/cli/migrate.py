@@ -82,6 +82,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--skip-preflight", action="store_true", help="do not run the preflight checks")
     p.add_argument("--skip-validation", action="store_true", help="do not validate after loading")
     p.add_argument(
+        "--follow",
+        action="store_true",
+        help="after a successful load, keep the tables in step with the binlog until SIGINT/SIGTERM "
+        "(dynamigrate replicate; docs/replication.md)",
+    )
+    p.add_argument(
         "--accept",
         help="accept knowingly: readings that are not certain (contract codes, e.g. C301) and preflight checks "
         "(names or codes, e.g. key_missing), comma-separated",
@@ -201,4 +207,8 @@ def run(args: argparse.Namespace) -> int:
             stdout_console().print(render_summary(summary))
     else:
         print(summary.render_text())
+    if args.follow and summary.status == "ok" and summary.run_dir and summary.exit_code() == 0:
+        from dynamigrate.cli.replicate import follow
+
+        return follow(cfg, summary.run_dir, args.contract, as_json=args.json)
     return summary.exit_code()

@@ -56,24 +56,57 @@ def _find_run(output_dir: str, run: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from dynamigrate.config import load_config
+    from dynamigrate.errors import ConfigError
+
+    cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
+    if not cfg.mysql.database:
+        raise ConfigError("no MySQL database configured", hint="set mysql.database in the config file")
+    if args.window < 0:
+        raise ConfigError("--window must be >= 0 seconds")
+    run_dir = _find_run(cfg.migration.output_dir, run_value(args))
+    return _replicate(
+        cfg,
+        run_dir,
+        args.contract,
+        split_names(args.tables),
+        from_position=args.from_position,
+        stop_at_head=args.stop_at_head,
+        window=args.window,
+        as_json=args.json,
+    )
+
+
+def follow(cfg: Any, run_path: str, contract: str | None, *, as_json: bool = False) -> int:
+    """``migrate --follow``: replicate the run just loaded until SIGINT/SIGTERM."""
+    from dynamigrate.runstate import RunDir
+
+    print(f"following the binlog for run {Path(run_path).name} (stop with Ctrl-C / SIGTERM)", file=sys.stderr)
+    return _replicate(cfg, RunDir.open(run_path), contract, [], as_json=as_json)
+
+
+def _replicate(
+    cfg: Any,
+    run_dir: Any,
+    contract_arg: str | None,
+    table_names: list[str],
+    *,
+    from_position: str | None = None,
+    stop_at_head: bool = False,
+    window: float = 0.5,
+    as_json: bool = False,
+) -> int:
     from dynamigrate.contract.verdict import load_valid_contract
     from dynamigrate.errors import ConfigError
     from dynamigrate.replicate.stream import replicate
     from dynamigrate.target.client import dynamodb_client
 
-    cfg = load_config(args.config, overrides={"migration.output_dir": args.output_dir})
-    if not cfg.mysql.database:
-        raise ConfigError("no MySQL database configured", hint="set mysql.database in the config file")
-    run_dir = _find_run(cfg.migration.output_dir, run_value(args))
     meta = run_dir.meta
-    path = args.contract or cfg.resolve_path(cfg.migration.contract_file) or meta.get("contract_path")
+    path = contract_arg or cfg.resolve_path(cfg.migration.contract_file) or meta.get("contract_path")
     if not path:
         raise ConfigError("no contract", hint="pass --contract FILE or set migration.contract_file")
     contract = load_valid_contract(Path(path), cfg=cfg)
-    names = split_names(args.tables) or meta.get("tables") or None
+    names = table_names or meta.get("tables") or None
     tables = contract.select(list(names) if names else None)
-    if args.window < 0:
-        raise ConfigError("--window must be >= 0 seconds")
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -89,15 +122,15 @@ def run(args: argparse.Namespace) -> int:
             tables,
             run_dir,
             client,
-            from_position=args.from_position,
-            stop_at_head=args.stop_at_head,
-            window=args.window,
+            from_position=from_position,
+            stop_at_head=stop_at_head,
+            window=window,
             stop=stop,
         )
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    if args.json:
+    if as_json:
         print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         print(summary.render_text())
