@@ -143,6 +143,9 @@ def test_views_apply_via_awslabs_server_equal_the_direct_path(
     assert "via mcp:awslabs.mysql-mcp-server" in captured.out
     assert "calling connect_to_database" in logs  # the server was started without --db_type
     assert "values not shown" in logs and "AWS_SECRET_ACCESS_KEY=" not in logs
+    # dynamigrate's MySQL settings (password included) are not handed to a server that never reads them
+    (started,) = [line for line in logs.splitlines() if "starting MCP server" in line]
+    assert "MYSQL_" not in started.split("(env:")[1]
     created = _views(conn, db)
     assert set(created) == {"ddb_people_view", "ddb_names_view"}
     through_mcp = {v: _rows(conn, f"SELECT * FROM `{v}` ORDER BY _dm_rowid") for v in created}

@@ -719,6 +719,10 @@ class McpExecutor:
         #: collation of the server's connections, and the server's default for that character set
         self.collation: str | None = None
         self.default_collation: str | None = None
+        if "awslabs" in os.path.basename(command):
+            # AWS Labs' server takes its connection from flags, RDS and Secrets Manager, never from
+            # MYSQL_*: dynamigrate's own MySQL settings (password included) are not passed to it
+            config = {k: v for k, v in config.items() if k != "default_env"}
         env = build_server_env(config)
         #: the server's default database (where unqualified names go), when it is a MYSQL_* server
         self.database: str | None = env.get("MYSQL_DATABASE")
