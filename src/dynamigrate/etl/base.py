@@ -53,6 +53,8 @@ class TableResult:
     started: str | None = None
     finished: str | None = None
     chunks: int = 0
+    #: per set attribute (SS/NS/BS): rows whose set was empty, so the attribute is absent from the item
+    empty_sets: dict[str, int] = field(default_factory=dict)
     missing_source: int = 0  # migration-owned items whose source row vanished (sync)
     missing_examples: list[dict[str, Any]] = field(default_factory=list)
     deleted_missing: int = 0
@@ -92,6 +94,7 @@ class TableResult:
             "omitted_gsi_keys": self.omitted_gsi_keys,
             "bytes": self.bytes,
             "chunks": self.chunks,
+            "empty_sets": dict(self.empty_sets),
             "entities": {e: dict(c) for e, c in self.entities.items()},
         }
 
@@ -102,6 +105,7 @@ class TableResult:
         self.bytes = int(counters.get("bytes", 0) or 0)
         self.chunks = int(counters.get("chunks", 0) or 0)
         self.rejected = {str(k): int(v) for k, v in (counters.get("rejected") or {}).items()}
+        self.empty_sets = {str(k): int(v) for k, v in (counters.get("empty_sets") or {}).items()}
         self.entities = {
             str(e): {str(k): int(v) for k, v in c.items()}
             for e, c in (counters.get("entities") or {}).items()

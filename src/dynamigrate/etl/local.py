@@ -322,6 +322,15 @@ class LocalEngine:
             while inflight:
                 self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
             self._report_duplicates(ctx, table, pass_keys, result)
+            for name, n in sorted(result.empty_sets.items()):
+                log.warning(
+                    "table %s: %d item(s) without '%s': the row's set was empty and DynamoDB cannot store an "
+                    "empty set (counted in the report; use an L attribute if an empty list must be kept)",
+                    table.name,
+                    n,
+                    name,
+                    extra={"fields": {"table": table.name, "attribute": name, "empty_sets": n}},
+                )
             if seen is not None and opts.check_missing:
                 self._check_missing(ctx, table, client, seen, result)
         finally:
@@ -570,6 +579,8 @@ class LocalEngine:
                 result.bytes += enc.size
                 if enc.omitted_gsi_keys:
                     result.omitted_gsi_keys += 1
+                for name in enc.empty_sets:
+                    result.empty_sets[name] = result.empty_sets.get(name, 0) + 1
         if br is not None:
             result.written += int(br.written)
             result.skipped += int(br.skipped)

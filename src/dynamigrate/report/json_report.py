@@ -288,6 +288,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             "omitted_gsi_keys": st.get("omitted_gsi_keys"),
             # rows skipped because an earlier row of the pass produced their key (etl/pass_keys.py)
             "duplicate_keys": (st.get("extra") or {}).get("duplicate_keys") if st else None,
+            # per set attribute: rows whose set was empty, so the item has no such attribute
+            "empty_sets": dict(st.get("empty_sets") or {}) if st else {},
             "duration_seconds": seconds,
             "throughput_items_per_second": round(written / seconds, 1) if seconds and written else None,
             "peak_items_per_second": max((p[1] for p in pts), default=None) or None,
@@ -420,6 +422,19 @@ def _table_problems(
                 fix="make the key unique in the contract (e.g. add a column to the sort key) or "
                 "deduplicate the source rows",
                 examples=[{"key": k} for k in dups.get("examples") or []],
+            )
+        )
+    for attr, n in sorted((t.get("empty_sets") or {}).items()):
+        out.append(
+            _problem(
+                "warning",
+                name,
+                f"{n} item(s) without '{attr}': empty set",
+                f"'{attr}' is a set and the row's set was empty; DynamoDB cannot store an empty set, so "
+                "the attribute is absent from these items",
+                count=_int(n),
+                fix=f"fine if readers treat a missing '{attr}' as empty; otherwise make it an L (list) "
+                "attribute, which can be empty",
             )
         )
     if _int(t.get("throttles")):

@@ -41,7 +41,7 @@ Rules (docs/contract-format.md, "Values in DynamoDB"):
   'yes', 'on', 't', 'y', non-zero BIT bytes -> true; other text -> ``bad_bool``.
 * Sets: members deduplicated (NS after normalisation, since DynamoDB refuses duplicates) and sorted
   (canonical order, DynamoDB does not keep set order); an empty set is left out (DynamoDB has no empty
-  set); a member that is not of the set's type -> ``bad_set``.
+  set) and named in ``Encoded.empty_sets`` (the engine counts it per attribute); a member that is not of the set's type -> ``bad_set``.
 * B: bytes as they come; text is encoded as UTF-8; other values -> ``bad_binary``.
 * Item larger than 400 KB (marker included) -> ``too_large``.
 
@@ -111,6 +111,8 @@ class Encoded:
     reject_reason: str | None = None
     reject_code: str | None = None
     omitted_gsi_keys: tuple[str, ...] = ()
+    #: set attributes left out because the set was empty (DynamoDB has no empty set): counted, reported
+    empty_sets: tuple[str, ...] = ()
     size: int = 0
     entity: str | None = None
     rowid: Any = None
@@ -708,6 +710,7 @@ class ItemEncoder:
         item: Item = {}
         size = 0
         omitted: list[str] = []
+        empty_sets: tuple[str, ...] = ()
         entity = row.get(ENTITY_COLUMN)
         rowid = row.get(ROWID_COLUMN)
         plan = self._entity_plans.get(str(entity), self._plan) if self._entity_plans else self._plan
@@ -732,7 +735,8 @@ class ItemEncoder:
                 return self._reject(
                     row, item, entity, rowid, exc.code, f"attribute '{name}' ({atype}): {exc.message}"
                 )
-            if dv is None:  # empty set
+            if dv is None:  # empty set: DynamoDB cannot store it, the attribute is left out (counted)
+                empty_sets += (name,)
                 continue
             if role and _is_empty(dv):
                 if role == _ROLE_TABLE_KEY:
@@ -755,6 +759,7 @@ class ItemEncoder:
                     + f"; DynamoDB's limit is {MAX_ITEM_BYTES} bytes (400 KB)"
                 ),
                 omitted_gsi_keys=tuple(omitted),
+                empty_sets=empty_sets,
                 size=size,
                 entity=entity,
                 rowid=rowid,
@@ -765,6 +770,7 @@ class ItemEncoder:
             key=key,
             fingerprint=_digest(item),  # already canonical: sets sorted at encode time
             omitted_gsi_keys=tuple(omitted),
+            empty_sets=empty_sets,
             size=size,
             entity=entity,
             rowid=rowid,

@@ -59,6 +59,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "key_missing": ("P120", "error", "NULL or empty table key (partition or sort key)"),
     "duplicate_key": ("P121", "error", "several rows share one (pk, sk): they would collapse into one item"),
     "gsi_key_empty": ("P130", "warning", "empty GSI key: the item is left out of that index"),
+    "empty_set": ("P131", "warning", "an empty set (SS/NS/BS): DynamoDB has none, the attribute is absent"),
     "not_numeric": ("P140", "error", "an N attribute holds a value that is not a number"),
     "number_precision": ("P141", "error", "an N value has more than 38 significant digits"),
     "number_range": (
@@ -372,6 +373,20 @@ def _checks_for(table: Table, columns: set[str]) -> list[_Check]:
                     f"'{name}' is BOOL but holds values that are not booleans (0/1, true/false): these rows "
                     "would be rejected",
                     "map the values to 0/1 with a case calculation, or make the attribute S",
+                )
+            )
+        elif t in ("SS", "NS", "BS"):
+            # as the encoder reads set text (target/encode.py _set_members): '' or a JSON array of nothing
+            checks.append(
+                _Check(
+                    "empty_set",
+                    name,
+                    f"({c} IS NOT NULL AND (TRIM({c}) = '' OR (LEFT(TRIM({c}), 1) = '[' AND JSON_VALID({c}) "
+                    f"AND JSON_LENGTH({c}) = 0)))",
+                    f"'{name}' is {t} and some rows have an empty set: DynamoDB cannot store an empty set, "
+                    "these items will not have the attribute (counted in the run's report)",
+                    "fine if readers treat a missing attribute as empty; otherwise make it an L (list) "
+                    "attribute, which can be empty",
                 )
             )
         elif t in ("M", "L"):
