@@ -9,7 +9,9 @@ knowingly (``--accept C301``).
 A column references table X when the schema declares a single-column foreign key to X, or, failing
 that, when it is named after X's key: ``category_id`` -> ``categories.id`` (``<stem>_id`` with the
 table ``<stem>``, ``<stem>s``, ``<stem>es`` or ``<stem minus y>ies`` whose primary key is ``id``).
-Without a schema the name rule uses the tables the contract names. Pure: the schema is data.
+Without a schema the name rule uses the tables the contract names. With a schema, a to-one join on
+columns that are no key of the joined table stops with **C302** (contract/uniqueness.py). Pure: the
+schema is data.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from sqlglot import exp
 
 from dynamigrate.contract.model import Attribute, Contract, Entity, Table
 from dynamigrate.contract.problems import Problem, ProblemList
+from dynamigrate.contract.uniqueness import uniqueness_problems
 from dynamigrate.source.schema import SchemaInfo
 
 #: codes of readings a user may accept knowingly (``--accept CODE``): code -> what it means
 ACCEPTABLE: dict[str, str] = {
     "C301": "a join condition compares a column that references table X with a table other than X",
+    "C302": "a to-one join compares columns that are not a primary or unique key of the joined table",
 }
 
 
@@ -179,6 +183,8 @@ def reading_problems(
             for attr in entity.attributes:
                 for cond in _conditions(entity, attr):
                     _check_condition(table, cond, schema, known, problems)
+                if schema is not None:
+                    uniqueness_problems(entity, attr, schema, problems)
     return problems
 
 
