@@ -194,6 +194,8 @@ def render_plan(plan: dict[str, Any]) -> str:
     for t in plan.get("tables", []):
         rows = t.get("rows")
         rows_text = f"{rows} rows" if rows is not None else "rows unknown (source not reachable)"
+        if rows is not None and t.get("filtered"):
+            rows_text = f"{rows} rows kept ({t.get('source_rows')} source rows, {t['filtered']} filtered out)"
         gsis = f", GSIs {', '.join(t['gsis'])}" if t.get("gsis") else ""
         lines.append(
             f"    {t['table']:<24} view {t['view']:<32} {rows_text}; key {'/'.join(t['key'])}{gsis}; "
@@ -765,6 +767,7 @@ def _plan(
 ) -> dict[str, Any]:
     notes: list[str] = []
     rows: dict[str, int | None] = {}
+    source_rows: dict[str, int] = {}
     reads: dict[str, dict[str, str]] = {}
     try:
         from dynamigrate.source.connect import connect
@@ -775,15 +778,18 @@ def _plan(
             schema = introspect(conn, cfg.mysql.database)
             with conn.cursor() as cur:
                 for t in tables:
-                    total = 0
+                    # rows the entity filters keep (what the load reads) and all source rows
+                    kept, total = 0, 0
                     for e in t.entities:
                         info = schema.table(e.source_table)
                         if info is None:
-                            total = -1
+                            kept = -1
                             break
-                        cur.execute(f"SELECT COUNT(*) FROM `{info.name}`")
-                        total += int(cur.fetchone()[0])
-                    rows[t.name] = total if total >= 0 else None
+                        n_all, n_kept = _count_entity(cur, e, info.name, t.name)
+                        total, kept = total + n_all, kept + n_kept
+                    rows[t.name] = kept if kept >= 0 else None
+                    if kept >= 0:
+                        source_rows[t.name] = total
                     reads[t.name] = _read_modes(t, schema)
         finally:
             conn.close()
@@ -817,7 +823,11 @@ def _plan(
             {
                 "table": t.name,
                 "view": t.view_name,
-                "rows": rows.get(t.name),
+                "rows": rows.get(t.name),  # rows to migrate: what the filters keep
+                "source_rows": source_rows.get(t.name),
+                "filtered": (source_rows[t.name] - (rows.get(t.name) or 0))
+                if t.name in source_rows
+                else None,
                 "key": list(t.key_names),
                 "gsis": [g.index_name for g in t.gsis],
                 "entities": [e.entity_type for e in t.entities],
@@ -827,6 +837,23 @@ def _plan(
         ],
         "notes": notes,
     }
+
+
+def _count_entity(cur: Any, entity: Any, source_name: str, table_name: str) -> tuple[int, int]:
+    """(all rows, rows the entity's filter keeps) of an entity's source table."""
+    from dynamigrate.sqlgen.dialects import quote_ident
+    from dynamigrate.sqlgen.filters import filter_sql
+
+    cond = filter_sql(entity, qualifier=source_name, table=table_name)
+    if cond:
+        cur.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) FROM {quote_ident(source_name)}"
+        )
+        n_all, n_kept = cur.fetchone()
+        return int(n_all), int(n_kept)
+    cur.execute(f"SELECT COUNT(*) FROM {quote_ident(source_name)}")
+    (n_all,) = cur.fetchone()
+    return int(n_all), int(n_all)
 
 
 def _read_modes(table: Table, schema: Any) -> dict[str, str]:
