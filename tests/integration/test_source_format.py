@@ -178,7 +178,13 @@ def test_every_source_format_name_reads_exactly(mysql_conn: Any, mysql_db: str) 
 
 @pytest.mark.parametrize(
     ("source_format", "fix"),
-    [("yyyy-mm-dd", "tokens"), ("%d/%m/%Y", "DD/MM/YYYY"), ("epoch_sec", "epoch"), ("unix time", "name")],
+    [
+        ("yyyy-mm-dd", "tokens"),
+        ("%d/%m/%Y", "DD/MM/YYYY"),
+        ("epoch_sec", "epoch"),
+        ("unix time", "name"),
+        ("YYYY-MM", "needs YYYY, MM and DD"),  # no day: every value would be NULL
+    ],
 )
 def test_unknown_source_format_stops_generation(source_format: str, fix: str) -> None:
     from dynamigrate.contract.validate import validate_contract
@@ -315,16 +321,17 @@ STRICT_COLUMNS = {
     "dt": "datetime",
     "dmy": "DD/MM/YYYY",
     "compact": "YYYYMMDD",
-    "ym": "YYYY-MM",
+    "ymdhm": "YYYY-MM-DD HH:mm",
 }
 STRICT_ROWS = [
-    (1, "2024-01-05", "2024-01-05 10:11:12", "5/1/2024", "20240105", "2024-01"),
-    (2, "2024-01", "2024-01-05", "05/01/24", "2024015", "2024-1"),  # partial, date alone, 2-digit year
-    (3, "2024-02-30", "2024-02-30 10:00:00", "30/02/2024", "20240230", "2024-13"),  # no such day
+    (1, "2024-01-05", "2024-01-05 10:11:12", "5/1/2024", "20240105", "2024-01-05 10:11"),
+    # partial, date alone, 2-digit year
+    (2, "2024-01", "2024-01-05", "05/01/24", "2024015", "2024-01-05"),
+    (3, "2024-02-30", "2024-02-30 10:00:00", "30/02/2024", "20240230", "2024-01-05 10:60"),  # no such day
     (4, "24-01-05", "24-01-05 10:11:12", "05/01/2024x", "202401051", ""),  # short year, trailing text
     (5, "2024-01-05x", "2024-01-05 10:11", "05-01-2024", "2024-01-05", None),  # other separators
-    (6, "0000-01-05", "2024-01-05 24:00:00", "00/01/2024", "20240100", "2024-01-05"),  # zero parts
-    (7, "2024-01-05\n", "2024-01-05T10:11:12", "05/01/2024\n", " 20240105 ", "x"),  # newline, T
+    (6, "0000-01-05", "2024-01-05 24:00:00", "00/01/2024", "20240100", "2024-01-05 10:11:12"),
+    (7, "2024-01-05\n", "2024-01-05T10:11:12", "05/01/2024\n", " 20240105 ", "2024-01-05 9:05"),
 ]
 
 
@@ -376,13 +383,13 @@ def test_text_of_another_shape_is_null_in_views_evaluator_and_preflight(
         got = [tuple(r) for r in cur.fetchall()]
     day = "2024-01-05 00:00:00"
     assert got == [
-        (1, day, "2024-01-05 10:11:12", day, day, None),  # a pattern without DD never names a day
+        (1, day, "2024-01-05 10:11:12", day, day, "2024-01-05 10:11:00"),
         (2, None, None, None, day, None),  # YYYYMMDD: MM glued to DD is two digits, DD alone may be one
         (3, None, None, None, None, None),
         (4, None, None, None, None, None),
         (5, None, None, None, None, None),
         (6, None, None, None, None, None),
-        (7, None, None, None, day, None),  # blanks around the text are trimmed, a newline is not
+        (7, None, None, None, day, "2024-01-05 09:05:00"),  # blanks are trimmed, a newline is not
     ]
 
     def factory() -> Any:
@@ -400,6 +407,6 @@ def test_text_of_another_shape_is_null_in_views_evaluator_and_preflight(
     report = run_preflight(mysql_conn, mysql_db, contract)
     lost = {f.attribute: f.count for f in report.find("value_lost")}
     # every non-NULL text that gave NULL, empty text included (counted by hand from STRICT_ROWS)
-    expected = {"v_d": 6, "v_dt": 6, "v_dmy": 6, "v_compact": 4, "v_ym": 6}
+    expected = {"v_d": 6, "v_dt": 6, "v_dmy": 6, "v_compact": 4, "v_ymdhm": 4}
     assert lost == expected
     assert report.failed()

@@ -184,7 +184,14 @@ def source_format_problem(value: object) -> tuple[str, str] | None:
     bad = date_format_unknown_tokens(value)
     has_token = any(t in value for t in DATE_TOKENS)
     if not bad and has_token:
-        return None
+        missing = [t for t in ("YYYY", "MM", "DD") if t not in value]
+        if not missing:
+            return None
+        return (
+            f"source_format '{value}' has no {' or '.join(missing)}: it never names a day, every value would be NULL",
+            'a pattern read as a date needs YYYY, MM and DD, e.g. "YYYY-MM-DD" or "DD/MM/YYYY HH:mm"; text that '
+            "holds no day cannot be read as a date",
+        )
     fix = f'use a name ({names}) or a pattern of the tokens {" ".join(DATE_TOKENS)}, e.g. "DD/MM/YYYY HH:mm"'
     if "%" in value:
         suggestion = value
