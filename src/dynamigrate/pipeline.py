@@ -35,7 +35,15 @@ from dynamigrate.errors import (
     PreflightFailed,
     SourceError,
 )
-from dynamigrate.etl.base import WRITE_MODES, EtlContext, EtlOptions, TableResult, get_engine, utc_iso
+from dynamigrate.etl.base import (
+    RETRY_NAMES,
+    WRITE_MODES,
+    EtlContext,
+    EtlOptions,
+    TableResult,
+    get_engine,
+    utc_iso,
+)
 from dynamigrate.etl.progress import ProgressReporter
 from dynamigrate.runstate import RunDir
 
@@ -109,7 +117,7 @@ class RunSummary:
         return 0 if self.ok else 1
 
     def totals(self) -> dict[str, int]:
-        keys = ("read", "written", "skipped", "conflicts", "retries", "throttles", "missing_source")
+        keys = ("read", "written", "skipped", "conflicts", *RETRY_NAMES, "missing_source")
         out = {k: sum(int(getattr(t, k)) for t in self.tables) for k in keys}
         out["rejected"] = sum(t.rejected_total for t in self.tables)
         return out
@@ -154,6 +162,8 @@ class RunSummary:
                 )
                 if t.rejected:
                     lines.append(f"  {'':<24}rejected by reason: {json.dumps(t.rejected)}")
+                if t.retry_text():
+                    lines.append(f"  {'':<24}{t.retry_text()}")
                 if t.missing_source:
                     lines.append(
                         f"  {'':<24}{t.missing_source} migration-owned item(s) without a source row, "

@@ -52,6 +52,8 @@ def render_summary(summary: RunSummary) -> RenderableType:
             reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(t.rejected.items()))
             parts.append(Text(f"{t.table}: rejected by reason: {reasons}", style="yellow"))
         for t in summary.tables:
+            if t.retry_text():
+                parts.append(Text(f"{t.table}: {t.retry_text()}", style="yellow" if t.throttles else ""))
             if t.missing_source:
                 parts.append(
                     Text(

@@ -31,6 +31,10 @@ WRITE_MODES = ("insert", "sync", "newer", "overwrite")
 TABLE_STATUSES = ("pending", "running", "done", "failed", "interrupted", "skipped")
 
 
+#: the retry counters of a table (RunDirSink counters of the same names, cumulative across resumes)
+RETRY_NAMES = ("retries", "throttles", "retried_batches", "transaction_retries")
+
+
 @dataclass
 class TableResult:
     """Counters of one table's load. Cumulative across a resumed run (restored from the checkpoint)."""
@@ -45,8 +49,10 @@ class TableResult:
     unchanged: int = 0  # sync: the item already holds exactly this content (no write)
     conflicts: int = 0  # condition failed on an item the migration does not own
     rejected: dict[str, int] = field(default_factory=dict)  # by reject code
-    retries: int = 0
-    throttles: int = 0
+    retries: int = 0  # every request sent again (the writer's counters), of which:
+    throttles: int = 0  # ... because DynamoDB throttled
+    retried_batches: int = 0  # ... BatchWriteItem calls (unprocessed items, throttling)
+    transaction_retries: int = 0  # ... TransactWriteItems calls (cancelled, throttled)
     omitted_gsi_keys: int = 0
     bytes: int = 0
     duration: float = 0.0
@@ -77,6 +83,17 @@ class TableResult:
         """Rows fully handled (written, skipped, conflicting or rejected)."""
         return self.written + self.skipped + self.unchanged + self.conflicts + self.rejected_total
 
+    def retry_text(self) -> str | None:
+        """``retries 12: 5 throttled, 3 batch(es) and 4 transaction(s) sent again`` (None: no retry)."""
+        if not self.retries:
+            return None
+        parts = [f"{self.throttles:,} throttled"]
+        if self.retried_batches:
+            parts.append(f"{self.retried_batches:,} batch(es) sent again")
+        if self.transaction_retries:
+            parts.append(f"{self.transaction_retries:,} transaction(s) sent again")
+        return f"retries {self.retries:,}: " + ", ".join(parts)
+
     def add_rejected(self, code: str, n: int = 1) -> None:
         self.rejected[code] = self.rejected.get(code, 0) + n
 
@@ -89,8 +106,7 @@ class TableResult:
             "unchanged": self.unchanged,
             "conflicts": self.conflicts,
             "rejected": dict(self.rejected),
-            "retries": self.retries,
-            "throttles": self.throttles,
+            **{name: getattr(self, name) for name in RETRY_NAMES},
             "omitted_gsi_keys": self.omitted_gsi_keys,
             "bytes": self.bytes,
             "chunks": self.chunks,
@@ -99,7 +115,7 @@ class TableResult:
         }
 
     def restore(self, counters: Mapping[str, Any]) -> None:
-        for name in ("read", "written", "skipped", "unchanged", "conflicts", "retries", "throttles"):
+        for name in ("read", "written", "skipped", "unchanged", "conflicts", *RETRY_NAMES):
             setattr(self, name, int(counters.get(name, 0) or 0))
         self.omitted_gsi_keys = int(counters.get("omitted_gsi_keys", 0) or 0)
         self.bytes = int(counters.get("bytes", 0) or 0)

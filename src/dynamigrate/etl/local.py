@@ -45,7 +45,7 @@ from typing import Any
 from dynamigrate.contract.model import Table
 from dynamigrate.errors import DynamigrateError, EngineError
 from dynamigrate.etl.accounting import SourceCount, account, count_sources
-from dynamigrate.etl.base import EtlContext, TableResult, register_engine, utc_iso
+from dynamigrate.etl.base import RETRY_NAMES, EtlContext, TableResult, register_engine, utc_iso
 from dynamigrate.etl.local_writers import FreshTableWriter, SeenKeys, canonical_key
 from dynamigrate.etl.pass_keys import PassKeys
 from dynamigrate.runstate import safe_name
@@ -305,6 +305,9 @@ class LocalEngine:
         inflight: deque[tuple[_Work, Future[Any]]] = deque()
         rejects_logged = [0]
         base_rejected = dict(result.rejected)
+        # retries as the writer counted them, failed batches included (a batch that gave up after its
+        # attempts returns no result, but its retries happened)
+        base_retries = {name: getattr(result, name) for name in RETRY_NAMES}
         try:
             while True:
                 item = self._get(q, producer)
@@ -318,9 +321,21 @@ class LocalEngine:
                 fut = pool.submit(self._write_chunk, writer, sink, table, work, rejects_logged)
                 inflight.append((work, fut))
                 while len(inflight) >= max(1, opts.inflight_chunks):
-                    self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
+                    self._complete(
+                        ctx,
+                        table,
+                        result,
+                        state,
+                        seen,
+                        sink,
+                        base_rejected,
+                        base_retries,
+                        *inflight.popleft(),
+                    )
             while inflight:
-                self._complete(ctx, table, result, state, seen, sink, base_rejected, *inflight.popleft())
+                self._complete(
+                    ctx, table, result, state, seen, sink, base_rejected, base_retries, *inflight.popleft()
+                )
             self._report_duplicates(ctx, table, pass_keys, result)
             for name, n in sorted(result.empty_sets.items()):
                 log.warning(
@@ -343,9 +358,15 @@ class LocalEngine:
             if seen is not None:
                 seen.close()
             sink.flush()
+            self._take_retries(result, base_retries, sink.counters)
             close = getattr(writer, "close", None)
             if callable(close):
                 close()
+
+    @staticmethod
+    def _take_retries(result: TableResult, base: dict[str, int], counters: dict[str, int]) -> None:
+        for name in RETRY_NAMES:
+            setattr(result, name, base[name] + int(counters.get(name, 0)))
 
     def _tracks_seen(self, ctx: EtlContext) -> bool:
         return ctx.options.write_mode == "sync" and bool(ctx.options.marker_attribute)
@@ -558,6 +579,7 @@ class LocalEngine:
         seen: SeenKeys | None,
         sink: Any,
         base_rejected: dict[str, int],
+        base_retries: dict[str, int],
         work: _Work,
         fut: Future[Any],
     ) -> None:
@@ -586,10 +608,9 @@ class LocalEngine:
             result.skipped += int(br.skipped)
             result.unchanged += int(br.unchanged)
             result.conflicts += int(br.conflicts)
-            result.retries += int(br.retries)
-            result.throttles += int(br.throttles)
         # rejected by reason: encoder rejects (this engine) and writer rejects, as the sink counted them
         counters = sink.counters
+        self._take_retries(result, base_retries, counters)
         result.rejected = dict(base_rejected)
         for name, n in list(counters.items()):
             if name.startswith("rejected:"):

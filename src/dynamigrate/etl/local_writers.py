@@ -160,6 +160,7 @@ class FreshTableWriter:
 
         def on_retry(kind: str, code: str) -> None:
             retries[0] += 1
+            self.sink.on_retry(kind)  # the table's counters (report, summary)
 
         def fetch(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = []
@@ -187,7 +188,7 @@ class FreshTableWriter:
                 if request:
                     if attempt >= policy.max_attempts:  # a cap, like every other retry
                         raise unprocessed_keys_error(self.table.name, request, attempt)
-                    retries[0] += 1
+                    on_retry("throttle", "UnprocessedKeys")
                     policy.backoff(attempt, "throttle", "UnprocessedKeys")
                     attempt += 1
             return found

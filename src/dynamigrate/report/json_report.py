@@ -285,6 +285,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             "rejected_by_reason": rejected_by,
             "retries": _int(st.get("retries")) if st else None,
             "throttles": _int(st.get("throttles")) if st else None,
+            "retried_batches": _int(st.get("retried_batches")) if st else None,
+            "transaction_retries": _int(st.get("transaction_retries")) if st else None,
             "omitted_gsi_keys": st.get("omitted_gsi_keys"),
             # rows skipped because an earlier row of the pass produced their key (etl/pass_keys.py)
             "duplicate_keys": (st.get("extra") or {}).get("duplicate_keys") if st else None,
@@ -323,7 +325,17 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
 
     totals = {
         k: sum(_int(t.get(k)) for t in tables)
-        for k in ("source_rows", "written", "skipped", "conflicts", "rejected", "retries", "throttles")
+        for k in (
+            "source_rows",
+            "written",
+            "skipped",
+            "conflicts",
+            "rejected",
+            "retries",
+            "throttles",
+            "retried_batches",
+            "transaction_retries",
+        )
     }
     vsummary = None
     if vdict:

@@ -51,7 +51,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += [
         f"- Source rows {_n(tot.get('source_rows'))}, written {_n(tot.get('written'))}, skipped "
         f"{_n(tot.get('skipped'))}, rejected {_n(tot.get('rejected'))}, conflicts {_n(tot.get('conflicts'))}; "
-        f"retries {_n(tot.get('retries'))}, throttled {_n(tot.get('throttles'))}",
+        f"retries {_n(tot.get('retries'))} (throttled {_n(tot.get('throttles'))}, batches "
+        f"{_n(tot.get('retried_batches'))}, transactions {_n(tot.get('transaction_retries'))})",
         f"- Started {doc.get('started_at') or '–'}, finished {doc.get('finished_at') or '–'}, duration "
         f"{_dur(doc.get('duration_seconds'))}",
         f"- Engine {doc.get('engine') or '–'}, write mode {doc.get('write_mode') or '–'}, contract sha256 "
@@ -91,7 +92,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"- Status **{t.get('status')}**; source rows {_n(t.get('source_rows'))}, written {_n(t.get('written'))}, "
             f"skipped by condition {_n(t.get('skipped'))}, conflicts {_n(t.get('conflicts'))}, rejected "
             f"{_n(t.get('rejected'))}",
-            f"- Retries {_n(t.get('retries'))}, throttled {_n(t.get('throttles'))}; duration "
+            f"- Retries {_n(t.get('retries'))} (throttled {_n(t.get('throttles'))}, batches sent again "
+            f"{_n(t.get('retried_batches'))}, transactions sent again {_n(t.get('transaction_retries'))}); duration "
             f"{_dur(t.get('duration_seconds'))}, throughput {_n(t.get('throughput_items_per_second'))} items/s "
             f"(peak {_n(t.get('peak_items_per_second'))})",
             f"- Item size: average {_n(size.get('average_bytes'))} B, largest {_n(size.get('largest_bytes'))} B"

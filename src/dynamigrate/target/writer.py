@@ -164,6 +164,8 @@ class BatchResult:
     unchanged: int = 0
     retries: int = 0
     throttles: int = 0
+    retried_batches: int = 0  # BatchWriteItem calls sent again (unprocessed items, throttling)
+    transaction_retries: int = 0  # TransactWriteItems sent again (cancelled, throttled)
     omitted_gsi_keys: int = 0
 
     def add(self, other: BatchResult) -> None:
@@ -182,7 +184,7 @@ class WriteSink(Protocol):
         self, encoded_or_key: Encoded | Item, reason: str, code: str, message: str | None
     ) -> None: ...
     def on_old_image(self, key: Item, old_item: Item) -> None: ...
-    def on_retry(self, kind: str) -> None: ...
+    def on_retry(self, kind: str, what: str = "") -> None: ...
 
 
 class NullSink:
@@ -203,7 +205,7 @@ class NullSink:
     def on_old_image(self, key: Item, old_item: Item) -> None:
         pass
 
-    def on_retry(self, kind: str) -> None:
+    def on_retry(self, kind: str, what: str = "") -> None:
         pass
 
 
@@ -242,7 +244,7 @@ class MemorySink:
         with self._lock:
             self.old_images.append((key, old_item))
 
-    def on_retry(self, kind: str) -> None:
+    def on_retry(self, kind: str, what: str = "") -> None:
         with self._lock:
             self.retries[kind] = self.retries.get(kind, 0) + 1
 
@@ -334,13 +336,19 @@ class RunDirSink:
         )
         self._count("old_images")
 
-    def on_retry(self, kind: str) -> None:
+    def on_retry(self, kind: str, what: str = "") -> None:
         self._count("retries")
         if kind == "throttle":
             self._count("throttles")
+        if what in RETRY_COUNTERS:
+            self._count(RETRY_COUNTERS[what])
 
 
 # -- internals -------------------------------------------------------------------------------------
+
+
+#: what was sent again -> its counter (BatchResult field and RunDirSink counter)
+RETRY_COUNTERS = {"batch": "retried_batches", "transaction": "transaction_retries"}
 
 
 class _Tally:
@@ -355,11 +363,15 @@ class _Tally:
         with self._lock:
             setattr(self.result, name, getattr(self.result, name) + n)
 
-    def on_retry(self, kind: str, code: str) -> None:
+    def on_retry(self, kind: str, code: str, what: str = "") -> None:
+        """One request sent again; ``what``: ``batch`` (BatchWriteItem) or ``transaction``
+        (TransactWriteItems) counts it also under :data:`RETRY_COUNTERS`."""
         self.inc("retries")
         if kind == "throttle":
             self.inc("throttles")
-        self._sink.on_retry(kind)
+        if what in RETRY_COUNTERS:
+            self.inc(RETRY_COUNTERS[what])
+        self._sink.on_retry(kind, what)
 
 
 @dataclass
@@ -825,7 +837,7 @@ class TableWriter:
                             raise self.policy.give_up(
                                 exc, f"TransactWriteItems on {self.table_name}", attempt
                             ) from exc
-                        tally.on_retry(retry_kind, "TransactionCanceled")
+                        tally.on_retry(retry_kind, "TransactionCanceled", "transaction")
                         self.policy.backoff(attempt, retry_kind, "TransactionCanceled")
                         attempt += 1
                     continue
@@ -835,7 +847,7 @@ class TableWriter:
                             exc, f"TransactWriteItems on {self.table_name}", attempt
                         ) from exc
                     code = error_code(exc) or type(exc).__name__
-                    tally.on_retry(kind, code)
+                    tally.on_retry(kind, code, "transaction")
                     self.policy.backoff(attempt, kind, code)
                     attempt += 1
                     continue
@@ -851,7 +863,7 @@ class TableWriter:
                     raise self.policy.give_up(
                         exc, f"TransactWriteItems on {self.table_name}", attempt
                     ) from exc
-                tally.on_retry("transient", type(exc).__name__)
+                tally.on_retry("transient", type(exc).__name__, "transaction")
                 self.policy.backoff(attempt, "transient", type(exc).__name__)
                 attempt += 1
                 continue
@@ -880,7 +892,7 @@ class TableWriter:
                     self._api.batch_write_item,
                     RequestItems={self.table_name: pending},
                     what=f"BatchWriteItem on {self.table_name}",
-                    on_retry=tally.on_retry,
+                    on_retry=functools.partial(tally.on_retry, what="batch"),
                 )
             except ClientError:
                 # a terminal error refuses the whole batch: put item by item to find the bad one(s)
@@ -913,7 +925,7 @@ class TableWriter:
                         "the run can be resumed",
                         code="DM520",
                     )
-                tally.on_retry("throttle", "UnprocessedItems")
+                tally.on_retry("throttle", "UnprocessedItems", "batch")
                 self.policy.backoff(attempt, "throttle", "UnprocessedItems")
                 attempt += 1
 
