@@ -130,3 +130,87 @@ def test_duplicate_keys_in_different_chunks_are_skipped_and_listed(
         {"table": f"{prefix}Ev", "key": {"PK": {"S": "k😀"}}},
         {"table": f"{prefix}Ev", "key": {"PK": {"S": "K"}}},
     ]
+
+
+def test_duplicate_keys_across_a_sigkill_and_resume(
+    mysql_db: str, mysql_conn: Any, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """Killed while the first rows of each key are loading, then resumed: exactly one item per key.
+
+    Rows 1..2000, key ``code = id % 400``: every key 5 times with the same item. Kill after 2 chunks
+    of 90, while the next one is partly written; the keys of the checkpointed chunks must still count as produced after the resume (later
+    rows are duplicates, not "our own earlier write"), while the rows of the chunk in flight at the kill
+    find their own items and count as written.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    n_rows, n_keys, chunk = 2000, 400, 90
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE ev (id INT PRIMARY KEY, code INT NOT NULL) DEFAULT CHARSET utf8mb4")
+        cur.executemany("INSERT INTO ev VALUES (%s, %s)", [(i, i % n_keys) for i in range(1, n_rows + 1)])
+    mysql_conn.commit()
+    table = f"{ddb_prefix}Ev"
+    doc = {
+        "table": table,
+        "type": "single-entity",
+        "source_table": "ev",
+        "pk": "PK",
+        "attributes": [
+            _a("PK", "S", "ev", "code", transformation={"type": "string-format", "format": "K😀#{code}"})
+        ],
+    }
+    contract = tmp_path / "contract.json"
+    contract.write_text(json.dumps({"tables": [doc]}), encoding="utf-8")
+    _, cfg = make_config(tmp_path, mysql_db, ddb_endpoint, contract, chunk_rows=chunk, inflight_chunks=1)
+    cli = [sys.executable, "-m", "dynamigrate", "-q", "migrate", "--config", str(cfg), "--progress", "quiet"]
+    cli += ["--skip-validation", "--accept", "duplicate_key", "--strategy", "put", "--concurrency", "1"]
+    proc = subprocess.Popen(cli, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed_at: dict[str, Any] = {}
+    deadline = time.monotonic() + 120
+    try:
+        # kill while a chunk beyond the checkpoint is partly written (its rows must be redone as
+        # written, not as duplicates)
+        while time.monotonic() < deadline and not killed_at:
+            assert proc.poll() is None, "finished before the kill: " + (
+                proc.stderr.read().decode() if proc.stderr else ""
+            )
+            for f in (tmp_path / "runs").glob(f"*/checkpoints/{table}.json"):
+                try:
+                    c = json.loads(f.read_text())
+                except ValueError:
+                    continue
+                if c["counters"]["read"] >= 2 * chunk:
+                    present = ddb_client.scan(TableName=table, Select="COUNT", ConsistentRead=True)["Count"]
+                    if 0 < present - c["counters"]["written"] <= chunk // 3:  # early in that chunk
+                        killed_at = c
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    run_dir = next((tmp_path / "runs").iterdir())
+    ckpt = json.loads((run_dir / f"checkpoints/{table}.json").read_text())
+    present = ddb_client.scan(TableName=table, Select="COUNT", ConsistentRead=True)["Count"]
+    assert ckpt["status"] == "running" and ckpt["counters"]["read"] < n_keys, "killed among the first rows"
+    assert ckpt["counters"]["written"] < present, "a chunk beyond the checkpoint was partly written"
+
+    done = subprocess.run(
+        [*cli, "--resume", run_dir.name], env=dict(os.environ), capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    items = _items(ddb_client, table)
+    assert items == sorted(
+        ({"PK": f"K😀#{k}"} for k in range(n_keys)), key=lambda d: json.dumps(d, sort_keys=True)
+    )
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    (t,) = report["tables"]
+    assert t["accounting"]["equation"] == (
+        f"{n_rows} source rows = written {n_keys} + skipped {n_rows - n_keys} + conflicts 0 + rejected 0 + filtered 0"
+    )
+    assert t["duplicate_keys"]["skipped"] == n_rows - n_keys
+    listed = (run_dir / t["duplicate_keys"]["file"]).read_text(encoding="utf-8").splitlines()
+    assert len(listed) == len(set(listed)) == n_keys
