@@ -214,3 +214,36 @@ def test_duplicate_keys_across_a_sigkill_and_resume(
     assert t["duplicate_keys"]["skipped"] == n_rows - n_keys
     listed = (run_dir / t["duplicate_keys"]["file"]).read_text(encoding="utf-8").splitlines()
     assert len(listed) == len(set(listed)) == n_keys
+
+
+def test_validation_counts_the_loads_duplicates(
+    mysql_db: str,
+    mysql_conn: Any,
+    ddb_client: Any,
+    ddb_prefix: str,
+    ddb_endpoint: str,
+    tmp_path: Path,
+    capsys: Any,
+) -> None:
+    """validate as migrate runs it (keys from the load's record) and --full: one item per key expected."""
+    _source(mysql_conn)
+    contract = tmp_path / "contract.json"
+    contract.write_text(json.dumps(_contract(ddb_prefix)), encoding="utf-8")
+    _, cfg = make_config(tmp_path, mysql_db, ddb_endpoint, contract, chunk_rows=1)
+    assert main(["migrate", "--config", str(cfg), "--accept", "duplicate_key"]) == 0
+    capsys.readouterr()
+    report = json.loads((_run_dir(tmp_path) / "report.json").read_text(encoding="utf-8"))
+    figures = {t["name"]: t["validation"] for t in report["tables"]}
+    ev, rd = figures[f"{ddb_prefix}Ev"], figures[f"{ddb_prefix}Rd"]
+    assert (ev["status"], ev["expected"], ev["present"], ev["problems"]) == ("passed", 3, 3, []), ev
+    assert (rd["status"], rd["expected"], rd["present"], rd["problems"]) == ("passed", 2, 2, []), rd
+    assert ev["warnings"] == [
+        "3 source row(s) produce a key another row already produces (only one item can exist per key)"
+    ]
+    assert rd["warnings"] == [
+        "1 source row(s) produce a key another row already produces (only one item can exist per key)"
+    ]
+    assert main(["validate", "--config", str(cfg), "--full"]) == 0
+    out = capsys.readouterr().out
+    assert "source 6 - rejected 0 - duplicate keys 3 = expected 3; DynamoDB 3" in out, out
+    assert "source 3 - rejected 0 - duplicate keys 1 = expected 2; DynamoDB 2" in out, out

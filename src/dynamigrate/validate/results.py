@@ -329,9 +329,13 @@ def headline(verdict: str | None, score: float | None, basis: str | None) -> str
 def _table_lines(t: TableValidation, max_listed: int) -> list[str]:
     label = {PASSED: "ok", FAILED: "FAILED", NOT_VALIDATED: "NOT VALIDATED"}[t.status]
     score = f"score {t.score:.2%}" if t.score is not None else "no score"
-    figures = f"source {t.source_rows} - rejected {t.rejected} = expected {t.expected}"
+    dups = f" - duplicate keys {t.duplicate_keys}" if t.duplicate_keys else ""
+    figures = f"source {t.source_rows} - rejected {t.rejected}{dups} = expected {t.expected}"
     if t.filtered:
-        figures = f"source {t.source_rows} (+{t.filtered} filtered out) - rejected {t.rejected} = expected {t.expected}"
+        figures = (
+            f"source {t.source_rows} (+{t.filtered} filtered out) - rejected {t.rejected}{dups} "
+            f"= expected {t.expected}"
+        )
     lines = [
         f"  {t.table}: {label}  {score} ({t.basis})  {figures}; "
         f"DynamoDB {t.ddb_count if t.ddb_count is not None else '?'}"
