@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dynamigrate.errors import ConfigError, DynamigrateError, require
 from dynamigrate.etl.base import TableResult, register_engine, utc_iso
 from dynamigrate.etl.spark_checks import check_account, count_sources, reload_if_target_lost
+from dynamigrate.redact import registered
 
 if TYPE_CHECKING:
     from dynamigrate.config import Config
@@ -160,7 +161,9 @@ def _key_order(table: Table, schema: SchemaInfo | None) -> dict[str, tuple[str, 
 def _redact(text: str, secret: str) -> str:
     """``text`` with ``secret`` masked (a driver or Py4J message must not carry the password into
     logs, the run state or an exception)."""
-    return text.replace(secret, "***") if secret and len(secret) >= 3 else text
+    from dynamigrate.redact import redact
+
+    return redact(text.replace(secret, "***") if secret and len(secret) >= 3 else text)
 
 
 def merge_partition_outputs(
@@ -286,6 +289,7 @@ class SparkEngine:
                 partition_rows=int(settings.get("partition_rows") or 50_000),
                 client_factory=self.task_client_factory,
                 key_order=_key_order(table, ctx.schema),
+                secrets=registered(),  # what the config registered: masked in the job's files too
             )
             jdbc = jdbc_source(cfg, ctx.database, int(settings.get("fetch_size") or 1000))
             secret = jdbc.password

@@ -253,6 +253,9 @@ class Storage:
         return self._s3
 
     def write_text(self, rel: str, text: str) -> None:
+        from dynamigrate.redact import redact
+
+        text = redact(text)  # every file of the job, like a RunDir's: secrets masked by value
         if self.is_s3:
             bucket, key = self._bucket_key(rel)
             self._client().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
@@ -342,6 +345,9 @@ class JobConf:
     #: entity -> its key columns in the view, key order (from the key plan, when the caller knows the
     #: live schema); None: the job finds them in the view (the key columns each entity fills)
     key_order: Mapping[str, Sequence[str]] | None = None
+    #: values masked in every file the job writes (dynamigrate.redact), registered again in each
+    #: executor process: the MySQL password and what the caller's config registered
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def table_name(self) -> str:
@@ -367,10 +373,12 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
     from pyspark import TaskContext
 
     from dynamigrate.config import AwsSettings
+    from dynamigrate.redact import register
     from dynamigrate.target.client import dynamodb_client
     from dynamigrate.target.encode import ItemEncoder
     from dynamigrate.target.writer import RunDirSink, TableWriter, WriterOptions
 
+    register(*conf.secrets)  # an executor is a process of its own
     ctx = TaskContext.get()
     pid = ctx.partitionId() if ctx else 0
     attempt = ctx.attemptNumber() if ctx else 0
@@ -539,7 +547,11 @@ def run_job(
     the counters of the partitions finished so far (Spark merges a task's accumulator update when the
     task ends).
     """
+    from dynamigrate.redact import register
+
     t0 = time.monotonic()
+    conf = dataclasses.replace(conf, secrets=(*conf.secrets, jdbc.password))
+    register(*conf.secrets)
     storage = Storage(conf.output_uri, conf.region, conf.s3_endpoint)
     stats, columns = entity_stats(spark, jdbc, conf.view, conf.key_order, conf.partition_rows)
     t_stats = time.monotonic() - t0
