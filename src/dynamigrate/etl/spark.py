@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dynamigrate.errors import ConfigError, DynamigrateError, require
-from dynamigrate.etl.base import TableResult, register_engine, utc_iso
+from dynamigrate.etl.base import RETRY_NAMES, TableResult, register_engine, utc_iso
 from dynamigrate.etl.spark_checks import check_account, count_sources, reload_if_target_lost
 from dynamigrate.redact import registered
 
@@ -223,8 +223,7 @@ def apply_job_summary(result: TableResult, summary: Mapping[str, Any]) -> None:
         "skipped",
         "unchanged",
         "conflicts",
-        "retries",
-        "throttles",
+        *RETRY_NAMES,
         "bytes",
         "omitted_gsi_keys",
     ):

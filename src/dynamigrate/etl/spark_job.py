@@ -52,6 +52,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from dynamigrate.etl.base import RETRY_NAMES
 from dynamigrate.etl.spark_plan import (
     DEFAULT_PARTITION_ROWS,
     ENTITY_COLUMN,
@@ -98,6 +99,8 @@ COUNTER_NAMES = (
     "unchanged",
     "retries",
     "throttles",
+    "retried_batches",
+    "transaction_retries",
     "bytes",
     "omitted_gsi_keys",
     "partitions",
@@ -420,7 +423,7 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
         def write(good: list[Any]) -> None:
             br = writer.write_batch(good)
             with lock:
-                for name in ("written", "skipped", "conflicts", "unchanged", "retries", "throttles"):
+                for name in ("written", "skipped", "conflicts", "unchanged", *RETRY_NAMES):
                     counters[name] += int(getattr(br, name, 0))
 
         def flush(batch: list[Mapping[str, Any]]) -> None:
