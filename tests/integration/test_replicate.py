@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -352,31 +353,48 @@ def test_replicate_sigkill_mid_stream_then_restart(
         text=True,
         env=env,
     )
+    products = [r[0] for r in _rows(conn, "SELECT id FROM products ORDER BY id")]
+    writing = threading.Event()
+
+    def write_stream() -> None:
+        # many small transactions, the follower applying them as they come; still writing at the kill
+        writer = _connect(shop_db_copy)
+        try:
+            i = 0
+            while i < len(products) * 2 or writing.is_set():
+                p = products[i % len(products)]
+                _exec(
+                    writer,
+                    "UPDATE products SET inventory_quantity = %s, name = CONCAT('v', %s) WHERE id = %s",
+                    i,
+                    i,
+                    p,
+                )
+                i += 1
+        finally:
+            writer.close()
+
     try:
-        # many small transactions, the follower applying them as they come
-        products = [r[0] for r in _rows(conn, "SELECT id FROM products ORDER BY id")]
-        for i, p in enumerate(products * 2):
-            _exec(
-                conn,
-                "UPDATE products SET inventory_quantity = %s, name = CONCAT('v', %s) WHERE id = %s",
-                i,
-                i,
-                p,
-            )
-        facts = _changes(conn)
+        writing.set()
+        stream = threading.Thread(target=write_stream)
+        stream.start()
         deadline = time.monotonic() + 60
         while not run.file("replicate/checkpoint.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.05)
         assert run.file("replicate/checkpoint.json").exists(), (
             follower.stderr.read() if follower.poll() is not None else "no checkpoint"
         )
+        assert stream.is_alive()  # the kill lands mid-stream: changes keep coming after it
         os.kill(follower.pid, signal.SIGKILL)
         follower.wait()
-        # killed mid-stream: the checkpoint is behind the head, the rest is the restart's work
         cp = run.read_json("replicate/checkpoint.json")
+        writing.clear()
+        stream.join()
+        facts = _changes(conn)
         head = _one(conn, "SHOW MASTER STATUS")
         assert (cp["file"], cp["pos"]) < (head[0], int(head[1]))
     finally:
+        writing.clear()
         if follower.poll() is None:
             os.kill(follower.pid, signal.SIGKILL)
         follower.wait()
