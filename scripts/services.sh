@@ -54,6 +54,15 @@ dm_user_works() {
         -N -e "SELECT 1" >/dev/null 2>&1
 }
 
+binlog_is_off() {
+    # true only when the server positively says the binary log is off or not in ROW format
+    local out
+    out="$(mariadb --no-defaults --protocol=tcp -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$DM_USER" \
+        "-p$DM_PASSWORD" -N -e "SELECT CONCAT(@@log_bin, ':', @@binlog_format)" 2>/dev/null)" \
+        || out="$(as_admin -e "SELECT CONCAT(@@log_bin, ':', @@binlog_format)" 2>/dev/null)" || return 1
+    [ -n "$out" ] && [ "$out" != "1:ROW" ]
+}
+
 as_admin() {
     # root over the unix socket (Debian's default unix_socket authentication for root)
     mariadb --no-defaults -u root -N "$@"
@@ -84,6 +93,17 @@ install_jdbc_driver() {
 start_mariadb() {
     install_mariadb
     install_jdbc_driver
+    if mysql_answers && binlog_is_off; then
+        # a server this script started before the binary log was part of its settings: restart it
+        # with them (replicate needs it); a server started by someone else is left alone
+        if [ -f "$MYSQL_MARKER" ]; then
+            say "MariaDB runs without the ROW binary log: restarting it with the current settings"
+            stop_mariadb
+        else
+            say "warning: MariaDB on $MYSQL_HOST:$MYSQL_PORT runs without the ROW binary log and was not" \
+                "started by this script; dynamigrate replicate (and its tests) need log_bin=ON, binlog_format=ROW"
+        fi
+    fi
     if mysql_answers; then
         say "MariaDB already answers on $MYSQL_HOST:$MYSQL_PORT"
     else
