@@ -35,7 +35,7 @@ from dynamigrate.config import Config
 from dynamigrate.contract.model import Contract, Table
 from dynamigrate.errors import DynamigrateError
 from dynamigrate.evaluate import EvaluationUnsupported
-from dynamigrate.runstate import JsonlWriter, RunDir, safe_name, utcnow
+from dynamigrate.runstate import JsonlWriter, RunDir, read_jsonl, safe_name, utcnow
 from dynamigrate.validate.basecount import count_entities
 from dynamigrate.validate.compare import json_safe, json_text_attributes, key_string
 from dynamigrate.validate.dynamo import BATCH_GET_MAX, DynamoSide, translate_aws
@@ -293,6 +293,7 @@ class TableValidator:
                 count_missing=self.mode == "sample",
                 json_text=self.json_text,
                 max_suspects=SUSPECTS_MAX if self.mode == "full" else SUSPECTS_MAX_SAMPLE,
+                ambiguous_keys=self._run_duplicate_keys(),
             )
             gsi_rows: list[Sampled] = []
             if self.mode == "sample":
@@ -307,6 +308,12 @@ class TableValidator:
                 except EvaluationUnsupported as exc:
                     store = self._values_not_validated(exc, store)
                 self._judge_views(comparer)
+                if comparer.not_compared_duplicates:
+                    r.warnings.append(
+                        f"{comparer.not_compared_duplicates} evaluated row(s) not compared: their key is "
+                        "produced by several source rows (duplicates/ in the run directory), the item is "
+                        "the first such row's"
+                    )
             check_gsis(self.dyn, self.table, gsi_rows, described, r, self.ignore, self.max_listed)
         except Exception as exc:  # report any failure of one table, keep going
             self._not_validated(exc)
@@ -546,6 +553,17 @@ class TableValidator:
             self._load_duplicates()
         elif store is not None:
             self.result.ddb_count = self.dyn.count_scan()
+
+    def _run_duplicate_keys(self) -> frozenset[str]:
+        """Keys the load found produced by several source rows (``duplicates/<T>.jsonl``)."""
+        if self.run_dir is None:
+            return frozenset()
+        path = self.run_dir.file(f"duplicates/{safe_name(self.table.name)}.jsonl")
+        if not path.exists():
+            return frozenset()
+        return frozenset(
+            key_string(rec["key"]) for rec in read_jsonl(path) if isinstance(rec.get("key"), dict)
+        )
 
     def _load_duplicates(self) -> None:
         """Rows the load skipped because an earlier row produced their key (etl/pass_keys.py): the

@@ -43,6 +43,7 @@ class ValueComparer:
         count_missing: bool = False,
         json_text: Mapping[str, frozenset[str]] | None = None,
         max_suspects: int = SUSPECTS_MAX,
+        ambiguous_keys: frozenset[str] = frozenset(),
     ):
         self.dyn = dyn
         self.r = result
@@ -53,6 +54,10 @@ class ValueComparer:
         self.count_missing = count_missing
         self.json_text = dict(json_text or {})
         self.max_suspects = max_suspects
+        #: keys (``key_string``) that several source rows produce (the load's ``duplicates/<T>.jsonl``):
+        #: the item is the first such row's, so one row's evaluation cannot judge it; not compared
+        self.ambiguous_keys = ambiguous_keys
+        self.not_compared_duplicates = 0
         self.sampled_missing: list[Expected] = []
         self.suspects: list[Suspect] = []
         self._diffs_by_key: dict[str, list[Difference]] = {}
@@ -60,8 +65,16 @@ class ValueComparer:
 
     def compare(self, batch: list[Expected]) -> None:
         unique: dict[str, Expected] = {}
+        skipped = 0
         for key, item, entity in batch:
-            unique.setdefault(key_string(key), (key, item, entity))  # BatchGetItem refuses duplicates
+            ks = key_string(key)
+            if ks in self.ambiguous_keys:
+                skipped += 1
+                continue
+            unique.setdefault(ks, (key, item, entity))  # BatchGetItem refuses duplicates
+        if skipped:
+            with self._lock:
+                self.not_compared_duplicates += skipped
         actual = self.dyn.get_many([v[0] for v in unique.values()])
         compared = exact = 0
         diffs: list[tuple[str, Difference]] = []
