@@ -21,6 +21,7 @@ Pure logic plus :func:`count_sources` (one query per entity).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,11 @@ from dynamigrate.sqlgen.dialects import quote_ident
 
 if TYPE_CHECKING:
     from dynamigrate.contract.model import Table
+    from dynamigrate.etl.base import TableResult
+    from dynamigrate.runstate import RunDir
     from dynamigrate.source.schema import SchemaInfo
+
+log = logging.getLogger(__name__)
 
 #: per-entity counters kept by the engines (and in checkpoints)
 ENTITY_COUNTERS = ("read", "written", "skipped", "unchanged", "conflicts", "rejected")
@@ -262,6 +267,33 @@ def account(
         any(_modified(b, after.get(n, b)) for n, b in before.items()),
     )
     return TableAccount(total, entities)
+
+
+def settle(
+    run: RunDir,
+    table: str,
+    result: TableResult,
+    before: Mapping[str, SourceCount],
+    after: Mapping[str, SourceCount],
+) -> TableAccount:
+    """The equation of an engine's finished table: the result's counters against the source counts
+    taken before and after the load, recorded in the result and the run's events; a source written to
+    during the load is said. What a table whose numbers do not add up becomes is the engine's call."""
+    table_counters = {
+        "read": result.read,
+        "written": result.written,
+        "skipped": result.skipped,
+        "unchanged": result.unchanged,
+        "conflicts": result.conflicts,
+        "rejected": result.rejected_total,
+    }
+    entity_counters = result.entities if set(result.entities) <= set(before) else {}
+    acc = account(table_counters, entity_counters, before, after)
+    result.accounting = acc.to_dict()
+    run.event("accounting", table=table, accounting=result.accounting)
+    if acc.ok and acc.table.status == "changed":
+        log.warning("table %s: %s", table, acc.table.equation(), extra={"fields": {"table": table}})
+    return acc
 
 
 def _modified(before: SourceCount, after: SourceCount) -> bool:

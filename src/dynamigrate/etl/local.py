@@ -44,7 +44,7 @@ from typing import Any
 
 from dynamigrate.contract.model import Table
 from dynamigrate.errors import DynamigrateError, EngineError
-from dynamigrate.etl.accounting import SourceCount, account, count_sources
+from dynamigrate.etl.accounting import SourceCount, count_sources, settle
 from dynamigrate.etl.base import RETRY_NAMES, EtlContext, TableResult, register_engine, utc_iso
 from dynamigrate.etl.local_writers import FreshTableWriter, SeenKeys, canonical_key
 from dynamigrate.etl.pass_keys import PassKeys
@@ -231,24 +231,9 @@ class LocalEngine:
         """Count the source again and check the equation; a table whose numbers do not add up fails
         and is loaded again from its start by --resume."""
         after = self._count_sources(ctx, table, result)
-        table_counters = {
-            "read": result.read,
-            "written": result.written,
-            "skipped": result.skipped,
-            "unchanged": result.unchanged,
-            "conflicts": result.conflicts,
-            "rejected": result.rejected_total,
-        }
-        entity_counters = result.entities if set(result.entities) <= set(before) else {}
-        acc = account(table_counters, entity_counters, before, after)
-        result.accounting = acc.to_dict()
-        ctx.run.event("accounting", table=table.name, accounting=result.accounting)
+        acc = settle(ctx.run, table.name, result, before, after)
         if acc.ok:
             result.status = "done"
-            if acc.table.status == "changed":
-                log.warning(
-                    "table %s: %s", table.name, acc.table.equation(), extra={"fields": {"table": table.name}}
-                )
             return
         result.status = "failed"
         result.error = (

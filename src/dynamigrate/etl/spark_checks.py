@@ -60,24 +60,10 @@ def check_account(
     """Count the source again and check the equation; sets the result's accounting, and its status
     and error when the numbers do not add up (then, with ``set_aside_checkpoints``, the table's
     checkpoints are moved aside: the next invocation reads every partition again)."""
-    from dynamigrate.etl.accounting import account
+    from dynamigrate.etl.accounting import settle
 
-    after = count_sources(ctx, table)
-    table_counters = {
-        "read": result.read,
-        "written": result.written,
-        "skipped": result.skipped,
-        "unchanged": result.unchanged,
-        "conflicts": result.conflicts,
-        "rejected": result.rejected_total,
-    }
-    entity_counters = result.entities if set(result.entities) <= set(before) else {}
-    acc = account(table_counters, entity_counters, before, after)
-    result.accounting = acc.to_dict()
-    ctx.run.event("accounting", table=table.name, accounting=result.accounting)
+    acc = settle(ctx.run, table.name, result, before, count_sources(ctx, table))
     if acc.ok:
-        if acc.table.status == "changed":
-            log.warning("table %s: %s", table.name, acc.table.equation())
         return acc
     result.status = "failed"
     again = "rerun with --resume" if set_aside_checkpoints else "run the table again (a new run)"

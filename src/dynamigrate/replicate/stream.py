@@ -86,6 +86,17 @@ class ReplicateSummary:
         return "\n".join(lines)
 
 
+def _binlog_connection(cfg: Config) -> dict[str, Any]:
+    """pymysqlreplication's connection settings from the config's MySQL settings."""
+    settings = cfg.mysql.connect_kwargs()
+    return {
+        "host": settings["host"],
+        "port": settings["port"],
+        "user": settings["user"],
+        "passwd": settings["password"],
+    }
+
+
 def _server_id() -> int:
     # a replica id no real replica is likely to use; unique per process
     return 3_000_000_000 + os.getpid() % 1_000_000
@@ -151,14 +162,8 @@ def replicate(
         head_at_start=str(top),
         position=str(start),
     )
-    settings = cfg.mysql.connect_kwargs()
     reader = BinLogStreamReader(
-        connection_settings={
-            "host": settings["host"],
-            "port": settings["port"],
-            "user": settings["user"],
-            "passwd": settings["password"],
-        },
+        connection_settings=_binlog_connection(cfg),
         server_id=_server_id(),
         log_file=start.file,
         log_pos=start.pos,
@@ -270,14 +275,8 @@ def pending_changes(
 
     if start >= top:
         return 0, None
-    settings = cfg.mysql.connect_kwargs()
     reader = BinLogStreamReader(
-        connection_settings={
-            "host": settings["host"],
-            "port": settings["port"],
-            "user": settings["user"],
-            "passwd": settings["password"],
-        },
+        connection_settings=_binlog_connection(cfg),
         server_id=_server_id(),
         log_file=start.file,
         log_pos=start.pos,
