@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dynamigrate.contract.lint import lint_contract
+from dynamigrate.contract.lint import backquoted_names, lint_contract
 from dynamigrate.contract.load import load_contract, parse_contract
 from dynamigrate.contract.problems import ProblemList
 from dynamigrate.contract.validate import check_contract
@@ -222,6 +222,26 @@ def test_lint_reports_path_and_suggestion(mutate: Any, path: str, fragment: str,
     assert found, "\n".join(str(p) for p in problems)
     if fix:
         assert any(fix in (p.fix or "") for p in found), [p.fix for p in found]
+
+
+def test_reserved_word_names_get_the_backquoted_snippet() -> None:
+    # MySQL reads `group.select` as table.column; the parser does not, and the fix is the backquoted form
+    grp = _t("group", [("id", "int"), ("select", "varchar"), ("product_id", "int")])
+    raw = _workshop_raw()
+    _attr(raw, 0, 4, 1)["join"].update(
+        target_table="group", join_condition="group.select = shopping_carts.product_id"
+    )
+    (p,) = [p for p in lint(raw, shop_schema(group=grp)).errors if p.code == "C205"]
+    assert p.path == "tables[0].entities[1].attributes[4].join.join_condition"
+    assert p.fix == (
+        "a table or column name here is a reserved word: backquote it, e.g. "
+        "'`group`.`select` = `shopping_carts`.`product_id`'"
+    )
+    # the corrected snippet lints clean; an error nothing can fix keeps the generic hint
+    _attr(raw, 0, 4, 1)["join"]["join_condition"] = "`group`.`select` = shopping_carts.product_id"
+    assert not [p for p in lint(raw, shop_schema(group=grp)).errors if p.code == "C205"]
+    assert backquoted_names("a.b = = c.d", "expression") is None
+    assert backquoted_names("x.`order` = 'group.select'", "expression") is None  # nothing to quote
 
 
 def test_key_of_type_n_from_varchar_warns() -> None:

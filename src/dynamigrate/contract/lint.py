@@ -383,6 +383,31 @@ def _parse(sql: str, kind: str) -> Any:
     return sqlglot.parse_one(sql, read="mysql")
 
 
+_QUALIFIED = re.compile(r"`[^`]*`|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
+
+
+def backquoted_names(sql: str, kind: str) -> str | None:
+    """``sql`` with every unquoted ``table.column`` backquoted, when that makes it parse (else None).
+
+    MySQL reads a word after ``.`` as an identifier even when it is a reserved word (``group.select``);
+    sqlglot does not, and backquotes are what MySQL itself asks for in every other position.
+    """
+
+    def quote(m: re.Match[str]) -> str:
+        if m.group(1) is None:  # a quoted identifier or a string literal: unchanged
+            return m.group(0)
+        return f"`{m.group(1)}`.`{m.group(2)}`"
+
+    fixed = _QUALIFIED.sub(quote, sql)
+    if fixed == sql:
+        return None
+    try:
+        _parse(fixed, kind)
+    except SqlglotError:
+        return None
+    return fixed
+
+
 def _lint_sql(
     entity: Entity,
     attr: Attribute,
@@ -404,10 +429,15 @@ def _lint_sql(
         try:
             tree = _parse(sql, kind)
         except SqlglotError as exc:
+            quoted = backquoted_names(sql, kind)
             problems.error(
                 fpath,
                 f"not a valid MySQL expression: {sql!r} ({str(exc).splitlines()[0][:160]})",
-                "write an SQL expression such as 'users.id = orders.user_id'",
+                (
+                    f"a table or column name here is a reserved word: backquote it, e.g. {quoted!r}"
+                    if quoted
+                    else "write an SQL expression such as 'users.id = orders.user_id'"
+                ),
                 code="C205",
             )
             continue
