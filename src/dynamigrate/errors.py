@@ -129,6 +129,7 @@ class ValidationFailed(DynamigrateError):
 
 class PreflightFailed(DynamigrateError):
     code = "DM850"
+    checks: tuple[str, ...] = ()  # the preflight checks that failed and were not accepted
 
 
 class MissingExtraError(DynamigrateError):

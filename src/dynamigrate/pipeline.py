@@ -98,6 +98,9 @@ class RunSummary:
     finished: str | None = None
     duration: float = 0.0
     config_path: str | None = None  # the config file the run was started with (for the resume command)
+    # the preflight checks that stopped the run: a plain resume fails the same way until the rows are fixed
+    # or the checks accepted, so the resume command says so
+    resume_accept: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -111,7 +114,13 @@ class RunSummary:
         if self.tables and all(t.status == "done" for t in self.tables):
             return None  # every table loaded: what failed (validation, reports) is not resumed
         config = f"--config {shlex.quote(self.config_path)} " if self.config_path else ""
-        return f"dynamigrate migrate {config}--resume {self.run_id}"
+        command = f"dynamigrate migrate {config}--resume {self.run_id}"
+        if self.resume_accept:
+            command += (
+                f"  (once the source rows are fixed; to accept knowingly add --accept "
+                f"{','.join(self.resume_accept)})"
+            )
+        return command
 
     def exit_code(self) -> int:
         return 0 if self.ok else 1
@@ -453,6 +462,8 @@ def migrate(
     except DynamigrateError as exc:
         summary.status = "failed"
         summary.errors.append(str(exc))
+        if isinstance(exc, PreflightFailed):
+            summary.resume_accept = exc.checks
         if isinstance(exc, (ConfigError, ContractError)):
             raise
     except Exception as exc:  # a bug: record it in the run state, then let it surface with its traceback
@@ -682,11 +693,13 @@ def _phase_preflight(
     report.write(run.file("preflight.json"))
     if report.failed(options.accept):
         phases.record("preflight", "failed", "see preflight.json", t0)
-        raise PreflightFailed(
+        failed = PreflightFailed(
             "preflight found problems that would lose or corrupt data:\n" + report.render_text(),
             hint="fix the source rows or the contract; or accept a check knowingly with --accept CHECK "
             "(rejected rows then go to rejected.jsonl)",
         )
+        failed.checks = tuple(sorted({f.check for f in report.unaccepted(options.accept)}))
+        raise failed
     phases.record("preflight", "done", f"{len(report.findings)} finding(s)", t0)
 
 

@@ -164,3 +164,34 @@ def test_preflight_cli_exit_code(mysql_conn: Any, mysql_db: str, ddb_endpoint: s
         ("value_lost", "day", 3),
     ]
     assert main(["preflight", "--config", str(cfg), "--output", str(out), "--accept", "P160"]) == 0
+
+
+def test_migrate_stopped_by_preflight_names_accept_in_its_resume_hint(
+    mysql_conn: Any, mysql_db: str, ddb_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(mysql_conn, mysql_db)
+    contract_path = tmp_path / "contract.json"
+    contract_path.write_text(json.dumps(_contract_data()), encoding="utf-8")
+    _, cfg = make_config(tmp_path, mysql_db, ddb_endpoint, contract_path)
+    assert main(["migrate", "--config", str(cfg), "--skip-validation"]) == 1
+    out = capsys.readouterr()
+    text = out.out + out.err
+    (line,) = [ln for ln in text.splitlines() if "resume with:" in ln]
+    run_id = line.split("--resume ")[1].split()[0]
+    assert "once the source rows are fixed; to accept knowingly add --accept value_lost" in line
+    # the hint is true: the same run resumes once the check is accepted
+    assert (
+        main(
+            [
+                "migrate",
+                "--config",
+                str(cfg),
+                "--resume",
+                run_id,
+                "--accept",
+                "value_lost",
+                "--skip-validation",
+            ]
+        )
+        == 0
+    )
