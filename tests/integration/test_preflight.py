@@ -176,6 +176,21 @@ def test_duplicates_on_pk_and_sk(db: tuple[Any, str]) -> None:
     assert (k.attribute, k.count, k.examples) == ("SK", 1, [{"PK": "o2", "SK": None, "_dm_rowid": 5}])
 
 
+def test_examples_of_a_varchar_keyed_source_carry_no_null_rowid(db: tuple[Any, str]) -> None:
+    # the view's _dm_rowid is NULL when the source key is not one integer: examples show the item key only
+    conn, database = db
+    sql(
+        conn,
+        "CREATE TABLE people (code VARCHAR(8) PRIMARY KEY, org VARCHAR(10), team VARCHAR(10))",
+        "INSERT INTO people VALUES ('a','o1','t1'),('b','o1','t1'),('c','o2',NULL)",
+        "CREATE VIEW ddb_people_view AS SELECT org AS PK, team AS SK, 'people' AS _dm_entity, "
+        "CAST(NULL AS SIGNED) AS _dm_rowid FROM people",
+    )
+    report = run_preflight(conn, database, contract([a("PK", "S", "org"), a("SK", "S", "team")], sk="SK"))
+    assert only(report, "duplicate_key").examples == [{"PK": "o1", "SK": "t1", "rows": 2}]
+    assert only(report, "key_missing").examples == [{"PK": "o2", "SK": None}]
+
+
 def test_numbers_not_numeric_and_too_precise(db: tuple[Any, str]) -> None:
     conn, database = db
     scores = {

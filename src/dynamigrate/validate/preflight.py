@@ -617,7 +617,16 @@ def _check_table(conn: Any, database: str, table: Table, stats: TableStats, find
             f"ORDER BY {order_by} LIMIT {EXAMPLES}",
             (entity,),
         )
-        return [{n: _plain(val) for n, val in zip(names, r, strict=True)} for r in rows]
+        # _dm_rowid is NULL where the source key is not one integer (VARCHAR, composite, keyless): the
+        # item key already identifies the row, a null field would only be noise
+        return [
+            {
+                n: _plain(val)
+                for n, val in zip(names, r, strict=True)
+                if not (n == ROWID_COLUMN and val is None)
+            }
+            for r in rows
+        ]
 
     t = time.monotonic()
     for entity in table.entities:
@@ -776,10 +785,9 @@ def _duplicates(conn: Any, v: str, table: Table, entity_expr: str, has_rowid: bo
         entities.update(e for e in ents.split(",") if e)
         if table.multi_entity:
             ex[ENTITY_COLUMN] = ents
-        if has_rowid:
-            ex["rowids"] = [
-                int(x) if x.lstrip("-").isdigit() else x for x in str(_plain(r[-1]) or "").split(",") if x
-            ]
+        rowids = [int(x) if x.lstrip("-").isdigit() else x for x in str(_plain(r[-1]) or "").split(",") if x]
+        if has_rowid and rowids:
+            ex["rowids"] = rowids
         examples.append(ex)
     entity = None
     if table.multi_entity and len(entities) == 1:
