@@ -121,14 +121,36 @@ def registered() -> tuple[str, ...]:
     return _ordered
 
 
+_WORDLIKE = re.compile(r"[A-Za-z]+")
+_word_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def _word_pattern(secret: str) -> re.Pattern[str]:
+    # the secret as a whole word, or glued to the mysql client's -p flag
+    pat = _word_patterns.get(secret)
+    if pat is None:
+        pat = re.compile(rf"(?:(?<=-p)|(?<![A-Za-z0-9_])){re.escape(secret)}(?![A-Za-z0-9_])")
+        _word_patterns[secret] = pat
+    return pat
+
+
 def redact(text: str) -> str:
-    """``text`` with every registered secret replaced by ``***``."""
+    """``text`` with every registered secret replaced by ``***``.
+
+    A secret made of letters only (a dictionary word such as ``runs`` or ``shop``) is masked where it
+    stands as a word of its own, not inside longer words: masking ``shop`` inside ``dm_shop_runs`` or
+    ``workshop`` would corrupt ordinary text (paths, table names, data) and hide nothing. Every other
+    secret is masked wherever it occurs.
+    """
     secrets = _ordered
     if not secrets or not text:
         return text
     for secret in secrets:
         if secret in text:
-            text = text.replace(secret, MASK)
+            if _WORDLIKE.fullmatch(secret):
+                text = _word_pattern(secret).sub(MASK, text)
+            else:
+                text = text.replace(secret, MASK)
     return text
 
 

@@ -79,6 +79,20 @@ def test_password_equal_to_the_user_name_is_not_masked_everywhere(tmp_path: Path
     assert redact.redact("dynamigrate migrate --resume") == "dynamigrate migrate --resume"
 
 
+def test_a_dictionary_word_password_is_masked_as_a_word_not_inside_words() -> None:
+    redact.register("shop")
+    assert (
+        redact.redact("password shop, dm_shop_runs/workshop.json")
+        == "password ***, dm_shop_runs/workshop.json"
+    )
+    assert redact.redact("mysql -pshop -u x") == "mysql -p*** -u x"
+    assert redact.redact("url mysql://u:shop@h/db shop") == "url mysql://u:***@h/db ***"
+    assert redact.redact('{"password": "shop"}') == '{"password": "***"}'
+    # a password with anything but letters is masked wherever it occurs, also inside words
+    redact.register("s3cret")
+    assert redact.redact("xs3cretx") == "x***x"
+
+
 def test_escaped_forms_are_masked_too() -> None:
     redact.register('p"w\\ö-secret')
     assert "secret" not in redact.redact(json.dumps({"a": 'p"w\\ö-secret'}))
