@@ -20,7 +20,7 @@ JOBS=${MUTATION_JOBS:-1}
 
 declare -A SOURCE=(
     [encode]=src/dynamigrate/target/encode.py
-    [writer]=src/dynamigrate/target/writer.py
+    [writer]="src/dynamigrate/target/writer.py src/dynamigrate/target/sinks.py src/dynamigrate/target/single_item.py"
     [reader]=src/dynamigrate/source/reader.py
     [generate]=src/dynamigrate/sqlgen/generate.py
     [local]=src/dynamigrate/etl/local.py
@@ -65,11 +65,12 @@ for m in "${modules[@]}"; do
     read -r -a tests <<<"${TESTS[$m]}"
     existing=()
     for t in "${tests[@]}"; do [[ -e $work/$t ]] && existing+=("$t"); done
+    read -r -a sources <<<"${SOURCE[$m]}"
     cat >>"$work/pyproject.toml" <<EOF
 
 [tool.mutmut]
 source_paths = ["src/"]
-only_mutate = ["${SOURCE[$m]}"]
+only_mutate = $(toml_list "${sources[@]}")
 pytest_add_cli_args_test_selection = $(toml_list "${existing[@]}")
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
 also_copy = ["examples", "scripts"]
