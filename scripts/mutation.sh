@@ -29,7 +29,7 @@ declare -A SOURCE=(
 # the tests that cover each module (unit tests first; integration tests where the module does I/O)
 declare -A TESTS=(
     [encode]="tests/unit/test_encode.py tests/unit/test_encode_exact.py tests/unit/test_encode_sink.py"
-    [writer]="tests/integration/test_writer_modes.py tests/unit/test_retry.py tests/unit/test_encode_sink.py"
+    [writer]="tests/unit/test_writer_exact.py tests/unit/test_writer_cancellations.py tests/unit/test_encode_sink.py"
     [reader]="tests/integration/test_reader_errors.py tests/integration/test_key_shapes.py tests/integration/test_resume.py tests/integration/test_local_engine.py"
     [generate]="tests/unit/test_sqlgen.py tests/unit/test_sqlgen_golden.py tests/integration/test_sqlgen_patterns.py"
     [local]="tests/unit/test_etl_engine_units.py tests/integration/test_local_engine.py tests/integration/test_resume.py tests/integration/test_migrate_values.py"
