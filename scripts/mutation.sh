@@ -31,7 +31,7 @@ declare -A TESTS=(
     [encode]="tests/unit/test_encode.py tests/unit/test_encode_exact.py tests/unit/test_encode_sink.py"
     [writer]="tests/unit/test_writer_exact.py tests/unit/test_writer_cancellations.py tests/unit/test_encode_sink.py"
     [reader]="tests/integration/test_reader_errors.py tests/integration/test_key_shapes.py tests/integration/test_resume.py tests/integration/test_local_engine.py"
-    [generate]="tests/unit/test_sqlgen.py tests/unit/test_sqlgen_golden.py tests/integration/test_sqlgen_patterns.py"
+    [generate]="tests/unit/test_sqlgen_exact.py tests/unit/test_sqlgen_golden.py tests/unit/test_sqlgen.py tests/integration/test_sqlgen_rows.py"
     [local]="tests/unit/test_etl_engine_units.py tests/integration/test_local_engine.py tests/integration/test_resume.py tests/integration/test_migrate_values.py"
     [evaluate]="tests/unit/test_evaluate_values.py tests/integration/test_evaluate.py"
 )
@@ -60,7 +60,7 @@ toml_list() {  # words -> TOML array of strings
 status=0
 for m in "${modules[@]}"; do
     work=$(mktemp -d "/tmp/dm-mutation-$m.XXXXXX")
-    cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/examples" "$ROOT/scripts" "$ROOT/pyproject.toml" "$work/"
+    cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/examples" "$ROOT/scripts" "$ROOT/tools" "$ROOT/pyproject.toml" "$work/"
     # shellcheck disable=SC2086
     read -r -a tests <<<"${TESTS[$m]}"
     existing=()
@@ -73,7 +73,7 @@ source_paths = ["src/"]
 only_mutate = $(toml_list "${sources[@]}")
 pytest_add_cli_args_test_selection = $(toml_list "${existing[@]}")
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
-also_copy = ["examples", "scripts"]
+also_copy = ["examples", "scripts", "tools"]
 EOF
     echo "== $m: ${SOURCE[$m]} against ${existing[*]}"
     started=$(date +%s)

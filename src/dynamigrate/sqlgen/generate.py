@@ -934,8 +934,11 @@ class _EntityBuilder:
         pairs = []
         for key, col_text in c.select_columns:
             cpath = f"{c.path}.select_columns.{key}"
-            value = self.render(col_text, cpath, "select column", names)
-            value = self.json_member(value, col_text, sub)
+            tree = parse_fragment(col_text, cpath, "select column", table=self.table.name)
+            seen: list[tuple[str, str]] = []
+            value = self.render_tree(tree, cpath, "select column", names, copy=False, seen=seen)
+            if isinstance(tree, exp.Column):  # one column (of the related rows or of the current row)
+                value = self.json_member(value, *seen[0])
             pairs.append(f"{self.d.literal(key)}, {value}")
         element = f"JSON_OBJECT({', '.join(pairs)})"
         order_sql = None
@@ -962,11 +965,10 @@ class _EntityBuilder:
             return f"(SELECT {element} FROM {from_sql} WHERE {where}{tail} LIMIT 1)"
         return self.d.json_array_subquery(element, from_sql, where, order_sql, c.limit)
 
-    def json_member(self, value_sql: str, col_text: str, alias: str) -> str:
-        """Keep JSON members the same on both servers: temporal values as text, JSON columns as JSON."""
-        m = _QUALIFIED_REF.match(col_text)
-        name = m.group(2) if m else col_text.strip().strip("`")
-        info = self.column_info(alias, name)
+    def json_member(self, value_sql: str, alias: str, column: str) -> str:
+        """Keep JSON members the same on both servers: temporal values as text, JSON columns as JSON.
+        ``alias``.``column`` is the member's column as resolved (a related row's or the current row's)."""
+        info = self.column_info(alias, column)
         if info is None:
             return value_sql
         if info.is_temporal:
@@ -1210,6 +1212,15 @@ def _check_names(table: Table) -> None:
                     path=f"{attr.path}.name",
                     table=table.name,
                     hint="remove the trailing space from the attribute name",
+                )
+            if any(ord(ch) > 0xFFFF for ch in attr.name):  # ERROR 1300 Invalid utf8mb4 character string
+                raise SqlGenError(
+                    f"attribute name {attr.name!r} has a character outside the Basic Multilingual Plane (an "
+                    "emoji, say), which a MySQL/MariaDB view column cannot hold",
+                    path=f"{attr.path}.name",
+                    table=table.name,
+                    hint="rename the attribute (identifiers allow U+0001 to U+FFFF: "
+                    "https://dev.mysql.com/doc/refman/8.0/en/identifiers.html)",
                 )
             if len(attr.name) > MAX_IDENTIFIER:
                 raise SqlGenError(
