@@ -22,7 +22,7 @@ declare -A SOURCE=(
     [encode]=src/dynamigrate/target/encode.py
     [writer]="src/dynamigrate/target/writer.py src/dynamigrate/target/sinks.py src/dynamigrate/target/single_item.py"
     [reader]=src/dynamigrate/source/reader.py
-    [generate]=src/dynamigrate/sqlgen/generate.py
+    [generate]="src/dynamigrate/sqlgen/generate.py src/dynamigrate/sqlgen/scope.py src/dynamigrate/sqlgen/values.py src/dynamigrate/sqlgen/joins.py"
     [local]=src/dynamigrate/etl/local.py
     [evaluate]="src/dynamigrate/evaluate/*"
 )

@@ -1,4 +1,5 @@
-"""The exact SQL of every contract pattern sqlgen/generate.py handles, with hand-written expectations.
+"""The exact SQL of every contract pattern the view builder handles (sqlgen/generate.py, scope.py, values.py,
+joins.py), with hand-written expectations.
 
 Fast (no database): they run first in ``scripts/mutation.sh generate``. Each case pins the generated text
 of one attribute (or the whole statement), the interpretation notes and, for what cannot be generated,
