@@ -5,7 +5,10 @@
 #
 #   scripts/mutation.sh                 every core module
 #   scripts/mutation.sh encode reader   only these (names below)
+#   scripts/mutation.sh evaluate/values one file of a package module (evaluate/engine, evaluate/plan...),
+#                                       against the package's tests: a big package measured file by file
 #   MUTATION_JOBS=2 scripts/mutation.sh encode     parallel mutants (default 1: the CPU is shared)
+#   MUTATION_TESTS="tests/unit/a.py ..." ...   other covering tests than the mapping's (a quick first pass)
 #   MUTATION_KEEP=1 ...                 keep the scratch copies (inspect with `mutmut show NAME` there)
 #
 # Each module is mutated in a scratch copy of the checkout (src, tests, examples, scripts), so the
@@ -33,7 +36,7 @@ declare -A TESTS=(
     [reader]="tests/integration/test_reader_errors.py tests/integration/test_key_shapes.py tests/integration/test_resume.py tests/integration/test_local_engine.py"
     [generate]="tests/unit/test_sqlgen_exact.py tests/unit/test_sqlgen_golden.py tests/unit/test_sqlgen.py tests/integration/test_sqlgen_rows.py"
     [local]="tests/unit/test_etl_engine_units.py tests/integration/test_local_engine.py tests/integration/test_resume.py tests/integration/test_migrate_values.py"
-    [evaluate]="tests/unit/test_evaluate_values.py tests/integration/test_evaluate.py"
+    [evaluate]="tests/unit/test_evaluate_values_exact.py tests/unit/test_evaluate_nodes.py tests/unit/test_evaluate_parts.py tests/unit/test_evaluate_plan.py tests/unit/test_evaluate_values.py tests/integration/test_evaluate.py"
 )
 ORDER=(encode writer reader generate local evaluate)
 
@@ -45,6 +48,10 @@ fi
 modules=("$@")
 [[ ${#modules[@]} -eq 0 ]] && modules=("${ORDER[@]}")
 for m in "${modules[@]}"; do
+    if [[ $m == */* && -n ${SOURCE[${m%%/*}]:-} && -e $ROOT/src/dynamigrate/${m%%/*}/${m#*/}.py ]]; then
+        SOURCE[$m]=src/dynamigrate/${m%%/*}/${m#*/}.py
+        TESTS[$m]=${TESTS[${m%%/*}]}
+    fi
     if [[ -z ${SOURCE[$m]:-} ]]; then
         echo "unknown module '$m'; choose from: ${ORDER[*]}" >&2
         exit 2
@@ -59,10 +66,10 @@ toml_list() {  # words -> TOML array of strings
 
 status=0
 for m in "${modules[@]}"; do
-    work=$(mktemp -d "/tmp/dm-mutation-$m.XXXXXX")
+    work=$(mktemp -d "/tmp/dm-mutation-${m//\//-}.XXXXXX")
     cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/examples" "$ROOT/scripts" "$ROOT/tools" "$ROOT/pyproject.toml" "$work/"
     # shellcheck disable=SC2086
-    read -r -a tests <<<"${TESTS[$m]}"
+    read -r -a tests <<<"${MUTATION_TESTS:-${TESTS[$m]}}"
     existing=()
     for t in "${tests[@]}"; do [[ -e $work/$t ]] && existing+=("$t"); done
     read -r -a sources <<<"${SOURCE[$m]}"
@@ -72,16 +79,39 @@ for m in "${modules[@]}"; do
 source_paths = ["src/"]
 only_mutate = $(toml_list "${sources[@]}")
 pytest_add_cli_args_test_selection = $(toml_list "${existing[@]}")
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "-p", "_dm_mutation_order"]
 also_copy = ["examples", "scripts", "tools"]
+EOF
+    # mutmut hands pytest a mutant's covering tests as an unordered set; this plugin runs them in the
+    # mapping's order (fast unit tests first), so with -x a mutant a unit test kills never waits for
+    # the integration tests; hypothesis runs 20 examples per property
+    mkdir -p "$work/plugins"
+    cat >"$work/plugins/_dm_mutation_order.py" <<EOF
+ORDER = $(toml_list "${existing[@]}")
+
+try:  # property tests: fewer examples per mutant (a test that needs many examples to fail is weak anyway)
+    from hypothesis import settings
+
+    settings.register_profile("dm_mutation", max_examples=20, deadline=None)
+    settings.load_profile("dm_mutation")
+except ImportError:
+    pass
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return next((i for i, t in enumerate(ORDER) if path.endswith(t)), len(ORDER))
+
+    items.sort(key=rank)
 EOF
     echo "== $m: ${SOURCE[$m]} against ${existing[*]}"
     started=$(date +%s)
     # subprocesses of the tests (python -m dynamigrate) must import the mutants too. The first pass only
     # generates them: the project's editable install is imported before mutmut puts mutants/src first,
     # so that pass finds no covered mutant and stops; the second starts with mutants/src on the path.
-    (cd "$work" && PYTHONPATH="$work/mutants/src" "$PY" -m mutmut run --max-children "$JOBS" >"$work/generate.log" 2>&1) || true
-    if ! (cd "$work" && PYTHONPATH="$work/mutants/src" "$PY" -m mutmut run --max-children "$JOBS" >"$work/run.log" 2>&1); then
+    (cd "$work" && PYTHONPATH="$work/mutants/src:$work/plugins" "$PY" -m mutmut run --max-children "$JOBS" >"$work/generate.log" 2>&1) || true
+    if ! (cd "$work" && PYTHONPATH="$work/mutants/src:$work/plugins" "$PY" -m mutmut run --max-children "$JOBS" >"$work/run.log" 2>&1); then
         echo "mutmut failed for $m (log: $work/run.log):" >&2
         tail -20 "$work/run.log" >&2
         status=1
@@ -106,7 +136,7 @@ PY
     (cd "$work" && "$PY" -m mutmut results 2>/dev/null | grep -E ": (survived|no tests)" || true) | sed 's/^/   /'
     if [[ -n ${MUTATION_SHOW_DIFFS:-} ]]; then
         (cd "$work" && "$PY" -m mutmut results 2>/dev/null | grep -E ": survived" | cut -d: -f1 | while read -r name; do
-            "$PY" -m mutmut show "$name" 2>/dev/null | sed 's/^/      /'
+            "$PY" -m mutmut show "$name" </dev/null 2>/dev/null | sed 's/^/      /'
         done)
     fi
     [[ -z ${MUTATION_KEEP:-} ]] && rm -rf "$work"

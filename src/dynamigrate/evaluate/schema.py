@@ -148,7 +148,9 @@ def sort_key(value: Any, column: Column | None = None) -> tuple[int, Any]:
     """Order of SQL ORDER BY (NULL first), approximating collations like :func:`match_key`."""
     if value is None:
         return (0, 0)
-    if isinstance(value, bool | int | Decimal | float):
+    if isinstance(value, bool):
+        return (1, Decimal(int(value)))  # str(True) is no number
+    if isinstance(value, int | Decimal | float):
         return (1, Decimal(str(value)) if not isinstance(value, Decimal) else value)
     if isinstance(value, str):
         return (2, match_key(value, column, False)[1])

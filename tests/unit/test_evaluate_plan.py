@@ -1,0 +1,559 @@
+"""The reference evaluator's plan of a contract entity (evaluate/plan.py), offline: base tables written by
+hand (_evaluate_plan_fixtures.py), expectations read from docs/contract-format.md. A plan says which
+single-table SELECT fetches each kind of row (slot), how those rows pair with the current row (which
+side of a self-reference is joined), which conjuncts filter the joined rows or gate the match, the
+order and limit of related rows, and the node that computes each attribute."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from _evaluate_plan_fixtures import TABLES, contract_table, plan, shape
+
+from dynamigrate.contract.model import Calculation, Join, Transformation
+from dynamigrate.evaluate import nodes as N
+from dynamigrate.evaluate.fragments import EvaluationUnsupported
+from dynamigrate.evaluate.plan import Planner
+from dynamigrate.evaluate.schema import Catalog
+from dynamigrate.evaluate.slots import Cross
+
+PK = {"name": "PK", "type": "S", "source_table": "users", "source_column": "id"}
+W = "WEIGHT_STRING(TRIM(TRAILING ' ' FROM {}))"
+
+
+def attr(name: str, atype: str = "S", **kw: Any) -> dict[str, Any]:
+    return {"name": name, "type": atype, "source_table": "users", "source_column": "id", **kw}
+
+
+def E(slot: str, index: int, absent: bool = False) -> N.Expr:
+    return N.Expr(slot, index, absent)
+
+
+def test_source_columns_float_widening_and_filter() -> None:
+    p = plan(
+        [
+            {**PK, "source_column": "users.id"},
+            attr("e", source_column="`users`.`email`"),
+            attr("s", "N", source_column="score"),
+            attr("again", source_column="ID"),
+        ],
+        filter="deleted_at IS NULL AND score > 1",
+    )
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": ["`_t`.`id`", "`_t`.`email`", "CAST(`_t`.`score` AS DOUBLE)"]},
+        "attributes": {"PK": E("src", 0), "e": E("src", 1), "s": E("src", 2), "again": E("src", 0)},
+        "filter": "(`_t`.`deleted_at` IS NULL AND CAST(`_t`.`score` AS DOUBLE) > 1)",
+    }  # fmt: skip
+    assert p.source is p.slots["src"]
+    assert p.table.name == "Tab" and p.entity.source_table == "users"
+
+
+def test_source_key_comes_first_and_keyless_tables_fetch_every_column() -> None:
+    p = plan([{"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}], "lines")
+    assert p.source.exprs == ["`_t`.`order_id`", "`_t`.`line`", "`_t`.`sku`"]
+    p = plan([{"name": "PK", "type": "S", "source_table": "logs", "source_column": "msg"}], "logs")
+    assert p.source.exprs == ["`_t`.`user_id`", "`_t`.`msg`"]
+    p = plan([{"name": "PK", "type": "S", "source_table": "tags", "source_column": "user_id"}], "tags")
+    assert p.source.exprs == ["`_t`.`tag`", "`_t`.`user_id`"]  # the NOT NULL unique key
+
+
+def test_to_one_joins_share_a_slot_filter_and_gate() -> None:
+    p = plan(
+        [
+            PK,
+            attr("st", join={"type": "lookup-table", "target_table": "orders",
+                             "join_condition": "orders.user_id = users.id", "select_column": "orders.status"}),
+            attr("t", "N", join={"type": "foreign-key", "target_table": "orders",
+                                 "join_condition": "orders.user_id = users.id", "select_column": "total"}),
+            attr("c", join={"type": "foreign-key", "target_table": "codes",
+                            "join_condition": "codes.code = users.email AND codes.label IS NOT NULL AND users.id > 0",
+                            "select_column": "'x'"}),
+            attr("w", "N", join={"type": "foreign-key", "target_table": "orders",
+                                 "join_condition": "users.id = orders.user_id", "select_column": "weight"}),
+        ]
+    )  # fmt: skip
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": [
+            "`_t`.`id`", "`_t`.`email`", "(`_t`.`id` > 0)", "(CASE WHEN (`_t`.`id` > 0) THEN 1 ELSE 0 END)",
+            W.format("`_t`.`email`")]},
+        "one1": {"table": "orders", "kind": "one", "exprs": ["(`_t`.`status`)", "(`_t`.`total`)"],
+                 "pairs": [("src", 0, "user_id", "id", None)]},
+        # text on both sides: matched by the server's collation weight of the current row's value
+        "one2": {"table": "codes", "kind": "one", "exprs": ["('x')"], "pairs": [("src", 1, "code", "email", 4)],
+                 "where": ["(NOT `_t`.`label` IS NULL)"], "gates": [("src", 3)]},
+        "one3": {"table": "orders", "kind": "one", "exprs": ["(CAST(`_t`.`weight` AS DOUBLE))"],
+                 "pairs": [("src", 0, "user_id", "id", None)]},
+        "attributes": {"PK": E("src", 0), "st": E("one1", 0, True), "t": E("one1", 1, True),
+                       "c": E("one2", 0, True), "w": E("one3", 0, True)},
+    }  # fmt: skip
+
+
+def test_self_join_self_reference_and_the_row_itself() -> None:
+    cat = {"name": "PK", "type": "S", "source_table": "cats", "source_column": "id"}
+    sj = {"type": "self-join", "target_table": "cats", "join_alias": "parent",
+          "join_condition": "parent.id = cats.parent_id", "select_column": "parent.name"}  # fmt: skip
+    p = plan(
+        [
+            cat,
+            {**cat, "name": "p", "join": {**sj, "null_value": "ROOT"}},
+            {**cat, "name": "p2", "join": sj},
+            {**cat, "name": "p3", "join": {"type": "foreign-key", "target_table": "cats",
+                                          "join_condition": "cats.id = cats.parent_id", "select_column": "cats.name"}},
+            {**cat, "name": "p4", "join": {"type": "foreign-key", "target_table": "cats",
+                                          "join_condition": "(cats.parent_id = cats.id)", "select_column": "name"}},
+            {**cat, "name": "n", "type": "N", "calculation": {
+                "type": "aggregate", "operation": "count", "target_table": "cats",
+                "join_condition": "cats.parent_id = cats.id", "select_column": "*"}},
+            {**cat, "name": "n2", "type": "N", "calculation": {
+                "type": "aggregate", "operation": "COUNT", "target_table": "cats",
+                "join_condition": "cats.id = cats.parent_id", "select_column": "id"}},
+            {**cat, "name": "me", "type": "N", "join": {"type": "foreign-key", "target_table": "cats",
+                                                       "join_condition": "cats.id = cats.id", "select_column": "cats.id"}},
+        ],
+        "cats",
+    )  # fmt: skip
+    count_star = N.Aggregate("many4", "COUNT", None)
+    count_id = N.Aggregate("many5", "COUNT", 0)
+    parent = [("src", 1, "id", "parent_id", None)]
+    assert shape(p) == {
+        "src": {"table": "cats", "kind": "source", "exprs": ["`_t`.`id`", "`_t`.`parent_id`"]},
+        # to-one: the joined row is the one whose primary key is compared (whichever side it is written on)
+        "one1": {"table": "cats", "kind": "one", "exprs": ["(`_t`.`name`)"], "pairs": parent},
+        "one2": {"table": "cats", "kind": "one", "exprs": ["(`_t`.`name`)"], "pairs": parent},
+        "one3": {"table": "cats", "kind": "one", "exprs": ["(`_t`.`name`)"], "pairs": parent},
+        # to-many: the related rows are those whose foreign key points at the current row (either side)
+        "many4": {"table": "cats", "kind": "many", "exprs": [], "pairs": [("src", 0, "parent_id", "id", None)],
+                  "aggregate": count_star},
+        "many5": {"table": "cats", "kind": "many", "exprs": ["(`_t`.`id`)"], "pairs": [("src", 0, "parent_id", "id", None)],
+                  "aggregate": count_id},
+        "one6": {"table": "cats", "kind": "one", "exprs": ["(`_t`.`id`)"], "pairs": [("src", 0, "id", "id", None)]},
+        "attributes": {
+            "PK": E("src", 0),
+            "p": N.IfElse(N.Matched("one1"), E("one1", 0), N.Const("ROOT")),
+            "p2": E("one1", 0, True),
+            "p3": E("one2", 0, True),
+            "p4": E("one3", 0, True),
+            "n": count_star,
+            "n2": count_id,
+            "me": E("one6", 0, True),
+        },
+        "notes": ["tables[0].attributes[7].join.join_condition: 'cats.id = cats.id' is the row itself"],
+    }  # fmt: skip
+
+
+def test_conditional_joins_and_else_values() -> None:
+    cat = {"name": "PK", "type": "S", "source_table": "cats", "source_column": "id"}
+    cond = {"type": "conditional", "target_table": "cats", "join_condition": "cats.id = cats.parent_id",
+            "condition": "cats.parent_id IS NOT NULL", "select_column": "cats.name"}  # fmt: skip
+    p = plan(
+        [
+            cat,
+            {**cat, "name": "c", "join": {**cond, "else_value": "'none'"}},
+            {**cat, "name": "c2", "join": {**cond, "select_column": "parent.name", "else_value": "parent.id"}},
+            {**cat, "name": "c3", "type": "N", "join": {**cond, "condition": "cats.parent_id > 1", "else_value": 0}},
+            {**cat, "name": "c4", "join": {**cond, "else_value": "it's"}},
+            {**cat, "name": "c5", "type": "BOOL", "join": {**cond, "else_value": True}},
+            {**cat, "name": "c6", "join": {**cond, "else_value": "cats.name"}},
+            {**cat, "name": "c7", "join": {**cond, "else_value": "'a' 'b'"}},
+        ],
+        "cats",
+    )  # fmt: skip
+    when = E("src", 3)
+    assert shape(p) == {
+        "src": {"table": "cats", "kind": "source", "exprs": [
+            "`_t`.`id`", "`_t`.`parent_id`", "(`_t`.`parent_id` IS NOT NULL)",
+            "(CASE WHEN (`_t`.`parent_id` IS NOT NULL) THEN 1 ELSE 0 END)", "(`_t`.`parent_id` > 1)",
+            "(CASE WHEN (`_t`.`parent_id` > 1) THEN 1 ELSE 0 END)"]},
+        "one1": {"table": "cats", "kind": "one", "exprs": ["(`_t`.`name`)", "(`_t`.`id`)"],
+                 "pairs": [("src", 1, "id", "parent_id", None)]},
+        "attributes": {
+            "PK": E("src", 0),
+            "c": N.IfElse(when, E("one1", 0), N.Const("none")),
+            # an undeclared qualifier stands for the joined row (and says so)
+            "c2": N.IfElse(when, E("one1", 0), E("one1", 1)),
+            "c3": N.IfElse(E("src", 5), E("one1", 0), N.Const("0")),
+            "c4": N.IfElse(when, E("one1", 0), N.Const("it's")),
+            "c5": N.IfElse(when, E("one1", 0), N.Const(1)),
+            "c6": N.IfElse(when, E("one1", 0), E("one1", 0)),
+            "c7": N.IfElse(when, E("one1", 0), N.Const("'a' 'b'")),
+        },
+        "notes": [
+            "tables[0].attributes[2].join.select_column: 'parent.name' read as the joined row",
+            "tables[0].attributes[2].join.else_value: 'parent.id' read as the joined row",
+        ],
+    }  # fmt: skip
+
+
+def test_conditional_join_to_another_table() -> None:
+    p = plan(
+        [PK, attr("c", join={"type": "conditional", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+                             "condition": "orders.total > 10", "select_column": "status", "else_value": "users.name"})]
+    )  # fmt: skip
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": ["`_t`.`id`", "(`_t`.`name`)"]},
+        "one1": {"table": "orders", "kind": "one",
+                 "exprs": ["(`_t`.`status`)", "(`_t`.`total` > 10)", "(CASE WHEN (`_t`.`total` > 10) THEN 1 ELSE 0 END)"],
+                 "pairs": [("src", 0, "user_id", "id", None)]},
+        "attributes": {"PK": E("src", 0), "c": N.IfElse(E("one1", 2), E("one1", 0), E("src", 1))},
+    }  # fmt: skip
+
+
+def test_chains_and_multi_column_joins() -> None:
+    line = {"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}
+    steps = [
+        {
+            "target_table": "orders",
+            "join_condition": "orders.id = lines.order_id",
+            "select_column": "orders.status",
+        },
+        {
+            "target_table": "users",
+            "join_condition": "users.id = orders.user_id",
+            "select_column": "users.name",
+        },
+    ]
+    p = plan(
+        [
+            line,
+            {**line, "name": "ch", "join": {"type": "chain", "joins": steps}},
+            {**line, "name": "ch2", "join": {"type": "chain", "chain_separator": " > ", "joins": steps}},
+            {**line, "name": "mc", "join": {"type": "multi-column", "target_table": "codes",
+                                           "join_conditions": ["codes.code = lines.sku", "codes.label = 'x'"],
+                                           "select_column": "label"}},
+        ],
+        "lines",
+    )  # fmt: skip
+    assert shape(p) == {
+        "src": {"table": "lines", "kind": "source",
+                "exprs": ["`_t`.`order_id`", "`_t`.`line`", "`_t`.`sku`", W.format("`_t`.`sku`")]},
+        "one1": {"table": "orders", "kind": "one", "exprs": ["(`_t`.`status`)", "`_t`.`user_id`"],
+                 "pairs": [("src", 0, "id", "order_id", None)]},
+        "one2": {"table": "users", "kind": "one", "exprs": ["(`_t`.`name`)"], "pairs": [("one1", 1, "id", "user_id", None)]},
+        "one3": {"table": "codes", "kind": "one", "exprs": ["(`_t`.`label`)"], "pairs": [("src", 2, "code", "sku", 3)],
+                 "where": ["(`_t`.`label` = 'x')"]},
+        "attributes": {
+            "PK": E("src", 2),
+            "ch": E("one2", 0),
+            "ch2": N.Join((E("one1", 0), E("one2", 0)), " > "),
+            "mc": E("one3", 0, True),
+        },
+    }  # fmt: skip
+
+
+def test_constructions_order_limit_and_aggregates() -> None:
+    to_orders = {"target_table": "orders", "join_condition": "orders.user_id = users.id"}
+    p = plan(
+        [
+            PK,
+            attr("a", "L", join={"type": "json-construction", **to_orders, "construction": {
+                "type": "array", "select_columns": {"s": "status", "t": "orders.total"},
+                "order_by": "status DESC, users.name, total", "limit": 3}}),
+            attr("o", "M", join={"type": "json-construction", "target_table": "users", "join_condition": "users.id = users.id",
+                                 "construction": {"type": "object", "select_columns": {"d": "doc", "n": "name"}}}),
+            attr("mx", calculation={"type": "aggregate", "operation": "max", **to_orders, "select_column": "status"}),
+            attr("cd", "N", calculation={"type": "aggregate", "operation": "COUNT", **to_orders,
+                                         "select_column": "DISTINCT total"}),
+            attr("av", "N", calculation={"type": "aggregate", "operation": "AVG", **to_orders, "select_column": " weight "}),
+            attr("sm", "N", calculation={"type": "aggregate", "operation": "SUM", **to_orders, "select_column": "total"}),
+        ],
+        div_precision=6,
+    )  # fmt: skip
+    mx = N.Aggregate("many3", "MAX", 0, False, 6, weight_index=1)
+    cd = N.Aggregate("many4", "COUNT", 0, True, 6, weight_index=1)
+    av = N.Aggregate("many5", "AVG", 0, False, 6)
+    sm = N.Aggregate("many6", "SUM", 0, False, 6)
+    pairs = [("src", 0, "user_id", "id", None)]
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": ["`_t`.`id`", "(`_t`.`name`)"]},
+        "many1": {"table": "orders", "kind": "many",
+                  "exprs": ["(`_t`.`status`)", "(`_t`.`total`)", W.format("(`_t`.`status`)"), W.format("(`_t`.`total`)")],
+                  "pairs": pairs, "order": [(0, True), (1, False)], "order_weights": [2, 3], "limit": 3},
+        "many2": {"table": "users", "kind": "many", "exprs": ["(`_t`.`doc`)", "(`_t`.`name`)"],
+                  "pairs": [("src", 0, "id", "id", None)], "limit": 1},
+        "many3": {"table": "orders", "kind": "many", "exprs": ["(`_t`.`status`)", W.format("(`_t`.`status`)")],
+                  "pairs": pairs, "aggregate": mx},
+        "many4": {"table": "orders", "kind": "many", "exprs": ["(`_t`.`total`)", W.format("(`_t`.`total`)")],
+                  "pairs": pairs, "aggregate": cd},
+        "many5": {"table": "orders", "kind": "many", "exprs": ["(CAST(`_t`.`weight` AS DOUBLE))"], "pairs": pairs,
+                  "aggregate": av},
+        "many6": {"table": "orders", "kind": "many", "exprs": ["(`_t`.`total`)"], "pairs": pairs, "aggregate": sm},
+        "attributes": {
+            "PK": E("src", 0),
+            "a": N.Construct("many1", "array", (N.Member("s", 0), N.Member("t", 1))),
+            "o": N.Construct("many2", "object", (N.Member("d", 0, True), N.Member("n", 1, False))),
+            "mx": mx, "cd": cd, "av": av, "sm": sm,
+        },
+        "notes": ["tables[0].attributes[2].join.join_condition: 'users.id = users.id' is the row itself"],
+    }  # fmt: skip
+
+
+def test_array_without_limit_and_object_limit() -> None:
+    p = plan(
+        [PK, attr("a", "L", join={"type": "json-construction", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+                                  "construction": {"type": "array", "select_columns": {"s": "status"}}})]
+    )  # fmt: skip
+    assert p.slots["many1"].limit is None and p.slots["many1"].order == []
+
+
+def test_calculations() -> None:
+    p = plan(
+        [
+            PK,
+            attr("k", calculation={"type": "case", "else": "email", "cases": [
+                {"when": "score > 1", "then": "'hi'"}, {"when": "users.email IS NULL", "then": "name"},
+                {"when": "id = 2", "then": "LOW"}]}),
+            attr("k2", calculation={"type": "case", "cases": [{"when": "id = 1", "then": "'x'"}]}),
+            attr("k3", calculation={"type": "case", "else": "NONE", "cases": [{"when": "id = 1", "then": "users.id"}]}),
+            attr("cc", calculation={"type": "concat", "parts": ["name", "users.email"], "separator": " "}),
+            attr("dm", calculation={"type": "date-math", "expression": "born", "interval": "-2 months", "format": "YYYY"}),
+            attr("dm2", calculation={"type": "date-math", "expression": "born", "interval": " 3 day "}),
+        ]
+    )  # fmt: skip
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": [
+            "`_t`.`id`",
+            "(CASE WHEN (CAST(`_t`.`score` AS DOUBLE) > 1) THEN ('hi') WHEN (`_t`.`email` IS NULL) THEN (`_t`.`name`) "
+            "WHEN (`_t`.`id` = 2) THEN 'LOW' ELSE (`_t`.`email`) END)",
+            "(CASE WHEN (`_t`.`id` = 1) THEN ('x') ELSE NULL END)",
+            "(CASE WHEN (`_t`.`id` = 1) THEN (`_t`.`id`) ELSE 'NONE' END)",
+            "(`_t`.`name`)", "(`_t`.`email`)", "(`_t`.`born`)"]},
+        "attributes": {
+            "PK": E("src", 0), "k": E("src", 1), "k2": E("src", 2), "k3": E("src", 3),
+            "cc": N.Join((E("src", 4), E("src", 5)), " "),
+            "dm": N.DateMath(E("src", 6), -2, "MONTH", "YYYY"),
+            "dm2": N.DateMath(E("src", 6), 3, "DAY", None),
+        },
+    }  # fmt: skip
+
+
+def test_transformations() -> None:
+    p = plan(
+        [
+            PK,
+            attr("f", transformation={"type": "string-format", "format": "U#{users.id}{{x}}#{ name }#"}),
+            attr("t", transformation={"type": "template", "template": "{id}"}),
+            attr("c", transformation={"type": "string-format", "format": "#META"}),
+            attr("st", "N", transformation={"type": "static", "value": 5}),
+            attr("jp", "M", source_column="doc", transformation={"type": "json-parse"}),
+            attr("df", source_column="born", transformation={"type": "date-format", "format": "YYYY",
+                                                             "source_format": "DD/MM/YYYY"}),
+            attr("df2", source_column="born", transformation={"type": "date-format", "format": "MM"}),
+            attr("nf", transformation={"type": "number-format", "format": " 000.00 "}),
+            attr("nf2", transformation={"type": "number-format", "format": "0000"}),
+            {"name": "nul", "type": "NULL", "source_table": "users", "source_column": None},
+            attr("nul2", "NULL", source_column="email"),
+        ]
+    )  # fmt: skip
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": ["`_t`.`id`", "`_t`.`name`", "`_t`.`doc`", "`_t`.`born`", "`_t`.`email`"]},
+        "attributes": {
+            "PK": E("src", 0),
+            "f": N.Format(("U#", E("src", 0), "{x}#", E("src", 1), "#")),
+            "t": N.Format((E("src", 0),)),
+            "c": N.Format(("#META",)),
+            "st": N.Const("5"),
+            "jp": E("src", 2),
+            "df": N.DateFormat(E("src", 3), "YYYY", "DD/MM/YYYY"),
+            "df2": N.DateFormat(E("src", 3), "MM", None),
+            "nf": N.NumberFormat(E("src", 0), 3, 2),
+            "nf2": N.NumberFormat(E("src", 0), 4, 0),
+            "nul": N.Const(None),
+            "nul2": E("src", 4),
+        },
+    }  # fmt: skip
+
+
+def test_a_join_condition_part_over_both_rows_is_a_cross_test() -> None:
+    p = plan(
+        [PK, attr("x", join={"type": "foreign-key", "target_table": "orders", "select_column": "status",
+                             "join_condition": "orders.user_id = users.id AND orders.created >= users.since"})]
+    )  # fmt: skip
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": ["`_t`.`id`"]},
+        "one1": {"table": "orders", "kind": "one", "exprs": ["`_t`.`id`", "(`_t`.`status`)"],
+                 "pairs": [("src", 0, "user_id", "id", None)],
+                 "cross": [Cross("src", "(CASE WHEN (`_t`.`created` >= `_o`.`since`) THEN 1 ELSE 0 END)", [0], ("id",), [0])]},
+        "attributes": {"PK": E("src", 0), "x": E("one1", 1, True)},
+    }  # fmt: skip
+
+
+# -- what the evaluator refuses (EvaluationUnsupported: message, JSON path, hint) --------------------------
+
+
+def _refused(attrs: list[dict[str, Any]], source: str = "users", **extra: Any) -> EvaluationUnsupported:
+    with pytest.raises(EvaluationUnsupported) as exc:
+        plan(attrs, source, **extra)
+    return exc.value
+
+
+def _fk(cond: str, select: str = "status", target: str = "orders") -> dict[str, Any]:
+    return {"type": "foreign-key", "target_table": target, "join_condition": cond, "select_column": select}
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message", "path", "hint"),
+    [
+        ([attr("e", source_column="orders.email")], "source_column 'orders.email' is not a column of users",
+         "tables[0].attributes[1].source_column", None),
+        ([attr("e", source_column="nope")], "table 'users' has no column 'nope'", "tables[0].attributes[1].source_column", None),
+        ([attr("e", source_column=["id", "email"])], "attribute 'e' needs exactly one source_column here (got 2)",
+         "tables[0].attributes[1].source_column", None),
+        ([attr("e", join=_fk("orders.user_id = users.id", "x.status"))],
+         "'x.status' refers to 'x', which is not in scope here", "tables[0].attributes[1].join.select_column",
+         "usable here: orders, users"),
+        ([attr("e", join=_fk("orders.user_id = users.id", "nope"))], "table 'orders' has no column 'nope'",
+         "tables[0].attributes[1].join.select_column", None),
+        ([attr("e", join=_fk("orders.user_id = users.id", "CONCAT(orders.status, users.name)"))],
+         "'CONCAT(orders.status, users.name)' mixes columns of several rows (orders, users); the evaluator computes "
+         "expressions over one row at a time", "tables[0].attributes[1].join.select_column", None),
+        ([attr("e", join=_fk("user_id = id"))], "unqualified column 'id' exists in orders and users",
+         "tables[0].attributes[1].join.join_condition", "qualify it, e.g. table.id"),
+        ([attr("e", join=_fk("orders.user_id = users.id AND zzz = 1"))],
+         "unqualified column 'zzz' is in none of the tables in scope", "tables[0].attributes[1].join.join_condition",
+         "qualify it, e.g. table.zzz"),
+        ([attr("e", join=_fk("orders.user_id > users.id"))],
+         "the join condition 'orders.user_id > users.id' has no equality between the joined and the current row",
+         "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", join=_fk("orders.nope = users.id"))], "the join condition names an unknown column 'nope'",
+         "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", join=_fk("orders.user_id = users.nope"))], "the join condition names an unknown column 'nope'",
+         "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", join=_fk("orders.user_id = users.id AND orders.nope = 1"))], "table 'orders' has no column 'nope'",
+         "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", join=_fk("orders.user_id = users.id AND orders.created > users.nope"))],
+         "table 'users' has no column 'nope'", "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", join=_fk("orders.user_id = users.id AND orders.nope > users.since"))],
+         "table 'orders' has no column 'nope'", "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", join=_fk("logs.user_id = users.id AND logs.msg > users.name", "msg", "logs"))],
+         "the join condition part 'logs.msg > users.name' compares the rows by something other than an equality; the "
+         "evaluator needs a key on users and a primary key on logs to evaluate it row by row",
+         "tables[0].attributes[1].join.join_condition", None),
+        ([attr("e", calculation={"type": "aggregate", "operation": "SUM", "target_table": "orders",
+                                 "join_condition": "orders.user_id = users.id", "select_column": "*"})],
+         "SUM(*) is not valid SQL", "tables[0].attributes[1].calculation.select_column", None),
+        ([attr("e", calculation={"type": "aggregate", "operation": "SUM", "target_table": "orders",
+                                 "join_condition": "orders.user_id = users.id", "select_column": "users.id"})],
+         "aggregate select_column 'users.id' is not over the related rows",
+         "tables[0].attributes[1].calculation.select_column", None),
+        ([attr("e", "L", join={"type": "json-construction", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+                               "construction": {"type": "array", "select_columns": {"n": "users.name"}}})],
+         "select column 'users.name' is not over the related rows",
+         "tables[0].attributes[1].join.construction.select_columns.n", None),
+        ([attr("e", calculation={"type": "date-math", "expression": "born", "interval": "2 fortnights"})],
+         "unsupported interval '2 fortnights'", "tables[0].attributes[1].calculation.interval", None),
+        ([attr("e", transformation={"type": "number-format", "format": "#,##0"})], "unsupported number format '#,##0'",
+         "tables[0].attributes[1].transformation.format", None),
+        ([attr("e", transformation={"type": "string-format", "format": "a{id"})], "unclosed '{' in format 'a{id'",
+         "tables[0].attributes[1].transformation.format", None),
+        ([attr("e", transformation={"type": "string-format", "format": "{orders.id}"})],
+         "placeholder '{orders.id}' names another table", "tables[0].attributes[1].transformation.format", None),
+        ([attr("e", transformation={"type": "string-format", "format": "{nope}"})],
+         "placeholder '{nope}' is not a column of users", "tables[0].attributes[1].transformation.format", None),
+        ([attr("e", join=_fk("cats.id = cats.parent_id", "cats.name", "cats"))],
+         "the join condition 'cats.id = cats.parent_id' has no equality between the joined and the current row",
+         "tables[0].attributes[1].join.join_condition", None),
+    ],
+)  # fmt: skip
+def test_refusals(attrs: list[dict[str, Any]], message: str, path: str, hint: str | None) -> None:
+    err = _refused([PK, *attrs])
+    assert err.message == message
+    assert err.where.get("path") == path and err.where.get("table") == "Tab"
+    assert err.hint == hint
+
+
+CAT = {"name": "PK", "type": "S", "source_table": "cats", "source_column": "id"}
+
+
+@pytest.mark.parametrize(
+    ("join", "message", "path", "hint"),
+    [
+        ({"type": "foreign-key", "target_table": "cats", "join_condition": "cats.parent_id > cats.id", "select_column": "name"},
+         "the condition 'cats.parent_id > cats.id' compares cats with itself and is not one equality",
+         "tables[0].attributes[1].join.join_condition",
+         'declare an alias, e.g. {"type": "self-join", "join_alias": "parent", ...}'),
+        ({"type": "foreign-key", "target_table": "cats", "join_condition": "cats.parent_id = 1", "select_column": "name"},
+         "the condition 'cats.parent_id = 1' compares cats with itself and is not one equality",
+         "tables[0].attributes[1].join.join_condition",
+         'declare an alias, e.g. {"type": "self-join", "join_alias": "parent", ...}'),
+        ({"type": "foreign-key", "target_table": "cats", "join_condition": "cats.parent_id = cats.name", "select_column": "name"},
+         "the condition 'cats.parent_id = cats.name' compares cats with itself and no reading is certain (primary key id)",
+         "tables[0].attributes[1].join.join_condition", "declare an alias for the joined row and qualify both sides"),
+        ({"type": "foreign-key", "target_table": "cats", "join_condition": "cats.parent_id = cats.parent_id",
+          "select_column": "name"},
+         "the condition 'cats.parent_id = cats.parent_id' compares cats with itself and no reading is certain (primary key id)",
+         "tables[0].attributes[1].join.join_condition", "declare an alias for the joined row and qualify both sides"),
+    ],
+)  # fmt: skip
+def test_self_references_without_a_certain_reading_are_refused(
+    join: dict[str, Any], message: str, path: str, hint: str
+) -> None:
+    err = _refused([CAT, {**CAT, "name": "x", "join": join}], "cats")
+    assert (err.message, err.where.get("path"), err.hint) == (message, path, hint)
+
+
+def test_self_reference_needs_a_single_column_primary_key() -> None:
+    line = {"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}
+    err = _refused(
+        [line, {**line, "name": "n", "type": "N", "calculation": {"type": "aggregate", "operation": "COUNT",
+         "target_table": "lines", "join_condition": "lines.order_id = lines.line", "select_column": "*"}}],
+        "lines",
+    )  # fmt: skip
+    assert err.message == (
+        "table 'lines' has no single-column primary key; a condition that compares it with itself cannot be read "
+        "by the primary key rule"
+    )
+    assert err.hint == "declare an alias (self-join with join_alias) and qualify both sides"
+    assert err.where.get("path") == "tables[0].attributes[1].calculation.join_condition"
+
+
+def _planner_with(attr_changes: dict[str, Any]) -> Planner:
+    t = contract_table([PK, attr("x", transformation={"type": "static", "value": "v"})])
+    e = t.entities[0]
+    changed = dataclasses.replace(e.attributes[1], **attr_changes)
+    entity = dataclasses.replace(e, attributes=(e.attributes[0], changed))
+    table = dataclasses.replace(t, entities=(entity,))
+    return Planner(Catalog(None, dict(TABLES)), table, entity)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message", "path"),
+    [
+        ({"transformation": Transformation("uppercase", path="P")}, "transformation type 'uppercase' is not known to the evaluator", "P"),
+        ({"transformation": None, "calculation": Calculation("pivot", path="P")}, "calculation type 'pivot' is not known to the evaluator", "P"),
+        ({"transformation": None, "calculation": Calculation("aggregate", "orders", "orders.user_id = users.id", "MEDIAN",
+                                                              "total", path="P")},
+         "unknown aggregate operation 'MEDIAN'", "P.operation"),
+        ({"transformation": None, "join": Join("cross-join", path="P")}, "join type 'cross-join' is not known to the evaluator", "P"),
+        ({"transformation": None, "join": Join("self-join", "users", "users.id = users.id", select_column="id", path="P")},
+         "a self-join needs 'join_alias'", "P.join_alias"),
+        ({"transformation": None, "join": Join("chain", path="P")}, "a chain needs at least one join", "P.joins"),
+        ({"transformation": None, "join": Join("json-construction", "orders", "orders.user_id = users.id", path="P")},
+         "json-construction without 'construction'", "P"),
+    ],
+)  # fmt: skip
+def test_refusals_of_shapes_the_contract_check_stops_first(
+    changes: dict[str, Any], message: str, path: str
+) -> None:
+    with pytest.raises(EvaluationUnsupported) as exc:
+        _planner_with(changes).plan()
+    assert exc.value.message == message and exc.value.where["path"] == path
+
+
+def test_construction_of_an_unknown_type_is_refused() -> None:
+    from dynamigrate.contract.model import Construction
+
+    c = Construction("set", (("s", "status"),), path="C")
+    j = Join("json-construction", "orders", "orders.user_id = users.id", construction=c, path="P")
+    with pytest.raises(EvaluationUnsupported) as exc:
+        _planner_with({"transformation": None, "join": j}).plan()
+    assert exc.value.message == "construction type 'set' is not array or object"
+    assert exc.value.where["path"] == "C.type"
+
+
+def test_conditional_else_value_null_is_absent() -> None:
+    j = Join("conditional", "orders", "orders.user_id = users.id", select_column="status", condition="orders.total > 1",
+             else_value=None, path="P")  # fmt: skip
+    p = _planner_with({"transformation": None, "join": j}).plan()
+    assert p.attributes[1].node == N.IfElse(E("one1", 2), E("one1", 0), N.Const(None))
