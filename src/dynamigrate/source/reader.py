@@ -54,6 +54,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _ident(name: str) -> str:
+    """A quoted identifier for a query run with parameters: pymysql formats every such query with ``%``,
+    so a ``%`` in a table, view or column name is doubled (``pct%t`` failed: 'not enough arguments')."""
+    return quote_ident(name).replace("%", "%%")
+
+
+def _names(columns: Sequence[str]) -> list[str]:
+    """Column names for :mod:`dynamigrate.source.keys`' conditions, ``%`` doubled (see :func:`_ident`)."""
+    return [c.replace("%", "%%") for c in columns]
+
+
 @dataclass
 class Chunk:
     """A run of rows of one entity, in source key order."""
@@ -195,7 +206,7 @@ class ViewReader:
     @property
     def columns(self) -> list[str]:
         if self._columns is None:
-            cur = self._execute(f"SELECT * FROM {quote_ident(self.view)} LIMIT 0")
+            cur = self._execute(f"SELECT * FROM {_ident(self.view)} LIMIT 0")
             try:
                 cur.fetchall()
                 self._columns = [d[0] for d in cur.description or ()]
@@ -209,12 +220,12 @@ class ViewReader:
 
     def _where_entity(self, entity: str | None) -> tuple[str, list[Any]]:
         if entity is not None and self.has_entity:
-            return f"{quote_ident(ENTITY_COLUMN)} = %s", [entity]
+            return f"{_ident(ENTITY_COLUMN)} = %s", [entity]
         return "1=1", []
 
     def count(self, entity: str | None = None) -> int:
         where, params = self._where_entity(entity)
-        rows = self._query_all(f"SELECT COUNT(*) FROM {quote_ident(self.view)} WHERE {where}", params)
+        rows = self._query_all(f"SELECT COUNT(*) FROM {_ident(self.view)} WHERE {where}", params)
         return int(rows[0][0]) if rows else 0
 
     def keyed(self, key: EntityKey | None) -> bool:
@@ -327,12 +338,13 @@ class ViewReader:
         """The key ``chunk_rows`` source rows after ``lo`` (None: fewer rows than that remain)."""
         import pymysql
 
-        sql = f"SELECT {order_by(key.columns)} FROM {quote_ident(key.source_table)}"
+        columns = _names(key.columns)
+        sql = f"SELECT {order_by(columns)} FROM {_ident(key.source_table)}"
         params: list[Any] = []
         if lo is not None:
-            cond, params = after_condition(key.columns, lo)
+            cond, params = after_condition(columns, lo)
             sql += f" WHERE {cond}"
-        sql += f" ORDER BY {order_by(key.columns)} LIMIT 1 OFFSET {self.chunk_rows - 1}"
+        sql += f" ORDER BY {order_by(columns)} LIMIT 1 OFFSET {self.chunk_rows - 1}"
         try:
             with self.key_conn.cursor() as cur:
                 cur.execute(sql, params)
@@ -354,15 +366,16 @@ class ViewReader:
         self, entity: str | None, key: EntityKey, lo: tuple[Any, ...] | None
     ) -> Iterator[Chunk]:
         where, params = self._where_entity(entity)
-        base = f"SELECT * FROM {quote_ident(self.view)} WHERE {where}"
+        base = f"SELECT * FROM {_ident(self.view)} WHERE {where}"
+        view_columns = _names(key.view_columns)
         while True:
             hi = self.next_bound(key, lo)
             sql, p = base, list(params)
             if lo is not None:
-                cond, cp = after_condition(key.view_columns, lo)
+                cond, cp = after_condition(view_columns, lo)
                 sql, p = sql + f" AND {cond}", p + cp
             if hi is not None:
-                cond, cp = upto_condition(key.view_columns, hi)
+                cond, cp = upto_condition(view_columns, hi)
                 sql, p = sql + f" AND {cond}", p + cp
             # no ORDER BY: the window is the unit of resume, the order inside it does not matter
             if hi is not None:  # a bounded window: at most chunk_rows source rows
@@ -389,7 +402,7 @@ class ViewReader:
         )
         where, params = self._where_entity(entity)
         pending: list[dict[str, Any]] | None = None
-        for rows in self._stream(f"SELECT * FROM {quote_ident(self.view)} WHERE {where}", params):
+        for rows in self._stream(f"SELECT * FROM {_ident(self.view)} WHERE {where}", params):
             if pending is not None:
                 yield Chunk(entity, pending, resumable=False)
             pending = rows
