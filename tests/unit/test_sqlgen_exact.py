@@ -17,9 +17,12 @@ from dynamigrate.contract import parse_contract
 from dynamigrate.contract.model import (
     Attribute,
     Calculation,
+    Case,
+    Construction,
     Contract,
     Entity,
     Join,
+    JoinStep,
     Table,
     Transformation,
 )
@@ -149,8 +152,10 @@ def one(attr: dict[str, Any], schema: SchemaInfo | None = None, dialect: str = "
 
 
 def error(attrs: list[dict[str, Any]], schema: SchemaInfo | None = None, **kw: Any) -> DynamigrateError:
+    """The error of generating this contract; it always names the DynamoDB table."""
     with pytest.raises(DynamigrateError) as err:
         generate_views(contract(attrs, **kw), schema=schema)
+    assert err.value.where.get("table") == kw.get("table", "T_x"), err.value.where
     return err.value
 
 
@@ -167,9 +172,12 @@ def direct(
     return generate_table_view(table, "mysql", schema)
 
 
-def direct_error(entity_attrs: list[Attribute], source: str = "orders") -> DynamigrateError:
+def direct_error(
+    entity_attrs: list[Attribute], source: str = "orders", schema: SchemaInfo | None = None
+) -> DynamigrateError:
     with pytest.raises(DynamigrateError) as err:
-        direct(entity_attrs, source)
+        direct(entity_attrs, source, schema)
+    assert err.value.where.get("table") == "T_x", err.value.where
     return err.value
 
 
@@ -1735,3 +1743,171 @@ def test_known_tables_make_unqualified_names_of_joined_tables_checked() -> None:
     # a table mentioned by another table of the contract is a known name: no note, same SQL
     stmt = view([{"name": "a", "source_table": "orders", **_fk("customers.id = orders.customer_id")}])
     assert stmt.sql.count("LEFT JOIN") == 1
+
+
+# -- every fragment position: its name and JSON path in errors -----------------------------------------------
+
+FK = "customers.id = orders.customer_id"
+
+
+def _j(**kw: Any) -> Attribute:
+    return Attribute("v", "S", "orders", "customer_id", join=Join(path="J", **kw))
+
+
+def _c(**kw: Any) -> Attribute:
+    return Attribute("v", "S", "orders", "id", calculation=Calculation(path="C", **kw))
+
+
+def _construct(**kw: Any) -> Attribute:
+    c = Construction(**{"type": "array", "select_columns": (("k", "items.sku"),), "path": "C", **kw})
+    return _j(
+        type="json-construction",
+        target_table="items",
+        join_condition="items.order_id = orders.id",
+        construction=c,
+    )
+
+
+def _chain(cond: str, select: str) -> Attribute:
+    return _j(type="chain", joins=(JoinStep("customers", cond, select, path="S"),))
+
+
+def _cond(**kw: Any) -> Attribute:
+    args = {
+        "type": "conditional",
+        "target_table": "customers",
+        "join_condition": FK,
+        "select_column": "customers.name",
+    }
+    return _j(**{**args, "condition": "orders.status = 'a'", "else_value": "x", **kw})
+
+
+# (attribute with the fragment F in one position, what the error calls it, its path)
+POSITIONS: list[tuple[str, Any, str, str]] = [
+    (
+        "fk condition",
+        lambda f: _j(
+            type="foreign-key", target_table="customers", join_condition=f, select_column="customers.name"
+        ),
+        "join condition",
+        "J.join_condition",
+    ),
+    (
+        "fk select",
+        lambda f: _j(type="foreign-key", target_table="customers", join_condition=FK, select_column=f),
+        "select_column",
+        "J.select_column",
+    ),
+    (
+        "multi-column",
+        lambda f: _j(
+            type="multi-column",
+            target_table="customers",
+            join_conditions=(FK, f),
+            select_column="customers.name",
+        ),
+        "join condition",
+        "J.join_conditions[1]",
+    ),
+    ("conditional condition", lambda f: _cond(condition=f), "condition", "J.condition"),
+    ("chain condition", lambda f: _chain(f, "customers.name"), "join condition", "S.join_condition"),
+    ("chain select", lambda f: _chain(FK, f), "select_column", "S.select_column"),
+    (
+        "construction condition",
+        lambda f: _j(
+            type="json-construction",
+            target_table="items",
+            join_condition=f,
+            construction=Construction("array", (("k", "sku"),), path="C"),
+        ),
+        "join condition",
+        "J.join_condition",
+    ),
+    (
+        "construction member",
+        lambda f: _construct(select_columns=(("k", f),)),
+        "select column",
+        "C.select_columns.k",
+    ),
+    ("construction order_by", lambda f: _construct(order_by=f), "order_by", "C.order_by"),
+    (
+        "aggregate condition",
+        lambda f: _c(
+            type="aggregate", target_table="items", join_condition=f, operation="SUM", select_column="qty"
+        ),
+        "join condition",
+        "C.join_condition",
+    ),
+    (
+        "aggregate select",
+        lambda f: _c(
+            type="aggregate",
+            target_table="items",
+            join_condition="items.order_id = orders.id",
+            operation="SUM",
+            select_column=f,
+        ),
+        "select_column",
+        "C.select_column",
+    ),
+    ("case when", lambda f: _c(type="case", cases=(Case(f, "'a'", path="K"),)), "when", "K.when"),
+    (
+        "case then",
+        lambda f: _c(type="case", cases=(Case("orders.id > 1", f, path="K"),)),
+        "case result",
+        "K.then",
+    ),
+    (
+        "case else",
+        lambda f: _c(type="case", cases=(Case("orders.id > 1", "'a'", path="K"),), else_value=f),
+        "case result",
+        "C.else",
+    ),
+    ("concat part", lambda f: _c(type="concat", parts=("orders.code", f)), "concat part", "C.parts[1]"),
+    (
+        "date-math",
+        lambda f: _c(type="date-math", expression=f, interval="1 DAY"),
+        "expression",
+        "C.expression",
+    ),
+]
+
+
+@pytest.mark.parametrize(("position", "make", "what", "path"), POSITIONS, ids=[p[0] for p in POSITIONS])
+def test_unsafe_fragment_is_refused_where_it_stands(position: str, make: Any, what: str, path: str) -> None:
+    e = direct_error([make("@x")])
+    assert where(e) == (
+        f"the {what} '@x' contains a variable (Parameter)",
+        path,
+        "write one plain SQL expression",
+    )
+
+
+@pytest.mark.parametrize(("position", "make", "what", "path"), POSITIONS, ids=[p[0] for p in POSITIONS])
+def test_unknown_qualifier_is_refused_where_it_stands(position: str, make: Any, what: str, path: str) -> None:
+    e = direct_error([make("zz.a = 1")])
+    assert e.message.startswith(f"'zz.a' in the {what} refers to 'zz', which is not in scope here"), e.message
+    assert e.where["path"] == path
+
+
+@pytest.mark.parametrize(("position", "make", "what", "path"), POSITIONS, ids=[p[0] for p in POSITIONS])
+def test_unknown_column_is_refused_where_it_stands(position: str, make: Any, what: str, path: str) -> None:
+    e = direct_error([make("orders.nope = 1")], schema=SCHEMA)
+    assert e.message == "table 'orders' has no column 'nope'", e.message
+    assert e.where["path"] == path
+
+
+def test_else_value_fragments() -> None:
+    e = direct_error([_cond(else_value="'a' + @x + 'b'")])
+    assert where(e) == (
+        "the else_value \"'a' + @x + 'b'\" contains a variable (Parameter)",
+        "J.else_value",
+        "write one plain SQL expression",
+    )
+    e = direct_error([_cond(else_value="orders.nope")], schema=SCHEMA)
+    assert where(e)[:2] == ("table 'orders' has no column 'nope'", "J.else_value")
+    # quoted at both ends but not one string: the text as written, not an SQL expression
+    stmt = direct([_cond(else_value="'a' + 'b'")])
+    assert expr(stmt, "v") == txt(
+        "CASE WHEN `orders`.`status` = 'a' THEN `customers`.`name` ELSE '''a'' + ''b''' END"
+    )

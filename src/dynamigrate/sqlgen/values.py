@@ -194,7 +194,10 @@ class _Values(_Scope):
             if sel_text == "*":
                 if op != "COUNT":
                     raise ContractError(
-                        f"{op}(*) is not valid SQL", path=f"{c.path}.select_column", hint="name a column"
+                        f"{op}(*) is not valid SQL",
+                        path=f"{c.path}.select_column",
+                        table=self.table.name,
+                        hint="name a column",
                     )
                 sel = "*"
             else:
