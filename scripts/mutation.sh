@@ -36,7 +36,7 @@ declare -A TESTS=(
     [reader]="tests/integration/test_reader_windows.py tests/integration/test_reader_errors.py"
     [generate]="tests/unit/test_sqlgen_exact.py tests/unit/test_sqlgen_golden.py tests/unit/test_sqlgen.py tests/integration/test_sqlgen_rows.py"
     [local]="tests/unit/test_etl_engine_units.py tests/integration/test_local_engine.py tests/integration/test_resume.py tests/integration/test_migrate_values.py"
-    [evaluate]="tests/unit/test_evaluate_values_exact.py tests/unit/test_evaluate_nodes.py tests/unit/test_evaluate_parts.py tests/unit/test_evaluate_plan.py tests/unit/test_evaluate_values.py tests/integration/test_evaluate.py"
+    [evaluate]="tests/unit/test_evaluate_values_exact.py tests/unit/test_evaluate_nodes.py tests/unit/test_evaluate_parts.py tests/unit/test_evaluate_plan.py tests/unit/test_evaluate_engine_items.py tests/unit/test_evaluate_values.py tests/integration/test_evaluate_io.py tests/integration/test_evaluate.py"
 )
 ORDER=(encode writer reader generate local evaluate)
 

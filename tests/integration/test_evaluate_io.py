@@ -1,0 +1,274 @@
+"""The reference evaluator's reads on MariaDB (evaluate/engine.py): keyset chunks over single, composite and
+no keys, batched IN lists (IN_BATCH lowered so every fetch takes several), grouped related rows with
+order_by, primary-key tie-break and limit, streamed aggregates, a join-condition part over both rows,
+gates, LEFT JOIN semantics (the all-NULL row), to-one joins that match several rows, keys lookups
+(NULL-safe on keyless tables), filters, counts and samples. Small tables, every item written by hand
+from docs/contract-format.md. One database for the module, so the whole file runs in a few seconds
+(it is a covering test of scripts/mutation.sh evaluate)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pymysql
+import pytest
+
+from dynamigrate.contract import parse_contract
+from dynamigrate.evaluate import Evaluator
+from dynamigrate.evaluate import engine as engine_module
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = [
+    "CREATE TABLE people (id INT PRIMARY KEY, code VARCHAR(10) NULL, name VARCHAR(40) NULL, seen DATETIME(3) NULL,"
+    " since DATE NULL)",
+    "CREATE TABLE pets (id INT PRIMARY KEY, owner_id INT NULL, kind VARCHAR(10) NULL, name VARCHAR(20) NULL,"
+    " age INT NULL, weight DECIMAL(6,2) NULL, born DATE NULL)",
+    "CREATE TABLE kinds (code VARCHAR(10) PRIMARY KEY, label VARCHAR(20) NULL)",
+    "CREATE TABLE visits (pet_id INT NOT NULL, n INT NOT NULL, vet VARCHAR(10) NULL, PRIMARY KEY (pet_id, n))",
+    "CREATE TABLE notes (person_id INT NULL, body VARCHAR(20) NULL)",
+    "INSERT INTO people VALUES (1, 'a', 'Ann', '2024-01-02 03:04:05.120', '2020-01-01'),"
+    " (2, 'B', 'Bob', NULL, '2024-06-01'), (3, NULL, 'Cy', NULL, NULL), (4, 'zz', 'Dee', '2024-01-01 00:00:00.000', NULL)",
+    "INSERT INTO pets VALUES (10, 1, 'DOG', 'Rex', 3, 10.50, '2023-01-01'), (11, 1, 'cat', 'Tom', 5, 2.25, '2025-01-01'),"
+    " (12, 1, 'dog', 'Ace', 5, NULL, NULL), (13, 2, 'CAT', 'Kit', 1, 3.00, '2024-07-01'),"
+    " (14, NULL, 'dog', 'Stray', NULL, NULL, NULL)",
+    "INSERT INTO kinds VALUES ('dog', 'Dog'), ('CAT', 'Cat')",
+    "INSERT INTO visits VALUES (10, 1, 'x'), (10, 2, 'y'), (13, 1, 'z')",
+    "INSERT INTO notes VALUES (1, 'n1'), (1, 'n1'), (NULL, NULL), (2, 'n2')",
+]
+
+
+@pytest.fixture(scope="module")
+def factory(mysql_settings: Any) -> Iterator[Callable[[], Any]]:
+    name = f"dm_test_{uuid.uuid4().hex[:12]}"
+    kwargs = {**mysql_settings.connect_kwargs(), "autocommit": True}
+    admin = pymysql.connect(**kwargs)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+            cur.execute(f"USE `{name}`")
+            for stmt in SCHEMA:
+                cur.execute(stmt)
+        yield lambda: pymysql.connect(**{**kwargs, "database": name})
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+@pytest.fixture(autouse=True)
+def _small_in_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "IN_BATCH", 1)  # every related fetch takes one SELECT per value
+
+
+def _contract(source: str, attrs: list[dict[str, Any]], **extra: Any) -> Any:
+    table = {
+        "table": "Tab",
+        "type": "single-entity",
+        "source_table": source,
+        "pk": "PK",
+        "attributes": attrs,
+        **extra,
+    }
+    contract, problems = parse_contract({"tables": [table]})
+    assert contract is not None and not problems.errors, problems
+    return contract
+
+
+def _a(source: str, name: str, atype: str = "S", column: str = "id", **kw: Any) -> dict[str, Any]:
+    return {"name": name, "type": atype, "source_table": source, "source_column": column, **kw}
+
+
+def S(text: str) -> dict[str, str]:
+    return {"S": text}
+
+
+def N(text: str) -> dict[str, str]:
+    return {"N": text}
+
+
+OWNED = {"target_table": "pets", "join_condition": "pets.owner_id = people.id"}
+PEOPLE = _contract(
+    "people",
+    [
+        _a("people", "PK"),
+        _a("people", "seen", column="seen"),
+        _a("people", "pets", "L", join={"type": "json-construction", **OWNED, "construction": {
+            "type": "array", "select_columns": {"n": "name", "w": "weight"}, "order_by": "age DESC", "limit": 2}}),
+        _a("people", "byname", "S", join={"type": "json-construction", **OWNED, "construction": {
+            "type": "array", "select_columns": {"n": "name"}, "order_by": "kind, name DESC"}}),
+        _a("people", "first", "M", join={"type": "json-construction", **OWNED, "construction": {
+            "type": "object", "select_columns": {"n": "name"}}}),
+        _a("people", "npets", "N", calculation={"type": "aggregate", "operation": "COUNT", **OWNED, "select_column": "*"}),
+        _a("people", "wsum", "S", calculation={"type": "aggregate", "operation": "SUM", **OWNED, "select_column": "weight"}),
+        _a("people", "oldest", "N", calculation={"type": "aggregate", "operation": "MAX", **OWNED, "select_column": "age"}),
+        _a("people", "kinds", "N", calculation={"type": "aggregate", "operation": "COUNT", **OWNED,
+                                                "select_column": "DISTINCT kind"}),
+        _a("people", "recent", "N", calculation={"type": "aggregate", "operation": "COUNT", "target_table": "pets",
+           "join_condition": "pets.owner_id = people.id AND pets.born >= people.since", "select_column": "id"}),
+        _a("people", "note", "S", join={"type": "foreign-key", "target_table": "notes",
+                                       "join_condition": "notes.person_id = people.id", "select_column": "body"}),
+    ],
+)  # fmt: skip
+PEOPLE_ITEMS = {
+    (1,): {
+        "PK": S("1"),
+        "seen": S("2024-01-02 03:04:05.120"),
+        # age DESC, ties (Tom 11, Ace 12, both 5) by the primary key, then the first two
+        "pets": {"L": [{"M": {"n": S("Tom"), "w": N("2.25")}}, {"M": {"n": S("Ace"), "w": {"NULL": True}}}]},
+        # kind by the collation (cat < DOG = dog), then name DESC
+        "byname": S('[{"n": "Tom"},{"n": "Rex"},{"n": "Ace"}]'),
+        "first": {"M": {"n": S("Rex")}},  # the first related row by primary key
+        "npets": N("3"),
+        "wsum": S("12.75"),
+        "oldest": N("5"),
+        "kinds": N("2"),  # DOG and dog are one kind under a case-insensitive collation
+        "recent": N("2"),  # Rex (2023) and Tom (2025) were born after 2020-01-01; Ace has no date
+        "note": S("n1"),
+    },
+    (2,): {
+        "PK": S("2"),
+        "pets": {"L": [{"M": {"n": S("Kit"), "w": N("3")}}]},
+        "byname": S('[{"n": "Kit"}]'),
+        "first": {"M": {"n": S("Kit")}},
+        "npets": N("1"),
+        "wsum": S("3.00"),
+        "oldest": N("1"),
+        "kinds": N("1"),
+        "recent": N("1"),
+        "note": S("n2"),
+    },
+    (3,): {
+        "PK": S("3"),
+        "pets": {"L": []},
+        "byname": S("[]"),
+        "npets": N("0"),
+        "kinds": N("0"),
+        "recent": N("0"),
+    },
+    (4,): {
+        "PK": S("4"),
+        "seen": S("2024-01-01 00:00:00.000"),
+        "pets": {"L": []},
+        "byname": S("[]"),
+        "npets": N("0"),
+        "kinds": N("0"),
+        "recent": N("0"),
+    },
+}
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
+def test_related_rows_grouped_ordered_limited_and_folded(factory: Callable[[], Any], chunk_rows: int) -> None:
+    with Evaluator(factory, PEOPLE, "Tab") as ev:
+        rows = list(ev.iter_items(None, chunk_rows))
+    assert [r.source_key for r in rows] == [(1,), (2,), (3,), (4,)]
+    assert {r.source_key: r.item for r in rows} == PEOPLE_ITEMS
+    # the to-one join to the keyless notes matched two rows for person 1: said, not hidden
+    assert [r.notes for r in rows] == [
+        ("to-one join to notes matched 2 rows; the first by primary key is used",),
+        (),
+        (),
+        (),
+    ]
+
+
+PETS = _contract(
+    "pets",
+    [
+        _a("pets", "PK", "N"),
+        _a("pets", "kind", join={"type": "lookup-table", "target_table": "kinds", "join_condition": "kinds.code = pets.kind",
+                                "select_column": "label"}),
+        _a("pets", "owner", join={"type": "foreign-key", "target_table": "people",
+                                 "join_condition": "people.id = pets.owner_id", "select_column": "people.name"}),
+        _a("pets", "cond", join={"type": "conditional", "target_table": "people", "join_condition": "people.id = pets.owner_id",
+                                "condition": "pets.age > 2", "select_column": "people.name", "else_value": "'young'"}),
+        _a("pets", "gated", join={"type": "foreign-key", "target_table": "people",
+                                 "join_condition": "people.id = pets.owner_id AND pets.age > 2", "select_column": "name"}),
+        _a("pets", "orphan", join={"type": "conditional", "target_table": "people", "join_condition": "people.id = pets.owner_id",
+                                  "condition": "people.id IS NULL", "select_column": "'orphan'", "else_value": "'owned'"}),
+        _a("pets", "code", join={"type": "chain", "chain_separator": "/", "joins": [
+            {"target_table": "people", "join_condition": "people.id = pets.owner_id", "select_column": "people.code"},
+            {"target_table": "kinds", "join_condition": "kinds.code = people.code", "select_column": "kinds.label"}]}),
+        _a("pets", "visits", "N", calculation={"type": "aggregate", "operation": "COUNT", "target_table": "visits",
+                                               "join_condition": "visits.pet_id = pets.id", "select_column": "*"}),
+    ],
+)  # fmt: skip
+PETS_ITEMS = {
+    (10,): {"PK": N("10"), "kind": S("Dog"), "owner": S("Ann"), "cond": S("Ann"), "gated": S("Ann"), "orphan": S("owned"),
+            "code": S("a"), "visits": N("2")},
+    (11,): {"PK": N("11"), "kind": S("Cat"), "owner": S("Ann"), "cond": S("Ann"), "gated": S("Ann"), "orphan": S("owned"),
+            "code": S("a"), "visits": N("0")},
+    (12,): {"PK": N("12"), "kind": S("Dog"), "owner": S("Ann"), "cond": S("Ann"), "gated": S("Ann"), "orphan": S("owned"),
+            "code": S("a"), "visits": N("0")},
+    (13,): {"PK": N("13"), "kind": S("Cat"), "owner": S("Bob"), "cond": S("young"), "orphan": S("owned"), "code": S("B"),
+            "visits": N("1")},
+    # no owner: the foreign keys are absent, the conditional sees the all-NULL row
+    (14,): {"PK": N("14"), "kind": S("Dog"), "cond": S("young"), "orphan": S("orphan"), "visits": N("0")},
+}  # fmt: skip
+
+
+def test_to_one_joins_in_batches(factory: Callable[[], Any]) -> None:
+    with Evaluator(factory, PETS, "Tab") as ev:
+        rows = {r.source_key: r.item for r in ev.iter_items(None, 2)}
+        assert rows == PETS_ITEMS
+        # keys lookup: the order asked for, unknown keys left out, numbers matched numerically
+        found = ev.items_for_source_keys(None, [(14,), (99,), ("10",), (13,)], chunk_rows=2)
+        assert [(r.source_key, r.item) for r in found] == [((14,), PETS_ITEMS[(14,)]), ((10,), PETS_ITEMS[(10,)]),
+                                                           ((13,), PETS_ITEMS[(13,)])]  # fmt: skip
+        assert ev.items_for_source_keys(None, []) == []
+        assert ev.count_source(None) == 5
+
+
+def test_filter_counts_chunks_lookups_and_samples(factory: Callable[[], Any]) -> None:
+    c = _contract("pets", [_a("pets", "PK", "N"), _a("pets", "name", column="name")], filter="age > 2")
+    with Evaluator(factory, c, "Tab") as ev:
+        assert ev.count_source(None) == 3
+        rows = list(ev.iter_items(None, 1))
+        assert [(r.source_key, r.item) for r in rows] == [
+            ((10,), {"PK": N("10"), "name": S("Rex")}),
+            ((11,), {"PK": N("11"), "name": S("Tom")}),
+            ((12,), {"PK": N("12"), "name": S("Ace")}),
+        ]
+        # a key the filter excludes is no source row
+        assert [r.source_key for r in ev.items_for_source_keys(None, [(13,), (12,)])] == [(12,)]
+        first = [r.source_key for r in ev.sample(None, 2, seed=3)]
+        assert first == [r.source_key for r in ev.sample(None, 2, seed=3)]
+        assert len(set(first)) == 2 and set(first) <= {(10,), (11,), (12,)}
+        assert sorted(r.source_key for r in ev.sample(None, 10, seed=1)) == [(10,), (11,), (12,)]
+
+
+def test_composite_keyset(factory: Callable[[], Any]) -> None:
+    c = _contract(
+        "visits",
+        [_a("visits", "PK", "N", "pet_id"), _a("visits", "SK", "N", "n"), _a("visits", "vet", column="vet")],
+        sk="SK",
+    )
+    with Evaluator(factory, c, "Tab") as ev:
+        assert ev.count_source(None) == 3
+        for chunk in (1, 2, 3):
+            assert [(r.source_key, r.item) for r in ev.iter_items(None, chunk)] == [
+                ((10, 1), {"PK": N("10"), "SK": N("1"), "vet": S("x")}),
+                ((10, 2), {"PK": N("10"), "SK": N("2"), "vet": S("y")}),
+                ((13, 1), {"PK": N("13"), "SK": N("1"), "vet": S("z")}),
+            ]
+        found = ev.items_for_source_keys(None, [(13, 1), (10, 3), (10, 2)], chunk_rows=1)
+        assert [r.source_key for r in found] == [(13, 1), (10, 2)]
+
+
+def test_keyless_table_one_pass_and_null_safe_lookup(factory: Callable[[], Any]) -> None:
+    c = _contract("notes", [_a("notes", "PK", "S", "body"), _a("notes", "who", "N", "person_id")])
+    with Evaluator(factory, c, "Tab") as ev:
+        assert ev.key_columns(None) == ("person_id", "body")
+        rows = list(ev.iter_items(None, 3))
+        assert sorted(((r.source_key, r.code or "") for r in rows), key=repr) == sorted(
+            [((1, "n1"), ""), ((1, "n1"), ""), ((None, None), "null_key"), ((2, "n2"), "")], key=repr
+        )
+        assert {r.source_key: r.item for r in rows if r.ok} == {
+            (1, "n1"): {"PK": S("n1"), "who": N("1")},
+            (2, "n2"): {"PK": S("n2"), "who": N("2")},
+        }
+        found = ev.items_for_source_keys(None, [(None, None), (2, "N2 "), (3, "x")])
+        assert [(r.source_key, r.code) for r in found] == [((None, None), "null_key"), ((2, "n2"), None)]
