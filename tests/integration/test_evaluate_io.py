@@ -29,6 +29,8 @@ SCHEMA = [
     "CREATE TABLE kinds (code VARCHAR(10) PRIMARY KEY, label VARCHAR(20) NULL)",
     "CREATE TABLE visits (pet_id INT NOT NULL, n INT NOT NULL, vet VARCHAR(10) NULL, PRIMARY KEY (pet_id, n))",
     "CREATE TABLE notes (person_id INT NULL, body VARCHAR(20) NULL)",
+    "CREATE TABLE tags (tag VARCHAR(10) PRIMARY KEY, pet_id INT NULL)",
+    "INSERT INTO tags VALUES ('B', 10), ('a', 10), ('c ', 13)",
     "INSERT INTO people VALUES (1, 'a', 'Ann', '2024-01-02 03:04:05.120', '2020-01-01'),"
     " (2, 'B', 'Bob', NULL, '2024-06-01'), (3, NULL, 'Cy', NULL, NULL), (4, 'zz', 'Dee', '2024-01-01 00:00:00.000', NULL)",
     "INSERT INTO pets VALUES (10, 1, 'DOG', 'Rex', 3, 10.50, '2023-01-01'), (11, 1, 'cat', 'Tom', 5, 2.25, '2025-01-01'),"
@@ -194,19 +196,27 @@ PETS = _contract(
             {"target_table": "kinds", "join_condition": "kinds.code = people.code", "select_column": "kinds.label"}]}),
         _a("pets", "visits", "N", calculation={"type": "aggregate", "operation": "COUNT", "target_table": "visits",
                                                "join_condition": "visits.pet_id = pets.id", "select_column": "*"}),
+        _a("pets", "since", join={"type": "foreign-key", "target_table": "people", "select_column": "people.name",
+                                 "join_condition": "people.id = pets.owner_id AND pets.born >= people.since"}),
+        _a("pets", "tags", "L", join={"type": "json-construction", "target_table": "tags",
+                                     "join_condition": "tags.pet_id = pets.id",
+                                     "construction": {"type": "array", "select_columns": {"t": "tag"}}}),
     ],
 )  # fmt: skip
+NO_TAGS = {"L": []}
 PETS_ITEMS = {
+    # 'since': the owner only when the pet was born on or after the owner's 'since' (a part over both rows);
+    # tags in primary-key order by the collation: 'a' before 'B'
     (10,): {"PK": N("10"), "kind": S("Dog"), "owner": S("Ann"), "cond": S("Ann"), "gated": S("Ann"), "orphan": S("owned"),
-            "code": S("a"), "visits": N("2")},
+            "code": S("a"), "visits": N("2"), "since": S("Ann"), "tags": {"L": [{"M": {"t": S("a")}}, {"M": {"t": S("B")}}]}},
     (11,): {"PK": N("11"), "kind": S("Cat"), "owner": S("Ann"), "cond": S("Ann"), "gated": S("Ann"), "orphan": S("owned"),
-            "code": S("a"), "visits": N("0")},
+            "code": S("a"), "visits": N("0"), "since": S("Ann"), "tags": NO_TAGS},
     (12,): {"PK": N("12"), "kind": S("Dog"), "owner": S("Ann"), "cond": S("Ann"), "gated": S("Ann"), "orphan": S("owned"),
-            "code": S("a"), "visits": N("0")},
+            "code": S("a"), "visits": N("0"), "tags": NO_TAGS},
     (13,): {"PK": N("13"), "kind": S("Cat"), "owner": S("Bob"), "cond": S("young"), "orphan": S("owned"), "code": S("B"),
-            "visits": N("1")},
+            "visits": N("1"), "since": S("Bob"), "tags": {"L": [{"M": {"t": S("c ")}}]}},
     # no owner: the foreign keys are absent, the conditional sees the all-NULL row
-    (14,): {"PK": N("14"), "kind": S("Dog"), "cond": S("young"), "orphan": S("orphan"), "visits": N("0")},
+    (14,): {"PK": N("14"), "kind": S("Dog"), "cond": S("young"), "orphan": S("orphan"), "visits": N("0"), "tags": NO_TAGS},
 }  # fmt: skip
 
 
@@ -272,3 +282,7 @@ def test_keyless_table_one_pass_and_null_safe_lookup(factory: Callable[[], Any])
         }
         found = ev.items_for_source_keys(None, [(None, None), (2, "N2 "), (3, "x")])
         assert [(r.source_key, r.code) for r in found] == [((None, None), "null_key"), ((2, "n2"), None)]
+    filtered = _contract("notes", [_a("notes", "PK", "S", "body")], filter="person_id = 1")
+    with Evaluator(factory, filtered, "Tab") as ev:
+        assert ev.count_source(None) == 2
+        assert [(r.source_key, r.item) for r in ev.iter_items(None, 1)] == [((1, "n1"), {"PK": S("n1")})] * 2

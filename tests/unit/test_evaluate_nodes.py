@@ -85,6 +85,10 @@ def test_const_expr_matched() -> None:
 @pytest.mark.parametrize(("cond", "taken"), [(1, "then"), (2, "then"), (0, "else"), (None, "else")])
 def test_if_else_follows_sql_truth(cond: Any, taken: str) -> None:
     assert IfElse(Const(cond), Const("then"), Const("else")).eval(CTX) == (taken, None)
+    # every part reads the current rows
+    ctx = Ctx(ones={"c": row(cond, "then", "else", fsp=[None, 2, 3])})
+    expected = ("then", 2) if taken == "then" else ("else", 3)
+    assert IfElse(Expr("c", 0), Expr("c", 1), Expr("c", 2)).eval(ctx) == expected
 
 
 def test_format_and_join() -> None:
@@ -135,6 +139,16 @@ def test_tokenize_and_format_date() -> None:
         ("20240506", "YYYYMMDD", dt.date(2024, 5, 6)),
         ("2024056", "YYYYMMDD", dt.date(2024, 5, 6)),  # the last token may have one digit
         ("2024506", "YYYYMMDD", None),  # MM is glued to DD: exactly two digits ('50')
+        ("202411", "YYYYMMDD", None),  # not 2024-1-1: glued tokens take two digits each
+        ("2024-1-1", "YYYY-MM-DD", dt.date(2024, 1, 1)),
+        ("2024-05-06 7", "YYYY-MM-DD HH", dt.datetime(2024, 5, 6, 7)),  # any time token gives a DATETIME
+        ("2024-05-06 7", "YYYY-MM-DD mm", dt.datetime(2024, 5, 6, 0, 7)),
+        ("2024-05-06 7", "YYYY-MM-DD ss", dt.datetime(2024, 5, 6, 0, 0, 7)),
+        ("\t2024-05-06", "date", None),  # only spaces around the text are ignored
+        ("X2024-05-06X", "date", None),
+        # half a microsecond is decided on every digit (not at 28 significant digits)
+        ("0.00000049999999999999999999999999999", "epoch", dt.datetime(1970, 1, 1)),
+        ("0.00049999999999999999999999999999999", "epoch_ms", dt.datetime(1970, 1, 1)),
         ("6/5/2024", "DD/MM/YYYY", dt.date(2024, 5, 6)),
         ("06/05/2024 7:08", "DD/MM/YYYY HH:mm", dt.datetime(2024, 5, 6, 7, 8)),
         ("06/05/2024 07:08:09", "DD/MM/YYYY HH:mm:ss", dt.datetime(2024, 5, 6, 7, 8, 9)),
@@ -194,6 +208,10 @@ def test_date_format_node() -> None:
     assert DateFormat(Const(86400), fmt).eval(ctx) == NULL
     assert DateFormat(Const(True), fmt, "epoch").eval(ctx) == NULL
     assert DateFormat(Const(dt.timedelta(hours=1)), fmt).eval(ctx) == NULL
+    # bytes that are no UTF-8: no date, no error
+    assert DateFormat(Const(b"\xff2024-05-06"), fmt).eval(ctx) == NULL
+    assert DateFormat(Const(b"2024-05-06\xff"), fmt).eval(ctx) == ("2024-05-06 00:00", None)  # a date prefix
+    assert DateFormat(Expr("src", 3), "YYYY/MM/DD HH:mm:ss").eval(CTX) == ("2024/01/02 03:04:05", None)
 
 
 @pytest.mark.parametrize(
@@ -253,6 +271,12 @@ def test_number_format(value: Any, width: int, decimals: int, text: str) -> None
     assert NumberFormat(Const(value), width, decimals).eval(Ctx()) == (text, None)
 
 
+def test_number_format_reads_the_row_and_never_prints_an_exponent() -> None:
+    assert NumberFormat(Expr("src", 0), 3, 1).eval(CTX) == ("007.0", None)
+    assert NumberFormat(Const(Decimal("0.0000001")), 1, 7).eval(Ctx()) == ("0.0000001", None)
+    assert NumberFormat(Const(Decimal("1E+3")), 1, 0).eval(Ctx()) == ("1000", None)
+
+
 def test_number_format_of_null_or_text_is_absent() -> None:
     assert NumberFormat(Const(None), 3, 0).eval(Ctx()) == NULL
     assert NumberFormat(Const("abc"), 3, 0).eval(Ctx()) == NULL
@@ -291,7 +315,8 @@ def _fold(op: str, values: list[Any], distinct: bool = False, dp: int = 4, fsp: 
         ("SUM", [1, Decimal("1.50")], False, Decimal("2.50")),
         ("SUM", [Decimal("1.5"), Decimal("2.25"), Decimal("-0.75")], False, Decimal("3.00")),
         ("SUM", [Decimal("1E+2"), 1], False, Decimal("101")),
-        ("SUM", [Decimal("9" * 40), 1], False, Decimal("1" + "0" * 40)),  # exact, no 28-digit context
+        ("SUM", [Decimal("9" * 40), 2], False, Decimal("1" + "0" * 39 + "1")),  # exact, no 28-digit context
+        ("SUM", [10**40, 1], False, 10**40 + 1),
         ("SUM", ["2.5", "0.25"], False, Decimal("2.75")),
         ("AVG", [], False, None),
         ("AVG", [1, 2], False, Decimal("1.5000")),
@@ -373,6 +398,11 @@ def test_aggregate_node_folds_rows() -> None:
         summed.fold(acc, row(v))
     assert acc.result() == (3, None)
     assert Aggregate("m", "SUM", 0).eval(Ctx(folds={"m": (5, None)})) == (5, None)
+    # MIN/MAX keep the column's fractional-second precision
+    latest = Aggregate("m", "MAX", 0)
+    acc = latest.accumulator()
+    latest.fold(acc, row(dt.datetime(2024, 1, 1, 0, 0, 0, 500000), fsp=[1]))
+    assert acc.result() == (dt.datetime(2024, 1, 1, 0, 0, 0, 500000), 1)
 
 
 # -- json-construction -----------------------------------------------------------------------------------
