@@ -11,6 +11,7 @@ and the mapped columns), so nothing below comes from the code under test.
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import uuid
 from collections.abc import Iterator
@@ -67,6 +68,8 @@ DDL = [
     "INSERT INTO `pct%t` VALUES (1, 'a'), (2, NULL), (3, 'c')",
     "CREATE VIEW `v%pct` AS SELECT 'P' AS _dm_entity, `k%1` AS _dm_k1, `v%s` FROM `pct%t`",
     "CREATE VIEW v_seq AS SELECT seq AS n FROM seq_1_to_1001",
+    # rows big enough that the server is still sending when the connection is killed
+    "CREATE VIEW v_big AS SELECT seq AS n, REPEAT('x', 2000) AS pad FROM seq_1_to_100000",
     "CREATE VIEW v_empty AS SELECT 'Z' AS _dm_entity, id AS _dm_k1 FROM empty",
     "CREATE TABLE `MixT` (`Id` INT NOT NULL PRIMARY KEY, `Name` VARCHAR(10) NOT NULL)",
     "CREATE VIEW v_ints AS SELECT 'I' AS _dm_entity, id AS _dm_k1, id, name, qty, day, raw FROM ints",
@@ -150,7 +153,9 @@ def _read(
     settings: Any, view: str, entity: str | None, key: EntityKey | None, n: int, **kw: Any
 ) -> list[Chunk]:
     with ViewReader(settings, view, chunk_rows=n, keep_bytes=kw.pop("keep_bytes", ())) as reader:
-        chunks = list(reader.iter_entity(entity, key, **kw))
+        # bounded: a reader that never reaches the end fails here, not after a CPU timeout
+        chunks = list(itertools.islice(reader.iter_entity(entity, key, **kw), 60))
+    assert len(chunks) < 60, "the reader never ended the entity"
     assert {c.entity for c in chunks} == {entity}
     return chunks
 
@@ -588,3 +593,52 @@ def test_default_chunk_rows_is_1000(settings: Any) -> None:
     # the entity filter reaches the reader
     chunks = list(iter_view_chunks(settings, "v_multi", "I", INT_KEY))
     assert [(len(c), c.entity, c.entity_done) for c in chunks] == [(7, "I", True)]
+
+
+def _kill(settings: Any, conn: Any) -> None:
+    other = pymysql.connect(**{**settings.connect_kwargs(), "autocommit": True})
+    try:
+        with other.cursor() as cur:
+            cur.execute(f"KILL {conn.thread_id()}")
+    finally:
+        other.close()
+
+
+def test_a_connection_dropped_mid_result_is_a_transient_error(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reader's connection killed while the server streams: our transient error (resume), not the
+    AttributeError pymysql raises closing the cursor of a connection it force-closed."""
+    with ViewReader(settings, "v_big", chunk_rows=100) as reader:
+        chunks = reader.iter_entity(None)
+        assert len(next(chunks)) == 100
+        _kill(settings, reader.conn)
+        with (
+            caplog.at_level(logging.DEBUG, logger="dynamigrate.source.reader"),
+            pytest.raises(TransientSourceError) as info,
+        ):
+            list(itertools.islice(chunks, 2000))
+    err = info.value
+    assert err.message.startswith("reading view failed while streaming: Lost connection"), err.message
+    assert err.where == {"mysql_errno": 2013, "view": "v_big"}
+    assert [
+        (r.getMessage(), r.exc_info is not None) for r in caplog.records if r.levelno == logging.DEBUG
+    ] == [("closing a broken cursor failed", True)]
+
+
+def test_connections_dropped_between_queries_are_transient_errors(settings: Any) -> None:
+    with ViewReader(settings, "v_ints", chunk_rows=3) as reader:
+        windows = reader.iter_entity("I", INT_KEY)
+        assert len(next(windows)) == 3
+        _kill(settings, reader.conn)
+        with pytest.raises(TransientSourceError) as view:
+            next(windows)
+    assert view.value.message.startswith("reading view failed: ")
+    assert view.value.where["mysql_errno"] in (2006, 2013) and view.value.where["view"] == "v_ints"
+    with ViewReader(settings, "v_ints") as reader:
+        assert reader.count() == 7
+        _kill(settings, reader.key_conn)
+        with pytest.raises(TransientSourceError) as types:
+            reader.keyed(INT_KEY)
+    assert types.value.message.startswith("reading view failed: ")
+    assert types.value.where["mysql_errno"] in (2006, 2013) and types.value.where["view"] == "v_ints"

@@ -312,7 +312,9 @@ class ViewReader:
         finally:
             try:
                 cur.close()
-            except pymysql.err.MySQLError:
+            except Exception:
+                # pymysql raises AttributeError closing a connection it force-closed (dropped mid-result):
+                # the read error above must reach the caller, not this one
                 log.debug("closing a broken cursor failed", exc_info=True)
 
     def iter_entity(
