@@ -316,6 +316,7 @@ class ViewReader:
                 # pymysql raises AttributeError closing a connection it force-closed (dropped mid-result):
                 # the read error above must reach the caller, not this one
                 log.debug("closing a broken cursor failed", exc_info=True)
+                _forget_result(cur)
 
     def iter_entity(
         self,
@@ -409,6 +410,15 @@ class ViewReader:
                 yield Chunk(entity, pending, resumable=False)
             pending = rows
         yield Chunk(entity, pending or [], entity_done=True, resumable=False)
+
+
+def _forget_result(cur: Any) -> None:
+    """pymysql leaves the unbuffered result of a connection it force-closed marked active: garbage
+    collection then reads the closed socket again ('Exception ignored ... AttributeError' on stderr, at
+    any later point of the run). The result is dead: mark it finished."""
+    result = getattr(cur, "_result", None)
+    if result is not None and getattr(result, "unbuffered_active", False):
+        result.unbuffered_active = False
 
 
 _FAMILIES = {
