@@ -91,6 +91,8 @@ SCHEMA = SchemaInfo(
                 ("total", "decimal"),
                 ("weight", "float"),
                 ("created_at", "datetime"),
+                ("shipped", "date"),
+                ("updated", "timestamp"),
                 ("day_text", "varchar"),
                 ("status", "varchar"),
                 ("meta", "json"),
@@ -392,6 +394,9 @@ def test_string_format_placeholders_escapes_and_literals() -> None:
     # one placeholder alone is that column as text, already the wire format (not cast twice)
     assert one(_tr({"type": "template", "format": "{code}"})) == txt("`orders`.`code`")
     assert one(_tr({"type": "string-format", "format": "ABC"})) == txt("'ABC'")
+    assert one(_tr({"type": "string-format", "format": "{Code_2$ x}-"})) == txt(
+        f"CONCAT({txt('`orders`.`Code_2$ x`')}, '-')"
+    )
     assert one(_tr({"type": "string-format", "format": ""})) == txt("''")
     assert one(_tr({"type": "string-format", "format": "}}{id}"})) == txt(
         f"CONCAT('}}', {txt('`orders`.`id`')})"
@@ -572,8 +577,40 @@ def test_date_format_bad_source_format() -> None:
             }
         ]
     )
-    assert e.where["path"] == "tables[0].attributes[1].transformation.source_format"
-    assert "YYYY-MM" in e.message and e.hint
+    assert where(e) == (
+        "source_format 'YYYY-MM' has no DD: it never names a day, every value would be NULL",
+        "tables[0].attributes[1].transformation.source_format",
+        'a pattern read as a date needs YYYY, MM and DD, e.g. "YYYY-MM-DD" or "DD/MM/YYYY HH:mm"; text that holds '
+        "no day cannot be read as a date",
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        ("shipped", "DATE"),
+        ("orders.created_at", "DATETIME"),
+        ("orders.`updated`", "TIMESTAMP"),
+    ],
+)
+def test_source_format_not_applied_to_date_columns(column: str, kind: str) -> None:
+    name = column.split(".")[-1].strip("`")
+    stmt = view(
+        [
+            {
+                "name": "v",
+                "type": "S",
+                "source_table": "orders",
+                **_tr({"type": "date-format", "format": "YYYY", "source_format": "DD.MM.YYYY"}, column),
+            }
+        ],
+        SCHEMA,
+    )
+    assert expr(stmt, "v") == txt(f"DATE_FORMAT(`orders`.`{name}`, '%Y')")
+    assert stmt.interpretations == [
+        "T_x (tables[0].attributes[1].transformation.source_format): source_format 'DD.MM.YYYY' not applied: "
+        f"column orders.{name} is {kind}, a date already"
+    ]
 
 
 def test_unsupported_transformation_and_calculation_and_join_types() -> None:
@@ -1911,3 +1948,96 @@ def test_else_value_fragments() -> None:
     assert expr(stmt, "v") == txt(
         "CASE WHEN `orders`.`status` = 'a' THEN `customers`.`name` ELSE '''a'' + ''b''' END"
     )
+
+
+def test_self_reference_error_snippets_name_the_foreign_key() -> None:
+    def err(cond: str) -> DynamigrateError:
+        attr = Attribute(
+            "v",
+            "S",
+            "customers",
+            "id",
+            join=Join("foreign-key", "customers", cond, select_column="name", path="J"),
+        )
+        return direct_error([attr], "customers")
+
+    # the condition as MySQL writes it (backticks kept), the first non-key column as the foreign key
+    e = err("`customers`.`referrer_id` < customers.id")
+    assert e.message == (
+        "the condition '`customers`.`referrer_id` < customers.id' compares customers with itself and no reading "
+        "is certain (primary key customers.id)"
+    )
+    assert e.hint is not None and '"join_condition": "parent.id = customers.referrer_id"' in e.hint
+    e = err("customers.ID < customers.referrer_id")
+    assert e.hint is not None and '"join_condition": "parent.id = customers.referrer_id"' in e.hint
+    # only the key itself: the snippet's placeholder foreign key
+    e = err("customers.id < customers.id + 1")
+    assert e.hint is not None and '"join_condition": "parent.id = customers.parent_id"' in e.hint
+
+
+def test_chain_steps_through_self_references() -> None:
+    steps = [
+        {
+            "target_table": "customers",
+            "join_condition": "customers.id = customers.referrer_id",
+            "select_column": "name",
+        },
+        {
+            "target_table": "customers",
+            "join_condition": "customers.id = customers.id",
+            "select_column": "email",
+        },
+    ]
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "type": "S",
+                "source_table": "customers",
+                "source_column": "referrer_id",
+                "join": {"type": "chain", "joins": steps, "chain_separator": " "},
+            }
+        ],
+        SCHEMA,
+        source="customers",
+    )
+    # step 1 joins the referrer; step 2 compares that row with itself: the same row, no second join
+    assert expr(stmt, "a") == txt(
+        "CASE WHEN COALESCE(`customers_2`.`name`, `customers_2`.`email`) IS NULL THEN NULL ELSE "
+        "CONCAT_WS(' ', `customers_2`.`name`, `customers_2`.`email`) END"
+    )
+    assert joins(stmt) == [
+        "LEFT JOIN `customers` AS `customers_2` ON `customers_2`.`id` = `customers`.`referrer_id`"
+    ]
+    assert stmt.interpretations == [
+        "T_x (tables[0].attributes[1].join.joins[0]): join to customers from customers read as: customers AS "
+        "customers_2 ON customers_2.id = customers.referrer_id (the joined row is the one whose primary key is compared)",
+        "T_x (tables[0].attributes[1].join.joins[1].join_condition): join_condition 'customers.id = customers.id' "
+        "compares customers with itself on its primary key: the row itself (no join)",
+    ]
+
+
+def test_chain_of_three_steps_over_a_capitalised_self_reference() -> None:
+    steps = [
+        {"target_table": "Nodes", "join_condition": "Nodes.id = Nodes.parent_id", "select_column": "name"},
+        {"target_table": "Nodes", "join_condition": "Nodes.id = Nodes.id", "select_column": "label"},
+        {"target_table": "tags", "join_condition": "tags.node_id = Nodes.id", "select_column": "tags.name"},
+    ]
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "type": "S",
+                "source_table": "Nodes",
+                "source_column": "parent_id",
+                "join": {"type": "chain", "joins": steps},
+            }
+        ],
+        source="Nodes",
+    )
+    # without a separator the value is the last step's; "Nodes" after step 1 is the parent row
+    assert expr(stmt, "a") == txt("`tags`.`name`")
+    assert joins(stmt) == [
+        "LEFT JOIN `Nodes` AS `Nodes_2` ON `Nodes_2`.`id` = `Nodes`.`parent_id`",
+        "LEFT JOIN `tags` AS `tags` ON `tags`.`node_id` = `Nodes_2`.`id`",
+    ]
