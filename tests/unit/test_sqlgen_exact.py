@@ -502,6 +502,9 @@ def test_number_format() -> None:
     )
     assert one(_tr({"type": "number-format", "format": "00"}, "total"), SCHEMA) == txt(_number(col, 0, 2))
     assert one(_tr({"type": "number-format", "format": "0"}, "total"), SCHEMA) == txt(_number(col, 0, None))
+    assert one(_tr({"type": "number-format", "format": "0"}, "orders.`total`"), SCHEMA) == txt(
+        _number(col, 0, None)
+    )
     # a text column, or no schema: text that is not a number gives NULL, not 0
     code = "`orders`.`code`"
     guarded = f"CASE WHEN TRIM(CAST({code} AS CHAR)) REGEXP {REGEXP_NUMBER} THEN {_number(code, 0, 3)} END"
@@ -1663,6 +1666,13 @@ def test_probes_of_joins_and_transformations() -> None:
         ("m", "calculation", "tables[0].attributes[5].calculation", ["(orders.created_at)"], None),
     ]
     assert probe.probes[0].condition == "`orders`.`customer_id` IS NOT NULL AND `customers`.`id` IS NULL"
+    text = "NULLIF(TRIM(CAST(`orders`.`day_text` AS CHAR)), '')"
+    assert probe.probes[1].condition.startswith(
+        f"`orders`.`day_text` IS NOT NULL AND (DATE_FORMAT(CASE WHEN {text} REGEXP CAST(X'"
+    )
+    assert probe.probes[1].condition.endswith(
+        f"THEN DATE_ADD(STR_TO_DATE({text}, '%d.%m.%Y'), INTERVAL 0 SECOND) END, '%Y')) IS NULL"
+    )
     assert probe.probes[2].condition == (
         f"`orders`.`total` IS NOT NULL AND ({_number('`orders`.`total`', 0, None)}) IS NULL"
     )
@@ -2041,3 +2051,29 @@ def test_chain_of_three_steps_over_a_capitalised_self_reference() -> None:
         "LEFT JOIN `Nodes` AS `Nodes_2` ON `Nodes_2`.`id` = `Nodes`.`parent_id`",
         "LEFT JOIN `tags` AS `tags` ON `tags`.`node_id` = `Nodes_2`.`id`",
     ]
+
+
+@pytest.mark.parametrize(
+    ("position", "make", "what", "path"),
+    [p for p in POSITIONS if p[0] not in ("multi-column", "construction order_by", "case then", "case else")],
+    ids=[
+        p[0]
+        for p in POSITIONS
+        if p[0] not in ("multi-column", "construction order_by", "case then", "case else")
+    ],
+)
+def test_missing_fragment_is_an_empty_expression(position: str, make: Any, what: str, path: str) -> None:
+    """Fragments the contract parser requires, left out of a model built in code."""
+    e = direct_error([make(None)])
+    assert where(e) == (f"the {what} is empty", path, "write an SQL expression")
+
+
+def test_else_value_empty_string_and_bool() -> None:
+    stmt = direct([_cond(else_value="''")])
+    assert expr(stmt, "v") == txt("CASE WHEN `orders`.`status` = 'a' THEN `customers`.`name` ELSE '' END")
+    assert stmt.interpretations[0] == (
+        "T_x (J.else_value): else_value \"''\" is written as an SQL string: read as the text ''"
+    )
+    attr = _cond(else_value=False, select_column="customers.active")
+    stmt = direct([Attribute("v", "BOOL", "orders", "customer_id", join=attr.join)])
+    assert expr(stmt, "v") == "CASE WHEN `orders`.`status` = 'a' THEN `customers`.`active` ELSE 0 END"

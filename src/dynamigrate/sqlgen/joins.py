@@ -268,18 +268,14 @@ class _Joins(_Values):
         sub = self.allocate_alias(target)
         self.alias_tables[sub.lower()] = target
         where, itself = self.to_many_where(target, j.join_condition or "", f"{j.path}.join_condition", sub)
-        self_ref = target.lower() == self.src.lower()
         if itself and c.type == "object":
             self.note(
                 f"{j.path}.join_condition",
                 f"'{j.join_condition}' matches the row itself: the object is built from the current row",
             )
             sub = self.src_alias
-        names = _Names(
-            {self.src.lower(): self.src_alias} if not self_ref else {},
-            sub,
-        )
-        names.mapping[target.lower()] = sub
+        # the related rows' own name wins when they are the source table itself
+        names = _Names({self.src.lower(): self.src_alias, target.lower(): sub}, sub)
         pairs = []
         for key, col_text in c.select_columns:
             cpath = f"{c.path}.select_columns.{key}"

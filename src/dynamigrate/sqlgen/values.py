@@ -36,7 +36,7 @@ class _Values(_Scope):
 
     def transformation_value(self, attr: Attribute, t: Transformation) -> str:
         if t.type in ("string-format", "template"):
-            return self.string_format(t.format or "", attr, t.path)
+            return self.string_format(t.format or "", t.path)
         if t.type == "static":
             return self.static_literal(t.value, attr)
         if t.type == "json-parse":
@@ -50,7 +50,7 @@ class _Values(_Scope):
             return value
         if t.type == "number-format":
             column = self.source_column(attr)
-            value = self.number_format(column, t.format or "", attr, t.path)
+            value = self.number_format(column, t.format or "", t.path)
             info = self.column_info(self.src_alias, attr.source_columns[0].split(".")[-1].strip("` "))
             if info is None or not info.is_numeric:
                 # text that is not a number would be formatted as 0 (MySQL reads 'abc' as 0): NULL
@@ -79,7 +79,7 @@ class _Values(_Scope):
             return src
         return read_date_sql(src, source_format, self.d.literal, date_format_spec)
 
-    def string_format(self, fmt: str, attr: Attribute, path: str) -> str:
+    def string_format(self, fmt: str, path: str) -> str:
         parts: list[str] = []
         literal = ""
         i = 0
@@ -149,7 +149,7 @@ class _Values(_Scope):
             return self.d.literal(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
         return self.d.literal(str(value))
 
-    def number_format(self, src: str, fmt: str, attr: Attribute, path: str) -> str:
+    def number_format(self, src: str, fmt: str, path: str) -> str:
         m = _NUMBER_FORMAT.match(fmt.strip())
         if not m:
             raise ContractError(
@@ -201,9 +201,8 @@ class _Values(_Scope):
                     )
                 sel = "*"
             else:
-                self_ref = target.lower() == self.src.lower()
-                names = _Names({} if self_ref else {self.src.lower(): self.src_alias}, sub)
-                names.mapping[target.lower()] = sub
+                # the related rows' own name wins when they are the source table itself
+                names = _Names({self.src.lower(): self.src_alias, target.lower(): sub}, sub)
                 sel = self.render(sel_text, f"{c.path}.select_column", "select_column", names)
             # a scalar subquery without GROUP BY always returns one row: COUNT of nothing is 0, the others NULL
             return f"(SELECT {op}({distinct}{sel}) FROM {self.q(target)} AS {self.q(sub)} WHERE {where})"
