@@ -27,6 +27,9 @@ declare -A SOURCE=(
     [reader]=src/dynamigrate/source/reader.py
     [generate]="src/dynamigrate/sqlgen/generate.py src/dynamigrate/sqlgen/scope.py src/dynamigrate/sqlgen/values.py src/dynamigrate/sqlgen/joins.py"
     [local]=src/dynamigrate/etl/local.py
+    [local_pass]=src/dynamigrate/etl/local_pass.py
+    [local_strategy]=src/dynamigrate/etl/local_strategy.py
+    [local_sync]=src/dynamigrate/etl/local_sync.py
     [evaluate]="src/dynamigrate/evaluate/*"
 )
 # the tests that cover each module (unit tests first; integration tests where the module does I/O)
@@ -36,9 +39,12 @@ declare -A TESTS=(
     [reader]="tests/integration/test_reader_windows.py tests/integration/test_reader_errors.py"
     [generate]="tests/unit/test_sqlgen_exact.py tests/unit/test_sqlgen_golden.py tests/unit/test_sqlgen.py tests/integration/test_sqlgen_rows.py"
     [local]="tests/unit/test_etl_engine_units.py tests/integration/test_local_engine.py tests/integration/test_resume.py tests/integration/test_migrate_values.py"
+    [local_pass]="tests/integration/test_local_pass.py tests/integration/test_local_engine.py"
+    [local_strategy]="tests/integration/test_local_sync_strategy.py tests/unit/test_etl_engine_units.py"
+    [local_sync]="tests/integration/test_local_sync_strategy.py"
     [evaluate]="tests/unit/test_evaluate_values_exact.py tests/unit/test_evaluate_nodes.py tests/unit/test_evaluate_parts.py tests/unit/test_evaluate_plan.py tests/unit/test_evaluate_engine_items.py tests/unit/test_evaluate_values.py tests/integration/test_evaluate_io.py tests/integration/test_evaluate.py"
 )
-ORDER=(encode writer reader generate local evaluate)
+ORDER=(encode writer reader generate local local_pass local_strategy local_sync evaluate)
 
 if ! "$PY" -c "import mutmut" 2>/dev/null; then
     echo "mutmut is not installed in $PY: pip install 'mutmut>=3.8' (it is in the dev extra)" >&2

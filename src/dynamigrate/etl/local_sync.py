@@ -60,7 +60,7 @@ def check_missing(ctx: EtlContext, table: Table, client: Any, seen: SeenKeys, re
             if (
                 delete_if_marker is not None
                 and mark is not None
-                and delete_if_marker(client, table.name, key, mark)
+                and delete_if_marker(client, table.name, key, mark, marker_attribute=marker)
             ):
                 deleted += 1
     result.missing_source = missing
