@@ -25,6 +25,8 @@ the items held (:attr:`FakeDynamoDB.items`), the writer's counters, the sink's r
 from __future__ import annotations
 
 import copy
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -87,6 +89,11 @@ class FakeDynamoDB:
         self.keys = dict(tables)
         self.items: dict[str, dict[tuple[Any, ...], Item]] = {name: {} for name in tables}
         self._faults: dict[str, list[Fault]] = {}
+        # PutItem's time in flight (seconds) and the most PutItem calls seen in flight at once
+        self.latency = 0.0
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
 
     # -- test helpers ------------------------------------------------------------------------------
     def script(self, op: str, *faults: Fault) -> None:
@@ -171,6 +178,19 @@ class FakeDynamoDB:
 
     # -- the API -----------------------------------------------------------------------------------
     def put_item(self, **request: Any) -> dict[str, Any]:
+        if not self.latency:
+            return self._put_item(**request)
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            time.sleep(self.latency)
+            return self._put_item(**request)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _put_item(self, **request: Any) -> dict[str, Any]:
         op = "PutItem"
         fault = self._fault(op)
         if fault is not None and fault.error is not None and not fault.lose_answer:

@@ -323,6 +323,7 @@ def test_an_item_dynamodb_refuses_is_a_rejected_row_with_its_message(
         }
     ]
     assert ddb.all(T) == [marked(plain(1)), marked(plain(3))]
+    assert sorted(sink.written, key=str) == [(key(i), f"run1:{fingerprint(plain(i))}") for i in (1, 3)]
     assert retry == NO_RETRIES
 
 
@@ -742,6 +743,7 @@ def test_transaction_reasons_retry_reject_or_skip_per_item(ddb: FakeDynamoDB, ta
         },
     ]
     assert retry == stats(retries=2, throttles=1, transient_errors=1, by_code={"TransactionCanceled": 2})
+    assert sink.retries == {"throttle": 1, "transient": 1}
     assert [it["PK"]["S"] for it in ddb.all(T)] == ["O#0", "O#1", "O#3", "O#5"]
 
 
@@ -782,8 +784,9 @@ def test_transaction_cancelled_with_only_innocent_reasons_is_a_counted_retry(
     ddb: FakeDynamoDB, table: Table
 ) -> None:
     ddb.script("TransactWriteItems", cancel(), cancel())  # every reason "None"
-    result, _sink, retry = write(ddb, table, [row(1), row(2)], strategy="transact")
+    result, sink, retry = write(ddb, table, [row(1), row(2)], strategy="transact")
     assert result == counts(written=2, retries=2, transaction_retries=2)
+    assert sink.retries == {"transient": 2}
     assert retry == stats(retries=2, transient_errors=2, by_code={"TransactionCanceled": 2})
 
 
@@ -815,15 +818,32 @@ def test_transaction_cancelled_again_and_again_gives_up(ddb: FakeDynamoDB, table
 
 
 @pytest.mark.parametrize(
-    ("fault", "kind", "code"),
+    ("fault", "kind", "code", "last_error"),
     [
-        (throttle("TransactWriteItems"), "throttle", "ProvisionedThroughputExceededException"),
-        (error500("TransactWriteItems"), "transient", "InternalServerError"),
-        (Fault(error=ConnectionClosedError(endpoint_url="http://x")), "transient", "ConnectionClosedError"),
+        (
+            throttle("TransactWriteItems"),
+            "throttle",
+            "ProvisionedThroughputExceededException",
+            "ProvisionedThroughputExceededException: slow down",
+        ),
+        (error500("TransactWriteItems"), "transient", "InternalServerError", "InternalServerError: oops"),
+        (
+            Fault(error=client_error("TransactWriteItems", "", "busy", 503)),  # a 5xx without error code
+            "transient",
+            "ClientError",
+            "ClientError: busy",
+        ),
+        (
+            Fault(error=ConnectionClosedError(endpoint_url="http://x")),
+            "transient",
+            "ConnectionClosedError",
+            "ConnectionClosedError: Connection was closed before we received a valid response from endpoint "
+            'URL: "http://x".',
+        ),
     ],
 )
 def test_transaction_errors_are_retried_counted_and_capped(
-    ddb: FakeDynamoDB, table: Table, fault: Fault, kind: str, code: str
+    ddb: FakeDynamoDB, table: Table, fault: Fault, kind: str, code: str, last_error: str
 ) -> None:
     ddb.script("TransactWriteItems", fault, fault)
     result, sink, retry = write(ddb, table, [row(1), row(2)], strategy="transact")
@@ -837,16 +857,17 @@ def test_transaction_errors_are_retried_counted_and_capped(
         with pytest.raises(TransientTargetError) as err:
             w.write_batch([encoder.encode(row(3))])
         assert w.policy.stats.gave_up == 1
-    assert err.value.message.startswith(f"TransactWriteItems on {T} still failing after 2 attempts: ")
+    assert err.value.message == f"TransactWriteItems on {T} still failing after 2 attempts: {last_error}"
     assert ddb.get(T, key(3)) is None
 
 
 def test_an_unexpected_exception_in_a_transaction_propagates(ddb: FakeDynamoDB, table: Table) -> None:
     ddb.script("TransactWriteItems", Fault(error=RuntimeError("bug")))
     encoder = ItemEncoder(table, M)
-    with writer(ddb, table, strategy="transact") as w, pytest.raises(RuntimeError, match="bug"):
+    w = writer(ddb, table, strategy="transact")
+    with w, pytest.raises(RuntimeError, match="bug"):
         w.write_batch([encoder.encode(row(1))])
-        assert w.policy.stats.as_dict() == NO_RETRIES
+    assert w.policy.stats.as_dict() == NO_RETRIES
 
 
 def test_transaction_lost_answer_is_our_own_write(ddb: FakeDynamoDB, table: Table) -> None:
@@ -1085,3 +1106,123 @@ def test_delete_outcome_unpacks() -> None:
     what, old = outcome
     assert (what, old, bool(outcome)) == ("conflict", {"a": {"S": "x"}}, False)
     assert DeleteOutcome("deleted")[1] is None and bool(DeleteOutcome("deleted")) is True
+
+
+# -- counters, limits and options that only show in numbers --------------------------------------------
+
+
+def test_retry_counters_reach_the_run_dir_sink(ddb: FakeDynamoDB, table: Table) -> None:
+    buf = _TaskBuffer()
+    sink = RunDirSink(buf, T)
+    encoder = ItemEncoder(table, M)
+    ddb.script("BatchWriteItem", Fault(unprocessed=1))
+    with writer(ddb, table, sink, mode="overwrite") as w:
+        w.write_batch([encoder.encode(row(i)) for i in (1, 2)])
+    ddb.script("TransactWriteItems", throttle("TransactWriteItems"))
+    with writer(ddb, table, sink, mode="sync", strategy="transact") as w:
+        w.write_batch([encoder.encode(row(3))])
+    assert sink.counters == {
+        "written": 3,
+        "retries": 2,
+        "throttles": 2,
+        "retried_batches": 1,
+        "transaction_retries": 1,
+    }
+
+
+@pytest.mark.parametrize("strategy", ["put", "transact"])
+def test_newer_with_a_repeated_key_keeps_the_first_row(
+    ddb: FakeDynamoDB, table: Table, strategy: str
+) -> None:
+    rows = [row(1, version="2"), row(1, version="2", status="SECOND")]
+    result, sink, _ = write(ddb, table, rows, mode="newer", version_attribute="version", strategy=strategy)
+    assert result == counts(written=1, skipped=1)
+    assert sink.skipped == [(key(1), "duplicate_key")]
+    assert ddb.all(T) == [marked(plain(1, version="2"))]
+
+
+def test_the_last_allowed_attempt_may_succeed(ddb: FakeDynamoDB, table: Table) -> None:
+    ddb.script("BatchGetItem", Fault(unprocessed=1))
+    result, _, _ = write(ddb, table, [row(1), row(2)], mode="sync", max_attempts=2)
+    assert result == counts(written=2, retries=1, throttles=1)
+    ddb.script("BatchWriteItem", Fault(unprocessed=1))
+    result, _, _ = write(ddb, table, [row(3), row(4)], mode="overwrite", max_attempts=2)
+    assert result == counts(written=2, retries=1, throttles=1, retried_batches=1)
+    assert len(ddb.all(T)) == 4
+
+
+@pytest.mark.parametrize(("mode", "op"), [("sync", "BatchGetItem"), ("overwrite", "BatchWriteItem")])
+def test_batch_requests_throttled_to_the_end_name_the_request(
+    ddb: FakeDynamoDB, table: Table, mode: str, op: str
+) -> None:
+    ddb.script(op, throttle(op), throttle(op))
+    encoder = ItemEncoder(table, M)
+    w = writer(ddb, table, mode=mode, max_attempts=2)
+    with w, pytest.raises(TransientTargetError) as err:
+        w.write_batch([encoder.encode(row(1))])
+    assert err.value.message == (
+        f"{op} on {T} still failing after 2 attempts: ProvisionedThroughputExceededException: slow down"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [({"Code": "ThrottlingError"}, "throttle"), ({"Code": "TransactionConflict"}, "transient")],
+)
+def test_a_transaction_reason_retries_as_its_kind(
+    ddb: FakeDynamoDB, table: Table, reason: dict[str, Any], kind: str
+) -> None:
+    ddb.script("TransactWriteItems", Fault(reasons={0: reason}))
+    result, sink, _ = write(ddb, table, [row(1)], strategy="transact")
+    throttles = 1 if kind == "throttle" else 0
+    assert result == counts(written=1, retries=1, throttles=throttles, transaction_retries=1)
+    assert sink.retries == {kind: 1}
+
+
+def test_a_reason_without_code_is_an_innocent_bystander(ddb: FakeDynamoDB, table: Table) -> None:
+    ddb.script("TransactWriteItems", Fault(reasons={0: {}}))
+    result, sink, _ = write(ddb, table, [row(1), row(2)], strategy="transact")
+    assert result == counts(written=2, retries=1, transaction_retries=1)
+    assert (sink.rejected, sink.retries) == ([], {"transient": 1})
+
+
+def test_every_omitted_gsi_key_is_counted(ddb: FakeDynamoDB, table: Table) -> None:
+    e = Encoded(item=plain(1), key=key(1), fingerprint=fingerprint(plain(1)), omitted_gsi_keys=("a", "b"))
+    with writer(ddb, table) as w:
+        result = w.write_batch([e])
+    assert result.as_dict() == counts(written=1, omitted_gsi_keys=2)
+    assert ddb.all(T) == [marked(plain(1))]
+
+
+def test_backoff_follows_the_options(table: Table) -> None:
+    ddb = FakeDynamoDB(**{T: ("PK", "SK")})
+    a = writer(ddb, table, base_delay=0.001, max_delay=0.002, seed=7)
+    b = writer(ddb, table, base_delay=0.001, max_delay=0.002, seed=7)
+    with a, b:
+        first = [a.policy.delay(n) for n in range(1, 40)]
+        assert first == [b.policy.delay(n) for n in range(1, 40)]  # seeded: reproducible
+        assert all(0 <= d <= 0.002 for d in first)  # capped by max_delay
+        assert all(a.policy.delay(1) <= 0.001 for _ in range(50))  # the first retry within base_delay
+        assert a.policy.max_attempts == 10
+
+
+@pytest.mark.parametrize(("concurrency", "items"), [(2, 8), (4, 6)])
+def test_concurrency_is_the_number_of_writes_in_flight(table: Table, concurrency: int, items: int) -> None:
+    ddb = FakeDynamoDB(**{T: ("PK", "SK")})
+    ddb.latency = 0.03
+    result, _, _ = write(ddb, table, [row(i) for i in range(items)], concurrency=concurrency)
+    assert result == counts(written=items)
+    assert ddb.max_in_flight == concurrency
+
+
+def test_the_first_failed_request_is_the_error_raised(ddb: FakeDynamoDB, table: Table) -> None:
+    ddb.script(
+        "BatchGetItem",
+        Fault(error=client_error("BatchGetItem", "ValidationException", "first chunk")),
+        Fault(error=client_error("BatchGetItem", "ValidationException", "second chunk")),
+    )
+    encoder = ItemEncoder(table, M)
+    w = writer(ddb, table, mode="sync", concurrency=1)
+    with w, pytest.raises(TargetError) as err:
+        w.write_batch([encoder.encode(row(i)) for i in range(150)])
+    assert err.value.message == "DynamoDB refused the request: ValidationException: first chunk"

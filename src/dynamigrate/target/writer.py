@@ -193,9 +193,10 @@ class _Tally:
         with self._lock:
             setattr(self.result, name, getattr(self.result, name) + n)
 
-    def on_retry(self, kind: str, code: str, what: str = "") -> None:
+    def on_retry(self, kind: str, code: str = "", what: str = "") -> None:
         """One request sent again; ``what``: ``batch`` (BatchWriteItem) or ``transaction``
-        (TransactWriteItems) counts it also under :data:`RETRY_COUNTERS`."""
+        (TransactWriteItems) counts it also under :data:`RETRY_COUNTERS`. ``code`` is what
+        :meth:`RetryPolicy.call` passes; the policy's own stats count the codes."""
         self.inc("retries")
         if kind == "throttle":
             self.inc("throttles")
@@ -527,7 +528,7 @@ class TableWriter:
                             f"after {attempt} attempts",
                             hint="DynamoDB is throttling reads; raise capacity or lower --concurrency",
                         )
-                    tally.on_retry("throttle", "UnprocessedKeys")
+                    tally.on_retry("throttle")
                     self.policy.backoff(attempt, "throttle", "UnprocessedKeys")
                     attempt += 1
 
@@ -667,7 +668,7 @@ class TableWriter:
                             raise self.policy.give_up(
                                 exc, f"TransactWriteItems on {self.table_name}", attempt
                             ) from exc
-                        tally.on_retry(retry_kind, "TransactionCanceled", "transaction")
+                        tally.on_retry(retry_kind, what="transaction")
                         self.policy.backoff(attempt, retry_kind, "TransactionCanceled")
                         attempt += 1
                     continue
@@ -677,7 +678,7 @@ class TableWriter:
                             exc, f"TransactWriteItems on {self.table_name}", attempt
                         ) from exc
                     code = error_code(exc) or type(exc).__name__
-                    tally.on_retry(kind, code, "transaction")
+                    tally.on_retry(kind, what="transaction")
                     self.policy.backoff(attempt, kind, code)
                     attempt += 1
                     continue
@@ -693,7 +694,7 @@ class TableWriter:
                     raise self.policy.give_up(
                         exc, f"TransactWriteItems on {self.table_name}", attempt
                     ) from exc
-                tally.on_retry("transient", type(exc).__name__, "transaction")
+                tally.on_retry("transient", what="transaction")
                 self.policy.backoff(attempt, "transient", type(exc).__name__)
                 attempt += 1
                 continue
@@ -755,6 +756,6 @@ class TableWriter:
                         "the run can be resumed",
                         code="DM520",
                     )
-                tally.on_retry("throttle", "UnprocessedItems", "batch")
+                tally.on_retry("throttle", what="batch")
                 self.policy.backoff(attempt, "throttle", "UnprocessedItems")
                 attempt += 1
