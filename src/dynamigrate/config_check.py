@@ -77,6 +77,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
         "concurrency": _INT,
         "chunk_rows": _INT,
         "inflight_chunks": _INT,
+        "workers": _INT,
         "strategy": ("auto", "put", "transact", "batch"),
     },
     "mcp": {"server": _STR, "config_file": _STR, "tool_arguments": _OBJ},

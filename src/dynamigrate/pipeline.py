@@ -67,6 +67,8 @@ class MigrateOptions:
     strategy: str | None = None
     chunk_rows: int | None = None
     inflight_chunks: int | None = None
+    #: local engine: writer processes (None: chosen per table); glue: the job's NumberOfWorkers
+    workers: int | None = None
     via: str = "auto"
     allow_fallback: bool = False
     dry_run: bool = False
@@ -251,7 +253,7 @@ def resolve_etl_options(cfg: Config, options: MigrateOptions, resume: bool) -> E
         )
     raw_mig = cfg.raw.get("migration") or {}
     kw: dict[str, Any] = {}
-    for name in ("concurrency", "chunk_rows", "inflight_chunks"):
+    for name in ("concurrency", "chunk_rows", "inflight_chunks", "workers"):
         value = getattr(options, name) or raw_mig.get(name)
         if value:
             kw[name] = int(value)
@@ -448,6 +450,7 @@ def migrate(
             options=etl_options,
             progress=progress,
             client_factory=factory,
+            portable_client=client_factory is None,
             schema=schema,
             database=database,
         )

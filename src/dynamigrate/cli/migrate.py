@@ -57,6 +57,15 @@ def register(subparsers: Any) -> None:
         "batch: insert into a table this run created with unconditional BatchWriteItem, fastest but "
         "safe only while nobody else writes to that table (docs/etl.md)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local engine: writer processes per table, each reading its own key windows and writing "
+        "(default: chosen from the strategy and the endpoint, 1 for conditional writes against DynamoDB "
+        "Local, one per core for batch and for AWS; said in the log and the report). --engine glue: the "
+        "Glue job's NumberOfWorkers (default glue.workers)",
+    )
     p.add_argument("--chunk-rows", type=int, help="rows per chunk = checkpoint interval (default 1000)")
     p.add_argument("--via", choices=["auto", "mcp", "direct"], default="auto", help="how views are applied")
     p.add_argument(
@@ -182,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         strategy=args.strategy,
         chunk_rows=args.chunk_rows,
+        workers=args.workers,
         via=args.via,
         allow_fallback=args.allow_fallback,
         dry_run=args.dry_run,

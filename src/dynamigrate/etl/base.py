@@ -163,6 +163,9 @@ class EtlOptions:
     chunk_rows: int = 1000
     inflight_chunks: int = 2  # chunks being written at the same time (hides the tail of each)
     queue_chunks: int = 2  # encoded chunks waiting for the writer (bounds memory)
+    #: writer processes of the local engine (None: chosen from the strategy and the endpoint,
+    #: dynamigrate.etl.local_workers.choose_workers); the Glue engine's NumberOfWorkers with --engine glue
+    workers: int | None = None
     delete_missing: bool = False
     check_missing: bool = True  # sync: report migration-owned items whose source row vanished
     resume: bool = False
@@ -181,6 +184,9 @@ class EtlContext:
     client_factory: Callable[[], Any] | None = None  # -> boto3 DynamoDB client
     schema: SchemaInfo | None = None
     database: str | None = None
+    #: False when ``client_factory`` was handed in by the caller (tests inject faults): another process
+    #: cannot rebuild it, so the local engine loads with one process
+    portable_client: bool = True
 
     def client(self) -> Any:
         if self.client_factory is None:

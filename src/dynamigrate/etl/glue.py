@@ -936,6 +936,12 @@ def collect_outputs(
     return summaries
 
 
+def _opts_with_workers(cfg: Config, ctx: Any) -> GlueOptions | None:
+    """``migrate --engine glue --workers N``: the job's NumberOfWorkers (else the config's glue.workers)."""
+    workers = getattr(ctx.options, "workers", None)
+    return GlueOptions.from_config(cfg, workers=workers) if workers else None
+
+
 class GlueEngine:
     """``--engine glue`` inside ``dynamigrate migrate``: deploy, run and wait, one table at a time.
 
@@ -963,7 +969,7 @@ class GlueEngine:
             ctx.contract,
             run=ctx.run,
             tables=[table.name],
-            opts=self.opts,
+            opts=self.opts or _opts_with_workers(cfg, ctx),
             client_factory=self.client_factory,
             check_region=True,  # cheap, read-only; also covers the Glue job and bucket
         )

@@ -45,6 +45,7 @@ from dynamigrate.etl.base import RETRY_NAMES, EtlContext, TableResult, register_
 from dynamigrate.etl.local_pass import ChunkOutcome, InProcessPass, report_duplicates
 from dynamigrate.etl.local_strategy import fresh_table_fast_path, make_writer, resolve_strategy
 from dynamigrate.etl.local_sync import check_missing
+from dynamigrate.etl.local_workers import MergedSink, WorkersPass, choose_workers
 from dynamigrate.etl.local_writers import FreshTableWriter, SeenKeys, canonical_key
 from dynamigrate.etl.pass_keys import PassKeys
 from dynamigrate.runstate import safe_name
@@ -246,22 +247,26 @@ class LocalEngine:
     ) -> None:
         opts = ctx.options
         client = ctx.client()
-        sink = RunDirSink(ctx.run, table.name)
-        writer = make_writer(
-            opts,
-            table,
-            client,
-            sink,
-            run_id=ctx.run_id,
-            endpoint=ctx.config.aws.dynamodb_endpoint,
-            fresh=self._fresh_table_fast_path(ctx, table),
-            resumed=resumed,
-        )
-        if isinstance(writer, FreshTableWriter):
+        fresh = self._fresh_table_fast_path(ctx, table)
+        if fresh:
             log.info(
                 "table %s was created by this run and --strategy batch was given: insert via "
                 "BatchWriteItem (safe only while nobody else writes to it)",
                 table.name,
+            )
+        workers = self._choose_workers(ctx, table, result, fresh)
+        sink: Any = RunDirSink(ctx.run, table.name) if workers == 1 else MergedSink()
+        writer = None
+        if workers == 1:
+            writer = make_writer(
+                opts,
+                table,
+                client,
+                sink,
+                run_id=ctx.run_id,
+                endpoint=ctx.config.aws.dynamodb_endpoint,
+                fresh=fresh,
+                resumed=resumed,
             )
         seen = (
             SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite")) if self._tracks_seen(ctx) else None
@@ -285,9 +290,24 @@ class LocalEngine:
             self._complete(ctx, table, result, state, seen, sink, base_rejected, base_retries, outcome)
 
         try:
-            InProcessPass(ctx, table, writer, sink, pass_keys, result.chunks, complete, seen is not None).run(
-                set(entities_done), ckpt.get("entity"), ckpt.get("after_key")
-            )
+            resume_at = (set(entities_done), ckpt.get("entity"), ckpt.get("after_key"))
+            if writer is not None:
+                InProcessPass(
+                    ctx, table, writer, sink, pass_keys, result.chunks, complete, seen is not None
+                ).run(*resume_at)
+            else:
+                WorkersPass(
+                    ctx,
+                    table,
+                    workers,
+                    sink,
+                    pass_keys,
+                    result.chunks,
+                    complete,
+                    with_keys=seen is not None,
+                    fresh=fresh,
+                    resumed=resumed,
+                ).run(*resume_at)
             report_duplicates(ctx, table, pass_keys, result)
             for name, n in sorted(result.empty_sets.items()):
                 log.warning(
@@ -306,9 +326,38 @@ class LocalEngine:
                 seen.close()
             sink.flush()
             self._take_retries(result, base_retries, sink.counters)
-            close = getattr(writer, "close", None)
-            if callable(close):
-                close()
+            if writer is not None:
+                writer.close()
+
+    @staticmethod
+    def _choose_workers(ctx: EtlContext, table: Table, result: TableResult, fresh: bool) -> int:
+        """How many writer processes load the table (``--workers``, else chosen from the strategy and
+        the endpoint): said at INFO and kept in the result (state.json, report)."""
+        from dynamigrate.target.client import is_local_endpoint
+
+        opts = ctx.options
+        endpoint = ctx.config.aws.dynamodb_endpoint
+        strategy = (
+            "batch"
+            if fresh
+            else resolve_strategy(None if opts.strategy == "batch" else opts.strategy, endpoint)
+        )
+        choice = choose_workers(
+            opts.workers,
+            strategy=strategy,
+            local_endpoint=is_local_endpoint(endpoint),
+            rows=result.total,
+            portable_client=ctx.portable_client,
+        )
+        result.extra["workers"] = choice.to_dict()
+        log.info(
+            "table %s: %d writer process(es): %s",
+            table.name,
+            choice.count,
+            choice.why,
+            extra={"fields": {"table": table.name, "workers": choice.count}},
+        )
+        return choice.count
 
     @staticmethod
     def _take_retries(result: TableResult, base: dict[str, int], counters: dict[str, int]) -> None:

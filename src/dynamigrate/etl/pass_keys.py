@@ -45,31 +45,36 @@ class PassKeys:
 
         Rejected rows (``reject_code`` set) are kept in the first list: they never produce a key.
         """
-        keep: list[Any] = []
-        dups: list[Any] = []
-        fresh: dict[str, Any] = {}
-        for e in encoded:
-            if getattr(e, "reject_code", None) is not None:
-                keep.append(e)
-                continue
-            k = canonical_key(e.key)
-            if k in fresh:
-                dups.append((k, e))
+        keyed = [e for e in encoded if getattr(e, "reject_code", None) is None]
+        dup_at = set(self.claim([canonical_key(e.key) for e in keyed], seq))
+        drop = {id(keyed[i]) for i in dup_at}
+        return [e for e in encoded if id(e) not in drop], [keyed[i] for i in sorted(dup_at)]
+
+    def claim(self, keys: list[str], seq: int) -> list[int]:
+        """Record the canonical keys of chunk ``seq``'s rows; the positions of those that an earlier
+        row of the pass (this chunk's included) already produced: duplicates, never to be written.
+
+        Chunks must be claimed in their order (``seq``): the first row of a key wins, in every
+        process of the pass (writer processes send their keys to the engine, which claims them).
+        """
+        first: dict[str, int] = {}
+        dups: list[int] = []
+        for i, k in enumerate(keys):
+            if k in first:
+                dups.append(i)
             else:
-                fresh[k] = e
-                keep.append(e)
-        known = self._known(list(fresh))
+                first[k] = i
+        known = self._known(list(first))
         if known:
-            dups.extend((k, fresh[k]) for k in fresh if k in known)
-            drop = {id(fresh[k]) for k in known}
-            keep = [e for e in keep if id(e) not in drop]
+            dups.extend(i for k, i in first.items() if k in known)
+            dups.sort()
         self.db.executemany(
-            "INSERT OR IGNORE INTO keys (k, seq) VALUES (?, ?)", [(k, seq) for k in fresh if k not in known]
+            "INSERT OR IGNORE INTO keys (k, seq) VALUES (?, ?)", [(k, seq) for k in first if k not in known]
         )
         if dups:
-            self.db.executemany("INSERT INTO dups (k, seq) VALUES (?, ?)", [(k, seq) for k, _ in dups])
+            self.db.executemany("INSERT INTO dups (k, seq) VALUES (?, ?)", [(keys[i], seq) for i in dups])
         self.db.commit()
-        return keep, [e for _, e in dups]
+        return dups
 
     def _known(self, keys: list[str]) -> set[str]:
         found: set[str] = set()

@@ -290,6 +290,8 @@ def build_report(run: RunDir, validation: Any = None, contract: Any = None) -> d
             "omitted_gsi_keys": st.get("omitted_gsi_keys"),
             # rows skipped because an earlier row of the pass produced their key (etl/pass_keys.py)
             "duplicate_keys": (st.get("extra") or {}).get("duplicate_keys") if st else None,
+            # local engine: writer processes and why that many (etl/local_workers.py choose_workers)
+            "workers": (st.get("extra") or {}).get("workers") if st else None,
             # per set attribute: rows whose set was empty, so the item has no such attribute
             "empty_sets": dict(st.get("empty_sets") or {}) if st else {},
             "duration_seconds": seconds,

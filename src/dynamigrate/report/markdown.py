@@ -95,7 +95,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"- Retries {_n(t.get('retries'))} (throttled {_n(t.get('throttles'))}, batches sent again "
             f"{_n(t.get('retried_batches'))}, transactions sent again {_n(t.get('transaction_retries'))}); duration "
             f"{_dur(t.get('duration_seconds'))}, throughput {_n(t.get('throughput_items_per_second'))} items/s "
-            f"(peak {_n(t.get('peak_items_per_second'))})",
+            f"(peak {_n(t.get('peak_items_per_second'))})"
+            + (
+                f"; {t['workers']['count']} writer process(es): {t['workers']['why']}"
+                if isinstance(t.get("workers"), dict)
+                else ""
+            ),
             f"- Item size: average {_n(size.get('average_bytes'))} B, largest {_n(size.get('largest_bytes'))} B"
             + (f" ({_key(size.get('largest_key'))})" if size.get("largest_key") else "")
             + f"; contract estimate {_n(size.get('estimated_bytes'))} B"

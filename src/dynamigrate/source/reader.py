@@ -368,33 +368,44 @@ class ViewReader:
     def _iter_windows(
         self, entity: str | None, key: EntityKey, lo: tuple[Any, ...] | None
     ) -> Iterator[Chunk]:
-        where, params = self._where_entity(entity)
-        base = f"SELECT * FROM {_ident(self.view)} WHERE {where}"
-        view_columns = _names(key.view_columns)
         while True:
             hi = self.next_bound(key, lo)
-            sql, p = base, list(params)
-            if lo is not None:
-                cond, cp = after_condition(view_columns, lo)
-                sql, p = sql + f" AND {cond}", p + cp
-            if hi is not None:
-                cond, cp = upto_condition(view_columns, hi)
-                sql, p = sql + f" AND {cond}", p + cp
-            # no ORDER BY: the window is the unit of resume, the order inside it does not matter
-            if hi is not None:  # a bounded window: at most chunk_rows source rows
-                rows = [r for piece in self._stream(sql, p) for r in piece]
-                yield Chunk(entity, rows, after_key=key_to_json(hi))
-                lo = hi
-                continue
-            # the open-ended last window (also catches rows inserted above the last key meanwhile)
-            pending: list[dict[str, Any]] | None = None
-            for piece in self._stream(sql, p):
-                if pending is not None:
-                    yield Chunk(entity, pending, resumable=False)
-                pending = piece
-            done_key = key_to_json(lo) if lo is not None else None
-            yield Chunk(entity, pending or [], after_key=done_key, entity_done=True)
+            yield from self.window(entity, key, lo, hi)
+            if hi is None:
+                return
+            lo = hi
+
+    def window(
+        self, entity: str | None, key: EntityKey, lo: tuple[Any, ...] | None, hi: tuple[Any, ...] | None
+    ) -> Iterator[Chunk]:
+        """The chunks of one key window ``lo < key <= hi`` (``lo`` None: from the entity's start).
+
+        A bounded window is one chunk (its resume point ``hi``). ``hi`` None is the entity's open-ended
+        last window (also catches rows inserted above the last key meanwhile): pieces of ``chunk_rows``
+        that are no resume points, the last one marked ``entity_done``. Writer processes read the
+        windows the engine hands them with this (:mod:`dynamigrate.etl.local_workers`).
+        """
+        where, params = self._where_entity(entity)
+        sql, p = f"SELECT * FROM {_ident(self.view)} WHERE {where}", list(params)
+        view_columns = _names(key.view_columns)
+        if lo is not None:
+            cond, cp = after_condition(view_columns, lo)
+            sql, p = sql + f" AND {cond}", p + cp
+        if hi is not None:
+            cond, cp = upto_condition(view_columns, hi)
+            sql, p = sql + f" AND {cond}", p + cp
+        # no ORDER BY: the window is the unit of resume, the order inside it does not matter
+        if hi is not None:  # a bounded window: at most chunk_rows source rows
+            rows = [r for piece in self._stream(sql, p) for r in piece]
+            yield Chunk(entity, rows, after_key=key_to_json(hi))
             return
+        pending: list[dict[str, Any]] | None = None
+        for piece in self._stream(sql, p):
+            if pending is not None:
+                yield Chunk(entity, pending, resumable=False)
+            pending = piece
+        done_key = key_to_json(lo) if lo is not None else None
+        yield Chunk(entity, pending or [], after_key=done_key, entity_done=True)
 
     def _iter_stream(self, entity: str | None) -> Iterator[Chunk]:
         log.info(
