@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynamigrate.validate.compare import (
     CHANGED,
     MISSING_ATTRIBUTE,
     UNEXPECTED_ATTRIBUTE,
+    _json_default,
     canonical_value,
     compare_items,
     key_string,
@@ -52,6 +57,29 @@ def test_key_string_is_canonical() -> None:
     )
     assert key_string({"PK": {"B": b"\x00"}}) == '{"PK":{"B":"AA=="}}'
     assert plain_key({"PK": {"S": "a"}, "SK": {"N": "2"}}) == {"PK": "a", "SK": "2"}
+
+
+_key_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+_key_value = st.one_of(
+    st.builds(lambda s: {"S": s}, _key_text),
+    st.builds(lambda n: {"N": str(n)}, st.decimals(allow_nan=False, allow_infinity=False, places=3)),
+    st.builds(lambda b: {"B": b}, st.binary(max_size=8)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_key_text, _key_value, min_size=1, max_size=3))
+def test_key_string_is_the_json_dumps_text(key: dict[str, dict[str, object]]) -> None:
+    """The fast (orjson) key text is byte for byte the json.dumps text, so a key compares equal
+    whichever path wrote it: control characters, non-BMP text, binary, names in code-point order."""
+    canon = {k: canonical_value(v) for k, v in key.items()}
+    slow = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    assert key_string(key) == slow
+
+
+def test_key_string_falls_back_for_what_orjson_refuses() -> None:
+    # a lone surrogate (orjson refuses it) still gets a text, the one json.dumps writes (raw)
+    assert key_string({"PK": {"S": "a\ud800"}}) == '{"PK":{"S":"a\ud800"}}'
 
 
 def test_projected_names() -> None:

@@ -56,7 +56,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="counts alone (base tables, the load, a Select=COUNT scan): no keys, no values, no score",
     )
-    p.add_argument("--segments", type=int, default=4, help="parallel Scan segments (4)")
+    p.add_argument(
+        "--segments",
+        type=int,
+        default=None,
+        help="Scan segments of the key scan (default: one per ~250 items, at least 4; 8 read at once)",
+    )
     p.add_argument("--workers", type=int, default=4, help="parallel BatchGetItem calls in --full (4)")
     p.add_argument("--max-listed", type=int, default=100, help="differences listed per table (100)")
     p.add_argument("--json", action="store_true", help="print validation.json instead of text")

@@ -1,5 +1,5 @@
 """The writers' DynamoDB calls without botocore's per-call machinery (PutItem, BatchWriteItem,
-TransactWriteItems, BatchGetItem).
+TransactWriteItems, BatchGetItem; and validation's Scan and BatchGetItem).
 
 A botocore ``put_item`` costs ~0.9-1 ms of Python per call on this project's machine (issue 13):
 about 20 event emissions, SigV4 through ``AWSRequest`` objects, http.client with the email header
@@ -97,7 +97,8 @@ def _is_botocore_client(client: Any) -> bool:
 
 
 #: the operations the writers send through a LeanSender
-OPERATIONS = ("PutItem", "BatchWriteItem", "TransactWriteItems", "BatchGetItem")
+#: (and validation's key scan and item reads: Scan, BatchGetItem)
+OPERATIONS = ("PutItem", "BatchWriteItem", "TransactWriteItems", "BatchGetItem", "Scan")
 
 
 def _idle_moto_stubber(handler: Any) -> bool:
@@ -366,6 +367,9 @@ class LeanSender:
     def batch_get_item(self, **params: Any) -> dict[str, Any]:
         return self.call("BatchGetItem", params)
 
+    def scan(self, **params: Any) -> dict[str, Any]:
+        return self.call("Scan", params)
+
     def close(self) -> None:
         """Close every thread's connection (call when no thread uses the sender any more)."""
         with self._open_lock:
@@ -398,9 +402,11 @@ def _client_error(operation: str, status: int, headers: dict[str, str], parsed: 
 
 def _decode_response(parsed: dict[str, Any]) -> None:
     """Binary values of the answers the writers read, as bytes (in place)."""
-    for name in ("Attributes", "Item"):
+    for name in ("Attributes", "Item", "LastEvaluatedKey"):
         if name in parsed:
             parsed[name] = decode_item(parsed[name])
+    if "Items" in parsed:  # Scan
+        parsed["Items"] = [decode_item(i) for i in parsed["Items"]]
     for requests in (parsed.get("UnprocessedItems") or {}).values():
         for request in requests:
             for kind, field in (("PutRequest", "Item"), ("DeleteRequest", "Key")):

@@ -35,11 +35,11 @@ from dynamigrate.config import Config
 from dynamigrate.contract.model import Contract, Table
 from dynamigrate.errors import DynamigrateError
 from dynamigrate.evaluate import EvaluationUnsupported
-from dynamigrate.runstate import JsonlWriter, RunDir, read_jsonl, safe_name, utcnow
+from dynamigrate.runstate import JsonlWriter, RunDir, read_jsonl, safe_name
 from dynamigrate.validate.basecount import count_entities
 from dynamigrate.validate.compare import json_safe, json_text_attributes, key_string
 from dynamigrate.validate.dynamo import BATCH_GET_MAX, DynamoSide, translate_aws
-from dynamigrate.validate.expected import ExpectedFactory, ExpectedItems, allocate, open_expected
+from dynamigrate.validate.expected import ExpectedFactory, ExpectedItems, allocate
 from dynamigrate.validate.gsi import Sampled, check_gsis
 from dynamigrate.validate.keyset import KeySetStore
 from dynamigrate.validate.results import (
@@ -48,16 +48,22 @@ from dynamigrate.validate.results import (
     TableValidation,
     ValidationReport,
 )
+from dynamigrate.validate.session import DEFAULT_SAMPLE, MODES, ValidationSession
 from dynamigrate.validate.values import SUSPECTS_MAX, SUSPECTS_MAX_SAMPLE, ValueComparer
 from dynamigrate.validate.viewcheck import open_lookup
 from dynamigrate.validate.viewfull import ViewDigests
 
-__all__ = ["Difference", "TableValidation", "ValidationReport", "iter_differences", "validate_run"]
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "MODES",
+    "Difference",
+    "TableValidation",
+    "ValidationReport",
+    "iter_differences",
+    "validate_run",
+]
 
 log = logging.getLogger(__name__)
-
-MODES = ("counts", "sample", "full")
-DEFAULT_SAMPLE = 1000
 
 
 def validate_run(
@@ -70,7 +76,7 @@ def validate_run(
     *,
     gsi_sample: int = 50,
     keysets: bool = True,
-    segments: int = 4,
+    segments: int | None = None,
     workers: int = 4,
     max_listed: int = 100,
     client: Any = None,
@@ -83,103 +89,44 @@ def validate_run(
     """Validate ``tables`` (all of the contract's when empty) and write ``validation.json`` to ``run``.
 
     ``mode``: ``counts``, ``sample`` (``sample`` rows per table, default 1,000) or ``full``.
-    ``keysets=False`` skips the key scan (counts mode with a COUNT scan). ``table_names`` maps contract
-    table names to physical DynamoDB names when they differ. Never raises for what it finds; a table
-    that cannot be read is reported as not validated, with its error.
+    ``keysets=False`` skips the key scan (counts mode with a COUNT scan). ``segments``: the key scan's
+    segments (None: from the table's size, :func:`~dynamigrate.validate.dynamo.scan_segments`).
+    ``table_names`` maps contract table names to physical DynamoDB names when they differ. Never raises
+    for what it finds; a table that cannot be read is reported as not validated, with its error.
+    ``migrate`` validates each table right after its load instead (:class:`.session.ValidationSession`).
     """
-    if mode not in MODES:
-        raise DynamigrateError(f"unknown validation mode '{mode}'", hint=f"use one of {', '.join(MODES)}")
-    if mode == "sample" and not sample:
-        sample = DEFAULT_SAMPLE
+    session = ValidationSession(
+        cfg,
+        contract,
+        run,
+        mode,
+        sample,
+        gsi_sample=gsi_sample,
+        keysets=keysets,
+        segments=segments,
+        workers=workers,
+        max_listed=max_listed,
+        client=client,
+        table_names=table_names,
+        database=database,
+        seed=seed,
+        expected_factory=expected_factory,
+        origin=origin,
+    )
     selected: list[Table] = [t if isinstance(t, Table) else contract.table(t) for t in tables or ()]
     if not selected:
         selected = list(contract.select(list(cfg.migration.tables) or None))
-    if client is None:
-        from dynamigrate.target.client import dynamodb_client
-
-        client = dynamodb_client(cfg.aws, max_pool_connections=max(segments, workers) + 4, sdk_attempts=5)
-    report = ValidationReport(
-        run_id=run.run_id if run else None,
-        mode=mode,
-        sample=sample if mode == "sample" else None,
-        gsi_sample=gsi_sample,
-        started_at=utcnow(),
-        origin=origin,
-    )
-    t0 = time.monotonic()
-    rng = random.Random(seed)
-    run_rejected = _run_rejected_counts(run)
-    if run is not None:
-        run.event("phase", phase="validate", status="started", mode=mode)
     for table in selected:
-        v = TableValidator(
-            cfg,
-            contract,
-            table,
-            client,
-            run=run,
-            mode=mode,
-            sample=sample or 0,
-            gsi_sample=gsi_sample,
-            keysets=keysets,
-            segments=segments,
-            workers=workers,
-            max_listed=max_listed,
-            ddb_table=(table_names or {}).get(table.name, table.name),
-            database=database or cfg.mysql.database,
-            rng=rng,
-            run_rejected=run_rejected.get(table.name, {}),
-            expected_factory=expected_factory or open_expected,
-        )
-        tv = v.run()
-        report.tables.append(tv)
-        log.info("validated %s: %s (%s)", table.name, tv.status, tv.basis)
-    report.finished_at = utcnow()
-    report.seconds = time.monotonic() - t0
-    if run is not None:
-        run.write_json("validation.json", report.to_dict())
-        # the run's own status, phase and times stay as the run left them: a later validation is
-        # recorded beside them, never over them
-        run.update_state(
-            validation={
-                "passed": report.passed,
-                "status": report.status,
-                "verdict": report.verdict,
-                "score": report.score,
-                "basis": report.basis,
-                "mode": mode,
-                "finished_at": report.finished_at,
-            }
-        )
-        run.event("phase", phase="validate", status="finished", verdict=report.verdict, score=report.score)
-    return report
+        session.submit(table)
+    return session.finish()
 
 
-def _run_rejected_counts(run: RunDir | None) -> dict[str, dict[str, dict[str, int]]]:
-    """table -> entity -> reject code -> distinct rejected rows (a resumed run may reject a row twice)."""
-    seen: dict[tuple[str, str, str], set[str]] = {}
-    if run is None:
-        return {}
-    for line in run.read_lines("rejected.jsonl"):
-        row = line.get("row") if isinstance(line.get("row"), dict) else {}
-        rowid = row.get("_dm_rowid") if row else None
-        ident = (
-            f"#{rowid}"
-            if rowid is not None
-            else json.dumps([line.get("key"), line.get("message"), row], sort_keys=True, default=str)
-        )
-        where = (str(line.get("table")), str(line.get("entity") or ""), str(line.get("code") or "rejected"))
-        seen.setdefault(where, set()).add(ident)
-    out: dict[str, dict[str, dict[str, int]]] = {}
-    for (table, entity, code), idents in seen.items():
-        out.setdefault(table, {}).setdefault(entity, {})[code] = len(idents)
-    return out
-
-
-def _report_key(key: Mapping[str, Any]) -> dict[str, Any]:
+def _report_key(key: Mapping[str, Any]) -> Mapping[str, Any]:
     """A key as the run's logs hold it (binary as base64 text) back in low-level form."""
     import base64
 
+    if all(not (isinstance(v, Mapping) and "B" in v) for v in key.values()):
+        return key  # no binary value: already low-level
     out: dict[str, Any] = {}
     for name, value in key.items():
         if isinstance(value, Mapping) and isinstance(value.get("B"), str):
@@ -187,6 +134,25 @@ def _report_key(key: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def _read_records(path: Path) -> Any:
+    """:func:`~dynamigrate.runstate.read_jsonl` with orjson (a load's key record has a line per item):
+    a torn last line (a killed writer) is skipped the same way."""
+    from dynamigrate.target.wire import orjson
+
+    if orjson is None:
+        yield from read_jsonl(path)
+        return
+    if not path.exists():
+        return
+    loads = orjson.loads
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break  # torn write at the end
+            if line.strip():
+                yield loads(line)
 
 
 class _Reservoir:
@@ -223,7 +189,7 @@ class TableValidator:
         sample: int,
         gsi_sample: int,
         keysets: bool,
-        segments: int,
+        segments: int | None,
         workers: int,
         max_listed: int,
         ddb_table: str,
@@ -281,7 +247,7 @@ class TableValidator:
                 path.unlink(missing_ok=True)  # the last validation's differences only
                 diff_writer = JsonlWriter(path)
             if self.mode == "counts" or not self.keysets:
-                r.ddb_count = self.dyn.count_scan()
+                r.ddb_count = self.dyn.count_scan(r.expected or None)
             else:
                 store = KeySetStore(self._work_path(".keys.sqlite"))
             comparer = ValueComparer(
@@ -324,6 +290,7 @@ class TableValidator:
                 diff_writer.close()
             if expected is not None:
                 expected.close()
+            self.dyn.close()
         self._verdict()
         r.seconds = round(time.monotonic() - t0, 3)
         return r
@@ -404,7 +371,8 @@ class TableValidator:
 
     # -- keys -----------------------------------------------------------------------------------
     def _scan_into(self, store: KeySetStore) -> None:
-        self.result.ddb_count = self.dyn.scan_keys(store.add_target)
+        expected = store.source_count() or self.result.expected or None
+        self.result.ddb_count = self.dyn.scan_keys(store.add_target, expected_items=expected)
         store.commit()
 
     def _recorded_keys(self, store: KeySetStore) -> bool:
@@ -416,7 +384,7 @@ class TableValidator:
         if not self.run_dir.file(name).exists() and st.get("status") != "done":
             return False  # no load recorded here (a run directory of `validate` alone)
         batch: list[str] = []
-        for line in self.run_dir.read_lines(name):
+        for line in _read_records(self.run_dir.file(name)):
             key = line.get("key")
             if isinstance(key, Mapping):
                 batch.append(key_string(_report_key(key)))
@@ -552,7 +520,7 @@ class TableValidator:
             self._key_figures(store, from_load=True)
             self._load_duplicates()
         elif store is not None:
-            self.result.ddb_count = self.dyn.count_scan()
+            self.result.ddb_count = self.dyn.count_scan(self.result.expected or None)
 
     def _run_duplicate_keys(self) -> frozenset[str]:
         """Keys the load found produced by several source rows (``duplicates/<T>.jsonl``)."""
@@ -604,8 +572,10 @@ class TableValidator:
                 r.sampled += 1
                 if row.item is not None and row.rejection is None:
                     rows.append((row.key(self.table.key_names), row.item, entity.entity_type))
-        for i in range(0, len(rows), BATCH_GET_MAX):
-            comparer.compare(rows[i : i + BATCH_GET_MAX])
+        batches = [rows[i : i + BATCH_GET_MAX] for i in range(0, len(rows), BATCH_GET_MAX)]
+        with cf.ThreadPoolExecutor(min(self.workers, max(1, len(batches)))) as pool:
+            for f in [pool.submit(comparer.compare, b) for b in batches]:
+                f.result()  # a worker's failure surfaces here
         r.sampled_missing = len(comparer.sampled_missing)
         seen = {k["key"] and key_string(_report_key(k["key"])) for k in r.missing_keys}
         for key, _item, entity_type in comparer.sampled_missing:

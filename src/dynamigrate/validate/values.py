@@ -15,6 +15,7 @@ from typing import Any
 
 from dynamigrate.runstate import JsonlWriter
 from dynamigrate.validate.compare import canonical_value, compare_items, json_safe, key_string
+from dynamigrate.validate.cpu import METER
 from dynamigrate.validate.dynamo import DynamoSide
 from dynamigrate.validate.results import Difference, EntityValidation, TableValidation
 from dynamigrate.validate.viewcheck import Suspect, ViewLookup
@@ -64,6 +65,10 @@ class ValueComparer:
         self._lock = threading.Lock()
 
     def compare(self, batch: list[Expected]) -> None:
+        with METER.measured():
+            self._compare(batch)
+
+    def _compare(self, batch: list[Expected]) -> None:
         unique: dict[str, Expected] = {}
         skipped = 0
         for key, item, entity in batch:

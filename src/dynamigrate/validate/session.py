@@ -1,0 +1,214 @@
+"""One validation of a run, table by table, in a background thread: each table is validated as soon
+as it is handed over, so ``migrate`` validates a table while the next one loads.
+
+``validate_run`` (the ``validate`` command and a migrate without overlap) hands every table over at
+once and waits; ``migrate`` hands each table over when its load is done
+(:func:`dynamigrate.pipeline._phase_etl`) and waits after the last one. Either way the tables are
+validated one after another in the order they were handed over, with one random generator, so a
+seeded validation draws the same sample whichever way it ran.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from dynamigrate.config import Config
+from dynamigrate.contract.model import Contract, Table
+from dynamigrate.errors import DynamigrateError
+from dynamigrate.runstate import RunDir, utcnow
+from dynamigrate.validate.cpu import METER
+from dynamigrate.validate.expected import ExpectedFactory, open_expected
+from dynamigrate.validate.results import TableValidation, ValidationReport
+
+log = logging.getLogger(__name__)
+
+MODES = ("counts", "sample", "full")
+DEFAULT_SAMPLE = 1000
+
+
+class ValidationSession:
+    """Validate tables of ``run`` in a background thread; :meth:`finish` writes ``validation.json``.
+
+    Keyword options are :func:`~dynamigrate.validate.post.validate_run`'s. ``live=True``: the run is
+    still loading other tables, so its rejected rows are read per table when that table's turn comes
+    (its load is over by then), not once at the start.
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        contract: Contract,
+        run: RunDir | None,
+        mode: str = "sample",
+        sample: int | None = None,
+        *,
+        gsi_sample: int = 50,
+        keysets: bool = True,
+        segments: int | None = None,
+        workers: int = 4,
+        max_listed: int = 100,
+        client: Any = None,
+        table_names: Mapping[str, str] | None = None,
+        database: str | None = None,
+        seed: int | None = None,
+        expected_factory: ExpectedFactory | None = None,
+        origin: str = "migrate",
+        live: bool = False,
+    ):
+        from dynamigrate.validate.dynamo import SCAN_THREADS
+
+        if mode not in MODES:
+            raise DynamigrateError(f"unknown validation mode '{mode}'", hint=f"use one of {', '.join(MODES)}")
+        if mode == "sample" and not sample:
+            sample = DEFAULT_SAMPLE
+        if client is None:
+            from dynamigrate.target.client import dynamodb_client
+
+            client = dynamodb_client(
+                cfg.aws, max_pool_connections=max(SCAN_THREADS, workers) + 4, sdk_attempts=5
+            )
+        self.cfg, self.contract, self.run, self.client = cfg, contract, run, client
+        self.mode, self.sample = mode, sample
+        self.options: dict[str, Any] = {
+            "gsi_sample": gsi_sample,
+            "keysets": keysets,
+            "segments": segments,
+            "workers": workers,
+            "max_listed": max_listed,
+        }
+        self.table_names = dict(table_names or {})
+        self.database = database or cfg.mysql.database
+        self.expected_factory = expected_factory or open_expected
+        self.live = live
+        self.report = ValidationReport(
+            run_id=run.run_id if run else None,
+            mode=mode,
+            sample=sample if mode == "sample" else None,
+            gsi_sample=gsi_sample,
+            started_at=utcnow(),
+            origin=origin,
+        )
+        self.rng = random.Random(seed)
+        self._t0 = time.monotonic()
+        self._rejected: dict[str, dict[str, dict[str, int]]] | None = None
+        self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="validate")
+        self._futures: list[cf.Future[TableValidation]] = []
+        self._lock = threading.Lock()
+        #: seconds spent validating (the sum over tables), whether or not a load ran meanwhile
+        self.busy_seconds = 0.0
+
+    def submit(self, table: Table) -> None:
+        """Validate ``table`` after the tables handed over before it."""
+        if not self._futures and self.run is not None:
+            self.run.event("phase", phase="validate", status="started", mode=self.mode, table=table.name)
+        self._futures.append(self._pool.submit(self._validate, table))
+
+    @property
+    def submitted(self) -> int:
+        return len(self._futures)
+
+    def pending(self) -> int:
+        """Tables handed over whose validation has not finished yet."""
+        return sum(1 for f in self._futures if not f.done())
+
+    def _run_rejected(self, table: Table) -> dict[str, dict[str, int]]:
+        if self.live:
+            return run_rejected_counts(self.run, table.name).get(table.name, {})
+        if self._rejected is None:
+            self._rejected = run_rejected_counts(self.run)
+        return self._rejected.get(table.name, {})
+
+    def _validate(self, table: Table) -> TableValidation:
+
+        with METER.measured():
+            return self._validate_measured(table)
+
+    def _validate_measured(self, table: Table) -> TableValidation:
+        from dynamigrate.validate.post import TableValidator
+
+        t0 = time.monotonic()
+        v = TableValidator(
+            self.cfg,
+            self.contract,
+            table,
+            self.client,
+            run=self.run,
+            mode=self.mode,
+            sample=self.sample or 0,
+            ddb_table=self.table_names.get(table.name, table.name),
+            database=self.database,
+            rng=self.rng,
+            run_rejected=self._run_rejected(table),
+            expected_factory=self.expected_factory,
+            **self.options,
+        )
+        tv = v.run()
+        with self._lock:
+            self.busy_seconds += time.monotonic() - t0
+        log.info("validated %s: %s (%s)", table.name, tv.status, tv.basis)
+        return tv
+
+    def cancel(self) -> None:
+        """Validate no further table (the one under way finishes); nothing is written."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def finish(self) -> ValidationReport:
+        """Wait for every table handed over; the report, also written to ``validation.json``."""
+        report = self.report
+        try:
+            report.tables = [f.result() for f in self._futures]
+        finally:
+            self._pool.shutdown(wait=True)
+        report.finished_at = utcnow()
+        report.seconds = time.monotonic() - self._t0
+        run = self.run
+        if run is not None:
+            run.write_json("validation.json", report.to_dict())
+            # the run's own status, phase and times stay as the run left them: a later validation is
+            # recorded beside them, never over them
+            run.update_state(
+                validation={
+                    "passed": report.passed,
+                    "status": report.status,
+                    "verdict": report.verdict,
+                    "score": report.score,
+                    "basis": report.basis,
+                    "mode": self.mode,
+                    "finished_at": report.finished_at,
+                }
+            )
+            run.event(
+                "phase", phase="validate", status="finished", verdict=report.verdict, score=report.score
+            )
+        return report
+
+
+def run_rejected_counts(run: RunDir | None, table: str | None = None) -> dict[str, dict[str, dict[str, int]]]:
+    """table -> entity -> reject code -> distinct rejected rows (a resumed run may reject a row twice);
+    ``table``: that table's lines only."""
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    if run is None:
+        return {}
+    for line in run.read_lines("rejected.jsonl"):
+        if table is not None and str(line.get("table")) != table:
+            continue
+        row = line.get("row") if isinstance(line.get("row"), dict) else {}
+        rowid = row.get("_dm_rowid") if row else None
+        ident = (
+            f"#{rowid}"
+            if rowid is not None
+            else json.dumps([line.get("key"), line.get("message"), row], sort_keys=True, default=str)
+        )
+        where = (str(line.get("table")), str(line.get("entity") or ""), str(line.get("code") or "rejected"))
+        seen.setdefault(where, set()).add(ident)
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (tname, entity, code), idents in seen.items():
+        out.setdefault(tname, {}).setdefault(entity, {})[code] = len(idents)
+    return out
