@@ -164,8 +164,16 @@ PEOPLE_ITEMS = {
 
 @pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
 def test_related_rows_grouped_ordered_limited_and_folded(factory: Callable[[], Any], chunk_rows: int) -> None:
-    with Evaluator(factory, PEOPLE, "Tab") as ev:
+    opened: list[Any] = []
+
+    def tracked() -> Any:
+        opened.append(factory())
+        return opened[-1]
+
+    with Evaluator(tracked, PEOPLE, "Tab") as ev:
         rows = list(ev.iter_items(None, chunk_rows))
+    # the aggregates stream on a second connection, closed with the evaluator
+    assert len(opened) == 2 and not any(conn.open for conn in opened)
     assert [r.source_key for r in rows] == [(1,), (2,), (3,), (4,)]
     assert {r.source_key: r.item for r in rows} == PEOPLE_ITEMS
     # the to-one join to the keyless notes matched two rows for person 1: said, not hidden
@@ -270,7 +278,13 @@ def test_composite_keyset(factory: Callable[[], Any]) -> None:
 
 def test_keyless_table_one_pass_and_null_safe_lookup(factory: Callable[[], Any]) -> None:
     c = _contract("notes", [_a("notes", "PK", "S", "body"), _a("notes", "who", "N", "person_id")])
-    with Evaluator(factory, c, "Tab") as ev:
+    opened: list[Any] = []
+
+    def tracked() -> Any:
+        opened.append(factory())
+        return opened[-1]
+
+    with Evaluator(tracked, c, "Tab") as ev:
         assert ev.key_columns(None) == ("person_id", "body")
         rows = list(ev.iter_items(None, 3))
         assert sorted(((r.source_key, r.code or "") for r in rows), key=repr) == sorted(
@@ -282,6 +296,8 @@ def test_keyless_table_one_pass_and_null_safe_lookup(factory: Callable[[], Any])
         }
         found = ev.items_for_source_keys(None, [(None, None), (2, "N2 "), (3, "x")])
         assert [(r.source_key, r.code) for r in found] == [((None, None), "null_key"), ((2, "n2"), None)]
+    # the evaluator's connection and the streaming pass's are closed: none is left open
+    assert len(opened) == 2 and not any(conn.open for conn in opened)
     filtered = _contract("notes", [_a("notes", "PK", "S", "body")], filter="person_id = 1")
     with Evaluator(factory, filtered, "Tab") as ev:
         assert ev.count_source(None) == 2

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from _evaluate_plan_fixtures import TABLES, contract_table, plan, shape
 
-from dynamigrate.contract.model import Calculation, Join, Transformation
+from dynamigrate.contract.model import Calculation, Construction, Join, Transformation
 from dynamigrate.evaluate import nodes as N
 from dynamigrate.evaluate.fragments import EvaluationUnsupported
 from dynamigrate.evaluate.plan import Planner
@@ -289,6 +289,54 @@ def test_constructions_order_limit_and_aggregates() -> None:
     }  # fmt: skip
 
 
+def test_constants_and_more_aggregates() -> None:
+    to_orders = {"target_table": "orders", "join_condition": "orders.user_id = users.id"}
+    p = plan(
+        [
+            PK,
+            attr("a", "L", join={"type": "json-construction", **to_orders, "construction": {
+                "type": "array", "select_columns": {"k": "'x'", "s": "status"}, "order_by": "'c' DESC"}}),
+            attr("mn", "N", calculation={"type": "aggregate", "operation": "MIN", **to_orders, "select_column": "total"}),
+            attr("n", "N", calculation={"type": "aggregate", "operation": "COUNT", **to_orders, "select_column": "*"}),
+            attr("one", "N", calculation={"type": "aggregate", "operation": "SUM", **to_orders, "select_column": "1"}),
+        ],
+        div_precision=6,
+    )  # fmt: skip
+    mn = N.Aggregate("many2", "MIN", 0, False, 6, weight_index=1)
+    n = N.Aggregate("many3", "COUNT", None, False, 6)
+    one = N.Aggregate("many4", "SUM", 0, False, 6)
+    pairs = [("src", 0, "user_id", "id", None)]
+    assert shape(p) == {
+        "src": {"table": "users", "kind": "source", "exprs": ["`_t`.`id`"]},
+        "many1": {"table": "orders", "kind": "many", "exprs": ["('x')", "(`_t`.`status`)", "('c')", W.format("('c')")],
+                  "pairs": pairs, "order": [(2, True)], "order_weights": [3]},
+        "many2": {"table": "orders", "kind": "many", "exprs": ["(`_t`.`total`)", W.format("(`_t`.`total`)")],
+                  "pairs": pairs, "aggregate": mn},
+        "many3": {"table": "orders", "kind": "many", "exprs": [], "pairs": pairs, "aggregate": n},
+        "many4": {"table": "orders", "kind": "many", "exprs": ["(1)"], "pairs": pairs, "aggregate": one},
+        "attributes": {"PK": E("src", 0), "a": N.Construct("many1", "array", (N.Member("k", 0), N.Member("s", 1))),
+                       "mn": mn, "n": n, "one": one},
+    }  # fmt: skip
+
+
+def test_chains_of_three_steps_constants_and_unqualified_columns() -> None:
+    line = {"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}
+    steps = [
+        {"target_table": "orders", "join_condition": "orders.id = lines.order_id", "select_column": "'o'"},
+        {"target_table": "users", "join_condition": "users.id = orders.user_id", "select_column": "name"},
+        {"target_table": "codes", "join_condition": "codes.code = users.email", "select_column": "label"},
+    ]
+    p = plan([line, {**line, "name": "ch", "join": {"type": "chain", "joins": steps}},
+              {**line, "name": "all", "join": {"type": "chain", "chain_separator": ",", "joins": steps}}], "lines")  # fmt: skip
+    assert p.attributes[1].node == E("one3", 0)
+    assert p.attributes[2].node == N.Join((E("one1", 0), E("one2", 0), E("one3", 0)), ",")
+    assert [p.slots[s].exprs[0] for s in ("one1", "one2", "one3")] == [
+        "('o')",
+        "(`_t`.`name`)",
+        "(`_t`.`label`)",
+    ]
+
+
 def test_array_without_limit_and_object_limit() -> None:
     p = plan(
         [PK, attr("a", "L", join={"type": "json-construction", "target_table": "orders", "join_condition": "orders.user_id = users.id",
@@ -306,7 +354,7 @@ def test_calculations() -> None:
                 {"when": "id = 2", "then": "LOW"}]}),
             attr("k2", calculation={"type": "case", "cases": [{"when": "id = 1", "then": "'x'"}]}),
             attr("k3", calculation={"type": "case", "else": "NONE", "cases": [{"when": "id = 1", "then": "users.id"}]}),
-            attr("cc", calculation={"type": "concat", "parts": ["name", "users.email"], "separator": " "}),
+            attr("cc", calculation={"type": "concat", "parts": ["name", "users.email", "'!'"], "separator": " "}),
             attr("dm", calculation={"type": "date-math", "expression": "born", "interval": "-2 months", "format": "YYYY"}),
             attr("dm2", calculation={"type": "date-math", "expression": "born", "interval": " 3 day "}),
         ]
@@ -318,12 +366,12 @@ def test_calculations() -> None:
             "WHEN (`_t`.`id` = 2) THEN 'LOW' ELSE (`_t`.`email`) END)",
             "(CASE WHEN (`_t`.`id` = 1) THEN ('x') ELSE NULL END)",
             "(CASE WHEN (`_t`.`id` = 1) THEN (`_t`.`id`) ELSE 'NONE' END)",
-            "(`_t`.`name`)", "(`_t`.`email`)", "(`_t`.`born`)"]},
+            "(`_t`.`name`)", "(`_t`.`email`)", "('!')", "(`_t`.`born`)"]},
         "attributes": {
             "PK": E("src", 0), "k": E("src", 1), "k2": E("src", 2), "k3": E("src", 3),
-            "cc": N.Join((E("src", 4), E("src", 5)), " "),
-            "dm": N.DateMath(E("src", 6), -2, "MONTH", "YYYY"),
-            "dm2": N.DateMath(E("src", 6), 3, "DAY", None),
+            "cc": N.Join((E("src", 4), E("src", 5), E("src", 6)), " "),
+            "dm": N.DateMath(E("src", 7), -2, "MONTH", "YYYY"),
+            "dm2": N.DateMath(E("src", 7), 3, "DAY", None),
         },
     }  # fmt: skip
 
@@ -336,6 +384,8 @@ def test_transformations() -> None:
             attr("t", transformation={"type": "template", "template": "{id}"}),
             attr("c", transformation={"type": "string-format", "format": "#META"}),
             attr("st", "N", transformation={"type": "static", "value": 5}),
+            attr("yes", "BOOL", transformation={"type": "static", "value": True}),
+            attr("no", "S", transformation={"type": "static", "value": False}),
             attr("jp", "M", source_column="doc", transformation={"type": "json-parse"}),
             attr("df", source_column="born", transformation={"type": "date-format", "format": "YYYY",
                                                              "source_format": "DD/MM/YYYY"}),
@@ -354,6 +404,8 @@ def test_transformations() -> None:
             "t": N.Format((E("src", 0),)),
             "c": N.Format(("#META",)),
             "st": N.Const("5"),
+            "yes": N.Const(1),
+            "no": N.Const("false"),
             "jp": E("src", 2),
             "df": N.DateFormat(E("src", 3), "YYYY", "DD/MM/YYYY"),
             "df2": N.DateFormat(E("src", 3), "MM", None),
@@ -449,6 +501,26 @@ def _fk(cond: str, select: str = "status", target: str = "orders") -> dict[str, 
          "tables[0].attributes[1].transformation.format", None),
         ([attr("e", transformation={"type": "string-format", "format": "{orders.id}"})],
          "placeholder '{orders.id}' names another table", "tables[0].attributes[1].transformation.format", None),
+        ([attr("e", calculation={"type": "concat", "parts": ["name", "nope"], "separator": ""})],
+         "table 'users' has no column 'nope'", "tables[0].attributes[1].calculation.parts[1]", None),
+        ([attr("e", calculation={"type": "concat", "parts": ["orders.total"], "separator": ""})],
+         "'orders.total' refers to 'orders', which is not in scope here", "tables[0].attributes[1].calculation.parts[0]",
+         "usable here: users"),
+        ([attr("e", calculation={"type": "case", "cases": [{"when": "orders.total > 1", "then": "'x'"}]})],
+         "'orders.total' refers to 'orders', which is not in scope here", "tables[0].attributes[1].calculation.cases[0].when",
+         "usable here: users"),
+        ([attr("e", calculation={"type": "case", "cases": [{"when": "id > 1", "then": "orders.total"}]})],
+         "'orders.total' refers to 'orders', which is not in scope here", "tables[0].attributes[1].calculation.cases[0].then",
+         "usable here: users"),
+        ([attr("e", calculation={"type": "date-math", "expression": "nope", "interval": "1 DAY"})],
+         "table 'users' has no column 'nope'", "tables[0].attributes[1].calculation.expression", None),
+        ([attr("e", join={"type": "chain", "joins": [
+            {"target_table": "orders", "join_condition": "orders.user_id = users.id", "select_column": "status"},
+            {"target_table": "cats", "join_condition": "cats.id = orders.id", "select_column": "nope"}]})],
+         "table 'cats' has no column 'nope'", "tables[0].attributes[1].join.joins[1].select_column", None),
+        ([attr("e", "L", join={"type": "json-construction", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+                               "construction": {"type": "array", "select_columns": {"s": "status"}, "order_by": "nope"}})],
+         "table 'orders' has no column 'nope'", "tables[0].attributes[1].join.construction.order_by", None),
         ([attr("e", transformation={"type": "string-format", "format": "{nope}"})],
          "placeholder '{nope}' is not a column of users", "tables[0].attributes[1].transformation.format", None),
         ([attr("e", join=_fk("cats.id = cats.parent_id", "cats.name", "cats"))],
@@ -525,6 +597,14 @@ def _planner_with(attr_changes: dict[str, Any]) -> Planner:
         ({"transformation": None, "calculation": Calculation("aggregate", "orders", "orders.user_id = users.id", "MEDIAN",
                                                               "total", path="P")},
          "unknown aggregate operation 'MEDIAN'", "P.operation"),
+        ({"transformation": None, "join": Join("json-construction", "orders", None, path="P",
+                                                construction=Construction("array", (("s", "status"),), path="C"))},
+         "empty SQL fragment ''", "P.join_condition"),
+        ({"transformation": None, "calculation": Calculation("aggregate", "orders", None, "SUM", "total", path="P")},
+         "empty SQL fragment ''", "P.join_condition"),
+        ({"transformation": None, "calculation": Calculation("aggregate", "orders", "orders.user_id = users.id", "SUM",
+                                                             None, path="P")},
+         "empty SQL fragment ''", "P.select_column"),
         ({"transformation": None, "join": Join("cross-join", path="P")}, "join type 'cross-join' is not known to the evaluator", "P"),
         ({"transformation": None, "join": Join("self-join", "users", "users.id = users.id", select_column="id", path="P")},
          "a self-join needs 'join_alias'", "P.join_alias"),
@@ -541,9 +621,22 @@ def test_refusals_of_shapes_the_contract_check_stops_first(
     assert exc.value.message == message and exc.value.where["path"] == path
 
 
-def test_construction_of_an_unknown_type_is_refused() -> None:
-    from dynamigrate.contract.model import Construction
+def test_transformations_without_a_format() -> None:
+    p = _planner_with({"transformation": Transformation("string-format", path="P")}).plan()
+    assert p.attributes[1].node == N.Format(())
+    p = _planner_with({"transformation": Transformation("date-format", path="P")}).plan()
+    assert p.attributes[1].node == N.DateFormat(E("src", 0), "", None)
 
+
+def test_a_case_without_then_gives_null() -> None:
+    from dynamigrate.contract.model import Case
+
+    calc = Calculation("case", cases=(Case("id = 1", None, "P.cases[0]"),), path="P")  # type: ignore[arg-type]
+    p = _planner_with({"transformation": None, "calculation": calc}).plan()
+    assert p.source.exprs == ["`_t`.`id`", "(CASE WHEN (`_t`.`id` = 1) THEN NULL ELSE NULL END)"]
+
+
+def test_construction_of_an_unknown_type_is_refused() -> None:
     c = Construction("set", (("s", "status"),), path="C")
     j = Join("json-construction", "orders", "orders.user_id = users.id", construction=c, path="P")
     with pytest.raises(EvaluationUnsupported) as exc:
