@@ -157,6 +157,7 @@ def test_conditional_joins_and_else_values() -> None:
             {**cat, "name": "c5", "type": "BOOL", "join": {**cond, "else_value": True}},
             {**cat, "name": "c6", "join": {**cond, "else_value": "cats.name"}},
             {**cat, "name": "c7", "join": {**cond, "else_value": "'a' 'b'"}},
+            {**cat, "name": "c8", "join": {**cond, "else_value": "''"}},
         ],
         "cats",
     )  # fmt: skip
@@ -178,6 +179,7 @@ def test_conditional_joins_and_else_values() -> None:
             "c5": N.IfElse(when, E("one1", 0), N.Const(1)),
             "c6": N.IfElse(when, E("one1", 0), E("one1", 0)),
             "c7": N.IfElse(when, E("one1", 0), N.Const("'a' 'b'")),
+            "c8": N.IfElse(when, E("one1", 0), N.Const("")),
         },
         "notes": [
             "tables[0].attributes[2].join.select_column: 'parent.name' read as the joined row",
@@ -565,6 +567,25 @@ def test_self_references_without_a_certain_reading_are_refused(
     assert (err.message, err.where.get("path"), err.hint) == (message, path, hint)
 
 
+def test_self_referencing_collections_read_the_table_name_as_the_related_rows() -> None:
+    p = plan(
+        [CAT, {**CAT, "name": "kids", "type": "L", "join": {"type": "json-construction", "target_table": "cats",
+               "join_condition": "cats.parent_id = cats.id", "construction": {"type": "array",
+               "select_columns": {"n": "cats.name"}, "order_by": "cats.name"}}}],
+        "cats",
+    )  # fmt: skip
+    assert p.slots["many1"].exprs[0] == "(`_t`.`name`)" and p.slots["many1"].order == [(0, False)]
+    assert p.slots["many1"].pairs[0].column == "parent_id"
+
+
+def test_an_else_literal_with_a_comment_is_refused() -> None:
+    cond = {"type": "conditional", "target_table": "cats", "join_condition": "cats.id = cats.parent_id",
+            "condition": "cats.parent_id IS NOT NULL", "select_column": "cats.name", "else_value": "'a' -- '"}  # fmt: skip
+    err = _refused([CAT, {**CAT, "name": "c", "join": cond}], "cats")
+    assert err.message == "the SQL fragment \"'a' -- '\" holds a comment"
+    assert err.where["path"] == "tables[0].attributes[1].join.else_value"
+
+
 def test_self_reference_needs_a_single_column_primary_key() -> None:
     line = {"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}
     err = _refused(
@@ -605,6 +626,8 @@ def _planner_with(attr_changes: dict[str, Any]) -> Planner:
         ({"transformation": None, "calculation": Calculation("aggregate", "orders", "orders.user_id = users.id", "SUM",
                                                              None, path="P")},
          "empty SQL fragment ''", "P.select_column"),
+        ({"transformation": None, "calculation": Calculation("date-math", expression=None, interval="1 DAY", path="P")},
+         "empty SQL fragment ''", "P.expression"),
         ({"transformation": None, "join": Join("cross-join", path="P")}, "join type 'cross-join' is not known to the evaluator", "P"),
         ({"transformation": None, "join": Join("self-join", "users", "users.id = users.id", select_column="id", path="P")},
          "a self-join needs 'join_alias'", "P.join_alias"),
