@@ -578,6 +578,22 @@ def test_self_referencing_collections_read_the_table_name_as_the_related_rows() 
     assert p.slots["many1"].pairs[0].column == "parent_id"
 
 
+def test_multi_column_self_reference_keeps_every_condition() -> None:
+    p = plan(
+        [CAT, {**CAT, "name": "m", "join": {"type": "multi-column", "target_table": "cats", "select_column": "cats.name",
+               "join_conditions": ["cats.id = cats.parent_id", "cats.id = cats.id"]}}],
+        "cats",
+    )  # fmt: skip
+    pairs = [(x.other, x.index, x.column, x.other_column) for x in p.slots["one1"].pairs]
+    assert pairs == [("src", 1, "id", "parent_id"), ("src", 0, "id", "id")]
+
+
+def test_a_join_condition_with_a_comment_is_refused_at_its_path() -> None:
+    err = _refused([PK, attr("e", join=_fk("orders.user_id = users.id -- x"))])
+    assert err.message == "the SQL fragment 'orders.user_id = users.id -- x' holds a comment"
+    assert err.where["path"] == "tables[0].attributes[1].join.join_condition"
+
+
 def test_an_else_literal_with_a_comment_is_refused() -> None:
     cond = {"type": "conditional", "target_table": "cats", "join_condition": "cats.id = cats.parent_id",
             "condition": "cats.parent_id IS NOT NULL", "select_column": "cats.name", "else_value": "'a' -- '"}  # fmt: skip
