@@ -588,6 +588,52 @@ def test_multi_column_self_reference_keeps_every_condition() -> None:
     assert pairs == [("src", 1, "id", "parent_id"), ("src", 0, "id", "id")]
 
 
+def test_self_join_reads_its_alias_not_the_primary_key_rule() -> None:
+    sj = {"type": "self-join", "target_table": "cats", "join_alias": "child"}
+    p = plan(
+        [CAT, {**CAT, "name": "c", "join": {**sj, "join_condition": "child.parent_id = cats.id", "select_column": "child.name"}},
+         {**CAT, "name": "me", "join": {**sj, "join_condition": "child.parent_id = cats.id", "select_column": "cats.name"}}],
+        "cats",
+    )  # fmt: skip
+    # the joined row is the child (its parent_id is the current id), not the parent the primary key rule would pick
+    assert [(x.other, x.index, x.column, x.other_column) for x in p.slots["one1"].pairs] == [
+        ("src", 0, "parent_id", "id")
+    ]
+    assert p.attributes[1].node == E("one1", 0, True)
+    # the table's own name is the current row in a self-join with an alias
+    assert p.attributes[2].node == E("src", 1) and p.source.exprs[1] == "(`_t`.`name`)"
+
+
+def test_parenthesised_equalities_pair_the_rows() -> None:
+    p = plan([PK, attr("e", join=_fk("(orders.user_id = users.id) AND (orders.status = 'PAID')"))])
+    assert [(x.other, x.column) for x in p.slots["one1"].pairs] == [("src", "user_id")]
+    assert p.slots["one1"].where == ["(`_t`.`status` = 'PAID')"] and p.slots["one1"].cross == []
+
+
+@pytest.mark.parametrize("else_value", ["users.name", "orders.total"])
+def test_a_conditional_reads_undeclared_qualifiers_only_when_else_names_one(else_value: str) -> None:
+    cond = {"type": "conditional", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+            "condition": "orders.total > 1", "select_column": "x.status", "else_value": else_value}  # fmt: skip
+    err = _refused([PK, attr("c", join=cond)])
+    assert err.message == "'x.status' refers to 'x', which is not in scope here"
+    assert err.where["path"] == "tables[0].attributes[1].join.select_column"
+
+
+def test_a_chain_step_condition_over_two_earlier_rows_is_refused() -> None:
+    line = {"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}
+    steps = [
+        {"target_table": "orders", "join_condition": "orders.id = lines.order_id", "select_column": "status"},
+        {"target_table": "users", "join_condition": "users.id = orders.user_id AND orders.id = lines.order_id",
+         "select_column": "name"},
+    ]  # fmt: skip
+    err = _refused([line, {**line, "name": "c", "join": {"type": "chain", "joins": steps}}], "lines")
+    assert err.message == (
+        "the join condition part 'orders.id = `lines`.order_id' relates more than two rows; the evaluator cannot "
+        "resolve it independently"
+    )
+    assert err.where["path"] == "tables[0].attributes[1].join.joins[1].join_condition"
+
+
 def test_a_join_condition_with_a_comment_is_refused_at_its_path() -> None:
     err = _refused([PK, attr("e", join=_fk("orders.user_id = users.id -- x"))])
     assert err.message == "the SQL fragment 'orders.user_id = users.id -- x' holds a comment"
@@ -644,6 +690,13 @@ def _planner_with(attr_changes: dict[str, Any]) -> Planner:
          "empty SQL fragment ''", "P.select_column"),
         ({"transformation": None, "calculation": Calculation("date-math", expression=None, interval="1 DAY", path="P")},
          "empty SQL fragment ''", "P.expression"),
+        ({"transformation": None, "join": Join("foreign-key", "orders", None, select_column="status", path="P")},
+         "empty SQL fragment ''", "P.join_condition"),
+        ({"transformation": None, "join": Join("foreign-key", "orders", "orders.user_id = users.id", path="P")},
+         "empty SQL fragment ''", "P.select_column"),
+        ({"transformation": None, "join": Join("foreign-key", "orders", "orders.user_id = users.id", select_column="o.status",
+                                               join_alias="o", path="P")},
+         "'o.status' refers to 'o', which is not in scope here", "P.select_column"),
         ({"transformation": None, "join": Join("cross-join", path="P")}, "join type 'cross-join' is not known to the evaluator", "P"),
         ({"transformation": None, "join": Join("self-join", "users", "users.id = users.id", select_column="id", path="P")},
          "a self-join needs 'join_alias'", "P.join_alias"),
