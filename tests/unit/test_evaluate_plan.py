@@ -634,6 +634,70 @@ def test_a_chain_step_condition_over_two_earlier_rows_is_refused() -> None:
     assert err.where["path"] == "tables[0].attributes[1].join.joins[1].join_condition"
 
 
+def test_conditional_conditions_null_values_and_unqualified_columns() -> None:
+    cond = {"type": "conditional", "target_table": "cats", "join_condition": "cats.id = cats.parent_id",
+            "select_column": "cats.name", "else_value": "'-'"}  # fmt: skip
+    p = plan(
+        [
+            CAT,
+            {**CAT, "name": "always", "join": {**cond, "condition": "1 = 1"}},
+            {**CAT, "name": "plain", "join": {**cond, "condition": "parent_id IS NOT NULL"}},
+            {**CAT, "name": "alias", "join": {**cond, "condition": "parent.id IS NULL", "else_value": "parent.name"}},
+            {**CAT, "name": "flag", "type": "BOOL", "join": {"type": "self-join", "target_table": "cats", "join_alias": "p",
+             "join_condition": "p.id = cats.parent_id", "select_column": "1", "null_value": False}},
+        ],
+        "cats",
+    )  # fmt: skip
+    nodes = {a.attribute.name: a.node for a in p.attributes}
+    assert p.source.exprs[2:] == ["(1 = 1)", "(CASE WHEN (1 = 1) THEN 1 ELSE 0 END)", "(`_t`.`parent_id` IS NOT NULL)",
+                                  "(CASE WHEN (`_t`.`parent_id` IS NOT NULL) THEN 1 ELSE 0 END)"]  # fmt: skip
+    assert nodes["always"] == N.IfElse(E("src", 3), E("one1", 0), N.Const("-"))
+    assert nodes["plain"] == N.IfElse(E("src", 5), E("one1", 0), N.Const("-"))
+    # an undeclared alias named by else_value is the joined row in the condition too
+    assert p.slots["one1"].exprs[1:3] == [
+        "(`_t`.`id` IS NULL)",
+        "(CASE WHEN (`_t`.`id` IS NULL) THEN 1 ELSE 0 END)",
+    ]
+    assert nodes["alias"] == N.IfElse(E("one1", 2), E("one1", 0), E("one1", 0))
+    assert nodes["flag"] == N.IfElse(N.Matched("one2"), E("one2", 0), N.Const(0))  # BOOL: 1/0
+
+
+def test_unqualified_columns_of_a_related_table_and_text_weights_only_between_texts() -> None:
+    p = plan(
+        [PK, attr("n", "N", calculation={"type": "aggregate", "operation": "COUNT", "target_table": "orders",
+                                         "join_condition": "user_id = users.id", "select_column": "*"}),
+         attr("e", join=_fk("orders.user_id = users.email")), attr("f", join=_fk("orders.status = users.id"))]
+    )  # fmt: skip
+    assert [(x.other, x.column, x.other_column) for x in p.slots["many1"].pairs] == [("src", "user_id", "id")]
+    assert [x.weight_index for x in p.slots["one2"].pairs] == [None]  # INT = VARCHAR compares numerically
+    assert [x.weight_index for x in p.slots["one3"].pairs] == [None]
+
+
+def test_errors_in_else_and_filter_name_their_paths() -> None:
+    err = _refused([PK, attr("e", calculation={"type": "case", "cases": [{"when": "id > 1", "then": "'x'"}],
+                                                "else": "orders.total"})])  # fmt: skip
+    assert (err.message, err.where["path"]) == (
+        "'orders.total' refers to 'orders', which is not in scope here",
+        "tables[0].attributes[1].calculation.else",
+    )
+    err = _refused([PK], filter="id > 1 -- x")
+    assert (err.message, err.where["path"]) == (
+        "the SQL fragment 'id > 1 -- x' holds a comment",
+        "tables[0].filter",
+    )
+    cond = {"type": "conditional", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+            "condition": "orders.total > 1 -- x", "select_column": "status", "else_value": "'-'"}  # fmt: skip
+    err = _refused([PK, attr("c", join=cond)])
+    assert err.where["path"] == "tables[0].attributes[1].join.condition"
+
+
+def test_the_planners_default_div_precision_is_the_servers_default() -> None:
+    t = contract_table([PK, attr("a", "N", calculation={"type": "aggregate", "operation": "AVG", "target_table": "orders",
+                                                        "join_condition": "orders.user_id = users.id", "select_column": "total"})])  # fmt: skip
+    p = Planner(Catalog(None, dict(TABLES)), t, t.entities[0]).plan()
+    assert p.attributes[1].node == N.Aggregate("many1", "AVG", 0, False, 4)
+
+
 def test_a_join_condition_with_a_comment_is_refused_at_its_path() -> None:
     err = _refused([PK, attr("e", join=_fk("orders.user_id = users.id -- x"))])
     assert err.message == "the SQL fragment 'orders.user_id = users.id -- x' holds a comment"
@@ -697,6 +761,9 @@ def _planner_with(attr_changes: dict[str, Any]) -> Planner:
         ({"transformation": None, "join": Join("foreign-key", "orders", "orders.user_id = users.id", select_column="o.status",
                                                join_alias="o", path="P")},
          "'o.status' refers to 'o', which is not in scope here", "P.select_column"),
+        ({"transformation": None, "join": Join("conditional", "orders", "orders.user_id = users.id", select_column="status",
+                                               else_value="'-'", path="P")},
+         "empty SQL fragment ''", "P.condition"),
         ({"transformation": None, "join": Join("cross-join", path="P")}, "join type 'cross-join' is not known to the evaluator", "P"),
         ({"transformation": None, "join": Join("self-join", "users", "users.id = users.id", select_column="id", path="P")},
          "a self-join needs 'join_alias'", "P.join_alias"),
