@@ -94,6 +94,8 @@ class FakeDynamoDB:
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
+        # the number of items of every TransactWriteItems request received (the shape of the requests)
+        self.transaction_sizes: list[int] = []
 
     # -- test helpers ------------------------------------------------------------------------------
     def script(self, op: str, *faults: Fault) -> None:
@@ -272,6 +274,7 @@ class FakeDynamoDB:
         fault = self._fault(op)
         if fault is not None and fault.error is not None and fault.reasons is None:
             raise fault.error
+        self.transaction_sizes.append(len(TransactItems))
         if not 1 <= len(TransactItems) <= 100:
             raise _invalid(op, "Member must have length less than or equal to 100")
         puts = []

@@ -1226,3 +1226,27 @@ def test_the_first_failed_request_is_the_error_raised(ddb: FakeDynamoDB, table: 
     with w, pytest.raises(TargetError) as err:
         w.write_batch([encoder.encode(row(i)) for i in range(150)])
     assert err.value.message == "DynamoDB refused the request: ValidationException: first chunk"
+
+
+@pytest.mark.parametrize(
+    ("size", "n", "transact_size", "groups"),
+    [
+        (10, 7, 3, [3, 3, 1]),  # by count
+        (10, 100, 100, [100]),
+        (399_800, 21, 100, [10, 10, 1]),  # 10 x (399,800 + 200 bytes of request) = 4,000,000: fits
+        (399_900, 10, 100, [9, 1]),  # 10 x 400,100 > 4,000,000
+        (1_000, 3, 100, [3]),
+    ],
+)
+def test_transactions_hold_at_most_transact_size_items_and_4_mb(
+    ddb: FakeDynamoDB, table: Table, size: int, n: int, transact_size: int, groups: list[int]
+) -> None:
+    """The encoder's size estimate of each item plus 200 bytes of request, at most 4,000,000 per
+    TransactWriteItems (DynamoDB's limit is 4 MB) and ``transact_size`` items."""
+    encoded = [
+        Encoded(item=plain(i), key=key(i), fingerprint=fingerprint(plain(i)), size=size) for i in range(n)
+    ]
+    with writer(ddb, table, strategy="transact", transact_size=transact_size, concurrency=1) as w:
+        result = w.write_batch(encoded)
+    assert result.as_dict() == counts(written=n)
+    assert ddb.transaction_sizes == groups
