@@ -1530,6 +1530,10 @@ def test_case_calculation() -> None:
     assert one({"type": "S", "source_column": "id", "calculation": calc}) == txt(
         "CASE WHEN `orders`.`a` = 1 THEN `orders`.`b` ELSE NULL END"
     )
+    calc = {"type": "case", "cases": [{"when": "a = 1", "then": "b"}], "else": "c"}
+    assert one({"type": "S", "source_column": "id", "calculation": calc}) == txt(
+        "CASE WHEN `orders`.`a` = 1 THEN `orders`.`b` ELSE `orders`.`c` END"
+    )
 
 
 def test_concat_and_date_math() -> None:
@@ -2077,3 +2081,78 @@ def test_else_value_empty_string_and_bool() -> None:
     attr = _cond(else_value=False, select_column="customers.active")
     stmt = direct([Attribute("v", "BOOL", "orders", "customer_id", join=attr.join)])
     assert expr(stmt, "v") == "CASE WHEN `orders`.`status` = 'a' THEN `customers`.`active` ELSE 0 END"
+
+
+def test_chain_step_back_to_the_source_table_through_another_row() -> None:
+    steps = [
+        {
+            "target_table": "customers",
+            "join_condition": "customers.id = orders.customer_id",
+            "select_column": "name",
+        },
+        {
+            "target_table": "orders",
+            "join_condition": "orders.id = customers.last_order_id",
+            "select_column": "code",
+        },
+    ]
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "type": "S",
+                "source_table": "orders",
+                "source_column": "customer_id",
+                "join": {"type": "chain", "joins": steps},
+            }
+        ]
+    )
+    # orders is in scope (the current row), but the condition compares it with the customer's row: the
+    # unqualified side is the joined orders row, the customer's column stays the customer's
+    assert expr(stmt, "a") == txt("`orders_2`.`code`")
+    assert joins(stmt) == [
+        "LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`",
+        "LEFT JOIN `orders` AS `orders_2` ON `orders_2`.`id` = `customers`.`last_order_id`",
+    ]
+    assert stmt.interpretations[0] == (
+        "T_x (tables[0].attributes[1].join.joins[1].join_condition): assumed primary key orders.id (no schema given)"
+    )
+    assert stmt.interpretations[1] == (
+        "T_x (tables[0].attributes[1].join.joins[1]): join to orders from orders read as: orders AS orders_2 ON "
+        "orders_2.id = customers.last_order_id (the joined row is the one whose primary key is compared)"
+    )
+
+
+def test_to_many_self_reference_without_equality() -> None:
+    attrs = [
+        Attribute(
+            "v",
+            "N",
+            "customers",
+            "id",
+            calculation=Calculation(
+                "aggregate", "customers", "customers.referrer_id > customers.id", "COUNT", "*", path="C"
+            ),
+        )
+    ]
+    e = direct_error(attrs, "customers")
+    assert where(e) == (
+        "the condition 'customers.referrer_id > customers.id' compares customers with itself and no reading is certain "
+        "(primary key customers.id)",
+        "C.join_condition",
+        'declare an alias for the joined row, e.g. "join_condition": "child.referrer_id = customers.id"  '
+        "(and refer to the related rows as child.*)",
+    )
+
+
+def test_to_many_unqualified_columns_resolved_by_schema() -> None:
+    stmt = view(
+        [{"name": "v", "source_table": "orders", **_agg("SUM", "qty", cond="order_id = orders.id")}], SCHEMA
+    )
+    assert expr(stmt, "v") == txt(
+        "(SELECT SUM(`items`.`qty`) FROM `items` AS `items` WHERE `items`.`order_id` = `orders`.`id`)"
+    )
+    assert stmt.interpretations == [
+        "T_x (tables[0].attributes[1].calculation.join_condition): unqualified column 'order_id' in the join "
+        "condition read as items.order_id"
+    ]

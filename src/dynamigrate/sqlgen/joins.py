@@ -43,7 +43,7 @@ class _Joins(_Values):
             tree = parse_fragment(text, cpath, "join condition", table=self.table.name, copy=False)
             roles: dict[int, str] = {}
             if self_ref:
-                r = self.condition_roles(tree, target, current_alias, to_many=False, path=cpath)
+                r = self.condition_roles(tree, target, to_many=False, path=cpath)
                 if r == "itself":
                     self.note(
                         cpath,

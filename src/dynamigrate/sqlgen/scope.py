@@ -289,7 +289,6 @@ class _Scope:
         self,
         tree: exp.Expression,
         target: str,
-        current_alias: str,
         to_many: bool,
         path: str,
     ) -> dict[int, str] | str:
@@ -376,11 +375,10 @@ class _Scope:
         roles: dict[int, str] = {}
         itself = False
         if self_ref:
-            r = self.condition_roles(tree, target, self.src_alias, to_many=True, path=path)
+            r = self.condition_roles(tree, target, to_many=True, path=path)
             if r == "itself":
                 itself = True
-                columns = list(tree.find_all(exp.Column))
-                roles = {0: _JOINED, 1: _CURRENT} if len(columns) == 2 else {}
+                roles = {0: _JOINED, 1: _CURRENT}  # 'itself' is one equality of two columns
             else:
                 assert isinstance(r, dict)
                 roles = r

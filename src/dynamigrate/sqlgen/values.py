@@ -213,11 +213,7 @@ class _Values(_Scope):
                 w = self.render(case.when, f"{case.path}.when", "when", names)
                 t = self.case_result(case.then, f"{case.path}.then", names)
                 parts.append(f"WHEN {w} THEN {t}")
-            else_sql = (
-                self.case_result(c.else_value, f"{c.path}.else", names)
-                if c.else_value is not None
-                else "NULL"
-            )
+            else_sql = self.case_result(c.else_value, f"{c.path}.else", names)  # NULL without one
             return f"CASE {' '.join(parts)} ELSE {else_sql} END"
         if c.type == "concat":
             parts = [
