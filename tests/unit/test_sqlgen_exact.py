@@ -849,8 +849,10 @@ def test_self_join_with_alias_null_value_and_notes() -> None:
             {"name": "b", "source_table": "orders", **sj("q", "q.id > orders.parent_id", "q.code", 0)},
             {"name": "c", "source_table": "orders", **sj("up", "up.id = orders.parent_id", "up.status")},
             {"name": "d", "source_table": "orders", **sj("p2", "orders.parent_id = p2.id", "p2.code")},
+            {"name": "e", "source_table": "orders", **sj("p", "p.id = orders.parent_id", "p.status")},
         ]
     )
+    assert expr(stmt, "e") == txt("`p`.`status`")
     assert expr(stmt, "a") == txt("CASE WHEN `p`.`id` IS NULL THEN 'none' ELSE `p`.`code` END")
     assert expr(stmt, "b") == txt("COALESCE(`q`.`code`, '0')")
     assert expr(stmt, "c") == txt("`p`.`status`")
@@ -1653,6 +1655,11 @@ def test_probes_of_joins_and_transformations() -> None:
             {"name": "n", "source_table": "orders", **_tr({"type": "number-format", "format": "0"}, "total")},
             {"name": "x", "source_table": "orders", **_fk("customers.id > orders.customer_id")},
             {
+                "name": "a2",
+                "source_table": "orders",
+                **_fk("customers.id = orders.customer_id", "customers.email"),
+            },
+            {
                 "name": "m",
                 "type": "S",
                 "source_table": "orders",
@@ -1667,8 +1674,10 @@ def test_probes_of_joins_and_transformations() -> None:
         ("a", "join", "tables[0].attributes[1].join", ["orders.customer_id"], "customers"),
         ("d", "transformation", "tables[0].attributes[2].transformation", ["orders.day_text"], None),
         ("n", "transformation", "tables[0].attributes[3].transformation", ["orders.total"], None),
-        ("m", "calculation", "tables[0].attributes[5].calculation", ["(orders.created_at)"], None),
+        ("a2", "join", "tables[0].attributes[5].join", ["orders.customer_id"], "customers"),
+        ("m", "calculation", "tables[0].attributes[6].calculation", ["(orders.created_at)"], None),
     ]
+    assert probe.probes[3].condition == probe.probes[0].condition
     assert probe.probes[0].condition == "`orders`.`customer_id` IS NOT NULL AND `customers`.`id` IS NULL"
     text = "NULLIF(TRIM(CAST(`orders`.`day_text` AS CHAR)), '')"
     assert probe.probes[1].condition.startswith(
@@ -1680,7 +1689,7 @@ def test_probes_of_joins_and_transformations() -> None:
     assert probe.probes[2].condition == (
         f"`orders`.`total` IS NOT NULL AND ({_number('`orders`.`total`', 0, None)}) IS NULL"
     )
-    assert probe.probes[3].condition == (
+    assert probe.probes[4].condition == (
         "(`orders`.`created_at`) IS NOT NULL AND (DATE_ADD(`orders`.`created_at`, INTERVAL 1 DAY)) IS NULL"
     )
 
@@ -2156,3 +2165,62 @@ def test_to_many_unqualified_columns_resolved_by_schema() -> None:
         "T_x (tables[0].attributes[1].calculation.join_condition): unqualified column 'order_id' in the join "
         "condition read as items.order_id"
     ]
+
+
+def test_chain_step_self_reference_reads_the_row_in_scope() -> None:
+    steps = [
+        {
+            "target_table": "customers",
+            "join_condition": "customers.id = orders.customer_id",
+            "select_column": "name",
+        },
+        {
+            "target_table": "customers",
+            "join_condition": "customers.id = customers.referrer_id",
+            "select_column": "name",
+        },
+    ]
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "type": "S",
+                "source_table": "orders",
+                "source_column": "customer_id",
+                "join": {"type": "chain", "joins": steps},
+            }
+        ],
+        SCHEMA,
+    )
+    # the referrer of the order's customer (customers is the customer's row once step 1 joined it)
+    assert expr(stmt, "a") == txt("`customers_2`.`name`")
+    assert joins(stmt) == [
+        "LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`",
+        "LEFT JOIN `customers` AS `customers_2` ON `customers_2`.`id` = `customers`.`referrer_id`",
+    ]
+
+
+def test_match_guard_of_self_references_and_or_conditions() -> None:
+    c = contract(
+        [
+            {
+                "name": "r",
+                "source_table": "customers",
+                **_fk("customers.id = customers.referrer_id", "UPPER(name)"),
+            }
+        ],
+        source="customers",
+    )
+    (stmt,) = generate_views(c, schema=SCHEMA).statements
+    # the joined row's key (by the primary-key rule) tells whether a row matched
+    assert expr(stmt, "r") == txt(
+        "CASE WHEN `customers_2`.`id` IS NULL THEN NULL ELSE UPPER(`customers_2`.`name`) END"
+    )
+    (probe,) = entity_probes(c, c.tables[0], "mysql", SCHEMA)
+    assert [p.condition for p in probe.probes] == [
+        "`customers`.`referrer_id` IS NOT NULL AND `customers_2`.`id` IS NULL"
+    ]
+    # an OR of equalities proves no match: no guard, no probe
+    cond = "customers.id = orders.customer_id OR customers.email = orders.code"
+    stmt = view([{"name": "a", "source_table": "orders", **_fk(cond, "UPPER(customers.name)")}])
+    assert expr(stmt, "a") == txt("UPPER(`customers`.`name`)")

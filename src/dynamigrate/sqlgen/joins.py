@@ -73,7 +73,7 @@ class _Joins(_Values):
                 candidates = (join_alias, *dict.fromkeys(scope.values()))
                 names = _Names(mapping, None, None, candidates)
                 parts.append(self.render_tree(tree, cpath, "join condition", names, role_alias, seen=inputs))
-                matched += self._joined_eq_columns(tree, roles, mapping, join_alias, role_alias)
+                matched += self._joined_eq_columns(tree, mapping, join_alias, role_alias)
             return " AND ".join(f"({p})" if len(rendered_roles) > 1 else p for p in parts), matched
 
         placeholder = "_dm_join_placeholder"
@@ -82,8 +82,7 @@ class _Joins(_Values):
         key = (target.lower(), key_sql)
         if key in self.join_keys:
             alias = self.join_keys[key]
-            _, matched = on_sql(alias)
-            self.join_inputs[alias.lower()] = self._current_inputs(inputs, alias)
+            _, matched = on_sql(alias)  # join_inputs[alias]: the same condition, the same inputs
             if declared_alias and declared_alias.lower() != alias.lower():
                 self.note(
                     path,
@@ -113,7 +112,6 @@ class _Joins(_Values):
     def _joined_eq_columns(
         self,
         tree: exp.Expression,
-        roles: dict[int, str],
         mapping: dict[str, str],
         join_alias: str,
         role_alias: dict[int, str],

@@ -189,12 +189,10 @@ class _Scope:
 
     # -- fragments ---------------------------------------------------------------------------------------
 
-    def render(
-        self, text: str, path: str, what: str, names: _Names, roles: dict[int, str] | None = None
-    ) -> str:
+    def render(self, text: str, path: str, what: str, names: _Names) -> str:
         """Parse ``text``, rewrite every column reference to a known alias, render it (quoted)."""
         tree = parse_fragment(text, path, what, table=self.table.name)
-        return self.render_tree(tree, path, what, names, roles, copy=False)
+        return self.render_tree(tree, path, what, names, copy=False)
 
     def render_tree(
         self,
