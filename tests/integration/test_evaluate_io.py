@@ -30,6 +30,11 @@ SCHEMA = [
     "CREATE TABLE visits (pet_id INT NOT NULL, n INT NOT NULL, vet VARCHAR(10) NULL, PRIMARY KEY (pet_id, n))",
     "CREATE TABLE notes (person_id INT NULL, body VARCHAR(20) NULL)",
     "CREATE TABLE tags (tag VARCHAR(10) PRIMARY KEY, pet_id INT NULL)",
+    "CREATE TABLE nums (n INT PRIMARY KEY, label VARCHAR(10) NULL)",
+    "CREATE TABLE refs (id INT PRIMARY KEY, r VARCHAR(10) NULL)",
+    "INSERT INTO nums VALUES (0, 'zero'), (10, 'ten'), (11, 'eleven'), (12, 'twelve')",
+    "INSERT INTO refs VALUES (1, '010'), (2, ' 11'), (3, 'x'), (4, '12abc'), (5, NULL), (6, '1e1'), (7, 's')",
+    "INSERT INTO kinds VALUES ('ß', 'Eszett')",
     "INSERT INTO tags VALUES ('B', 10), ('a', 10), ('c ', 13)",
     "INSERT INTO people VALUES (1, 'a', 'Ann', '2024-01-02 03:04:05.120', '2020-01-01'),"
     " (2, 'B', 'Bob', NULL, '2024-06-01'), (3, NULL, 'Cy', NULL, NULL), (4, 'zz', 'Dee', '2024-01-01 00:00:00.000', NULL)",
@@ -240,6 +245,44 @@ def test_to_one_joins_in_batches(factory: Callable[[], Any]) -> None:
         assert ev.count_source(None) == 5
 
 
+def test_text_matches_numbers_and_collations_as_the_server_compares(factory: Callable[[], Any]) -> None:
+    """'010' = 10, ' 11' = 11, 'x' = 0, '12abc' = 12, '1e1' = 10 (text read as a number, the server's
+    '='); 's' = 'ß' under utf8mb4_general_ci (the server's collation weights, where Python's casefold
+    would say 'ss')."""
+    refs = _contract("refs", [
+        _a("refs", "PK", "N"),
+        _a("refs", "num", join={"type": "lookup-table", "target_table": "nums", "join_condition": "nums.n = refs.r",
+                               "select_column": "label"}),
+        _a("refs", "kind", join={"type": "lookup-table", "target_table": "kinds", "join_condition": "kinds.code = refs.r",
+                                "select_column": "label"}),
+    ])  # fmt: skip
+    nums = _contract("nums", [
+        _a("nums", "PK", "N", "n"),
+        _a("nums", "ref", "N", "n", join={"type": "lookup-table", "target_table": "refs", "join_condition": "refs.r = nums.n",
+                                         "select_column": "id"}),
+    ])  # fmt: skip
+    with Evaluator(factory, refs, "Tab") as ev:
+        assert {r.source_key: r.item for r in ev.iter_items(None)} == {
+            (1,): {"PK": N("1"), "num": S("ten")},
+            (2,): {"PK": N("2"), "num": S("eleven")},
+            (3,): {"PK": N("3"), "num": S("zero")},
+            (4,): {"PK": N("4"), "num": S("twelve")},
+            (5,): {"PK": N("5")},
+            (6,): {"PK": N("6"), "num": S("ten")},
+            (7,): {"PK": N("7"), "num": S("zero"), "kind": S("Eszett")},
+        }
+    with Evaluator(factory, nums, "Tab") as ev:
+        rows = {r.source_key: r for r in ev.iter_items(None)}
+    # 10 is '010' and '1e1': the first by primary key, and the evaluator says so
+    assert {k: r.item for k, r in rows.items()} == {
+        (0,): {"PK": N("0"), "ref": N("3")},
+        (10,): {"PK": N("10"), "ref": N("1")},
+        (11,): {"PK": N("11"), "ref": N("2")},
+        (12,): {"PK": N("12"), "ref": N("4")},
+    }
+    assert rows[(10,)].notes == ("to-one join to refs matched 2 rows; the first by primary key is used",)
+
+
 def test_filter_counts_chunks_lookups_and_samples(factory: Callable[[], Any]) -> None:
     c = _contract("pets", [_a("pets", "PK", "N"), _a("pets", "name", column="name")], filter="age > 2")
     with Evaluator(factory, c, "Tab") as ev:
@@ -274,6 +317,29 @@ def test_composite_keyset(factory: Callable[[], Any]) -> None:
             ]
         found = ev.items_for_source_keys(None, [(13, 1), (10, 3), (10, 2)], chunk_rows=1)
         assert [r.source_key for r in found] == [(13, 1), (10, 2)]
+        picked = [r.source_key for r in ev.sample(None, 2, seed=5)]
+        assert picked == [r.source_key for r in ev.sample(None, 2, seed=5)]
+        assert len(set(picked)) == 2 and set(picked) <= {(10, 1), (10, 2), (13, 1)}
+
+
+def test_multi_entity_calls_name_the_entity(factory: Callable[[], Any]) -> None:
+    def entity(name: str, source: str, attrs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"entity_type": name, "source_table": source, "attributes": attrs}
+
+    data = {"table": "Tab", "type": "multi-entity", "source_table": "people", "pk": "PK", "entities": [
+        entity("person", "people", [_a("people", "PK"), _a("people", "n", column="name")]),
+        entity("pet", "pets", [_a("pets", "PK", transformation={"type": "string-format", "format": "PET#{id}"}),
+                               _a("pets", "n", column="name")]),
+    ]}  # fmt: skip
+    contract, problems = parse_contract({"tables": [data]})
+    assert contract is not None and not problems.errors, problems
+    with Evaluator(factory, contract, "Tab") as ev:
+        assert ev.count_source("person") == 4 and ev.count_source("pet") == 5
+        assert ev.key_columns("pet") == ("id",)
+        [rex] = ev.items_for_source_keys("pet", [(10,)])
+        assert (rex.entity, rex.item) == ("pet", {"PK": S("PET#10"), "n": S("Rex")})
+        assert [r.entity for r in ev.sample("pet", 2, seed=1)] == ["pet", "pet"]
+        assert [r.item for r in ev.iter_items("person", 2)][3] == {"PK": S("4"), "n": S("Dee")}
 
 
 def test_keyless_table_one_pass_and_null_safe_lookup(factory: Callable[[], Any]) -> None:

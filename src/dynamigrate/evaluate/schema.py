@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -116,6 +117,16 @@ def read_table(conn: Any, name: str) -> BaseTable:
     return BaseTable(name=name, columns=cols, primary_key=pk, unique_keys=uks)
 
 
+_LEADING_NUMBER = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+
+
+def sql_number(text: str) -> Decimal:
+    """Text as the server reads it when it compares text with a number: its leading number, else 0
+    (``'010' = 10``, ``' 11' = 11``, ``'12abc' = 12``, ``'x' = 0``; the server warns, and matches)."""
+    m = _LEADING_NUMBER.match(text)
+    return Decimal(m.group(1)) if m else Decimal(0)
+
+
 def match_key(value: Any, column: Column | None, numeric: bool) -> Any:
     """A value normalised the way SQL '=' compares it, for matching rows in Python.
 
@@ -126,11 +137,13 @@ def match_key(value: Any, column: Column | None, numeric: bool) -> Any:
     if value is None:
         return None
     if numeric:
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        if isinstance(value, str):
+            return ("n", sql_number(value).normalize())
         try:
-            if isinstance(value, bytes | bytearray):
-                value = bytes(value).decode("ascii")
-            return ("n", Decimal(str(value).strip()).normalize())
-        except (InvalidOperation, UnicodeDecodeError):
+            return ("n", Decimal(str(value)).normalize())
+        except InvalidOperation:
             return ("x", value)
     if isinstance(value, str):
         text = value.rstrip(" ")
