@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -60,8 +61,17 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
 def _sample(pid: int, stop: threading.Event, peaks: dict[str, int]) -> None:
     while not stop.is_set():
+        peaks["engine_ticks"] = max(peaks.get("engine_ticks", 0), _cpu_ticks(pid))
         pids = _tree(pid)
         rss = {p: _rss_kb(p) for p in pids}
         peaks["engine"] = max(peaks.get("engine", 0), rss.get(pid, 0))
@@ -171,6 +181,7 @@ def run_once(
         str(workers),
     ]
     t0 = time.monotonic()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         cmd, env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -179,6 +190,7 @@ def run_once(
     sampler.start()
     out, err = proc.communicate()
     wall = time.monotonic() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     stop.set()
     sampler.join()
     if proc.returncode != 0:
@@ -193,6 +205,13 @@ def run_once(
         "etl_items_per_s": round(t["written"] / t["duration"]),
         "etl_phase_items_per_s": round(t["written"] / etl["duration"]) if etl.get("duration") else None,
         "wall_seconds": round(wall, 1),
+        # CPU of the whole run (engine + writer processes + start-up), and of the engine's process alone
+        "cpu_us_per_item": round(
+            (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) * 1e6 / max(1, t["written"])
+        ),
+        "engine_cpu_us_per_item": round(
+            peaks.pop("engine_ticks", 0) / os.sysconf("SC_CLK_TCK") * 1e6 / max(1, t["written"])
+        ),
         "peak_rss_mb": {k: round(v / 1024) for k, v in peaks.items()},
         "load_before": round(load, 1),
     }

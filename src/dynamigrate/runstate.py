@@ -48,6 +48,11 @@ def utcnow() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def jsonl_text(objs: list[Any]) -> str:
+    """``objs`` as JSON Lines, the format of every ``*.jsonl`` of a run directory."""
+    return "".join(json.dumps(o, ensure_ascii=False, default=str, separators=(",", ":")) + "\n" for o in objs)
+
+
 class JsonlWriter:
     """Append-only JSON Lines file, thread-safe, flushed on every write (durable against SIGKILL).
 
@@ -66,13 +71,14 @@ class JsonlWriter:
         self.write_many([obj])
 
     def write_many(self, objs: list[Any]) -> None:
-        if not objs:
+        if objs:
+            self.write_text(jsonl_text(objs))
+
+    def write_text(self, text: str) -> None:
+        """Append lines already in this file's format (:func:`jsonl_text`; a writer process's records)."""
+        if not text:
             return
-        text = redact(
-            "".join(
-                json.dumps(o, ensure_ascii=False, default=str, separators=(",", ":")) + "\n" for o in objs
-            )
-        )
+        text = redact(text)
         with self._lock:
             self._fh.write(text)
             self._fh.flush()

@@ -94,9 +94,12 @@ class _Buffer:
     def append(self, name: str, obj: Any) -> None:
         self.records.setdefault(name, []).append(obj)
 
-    def take(self) -> dict[str, list[Any]]:
+    def take(self) -> dict[str, str]:
+        """The records so far, per file as JSON Lines text (serialised here, not in the engine)."""
+        from dynamigrate.runstate import jsonl_text
+
         out, self.records = self.records, {}
-        return out
+        return {name: jsonl_text(recs) for name, recs in out.items()}
 
 
 class _QueueLogHandler(logging.Handler):

@@ -52,8 +52,9 @@ log = logging.getLogger(__name__)
 
 #: tasks queued per writer process (one being written, one being read)
 DEPTH = 2
-#: below this many source rows per process a table is loaded by one process (starting one costs ~1 s)
-MIN_ROWS_PER_WORKER = 20_000
+#: source rows each process must get, else fewer processes: starting one costs ~0.5 s of CPU (imports,
+#: clients) and its messages cost the engine some; measured in docs/etl.md "Writer processes"
+MIN_ROWS_PER_WORKER = 50_000
 #: the most writer processes the automatic choice starts
 AUTO_MAX = 8
 
@@ -303,8 +304,8 @@ class WorkersPass:
                     claim_at = (claim_at[0] + 1, 0) if last else (claim_at[0], claim_at[1] + 1)
             elif kind == "done":
                 _, wid, t, sub, outcome, records, delta, last = msg
-                for name, recs in records.items():  # durable before the checkpoint moves past them
-                    self.ctx.run.writer(name).write_many(recs)
+                for name, text in records.items():  # durable before the checkpoint moves past them
+                    self.ctx.run.writer(name).write_text(text)
                 done[(t, sub)] = (outcome, delta, last)
                 if last:
                     busy[wid].remove(t)
