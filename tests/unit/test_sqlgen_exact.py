@@ -2224,3 +2224,102 @@ def test_match_guard_of_self_references_and_or_conditions() -> None:
     cond = "customers.id = orders.customer_id OR customers.email = orders.code"
     stmt = view([{"name": "a", "source_table": "orders", **_fk(cond, "UPPER(customers.name)")}])
     assert expr(stmt, "a") == txt("UPPER(`customers`.`name`)")
+
+
+def test_conditional_join_names() -> None:
+    def cond(condition: str, else_value: Any, target: str = "customers", on: str = FK) -> dict[str, Any]:
+        return {
+            "type": "S",
+            "source_column": "customer_id",
+            "join": {
+                "type": "conditional",
+                "target_table": target,
+                "join_condition": on,
+                "select_column": "name",
+                "condition": condition,
+                "else_value": else_value,
+            },
+        }
+
+    # the target named in another case, or the source table, is no undeclared alias
+    stmt = view([{"name": "a", "source_table": "orders", **cond("customers.vip = 1", "Customers.email")}])
+    assert expr(stmt, "a") == txt(
+        "CASE WHEN `customers`.`vip` = 1 THEN `customers`.`name` ELSE `customers`.`email` END"
+    )
+    assert joins(stmt) == [
+        "LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`"
+    ]
+    stmt = view([{"name": "a", "source_table": "orders", **cond("orders.status = 'x'", "orders.code")}])
+    assert expr(stmt, "a") == txt(
+        "CASE WHEN `orders`.`status` = 'x' THEN `customers`.`name` ELSE `orders`.`code` END"
+    )
+    assert joins(stmt) == [
+        "LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`"
+    ]
+    # an undeclared alias in else_value names the join's row in the condition too
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "source_table": "orders",
+                **cond("x.vip = 1", "x.email", on="customers.id = orders.parent_id"),
+            }
+        ]
+    )
+    assert expr(stmt, "a") == txt("CASE WHEN `x`.`vip` = 1 THEN `x`.`name` ELSE `x`.`email` END")
+    # over the source table itself: the condition reads the current row, the select the joined one
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "source_table": "orders",
+                **cond("orders.status = 'x'", "'none'", "orders", "orders.id = orders.parent_id"),
+            }
+        ]
+    )
+    assert expr(stmt, "a") == txt("CASE WHEN `orders`.`status` = 'x' THEN `orders_2`.`name` ELSE 'none' END")
+    assert (
+        "T_x (tables[0].attributes[1].join.condition): 'orders.status = 'x'' read over the current row (orders)"
+        in (stmt.interpretations)
+    )
+
+
+def test_self_join_select_reads_both_rows_and_bool_null_value() -> None:
+    j = {"type": "self-join", "join_alias": "p", "join_condition": "p.id = orders.parent_id"}
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "type": "S",
+                "source_table": "orders",
+                "source_column": "parent_id",
+                "join": {**j, "select_column": "CONCAT(p.code, orders.code)"},
+            },
+            {
+                "name": "b",
+                "type": "BOOL",
+                "source_table": "orders",
+                "source_column": "parent_id",
+                "join": {**j, "select_column": "p.paid", "null_value": True},
+            },
+        ]
+    )
+    assert expr(stmt, "a") == txt(
+        "CASE WHEN `p`.`id` IS NULL THEN NULL ELSE CONCAT(`p`.`code`, `orders`.`code`) END"
+    )
+    assert expr(stmt, "b") == "CASE WHEN `p`.`id` IS NULL THEN 1 ELSE `p`.`paid` END"
+
+
+def test_join_alias_only_counts_for_self_joins() -> None:
+    attr = _j(
+        type="foreign-key",
+        target_table="customers",
+        join_condition=FK,
+        select_column="customers.name",
+        join_alias="zz",
+    )
+    stmt = direct([attr])
+    assert expr(stmt, "v") == txt("`customers`.`name`")
+    assert joins(stmt) == [
+        "LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`"
+    ]
