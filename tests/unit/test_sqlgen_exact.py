@@ -30,6 +30,7 @@ from dynamigrate.errors import ContractError, DynamigrateError, SqlGenError
 from dynamigrate.source.schema import ColumnInfo, SchemaInfo, TableInfo
 from dynamigrate.sqlgen import generate_views
 from dynamigrate.sqlgen.generate import (
+    _is_text_cast,
     date_format_spec,
     generate_statements,
     generate_table_view,
@@ -1799,12 +1800,6 @@ def test_generate_statements_selection_and_callback() -> None:
     assert generate_statements(c, [], "mysql") and len(generate_statements(c, (), "mysql")) == 2
 
 
-def test_known_tables_make_unqualified_names_of_joined_tables_checked() -> None:
-    # a table mentioned by another table of the contract is a known name: no note, same SQL
-    stmt = view([{"name": "a", "source_table": "orders", **_fk("customers.id = orders.customer_id")}])
-    assert stmt.sql.count("LEFT JOIN") == 1
-
-
 # -- every fragment position: its name and JSON path in errors -----------------------------------------------
 
 FK = "customers.id = orders.customer_id"
@@ -2322,4 +2317,152 @@ def test_join_alias_only_counts_for_self_joins() -> None:
     assert expr(stmt, "v") == txt("`customers`.`name`")
     assert joins(stmt) == [
         "LEFT JOIN `customers` AS `customers` ON `customers`.`id` = `orders`.`customer_id`"
+    ]
+
+
+def test_aliases_of_odd_long_and_reserved_table_names() -> None:
+    long = "t" * 64
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "source_table": "orders",
+                **_fk("_dm_legacy.id = orders.customer_id", "_dm_legacy.name", "_dm_legacy"),
+            },
+            {
+                "name": "b",
+                "source_table": "orders",
+                **_fk(f"{long}.id = orders.customer_id", f"UPPER({long}.name)", long),
+            },
+            {
+                "name": "c",
+                "source_table": "orders",
+                **_fk(f"{long}.id = orders.parent_id", f"{long}.name", long),
+            },
+            {
+                "name": "d",
+                "source_table": "orders",
+                **_fk("`order items`.id = orders.id", "`order items`.sku", "order items"),
+            },
+        ]
+    )
+    # a _dm_ name is the generator's own (_dm_arr...): prefixed; 60 characters leave room for a suffix
+    assert joins(stmt) == [
+        "LEFT JOIN `_dm_legacy` AS `t_dm_legacy` ON `t_dm_legacy`.`id` = `orders`.`customer_id`",
+        f"LEFT JOIN `{long}` AS `{'t' * 60}` ON `{'t' * 60}`.`id` = `orders`.`customer_id`",
+        f"LEFT JOIN `{long}` AS `{'t' * 60}_2` ON `{'t' * 60}_2`.`id` = `orders`.`parent_id`",
+        "LEFT JOIN `order items` AS `order_items` ON `order_items`.`id` = `orders`.`id`",
+    ]
+    assert expr(stmt, "a") == txt("`t_dm_legacy`.`name`")
+    assert expr(stmt, "d") == txt("`order_items`.`sku`")
+
+
+def test_attribute_source_table_and_null_type() -> None:
+    # a joined attribute may name the joined table as its source_table
+    stmt = view(
+        [
+            {"name": "a", "source_table": "customers", **_fk(FK)},
+            {"name": "n", "type": "NULL", "source_table": "orders", "source_column": "gone"},
+        ]
+    )
+    assert expr(stmt, "a") == txt("`customers`.`name`")
+    assert expr(stmt, "n") == "`orders`.`gone`"
+    e = error([{"name": "t", "source_table": "customers", **_tr({"type": "static", "value": "x"})}])
+    assert e.message == (
+        "attribute 't' takes its value from customers, but the entity reads orders and the attribute has no join"
+    )
+
+
+def test_rowid_with_a_schema_that_lacks_the_table_and_an_upper_case_id() -> None:
+    stmt = view([], SchemaInfo(database="db", tables={}, version="8.0.36"))
+    assert stmt.sql.endswith("  NULL AS `_dm_rowid`\nFROM `orders`")
+    assert stmt.interpretations == []
+    stmt = view([], pk_column="ID")
+    assert stmt.sql.endswith("  `orders`.`id` AS `_dm_rowid`\nFROM `orders`")
+    assert stmt.interpretations == ["T_x (tables[0]): _dm_rowid assumed to be orders.id (no schema given)"]
+    # a table the schema lists without columns is not checked
+    empty = SchemaInfo(
+        database="db",
+        tables={"orders": TableInfo(name="orders", columns={}, primary_key=())},
+        version="8.0.36",
+    )
+    stmt = view([{"name": "a", "type": "S", "source_table": "orders", "source_column": "anything"}], empty)
+    assert expr(stmt, "a") == txt("`orders`.`anything`")
+
+
+def test_keyless_entity_in_a_union_has_null_key_columns() -> None:
+    schema = SchemaInfo(
+        database="db",
+        tables={**SCHEMA.tables, "logs": tbl("logs", (), ("id", "int"), ("msg", "varchar"))},
+        version="10.11.6-MariaDB",
+    )
+    data = {
+        "tables": [
+            {
+                "table": "Mixed",
+                "type": "multi-entity",
+                "pk": "PK",
+                "entities": [
+                    {
+                        "entity_type": "LOG",
+                        "source_table": "logs",
+                        "attributes": [
+                            {"name": "PK", "type": "S", "source_table": "logs", "source_column": "msg"}
+                        ],
+                    },
+                    {
+                        "entity_type": "ORDER",
+                        "source_table": "orders",
+                        "attributes": [
+                            {"name": "PK", "type": "S", "source_table": "orders", "source_column": "id"}
+                        ],
+                    },
+                ],
+            }
+        ]
+    }
+    c, problems = parse_contract(data)
+    assert c is not None and not problems.errors, problems
+    (stmt,) = generate_views(c, schema=schema).statements
+    first, second = stmt.sql.split("\nUNION ALL\n")
+    assert first.endswith("  NULL AS `_dm_rowid`,\n  NULL AS `_dm_k1`\nFROM `logs`")
+    assert second.endswith("  `orders`.`id` AS `_dm_rowid`,\n  `orders`.`id` AS `_dm_k1`\nFROM `orders`")
+
+
+@pytest.mark.parametrize(
+    ("sql", "single"),
+    [
+        (f"CAST(x AS {T})", True),
+        (f"CAST(CONCAT(a, ')') AS {T})", True),
+        (f"CAST(`a)` AS {T})", True),
+        (f'CAST("(" AS {T})', True),
+        (f"CAST(a AS {T}), CAST(b AS {T})", False),
+        (f"CAST(a AS {T}) ", False),
+        (f"CONVERT(a AS {T})", False),
+        ("CAST(a AS CHAR)", False),
+    ],
+)
+def test_is_text_cast(sql: str, single: bool) -> None:
+    assert _is_text_cast(sql, f"CAST( AS {T})") is single
+
+
+def test_identical_calculations_and_chains_are_noted() -> None:
+    agg = _agg("COUNT", "*")
+    steps = [{"target_table": "customers", "join_condition": FK, "select_column": "customers.name"}]
+    chain = {"type": "S", "source_column": "customer_id", "join": {"type": "chain", "joins": steps}}
+    stmt = view(
+        [
+            {"name": "a", "source_table": "orders", **agg},
+            {"name": "b", "source_table": "orders", **agg},
+            {"name": "c", "source_table": "orders", **chain},
+            {"name": "d", "source_table": "orders", **chain},
+            {"name": "e", "source_table": "orders", **_tr({"type": "static", "value": "x"})},
+            {"name": "f", "source_table": "orders", **_tr({"type": "static", "value": "x"})},
+        ]
+    )
+    assert [i for i in stmt.interpretations if "computed identically" in i] == [
+        "T_x (tables[0].attributes[2]): attributes 'a' and 'b' are computed identically (calculation:aggregate); "
+        "generated as written (not corrected), but check the contract",
+        "T_x (tables[0].attributes[4]): attributes 'c' and 'd' are computed identically (join:chain); "
+        "generated as written (not corrected), but check the contract",
     ]

@@ -268,23 +268,6 @@ def _check_names(table: Table) -> None:
             seen[low] = attr.name
 
 
-def _table_names(contract: Contract | None, schema: SchemaInfo | None) -> frozenset[str]:
-    names: set[str] = set()
-    if schema is not None:
-        names |= {t.lower() for t in schema.tables}
-    for table in contract.tables if contract is not None else ():
-        for entity in table.entities:
-            names.add(entity.source_table.lower())
-            for attr in entity.attributes:
-                for spec in (attr.join, attr.calculation):
-                    target = getattr(spec, "target_table", None)
-                    if target:
-                        names.add(target.lower())
-                if attr.join is not None:
-                    names |= {step.target_table.lower() for step in attr.join.joins}
-    return frozenset(names)
-
-
 _PLAIN_VIEW_NAME = re.compile(r"ddb_[a-z0-9_]+_view")
 
 
@@ -300,11 +283,8 @@ def generate_table_view(
     dialect: str | MySQL8Dialect = "mysql",
     schema: SchemaInfo | None = None,
     check: bool | str = True,
-    known_tables: frozenset[str] | None = None,
 ) -> ViewStatement:
     """The CREATE OR REPLACE VIEW statement of one DynamoDB table."""
-    if known_tables is None:
-        known_tables = _table_names(Contract(tables=(table,)), schema)
     d = get_dialect(dialect)
     _check_names(table)
     notes: list[str] = []
@@ -313,7 +293,7 @@ def generate_table_view(
     selects = []
     for entity in table.entities:
         _observe_duplicates(table, entity, notes)
-        builder = _EntityBuilder(table, entity, d, schema, notes, known_tables)
+        builder = _EntityBuilder(table, entity, d, schema, notes)
         selects.append(builder.select(columns, keys))
     body = "\nUNION ALL\n".join(selects)
     sql = f"CREATE OR REPLACE VIEW {view_identifier(table.view_name, d.quote)} AS\n{body}"
@@ -341,9 +321,8 @@ def generate_statements(
     on_statement: Callable[[ViewStatement], None] | None = None,
 ) -> list[ViewStatement]:
     out = []
-    known = _table_names(contract, schema)
     for table in contract.select(list(tables) if tables else None):
-        stmt = generate_table_view(table, dialect, schema, check, known)
+        stmt = generate_table_view(table, dialect, schema, check)
         if on_statement is not None:
             on_statement(stmt)
         out.append(stmt)

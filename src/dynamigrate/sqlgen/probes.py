@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from dynamigrate.contract.model import ROWID_COLUMN, Contract, Table
 from dynamigrate.source.schema import SchemaInfo
 from dynamigrate.sqlgen.dialects import MySQL8Dialect, get_dialect
-from dynamigrate.sqlgen.generate import Probe, _EntityBuilder, _table_names
+from dynamigrate.sqlgen.generate import Probe, _EntityBuilder
 
 #: the 0/1 column of probe ``i`` in a probe query
 PROBE_COLUMN = "_dm_probe_{}"
@@ -42,10 +42,9 @@ def entity_probes(
 ) -> list[EntityProbe]:
     """The probe query of every entity of ``table`` that computes something worth counting."""
     d = get_dialect(dialect)
-    known = _table_names(contract, schema)
     out: list[EntityProbe] = []
     for entity in table.entities:
-        builder = _EntityBuilder(table, entity, d, schema, [], known)
+        builder = _EntityBuilder(table, entity, d, schema, [])
         builder.select(table.attribute_names)
         if not builder.probes:
             continue

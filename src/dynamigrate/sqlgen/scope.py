@@ -87,10 +87,8 @@ class _Scope:
         dialect: MySQL8Dialect,
         schema: SchemaInfo | None,
         notes: list[str],
-        known_tables: frozenset[str] = frozenset(),
     ):
         self.table = table
-        self.known_tables = known_tables
         self.entity = entity
         self.d = dialect
         self.schema = schema
@@ -144,6 +142,10 @@ class _Scope:
 
     def allocate_alias(self, preferred: str) -> str:
         base = re.sub(r"[^A-Za-z0-9_$]", "_", preferred)[: MAX_IDENTIFIER - 4] or "j"
+        if base.lower().startswith(
+            HELPER_PREFIX
+        ):  # the generator's own aliases (_dm_arr...): never one of them
+            base = "t" + base[: MAX_IDENTIFIER - 5]
         name = base
         n = 2
         while name.lower() in self.alias_tables or name.lower().startswith(HELPER_PREFIX):
