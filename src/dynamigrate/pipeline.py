@@ -454,8 +454,13 @@ def migrate(
             schema=schema,
             database=database,
         )
-        _phase_etl(ctx, tables, engine_name, summary, phases)
-        _phase_validate_and_report(ctx, tables, summary, phases, options)
+        validation = _LiveValidation(ctx, options)
+        try:
+            _phase_etl(ctx, tables, engine_name, summary, phases, validation.table_loaded)
+        except BaseException:
+            validation.cancel()
+            raise
+        _phase_validate_and_report(ctx, tables, summary, phases, options, validation)
         tables_ok = all(t.status == "done" for t in summary.tables)
         summary.status = "ok" if tables_ok and not summary.errors else "failed"
     except KeyboardInterrupt:
@@ -752,11 +757,13 @@ def _phase_etl(
 
 
 class _LiveValidation:
-    """The validation after ``migrate``, table by table as each load ends (validate/session.py): a
-    table is validated while the next one loads, so only the last table's validation is added to the
-    run's time. A table that did not load is not handed over (validation is then skipped anyway)."""
+    """The validation after ``migrate``, begun table by table as each load ends (validate/session.py):
+    the source side of a table (base-table counts, the load's key record, the sampled rows computed by
+    the evaluator) runs while the next table loads; the DynamoDB side (one key scan, the sampled
+    items) after the whole load, because DynamoDB Local serves a scan and a load one after the other.
+    A table that did not load is not handed over (validation is then skipped anyway)."""
 
-    def __init__(self, ctx: EtlContext, options: MigrateOptions):
+    def __init__(self, ctx: EtlContext, options: MigrateOptions, *, live: bool = True):
         self.session: Any = None
         self.error: DynamigrateError | None = None
         self.during_load = 0  # tables whose validation had finished when the load ended
@@ -765,7 +772,7 @@ class _LiveValidation:
         from dynamigrate.validate.session import ValidationSession
 
         try:
-            self.session = ValidationSession(ctx.config, ctx.contract, ctx.run, live=True)
+            self.session = ValidationSession(ctx.config, ctx.contract, ctx.run, live=live)
         except DynamigrateError as exc:
             self.error = exc  # reported as "not validated" after the load
 
@@ -794,7 +801,7 @@ def _phase_validate_and_report(
     from dynamigrate.report import write_reports
 
     if validation is None:  # nothing validated during the load: every table now
-        validation = _LiveValidation(ctx, options)
+        validation = _LiveValidation(ctx, options, live=False)
         for table, result in zip(tables, summary.tables, strict=False):
             validation.table_loaded(table, result)
     else:
@@ -817,8 +824,8 @@ def _phase_validate_and_report(
         else:
             summary.validation = result
             overlap = (
-                f"; {validation.during_load} of {session.submitted} table(s) validated during the load, "
-                f"{session.busy_seconds:.1f} s of validation in all"
+                f"; source side of {validation.during_load} of {session.submitted} table(s) checked "
+                f"during the load, {session.busy_seconds:.1f} s of validation in all"
                 if validation.during_load
                 else ""
             )

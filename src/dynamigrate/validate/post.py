@@ -39,7 +39,7 @@ from dynamigrate.runstate import JsonlWriter, RunDir, read_jsonl, safe_name
 from dynamigrate.validate.basecount import count_entities
 from dynamigrate.validate.compare import json_safe, json_text_attributes, key_string
 from dynamigrate.validate.dynamo import BATCH_GET_MAX, DynamoSide, translate_aws
-from dynamigrate.validate.expected import ExpectedFactory, ExpectedItems, allocate
+from dynamigrate.validate.expected import ExpectedFactory, ExpectedItems, ExpectedRow, allocate
 from dynamigrate.validate.gsi import Sampled, check_gsis
 from dynamigrate.validate.keyset import KeySetStore
 from dynamigrate.validate.results import (
@@ -223,6 +223,14 @@ class TableValidator:
         if version and version not in table.attribute_names:
             ignore.add(version)
         self.ignore = frozenset(a for a in ignore if a)
+        # what prepare() left for run(): the key set with the load's record, the evaluated sample
+        self._prepared = False
+        self._prep_error: Exception | None = None
+        self._prep_seconds = 0.0
+        self._store: KeySetStore | None = None
+        self._recorded: bool | None = None
+        self._sample_rows: list[tuple[ExpectedRow, str]] = []
+        self._values_exc: EvaluationUnsupported | None = None
         self.result = TableValidation(
             table=table.name,
             ddb_table=ddb_table,
@@ -232,23 +240,63 @@ class TableValidator:
         )
 
     # -- orchestration --------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """The source side of a sample validation, without one DynamoDB request: counts from the base
+        tables, the load's key record into the key set, the sampled rows computed by the evaluator.
+        ``migrate`` runs it while the next table loads (DynamoDB Local serves a scan and a load one
+        after the other: a key scan beside a load slows the load 10-40x); :meth:`run` does the rest.
+        Other modes: nothing (``run`` does everything)."""
+        if self.mode != "sample" or self._prepared:
+            return
+        self._prepared = True
+        t0 = time.monotonic()
+        expected: ExpectedItems | None = None
+        try:
+            self._base_counts()
+            self._load_figures()
+            if self.keysets:
+                self._store = KeySetStore(self._work_path(".keys.sqlite"))
+                self._recorded = self._recorded_keys(self._store)
+            try:
+                expected = self.expected_factory(self.cfg, self.contract, self.table, self.database)
+                self._sample_rows = self._sample_source(expected)
+            except EvaluationUnsupported as exc:
+                self._values_exc = exc
+        except Exception as exc:  # reported by run(), like any failure of the table
+            self._prep_error = exc
+        finally:
+            if expected is not None:
+                expected.close()
+            self._prep_seconds = time.monotonic() - t0
+
+    def discard(self) -> None:
+        """Drop what :meth:`prepare` kept (a validation cancelled before :meth:`run`)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self.dyn.close()
+
     def run(self) -> TableValidation:
         t0 = time.monotonic()
         r = self.result
-        store: KeySetStore | None = None
+        self.prepare()
+        store: KeySetStore | None = self._store
         diff_writer: JsonlWriter | None = None
         expected: ExpectedItems | None = None
         try:
+            if self._prep_error is not None:
+                raise self._prep_error
             described = self.dyn.describe()
-            self._base_counts()
-            self._load_figures()
+            if not self._prepared:
+                self._base_counts()
+                self._load_figures()
             if self.run_dir is not None and self.mode != "counts":
                 path = self._work_path(".differences.jsonl")
                 path.unlink(missing_ok=True)  # the last validation's differences only
                 diff_writer = JsonlWriter(path)
             if self.mode == "counts" or not self.keysets:
                 r.ddb_count = self.dyn.count_scan(r.expected or None)
-            else:
+            elif store is None:
                 store = KeySetStore(self._work_path(".keys.sqlite"))
             comparer = ValueComparer(
                 self.dyn,
@@ -266,11 +314,13 @@ class TableValidator:
                 self._load_keys(store)
             if self.mode != "counts":
                 try:
-                    expected = self.expected_factory(self.cfg, self.contract, self.table, self.database)
+                    if self._values_exc is not None:
+                        raise self._values_exc
                     if self.mode == "full":
+                        expected = self.expected_factory(self.cfg, self.contract, self.table, self.database)
                         gsi_rows = self._full(expected, comparer, store)
                     else:
-                        gsi_rows = self._sampled(expected, comparer)
+                        gsi_rows = self._sampled(comparer)
                 except EvaluationUnsupported as exc:
                     store = self._values_not_validated(exc, store)
                 self._judge_views(comparer)
@@ -292,7 +342,7 @@ class TableValidator:
                 expected.close()
             self.dyn.close()
         self._verdict()
-        r.seconds = round(time.monotonic() - t0, 3)
+        r.seconds = round(time.monotonic() - t0 + self._prep_seconds, 3)
         return r
 
     def _not_validated(self, exc: BaseException) -> None:
@@ -515,7 +565,10 @@ class TableValidator:
     # -- sample ---------------------------------------------------------------------------------
     def _load_keys(self, store: KeySetStore | None) -> None:
         """The load's recorded keys against one key scan (a COUNT scan when there is no record)."""
-        if store is not None and self._recorded_keys(store):
+        recorded = self._recorded if self._recorded is not None and store is self._store else None
+        if recorded is None and store is not None:
+            recorded = self._recorded_keys(store)
+        if store is not None and recorded:
             self._scan_into(store)
             self._key_figures(store, from_load=True)
             self._load_duplicates()
@@ -560,18 +613,25 @@ class TableValidator:
         self._load_keys(store)
         return store
 
-    def _sampled(self, expected: ExpectedItems, comparer: ValueComparer) -> list[Sampled]:
-        """N random source rows, computed by the evaluator, compared with DynamoDB."""
-        r = self.result
-        sizes = {e.entity_type: r.entities[e.entity_type].source_rows for e in self.table.entities}
+    def _sample_source(self, expected: ExpectedItems) -> list[tuple[ExpectedRow, str]]:
+        """N random source rows of the table, computed by the evaluator (entities in proportion)."""
+        sizes = {e.entity_type: self.result.entities[e.entity_type].source_rows for e in self.table.entities}
         quota = allocate(sizes, self.sample, self.rng)
-        rows: list[Sampled] = []
         seed = self.rng.randrange(2**31)
-        for entity in self.table.entities:
-            for row in expected.sample(entity, quota.get(entity.entity_type, 0), seed):
-                r.sampled += 1
-                if row.item is not None and row.rejection is None:
-                    rows.append((row.key(self.table.key_names), row.item, entity.entity_type))
+        return [
+            (row, entity.entity_type)
+            for entity in self.table.entities
+            for row in expected.sample(entity, quota.get(entity.entity_type, 0), seed)
+        ]
+
+    def _sampled(self, comparer: ValueComparer) -> list[Sampled]:
+        """The sampled rows (:meth:`_sample_source`, run by :meth:`prepare`) compared with DynamoDB."""
+        r = self.result
+        rows: list[Sampled] = []
+        for row, entity_type in self._sample_rows:
+            r.sampled += 1
+            if row.item is not None and row.rejection is None:
+                rows.append((row.key(self.table.key_names), row.item, entity_type))
         batches = [rows[i : i + BATCH_GET_MAX] for i in range(0, len(rows), BATCH_GET_MAX)]
         with cf.ThreadPoolExecutor(min(self.workers, max(1, len(batches)))) as pool:
             for f in [pool.submit(comparer.compare, b) for b in batches]:

@@ -16,8 +16,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynamigrate.config import Config
 from dynamigrate.contract.model import Contract, Table
@@ -27,7 +27,11 @@ from dynamigrate.validate.cpu import METER
 from dynamigrate.validate.expected import ExpectedFactory, open_expected
 from dynamigrate.validate.results import TableValidation, ValidationReport
 
+if TYPE_CHECKING:
+    from dynamigrate.validate.post import TableValidator
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODES = ("counts", "sample", "full")
 DEFAULT_SAMPLE = 1000
@@ -99,23 +103,27 @@ class ValidationSession:
         self._t0 = time.monotonic()
         self._rejected: dict[str, dict[str, dict[str, int]]] | None = None
         self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="validate")
-        self._futures: list[cf.Future[TableValidation]] = []
+        self._futures: list[cf.Future[TableValidator | TableValidation]] = []
         self._lock = threading.Lock()
         #: seconds spent validating (the sum over tables), whether or not a load ran meanwhile
         self.busy_seconds = 0.0
 
     def submit(self, table: Table) -> None:
-        """Validate ``table`` after the tables handed over before it."""
+        """Validate ``table`` after the tables handed over before it (live: its source side now, the
+        DynamoDB side in :meth:`finish`, once no load runs)."""
         if not self._futures and self.run is not None:
             self.run.event("phase", phase="validate", status="started", mode=self.mode, table=table.name)
-        self._futures.append(self._pool.submit(self._validate, table))
+        # one generator per table, drawn in hand-over order: the same sample whatever the schedule
+        rng = random.Random(self.rng.randrange(2**63))
+        job = self._prepare if self.live else self._validate
+        self._futures.append(self._pool.submit(job, table, rng))
 
     @property
     def submitted(self) -> int:
         return len(self._futures)
 
     def pending(self) -> int:
-        """Tables handed over whose validation has not finished yet."""
+        """Tables handed over whose work in the background has not finished yet."""
         return sum(1 for f in self._futures if not f.done())
 
     def _run_rejected(self, table: Table) -> dict[str, dict[str, int]]:
@@ -125,16 +133,10 @@ class ValidationSession:
             self._rejected = run_rejected_counts(self.run)
         return self._rejected.get(table.name, {})
 
-    def _validate(self, table: Table) -> TableValidation:
-
-        with METER.measured():
-            return self._validate_measured(table)
-
-    def _validate_measured(self, table: Table) -> TableValidation:
+    def _validator(self, table: Table, rng: random.Random) -> TableValidator:
         from dynamigrate.validate.post import TableValidator
 
-        t0 = time.monotonic()
-        v = TableValidator(
+        return TableValidator(
             self.cfg,
             self.contract,
             table,
@@ -144,26 +146,50 @@ class ValidationSession:
             sample=self.sample or 0,
             ddb_table=self.table_names.get(table.name, table.name),
             database=self.database,
-            rng=self.rng,
+            rng=rng,
             run_rejected=self._run_rejected(table),
             expected_factory=self.expected_factory,
             **self.options,
         )
-        tv = v.run()
-        with self._lock:
-            self.busy_seconds += time.monotonic() - t0
-        log.info("validated %s: %s (%s)", table.name, tv.status, tv.basis)
+
+    def _timed(self, fn: Callable[[], T]) -> T:
+        t0 = time.monotonic()
+        try:
+            with METER.measured():
+                return fn()
+        finally:
+            with self._lock:
+                self.busy_seconds += time.monotonic() - t0
+
+    def _prepare(self, table: Table, rng: random.Random) -> TableValidator | TableValidation:
+        v = self._validator(table, rng)
+        self._timed(v.prepare)
+        return v
+
+    def _validate(self, table: Table, rng: random.Random) -> TableValidator | TableValidation:
+        return self._complete(self._validator(table, rng))
+
+    def _complete(self, v: TableValidator) -> TableValidation:
+        tv = self._timed(v.run)
+        log.info("validated %s: %s (%s)", v.table.name, tv.status, tv.basis)
         return tv
 
     def cancel(self) -> None:
         """Validate no further table (the one under way finishes); nothing is written."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for f in self._futures:  # prepared tables hold a key set on disk
+            if f.done() and not f.cancelled() and f.exception() is None:
+                v = f.result()
+                if not isinstance(v, TableValidation):
+                    v.discard()
 
     def finish(self) -> ValidationReport:
         """Wait for every table handed over; the report, also written to ``validation.json``."""
         report = self.report
         try:
-            report.tables = [f.result() for f in self._futures]
+            done = [f.result() for f in self._futures]
+            # live: the DynamoDB side of each prepared table, one after the other, now the load is over
+            report.tables = [x if isinstance(x, TableValidation) else self._complete(x) for x in done]
         finally:
             self._pool.shutdown(wait=True)
         report.finished_at = utcnow()
