@@ -436,7 +436,7 @@ def migrate(
         conn, schema = _phase_contract(cfg, contract, tables, database, phases, options.accept)
         _phase_regions(cfg, tables, engine_name, phases)
         _phase_views(cfg, contract, tables, schema, options, phases, run, database)
-        _phase_preflight(conn, contract, tables, options, phases, run, database)
+        _phase_preflight(conn, contract, tables, options, phases, run, database, cfg)
         factory = client_factory or _client_factory(cfg, etl_options)
         _phase_tables(cfg, tables, factory, phases, run)
         if not run.file("binlog_start.json").exists():  # where `replicate` starts (issue 15)
@@ -687,7 +687,9 @@ def _phase_preflight(
     phases: _Phases,
     run: RunDir,
     database: str,
+    cfg: Config | None = None,
 ) -> None:
+    """``cfg``: preflight may open connections of its own to check tables side by side."""
     if options.skip_preflight:
         phases.record("preflight", "skipped", "--skip-preflight")
         return
@@ -697,7 +699,14 @@ def _phase_preflight(
     from dynamigrate.validate.preflight import run_preflight
 
     t0 = time.monotonic()
-    report = run_preflight(conn, database, contract, [t.name for t in tables], options.accept)
+    opener = None
+    if cfg is not None:
+        from dynamigrate.source.connect import connect
+
+        def opener() -> Any:
+            return connect(cfg.mysql, database)
+
+    report = run_preflight(conn, database, contract, [t.name for t in tables], options.accept, connect=opener)
     report.write(run.file("preflight.json"))
     if report.failed(options.accept):
         phases.record("preflight", "failed", "see preflight.json", t0)

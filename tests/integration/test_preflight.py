@@ -595,3 +595,57 @@ def test_preflight_on_workshop_views(shop_db_copy: str, mysql_settings: Any) -> 
     for stats in report.tables:
         for entity, counts in stats.entities.items():
             assert counts["view_rows"] == counts["source_rows"], (stats.table, entity)
+
+
+def test_side_by_side_connections_give_the_same_report(db: tuple[Any, str], mysql_settings: Any) -> None:
+    """run_preflight(connect=...) checks tables and passes on several connections: the same findings
+    in the same order, the same figures, as one connection; an unreadable view, a missing view and a
+    missing key column each stop their own table only."""
+    from dynamigrate.source.connect import connect
+
+    conn, database = db
+    rows = [clean_row(i) for i in range(1, 30)]
+    rows += [clean_row(30, email="user1@example.com"), clean_row(31, email=None, prefs="[1]")]
+    rows += [clean_row(32, score="x1", active="maybe", tags='{"a": 1}')]
+    people(conn, rows)
+    sql(
+        conn,
+        "CREATE TABLE pets (id INT PRIMARY KEY, name VARCHAR(50), gone VARCHAR(5))",
+        "INSERT INTO pets VALUES (1, 'rex', 'x'), (2, 'rex', 'y'), (3, NULL, NULL)",
+        "CREATE VIEW ddb_pets_view AS SELECT name AS PK, gone AS g, 'pets' AS _dm_entity, id AS _dm_rowid FROM pets",
+        "ALTER TABLE pets DROP COLUMN gone",
+        "CREATE TABLE toys (id INT PRIMARY KEY, name VARCHAR(50))",
+        "INSERT INTO toys VALUES (1, 'ball'), (2, 'ball')",
+        "CREATE VIEW ddb_toys_view AS SELECT id AS other, 'toys' AS _dm_entity, id AS _dm_rowid FROM toys",
+    )
+    c, problems = parse_contract(
+        [
+            {"table": "People", "type": "single-entity", "source_table": "people", "pk": "PK",
+             "attributes": PEOPLE_ATTRS},
+            {"table": "Pets", "type": "single-entity", "source_table": "pets", "pk": "PK",
+             "attributes": [a("PK", "S", "name"), a("g", "S", "gone")]},
+            {"table": "Ghost", "type": "single-entity", "source_table": "pets", "pk": "PK",
+             "attributes": [a("PK", "S", "name")]},
+            {"table": "Toys", "type": "single-entity", "source_table": "toys", "pk": "PK",
+             "attributes": [a("PK", "S", "name")]},
+        ]
+    )  # fmt: skip
+    assert c is not None and not problems.errors
+    one = run_preflight(conn, database, c)
+    opened = []
+
+    def opener() -> Any:
+        opened.append(connect(mysql_settings, database))
+        return opened[-1]
+
+    many = run_preflight(conn, database, c, connect=opener, parallel=3)
+    assert len(opened) >= 2  # really side by side
+    assert [f.to_dict() for f in many.findings] == [f.to_dict() for f in one.findings]
+    strip = [{**t.to_dict(), "seconds": sorted(t.seconds)} for t in one.tables]
+    assert [{**t.to_dict(), "seconds": sorted(t.seconds)} for t in many.tables] == strip
+    checks = [(f.table, f.check) for f in one.findings]
+    assert ("People", "duplicate_key") in checks and ("People", "key_missing") in checks
+    assert ("People", "invalid_json") in checks and ("Pets", "view_unreadable") in checks
+    assert ("Ghost", "view_missing") in checks and ("Toys", "view_columns") in checks
+    assert not any(t == "Pets" and ch == "duplicate_key" for t, ch in checks)
+    assert all(o.open is False for o in opened)  # every connection preflight opened is closed

@@ -66,7 +66,9 @@ def run_preflight_command(args: argparse.Namespace) -> int:
     tables = split_names(args.tables) or list(cfg.migration.tables) or None
     conn = connect(cfg.mysql)
     try:
-        report = run_preflight(conn, database, contract, tables=tables, accept=accept)
+        report = run_preflight(
+            conn, database, contract, tables=tables, accept=accept, connect=lambda: connect(cfg.mysql)
+        )
     finally:
         conn.close()
     print(report.render_text())

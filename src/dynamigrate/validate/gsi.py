@@ -4,12 +4,16 @@ item's. Items with absent/empty index keys are expected *not* to be indexed (spa
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 from typing import Any
 
 from dynamigrate.contract.model import Table
 from dynamigrate.validate.compare import canonical_value, json_safe, key_string, projected_names
 from dynamigrate.validate.dynamo import DynamoSide
 from dynamigrate.validate.results import GsiProblem, GsiResult, TableValidation
+
+#: GSI queries in flight per index
+QUERY_THREADS = 8
 
 #: (low-level key, expected low-level item, entity) of one sampled item
 Sampled = tuple[dict[str, Any], dict[str, Any], str]
@@ -38,6 +42,7 @@ def check_gsis(
         projection = desc.get("Projection") or {"ProjectionType": "ALL"}
         res = GsiResult(gsi.index_name, projection.get("ProjectionType", "ALL"))
         r.gsis.append(res)
+        checks: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
         for key, item, _entity in rows:
             table_item = table_items.get(key_string(key))
             if table_item is None:
@@ -45,9 +50,13 @@ def check_gsis(
             if any(item.get(k) is None for k in index_keys):
                 res.not_indexed += 1
                 continue
+            checks.append((key, {k: item[k] for k in index_keys}, table_item))
+        # one Query per sampled item, QUERY_THREADS at a time (a miss waits and asks again)
+        with cf.ThreadPoolExecutor(max(1, min(QUERY_THREADS, len(checks)))) as pool:
+            name = gsi.index_name
+            entries = list(pool.map(lambda c, name=name: dyn.query_index(name, c[1], c[0]), checks))
+        for (key, ikey, table_item), entry in zip(checks, entries, strict=True):
             res.checked += 1
-            ikey = {k: item[k] for k in index_keys}
-            entry = dyn.query_index(gsi.index_name, ikey, key)
             if entry is None:
                 res.missing += 1
                 if len(r.gsi_problems) < max_listed:

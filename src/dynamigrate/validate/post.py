@@ -225,6 +225,7 @@ class TableValidator:
         self.ignore = frozenset(a for a in ignore if a)
         # what prepare() left for run(): the key set with the load's record, the evaluated sample
         self._prepared = False
+        self._described: dict[str, Any] | None = None
         self._prep_error: Exception | None = None
         self._prep_seconds = 0.0
         self._store: KeySetStore | None = None
@@ -252,6 +253,7 @@ class TableValidator:
         t0 = time.monotonic()
         expected: ExpectedItems | None = None
         try:
+            self._described = self.dyn.describe()  # one control-plane call: the table exists
             self._base_counts()
             self._load_figures()
             if self.keysets:
@@ -286,7 +288,7 @@ class TableValidator:
         try:
             if self._prep_error is not None:
                 raise self._prep_error
-            described = self.dyn.describe()
+            described = self._described if self._described is not None else self.dyn.describe()
             if not self._prepared:
                 self._base_counts()
                 self._load_figures()

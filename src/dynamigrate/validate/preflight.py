@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,8 @@ LARGE_ITEM_BYTES = 300 * 1024
 #: bytes added to every item estimate for the ownership marker ("_dm_marker" + "<run_id>:<16 hex>")
 MARKER_BYTES = len("_dm_marker") + MARKER_VALUE_BUDGET
 EXAMPLES = 5
+#: connections preflight uses at once when it may open its own (MariaDB runs a query on one thread)
+PARALLEL = 3
 
 #: check name -> (code, severity, what it means)
 CHECKS: dict[str, tuple[str, str, str]] = {
@@ -414,8 +416,14 @@ def run_preflight(
     contract: Contract,
     tables: Sequence[str] | None = None,
     accept: Iterable[str] = (),
+    *,
+    connect: Callable[[], Any] | None = None,
+    parallel: int = PARALLEL,
 ) -> PreflightReport:
-    """Check the views of ``contract`` (the ``tables`` named, or all) in ``database``."""
+    """Check the views of ``contract`` (the ``tables`` named, or all) in ``database``.
+
+    ``connect`` (a factory of connections to ``database``): the passes of every table run on up to
+    ``parallel`` connections at once (:mod:`.preflight_parallel`); the report is the same."""
     t0 = time.monotonic()
     report = PreflightReport(
         database=database,
@@ -423,30 +431,27 @@ def run_preflight(
         started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     schema = _schema(conn, database)
-    for table in contract.select(list(tables) if tables else None):
-        stats = TableStats(table=table.name, view=table.view_name)
-        findings: list[Finding] = []
-        try:
-            _check_table(conn, database, table, stats, findings)
-        except SourceError as exc:
-            # a view that cannot be read (e.g. a column it uses was dropped: error 1356) is a finding
-            # of its table; the other tables are still checked
-            findings.append(
-                _finding(
-                    "view_unreadable",
-                    table,
-                    None,
-                    None,
-                    0,
-                    [],
-                    f"view {table.view_name} cannot be read: {exc.message}",
-                    exc.hint or "regenerate and re-apply the views, then run preflight again",
-                )
-            )
-        if schema is not None and not any(f.check in ("view_missing", "view_unreadable") for f in findings):
-            findings.extend(_silent_nulls(conn, contract, table, schema))
-        report.tables.append(stats)
-        report.findings.extend(findings)
+    selected = contract.select(list(tables) if tables else None)
+    if connect is not None and parallel > 1:
+        from dynamigrate.validate.preflight_parallel import check_tables
+
+        for stats, findings in check_tables(connect, database, contract, selected, schema, parallel):
+            report.tables.append(stats)
+            report.findings.extend(findings)
+    else:
+        for table in selected:
+            stats = TableStats(table=table.name, view=table.view_name)
+            pass1, _ = _table_pass(conn, database, table, stats)
+            findings = pass1
+            if not _unreadable(findings):
+                try:
+                    findings = findings + _check_duplicates(conn, database, table, stats)
+                except SourceError as exc:
+                    findings = [*findings, _unreadable_finding(table, exc)]
+            if schema is not None and not _unreadable(findings):
+                findings.extend(_silent_nulls(conn, contract, table, schema))
+            report.tables.append(stats)
+            report.findings.extend(findings)
     report.seconds = time.monotonic() - t0
     log.info(
         "preflight: %d error(s), %d warning(s) in %.2f s",
@@ -455,6 +460,56 @@ def run_preflight(
         report.seconds,
     )
     return report
+
+
+def _unreadable(findings: list[Finding]) -> bool:
+    return any(f.check in ("view_missing", "view_unreadable") for f in findings)
+
+
+def _unreadable_finding(table: Table, exc: SourceError) -> Finding:
+    # a view that cannot be read (e.g. a column it uses was dropped: error 1356) is a finding of its
+    # table; the other tables are still checked
+    return _finding(
+        "view_unreadable",
+        table,
+        None,
+        None,
+        0,
+        [],
+        f"view {table.view_name} cannot be read: {exc.message}",
+        exc.hint or "regenerate and re-apply the views, then run preflight again",
+    )
+
+
+def _table_pass(
+    conn: Any, database: str, table: Table, stats: TableStats
+) -> tuple[list[Finding], SourceError | None]:
+    """The view's columns and the aggregate pass (everything but duplicates and silent NULLs)."""
+    findings: list[Finding] = []
+    try:
+        _check_table(conn, database, table, stats, findings)
+    except SourceError as exc:
+        findings.append(_unreadable_finding(table, exc))
+        return findings, exc
+    return findings, None
+
+
+def _check_duplicates(conn: Any, database: str, table: Table, stats: TableStats | None) -> list[Finding]:
+    """Pass 2: duplicate keys (nothing when the view lacks a key column: reported by pass 1)."""
+    cols = _view_columns(conn, database, table.view_name)
+    if cols is None:
+        return []
+    present = set(cols)
+    columns = present & set(table.attribute_names)
+    if any(k not in columns for k in table.key_names):
+        return []
+    entity_expr = qi(ENTITY_COLUMN) if ENTITY_COLUMN in present else _literal(table.entities[0].entity_type)
+    t = time.monotonic()
+    v = f"{qi(database)}.{qi(table.view_name)}"
+    found = _duplicates(conn, v, table, entity_expr, ROWID_COLUMN in present)
+    if stats is not None:
+        stats.seconds["duplicates"] = time.monotonic() - t
+    return found
 
 
 def _schema(conn: Any, database: str) -> Any:
@@ -713,12 +768,7 @@ def _check_table(conn: Any, database: str, table: Table, stats: TableStats, find
                 )
             )
     stats.seconds["examples_and_counts"] = time.monotonic() - t
-
-    # -- pass 2: duplicate keys ----------------------------------------------------------------------
-    if len(key_cols) == len(table.key_names):
-        t = time.monotonic()
-        findings.extend(_duplicates(conn, v, table, entity_expr, has_rowid))
-        stats.seconds["duplicates"] = time.monotonic() - t
+    # pass 2 (duplicate keys): _check_duplicates, run beside this pass when connections allow
 
 
 def _literal(text: str) -> str:
