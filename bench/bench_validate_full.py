@@ -211,7 +211,7 @@ def _vm_kb(field: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def views_full(cfg: Config, table: Any, workers: int = 4) -> dict[str, Any]:
+def views_full(cfg: Config, table: Any, segments: int | None, workers: int = 4) -> dict[str, Any]:
     """The baseline: ``validate --full`` as it was before issue 11 (the view through the ETL's reader and
     encoder is the expectation), built from the same parts as today's (key set, scan, batched compare)."""
     import tempfile
@@ -220,14 +220,14 @@ def views_full(cfg: Config, table: Any, workers: int = 4) -> dict[str, Any]:
     from dynamigrate.target.client import dynamodb_client
     from dynamigrate.target.encode import ItemEncoder
     from dynamigrate.validate.compare import key_string
-    from dynamigrate.validate.dynamo import BATCH_GET_MAX, DynamoSide
+    from dynamigrate.validate.dynamo import BATCH_GET_MAX, SCAN_THREADS, DynamoSide
     from dynamigrate.validate.keyset import KeySetStore
     from dynamigrate.validate.results import TableValidation
     from dynamigrate.validate.values import ValueComparer
 
     marker = cfg.migration.marker_attribute
-    client = dynamodb_client(cfg.aws, max_pool_connections=workers + 8, sdk_attempts=5)
-    dyn = DynamoSide(client, table.name, table.key_names, marker, 4)
+    client = dynamodb_client(cfg.aws, max_pool_connections=max(SCAN_THREADS, workers) + 4, sdk_attempts=5)
+    dyn = DynamoSide(client, table.name, table.key_names, marker, segments)
     result = TableValidation(table.name, table.name, table.view_name, "full")
     comparer = ValueComparer(dyn, result, frozenset({marker}), 100)
     enc = ItemEncoder(table, marker)
@@ -257,14 +257,15 @@ def views_full(cfg: Config, table: Any, workers: int = 4) -> dict[str, Any]:
         for f in pending:
             f.result()
     store.commit()
-    dyn.scan_keys(store.add_target)
+    dyn.scan_keys(store.add_target, expected_items=store.source_count())  # as validate does
     store.commit()
     missing = store.missing_count()
     store.close()
+    dyn.close()
     return {"passed": missing == 0 and result.mismatched == 0, "compared": result.compared, "error": None}
 
 
-def child(mode: str, database: str, table_name: str, out: str) -> None:
+def child(mode: str, database: str, table_name: str, out: str, segments: str) -> None:
     """Run one validation and print its figures (peak RSS of this process only)."""
     from dynamigrate.validate.post import validate_run
 
@@ -272,9 +273,9 @@ def child(mode: str, database: str, table_name: str, out: str) -> None:
     rss0 = _vm_kb("VmRSS")
     t0 = time.monotonic()
     if mode == "views":
-        figures = views_full(cfg, contract.tables[0])
+        figures = views_full(cfg, contract.tables[0], int(segments) or None)
     else:
-        report = validate_run(cfg, contract, None, mode="full", gsi_sample=0)
+        report = validate_run(cfg, contract, None, mode="full", gsi_sample=0, segments=int(segments) or None)
         t = report.tables[0]
         figures = {"passed": report.passed, "compared": t.compared, "error": t.error}
     print(
@@ -290,7 +291,7 @@ def child(mode: str, database: str, table_name: str, out: str) -> None:
     )
 
 
-def _run_child(mode: str, database: str, table_name: str) -> dict[str, Any]:
+def _run_child(mode: str, database: str, table_name: str, segments: int) -> dict[str, Any]:
     out = subprocess.run(
         [
             sys.executable,
@@ -300,11 +301,14 @@ def _run_child(mode: str, database: str, table_name: str) -> dict[str, Any]:
             database,
             table_name,
             str(ROOT / ".cache" / "bench-runs"),
+            str(segments),
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr[-4000:])
+        raise SystemExit(f"the {mode} run failed (exit {out.returncode}); its stderr is above")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -313,7 +317,7 @@ def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def measure(n: int, database: str, table_name: str, rounds: int) -> dict[str, Any]:
+def measure(n: int, database: str, table_name: str, rounds: int, segments: int) -> dict[str, Any]:
     """``rounds`` interleaved pairs (views, evaluator, views, ...; every other pair starts with the
     evaluator): best time of each side, the largest peak RSS of each side, the load beside each run."""
     got: dict[str, Any] = {}
@@ -321,7 +325,7 @@ def measure(n: int, database: str, table_name: str, rounds: int) -> dict[str, An
         order = ("views", "evaluator") if i % 2 == 0 else ("evaluator", "views")
         for mode in order:
             before = _load()
-            r = _run_child(mode, database, table_name)
+            r = _run_child(mode, database, table_name, segments)
             r["load_before"], r["load_after"] = before, _load()
             # honesty: both sides read and compared every item
             assert r["passed"] and r["compared"] == n, r
@@ -355,7 +359,15 @@ def main() -> int:
         metavar=("N", "DB", "TABLE"),
         help="measure an N-item database and table loaded by an earlier --keep run (not dropped)",
     )
-    ap.add_argument("--child", nargs=4, metavar=("MODE", "DB", "TABLE", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--segments",
+        type=int,
+        default=0,
+        help="parallel Scan segments of the key scan, both sides (default 0: validate's own choice from "
+        "the table's size, validate.dynamo.scan_segments; DynamoDB Local's Scan reads a whole segment "
+        "for every page, so 4 segments make the key scan of 1M items quadratic)",
+    )
+    ap.add_argument("--child", nargs=5, metavar=("MODE", "DB", "TABLE", "OUT", "SEG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
@@ -364,7 +376,7 @@ def main() -> int:
     rows = []
     if args.reuse:
         n, database, table_name = int(args.reuse[0]), args.reuse[1], args.reuse[2]
-        rows.append((n, measure(n, database, table_name, args.rounds)))
+        rows.append((n, measure(n, database, table_name, args.rounds, args.segments)))
     for n in [] if args.reuse else args.sizes:
         tag = secrets.token_hex(3)
         database, table_name = f"dm_bench_{tag}", f"bench_{tag}"
@@ -378,7 +390,7 @@ def main() -> int:
                 flush=True,
             )
             if args.rounds:
-                rows.append((n, measure(n, database, table_name, args.rounds)))
+                rows.append((n, measure(n, database, table_name, args.rounds, args.segments)))
         finally:
             if not args.keep:
                 teardown(database, table_name)
