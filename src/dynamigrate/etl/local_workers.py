@@ -81,9 +81,10 @@ def choose_workers(
 
     ``strategy``: the writer's (``put``, ``transact``, ``batch`` = the fresh-table fast path).
     Automatic (``requested`` None): DynamoDB Local serves conditional writes (PutItem and transactions)
-    through one SQLite thread, which is the ceiling, so 1; its BatchWriteItem and every AWS endpoint
-    are limited by the client's CPU (about 1,000 PutItems/s per process), so one process per core
-    (at most :data:`AUTO_MAX`), as long as each gets :data:`MIN_ROWS_PER_WORKER` rows.
+    through one SQLite thread, which is the ceiling, so 1; its BatchWriteItem is limited by the client's
+    CPU, so one process per core but the one the emulator needs on this host; every AWS endpoint: one
+    per core (at most :data:`AUTO_MAX`); in both cases only as long as each process gets
+    :data:`MIN_ROWS_PER_WORKER` rows.
     """
     cores = max(1, cpus if cpus is not None else (os.cpu_count() or 1))
     if requested is not None:
@@ -103,15 +104,29 @@ def choose_workers(
             f"DynamoDB Local serves conditional writes ({strategy}) through one SQLite thread, the ceiling "
             "here: more processes would not load faster",
         )
-    where = "DynamoDB Local's BatchWriteItem" if local_endpoint else f"AWS with the {strategy} path"
-    n = min(cores, AUTO_MAX)
+    if local_endpoint:
+        # the emulator runs on this host and needs a core of its own (measured: with 2 cores, two
+        # writer processes were slower than one, docs/etl.md "Writer processes")
+        n, why = (
+            min(cores - 1, AUTO_MAX),
+            (
+                f"DynamoDB Local's BatchWriteItem is limited by the client's CPU: one process per core but the "
+                f"one DynamoDB Local needs on this host ({cores} core(s))"
+            ),
+        )
+    else:
+        n, why = (
+            min(cores, AUTO_MAX),
+            f"AWS with the {strategy} path is limited by the client's CPU: one process per core ({cores} core(s))",
+        )
+    n = max(1, n)
     if rows is not None and n > 1:
         n = max(1, min(n, rows // MIN_ROWS_PER_WORKER))
         if n == 1:
             return WorkersChoice(
                 1, f"{rows:,} source rows: fewer than {2 * MIN_ROWS_PER_WORKER:,}, not worth a second process"
             )
-    return WorkersChoice(n, f"{where} is limited by the client's CPU: one process per core ({cores} core(s))")
+    return WorkersChoice(n, why)
 
 
 class MergedSink:
