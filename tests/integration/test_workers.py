@@ -392,3 +392,30 @@ def test_sync_with_writer_processes_reports_and_deletes_vanished_rows(
     same = len(source) - changed - 30  # unchanged is a kind of skipped (etl/accounting.py)
     assert (t.read, t.written, t.skipped, t.unchanged) == (len(source), changed + 30, same, same)
     _balanced(t)
+
+
+def test_ctrl_c_stops_the_writer_processes_and_resume_completes_exactly(
+    mysql_conn: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """SIGINT to the engine (Ctrl-C): exit 130, no writer process left, the checkpoint resumes exactly."""
+    n, dup_from = 3000, 2900
+    _big_source(mysql_conn, n, dup_from)
+    name = f"{ddb_prefix}Big"
+    _, config = make_config(tmp_path, mysql_db, ddb_endpoint, _big_contract(tmp_path, name), chunk_rows=25)
+    proc = _cli(config, "--workers", "2", "--strategy", "put", "--skip-validation")
+    _wait_for_progress(tmp_path / "runs", name, proc, 300)
+    kids = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(k) for k in kids):
+        time.sleep(0.1)
+    left = [Path(f"/proc/{k}/cmdline").read_text() for k in kids if _alive(k)]
+    assert not left, f"processes outlived the interrupted engine: {left}"
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert RunDir.open(run_dir).state()["tables"][name]["status"] == "interrupted"
+    resumed = _cli(config, "--resume", "--workers", "2", "--strategy", "put")
+    _, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err.decode()
+    _check_exact(ddb_client, name, n, dup_from, RunDir.open(run_dir).state()["tables"][name])
