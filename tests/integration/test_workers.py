@@ -419,3 +419,45 @@ def test_ctrl_c_stops_the_writer_processes_and_resume_completes_exactly(
     _, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err.decode()
     _check_exact(ddb_client, name, n, dup_from, RunDir.open(run_dir).state()["tables"][name])
+
+
+def test_rejected_rows_of_every_writer_process_are_listed_and_counted(
+    mysql_conn: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """Rows without a key value, spread over the windows of 3 processes: each is in rejected.jsonl
+    once, counted by reason, never written; the equation holds."""
+    n = 500
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE rj (id INT PRIMARY KEY, code VARCHAR(20) NULL)")
+        cur.executemany(
+            "INSERT INTO rj VALUES (%s, %s)", [(i, None if i % 9 == 4 else f"c{i}") for i in range(n)]
+        )
+    mysql_conn.commit()
+    bad = {i for i in range(n) if i % 9 == 4}
+    name = f"{ddb_prefix}Rj"
+    table = {
+        "table": name,
+        "type": "single-entity",
+        "source_table": "rj",
+        "pk": "PK",
+        "attributes": [
+            {"name": "PK", "type": "S", "source_table": "rj", "source_column": "code"},
+            {"name": "id", "type": "N", "source_table": "rj", "source_column": "id"},
+        ],
+    }
+    cfg, _ = make_config(
+        tmp_path, mysql_db, ddb_endpoint, _contract(tmp_path, [table]), chunk_rows=15, workers=3
+    )
+    summary = migrate(
+        cfg, MigrateOptions(progress_mode="quiet", skip_validation=True, accept=("key_missing",))
+    )
+    (t,) = summary.tables
+    assert t.status == "done", summary.render_text()
+    items = {k[0]: int(v["id"]) for k, v in scan_items(ddb_client, name).items()}
+    assert items == {f"c{i}": i for i in range(n) if i not in bad}
+    assert (t.read, t.written, t.rejected_total) == (n, n - len(bad), len(bad))
+    run = RunDir.open(summary.run_dir)
+    rejected = [r for r in read_jsonl(run.file("rejected.jsonl")) if r["table"] == name]
+    assert sorted(int(r["row"]["id"]) for r in rejected) == sorted(bad)
+    assert sum(t.rejected.values()) == len(bad) and len(t.rejected) == 1
+    _balanced(t)
