@@ -136,40 +136,86 @@ def raw_transactions(
     return _timed(run, sum(len(items) for _, _, items in twins))
 
 
-def tool_run(config: Path, strategy: str | None) -> dict[str, Any]:
-    """``migrate`` in this process; CPU of this process measured around the ETL phase only."""
+def _cpu_with_children() -> float:
+    """CPU of this process and of its waited-for children (writer processes of --workers)."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def tool_run(
+    config: Path, strategy: str | None, workers: int | None = None, engine: str | None = None
+) -> dict[str, Any]:
+    """``migrate`` in this process; CPU of this process (and its writer processes) around the ETL phase
+    only, minus what validation's threads spent meanwhile (migrate checks a table's source side while
+    the next one loads: dynamigrate.validate.cpu)."""
+    from dynamigrate.validate.cpu import METER
+
     cpu: dict[str, float] = {}
     original = pipeline._phase_etl
 
     def timed_etl(*a: Any, **kw: Any) -> Any:
-        c0 = time.process_time()
+        c0, v0 = _cpu_with_children(), METER.seconds
         try:
             return original(*a, **kw)
         finally:
-            cpu["etl"] = time.process_time() - c0
+            cpu["validation_during_etl"] = METER.seconds - v0
+            cpu["etl"] = _cpu_with_children() - c0 - cpu["validation_during_etl"]
 
     pipeline._phase_etl = timed_etl  # type: ignore[assignment]
     try:
+        v0 = METER.seconds
         t0 = time.perf_counter()
-        summary = migrate(load_config(config), MigrateOptions(progress_mode="quiet", strategy=strategy))
+        options = MigrateOptions(progress_mode="quiet", strategy=strategy, workers=workers, engine=engine)
+        summary = migrate(load_config(config), options)
         total_s = time.perf_counter() - t0
+        validation_cpu = METER.seconds - v0
     finally:
         pipeline._phase_etl = original  # type: ignore[assignment]
     if summary.status != "ok":
         raise SystemExit("migrate failed:\n" + summary.render_text())
     etl_s = float(summary.phases["etl"]["duration"])
     written = sum(t.written for t in summary.tables)
-    validate_s = float((summary.phases.get("validate") or {}).get("duration") or 0.0)
+    phases = {k: v.get("duration") for k, v in summary.phases.items()}
+    validate_s = float(phases.get("validate") or 0.0)
     return {
         "items": written,
         "etl_seconds": round(etl_s, 2),
         "etl_rate": round(written / etl_s, 1),
         "end_to_end_seconds": round(total_s, 2),
         "end_to_end_rate": round(written / total_s, 1),
+        # the validation phase: what is left after the load (the source side of all tables but the
+        # last ran during the load); validation_busy_seconds: every table's validation, in all
         "validate_seconds": round(validate_s, 2),
+        "validation_busy_seconds": _busy(summary),
+        "validation_cpu_seconds": round(validation_cpu, 2),
+        "outside_etl_seconds": round(total_s - etl_s, 2),
         "cpu_us_per_item": round(cpu["etl"] / written * 1e6, 1),
-        "phases": {k: v.get("duration") for k, v in summary.phases.items()},
+        "phases": phases,
+        "workers": {t.table: (t.extra.get("workers") or {}).get("count") for t in summary.tables},
     }
+
+
+def _busy(summary: Any) -> float | None:
+    v = summary.validation
+    return round(sum(t.seconds or 0 for t in v.tables), 2) if v is not None else None
+
+
+def spark_run(config: Path) -> dict[str, Any]:
+    """``migrate --engine spark`` (local mode, this process); the session's start timed apart."""
+    from dynamigrate.etl.spark import spark_session
+
+    cfg = load_config(config)
+    t0 = time.perf_counter()
+    spark = spark_session(cfg)
+    start = time.perf_counter() - t0
+    try:
+        res = tool_run(config, None, engine="spark")
+    finally:
+        spark.stop()
+    res["session_start_seconds"] = round(start, 2)
+    return res
 
 
 def putitem_path(
@@ -236,6 +282,17 @@ def putitem_path(
     }
 
 
+def _outside(run: dict[str, Any]) -> str:
+    """Where the time outside the ETL phase went (issue 13's end-to-end ratio)."""
+    ph = run["phases"]
+    other = run["outside_etl_seconds"] - sum(float(ph.get(k) or 0) for k in ("preflight", "validate"))
+    return (
+        f"outside ETL {run['outside_etl_seconds']} s: preflight {ph.get('preflight')} s, validation after "
+        f"the load {run['validate_seconds']} s (all tables {run['validation_busy_seconds']} s), "
+        f"other {other:.1f} s"
+    )
+
+
 def drop_database(name: str) -> None:
     conn = pymysql.connect(**ble.MYSQL, autocommit=True)
     with conn.cursor() as cur:
@@ -253,6 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--endpoint", default=os.environ.get("DYNAMIGRATE_DDB_ENDPOINT", "http://127.0.0.1:8000"))
     ap.add_argument("--put-rows", type=int, default=3000, help="rows for the PutItem path comparison")
     ap.add_argument("--memory-rows", default="20000,100000", help="two row counts for peak RSS ('' to skip)")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="writer processes of the extra batch row (<2: none)"
+    )
+    ap.add_argument(
+        "--spark",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the Spark engine row (local mode)",
+    )
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args(argv)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "dummy")
@@ -290,14 +356,30 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  {res['raw_transactions']}")
             del encoded
 
-            for name, strategy in (("tool_default", None), ("tool_batch", "batch")):
-                run_prefix = f"{prefix}{name[5]}_"
+            runs: list[tuple[str, str | None, int | None]] = [
+                ("tool_default", None, None),
+                ("tool_batch", "batch", None),
+            ]
+            if args.workers > 1:
+                runs.append(("tool_batch_workers", "batch", args.workers))
+            for i, (name, strategy, workers) in enumerate(runs):
+                run_prefix = f"{prefix}t{i}_"
                 config = ble.write_config(
                     tmp, database, args.endpoint, ble.prefixed_contract(tmp, run_prefix)
                 )
-                log(f"{name}: migrate{' --strategy ' + strategy if strategy else ''} (validation included)")
-                res[name] = tool_run(config, strategy)
+                flags = (f" --strategy {strategy}" if strategy else "") + (
+                    f" --workers {workers}" if workers else ""
+                )
+                log(f"{name}: migrate{flags} (preflight and validation included)")
+                res[name] = tool_run(config, strategy, workers)
                 log(f"  {res[name]}")
+            if args.spark:
+                config = ble.write_config(
+                    tmp, database, args.endpoint, ble.prefixed_contract(tmp, f"{prefix}s_")
+                )
+                log("spark: migrate --engine spark (local mode in this process)")
+                res["spark"] = spark_run(config)
+                log(f"  {res['spark']}")
 
             users = next(t for t in contract.tables if t.name.endswith("Users"))
             log(f"PutItem path: {args.put_rows} rows of {users.name}")
@@ -329,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             "tool default, end to end",
             f"{td['end_to_end_rate']:.0f} items/s",
             f"{ratio(td['end_to_end_rate'], rt['rate'])}",
-            f"vs raw tx; validation {td['validate_seconds']} s",
+            f"vs raw tx; {_outside(td)}",
         ),
         (
             "tool batch, ETL",
@@ -341,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             "tool batch, end to end",
             f"{tb['end_to_end_rate']:.0f} items/s",
             f"{ratio(tb['end_to_end_rate'], rf['rate'])}",
-            f"vs raw flood; validation {tb['validate_seconds']} s",
+            f"vs raw flood; {_outside(tb)}",
         ),
         (
             "client CPU/item, default vs raw tx",
@@ -362,6 +444,40 @@ def main(argv: list[str] | None = None) -> int:
             f"16 threads each; encoding apart: {pt['encode_us_per_row']} us/row; lean: {pt['lean_sender']}",
         ),
     ]
+    tw = res.get("tool_batch_workers")
+    if tw:
+        n = max((c or 1) for c in tw["workers"].values()) if tw["workers"] else args.workers
+        table += [
+            (
+                f"tool batch --workers {args.workers}, ETL",
+                f"{tw['etl_rate']:.0f} items/s",
+                f"{ratio(tw['etl_rate'], rf['rate'])}",
+                f"vs raw flood; {n} writer process(es) on the largest table",
+            ),
+            (
+                f"tool batch --workers {args.workers}, end to end",
+                f"{tw['end_to_end_rate']:.0f} items/s",
+                f"{ratio(tw['end_to_end_rate'], rf['rate'])}",
+                f"vs raw flood; {_outside(tw)}",
+            ),
+            (
+                f"client CPU/item, batch --workers {args.workers} vs raw flood",
+                f"{tw['cpu_us_per_item']} / {rf['cpu_us_per_item']} us",
+                f"{ratio(tw['cpu_us_per_item'], rf['cpu_us_per_item'])}",
+                "writer processes' CPU included",
+            ),
+        ]
+    sp = res.get("spark")
+    if sp:
+        table.append(
+            (
+                "spark engine (local mode), ETL",
+                f"{sp['etl_rate']:.0f} items/s",
+                f"{ratio(sp['etl_rate'], td['etl_rate'])}",
+                f"vs tool default ETL; session start {sp['session_start_seconds']} s apart; "
+                f"end to end {sp['end_to_end_rate']:.0f} items/s",
+            )
+        )
     res["table"] = [list(row) for row in table]
     print(json.dumps(res, indent=2, default=str))
     print(
