@@ -35,6 +35,11 @@ SCHEMA = [
     "INSERT INTO nums VALUES (0, 'zero'), (10, 'ten'), (11, 'eleven'), (12, 'twelve')",
     "INSERT INTO refs VALUES (1, '010'), (2, ' 11'), (3, 'x'), (4, '12abc'), (5, NULL), (6, '1e1'), (7, 's')",
     "INSERT INTO kinds VALUES ('ß', 'Eszett')",
+    # clustered in descending order: the server returns 10, 9, 2; the contract's default order is ascending
+    "CREATE TABLE toys (id INT NOT NULL, pet_id INT NULL, name VARCHAR(10) NULL, PRIMARY KEY (id DESC))",
+    "INSERT INTO toys VALUES (9, 10, 'nine'), (10, 10, 'ten'), (2, 10, 'two'), (3, 13, 'three')",
+    "CREATE TABLE labels (code VARCHAR(5) COLLATE utf8mb4_bin PRIMARY KEY, pet_id INT NULL)",
+    "INSERT INTO labels VALUES ('a', 10), ('B', 10)",
     "INSERT INTO tags VALUES ('B', 10), ('a', 10), ('c ', 13)",
     "INSERT INTO people VALUES (1, 'a', 'Ann', '2024-01-02 03:04:05.120', '2020-01-01'),"
     " (2, 'B', 'Bob', NULL, '2024-06-01'), (3, NULL, 'Cy', NULL, NULL), (4, 'zz', 'Dee', '2024-01-01 00:00:00.000', NULL)",
@@ -67,7 +72,7 @@ def factory(mysql_settings: Any) -> Iterator[Callable[[], Any]]:
 
 @pytest.fixture(autouse=True)
 def _small_in_lists(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module, "IN_BATCH", 1)  # every related fetch takes one SELECT per value
+    monkeypatch.setattr(engine_module, "IN_BATCH", 2)  # related fetches take several SELECTs of two values
 
 
 def _contract(source: str, attrs: list[dict[str, Any]], **extra: Any) -> Any:
@@ -281,6 +286,37 @@ def test_text_matches_numbers_and_collations_as_the_server_compares(factory: Cal
         (12,): {"PK": N("12"), "ref": N("4")},
     }
     assert rows[(10,)].notes == ("to-one join to refs matched 2 rows; the first by primary key is used",)
+
+
+def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: Callable[[], Any]) -> None:
+    c = _contract("pets", [
+        _a("pets", "PK", "N"),
+        _a("pets", "toys", "L", join={"type": "json-construction", "target_table": "toys", "join_condition": "toys.pet_id = pets.id",
+                                     "construction": {"type": "array", "select_columns": {"n": "name"}}}),
+        _a("pets", "labels", "S", join={"type": "json-construction", "target_table": "labels",
+                                       "join_condition": "labels.pet_id = pets.id",
+                                       "construction": {"type": "array", "select_columns": {"c": "code"}}}),
+        _a("pets", "visit", join={"type": "multi-column", "target_table": "visits", "select_column": "vet",
+                                 "join_conditions": ["visits.pet_id = pets.id", "visits.n = pets.age"]}),
+        _a("pets", "label", join={"type": "chain", "joins": [
+            {"target_table": "people", "join_condition": "people.id = pets.owner_id", "select_column": "people.name"},
+            {"target_table": "kinds", "join_condition": "kinds.code = pets.kind AND people.name IS NOT NULL",
+             "select_column": "kinds.label"}]}),
+    ])  # fmt: skip
+    with Evaluator(factory, c, "Tab") as ev:
+        items = {r.source_key: r.item for r in ev.iter_items(None)}
+    toy = lambda n: {"M": {"n": S(n)}}  # noqa: E731
+    assert items == {
+        # primary key order (2, 9, 10), not the server's; labels in the binary collation's order ('B' < 'a')
+        (10,): {"PK": N("10"), "toys": {"L": [toy("two"), toy("nine"), toy("ten")]}, "labels": S('[{"c": "B"},{"c": "a"}]'),
+                "label": S("Dog")},
+        (11,): {"PK": N("11"), "toys": {"L": []}, "labels": S("[]"), "label": S("Cat")},
+        (12,): {"PK": N("12"), "toys": {"L": []}, "labels": S("[]"), "label": S("Dog")},
+        # two pairs (pet_id, n): visit (13, 1)
+        (13,): {"PK": N("13"), "toys": {"L": [toy("three")]}, "labels": S("[]"), "visit": S("z"), "label": S("Cat")},
+        # no owner: the gate over the missing row is not true, so no kind either
+        (14,): {"PK": N("14"), "toys": {"L": []}, "labels": S("[]")},
+    }  # fmt: skip
 
 
 def test_filter_counts_chunks_lookups_and_samples(factory: Callable[[], Any]) -> None:
