@@ -296,6 +296,8 @@ def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: C
         _a("pets", "labels", "S", join={"type": "json-construction", "target_table": "labels",
                                        "join_condition": "labels.pet_id = pets.id",
                                        "construction": {"type": "array", "select_columns": {"c": "code"}}}),
+        _a("pets", "first", join={"type": "foreign-key", "target_table": "toys", "select_column": "name",
+                                 "join_condition": "toys.pet_id = pets.id AND toys.id > 5"}),
         _a("pets", "visit", join={"type": "multi-column", "target_table": "visits", "select_column": "vet",
                                  "join_conditions": ["visits.pet_id = pets.id", "visits.n = pets.age"]}),
         _a("pets", "label", join={"type": "chain", "joins": [
@@ -309,7 +311,7 @@ def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: C
     assert items == {
         # primary key order (2, 9, 10), not the server's; labels in the binary collation's order ('B' < 'a')
         (10,): {"PK": N("10"), "toys": {"L": [toy("two"), toy("nine"), toy("ten")]}, "labels": S('[{"c": "B"},{"c": "a"}]'),
-                "label": S("Dog")},
+                "first": S("nine"), "label": S("Dog")},
         (11,): {"PK": N("11"), "toys": {"L": []}, "labels": S("[]"), "label": S("Cat")},
         (12,): {"PK": N("12"), "toys": {"L": []}, "labels": S("[]"), "label": S("Dog")},
         # two pairs (pet_id, n): visit (13, 1)
