@@ -38,6 +38,8 @@ SCHEMA = [
     # clustered in descending order: the server returns 10, 9, 2; the contract's default order is ascending
     "CREATE TABLE toys (id INT NOT NULL, pet_id INT NULL, name VARCHAR(10) NULL, PRIMARY KEY (id DESC))",
     "INSERT INTO toys VALUES (9, 10, 'nine'), (10, 10, 'ten'), (2, 10, 'two'), (3, 13, 'three')",
+    "CREATE TABLE promo (id INT PRIMARY KEY, `off%` INT NULL, code VARCHAR(10) NULL)",
+    "INSERT INTO promo VALUES (1, 10, 'A1'), (2, 20, 'B2'), (3, 30, 'A3'), (4, NULL, 'A4')",
     "CREATE TABLE walks (id INT PRIMARY KEY, pet_id INT NULL)",
     "INSERT INTO walks VALUES (1, NULL), (2, 10), (3, 13), (4, 14), (5, 12)",
     "CREATE TABLE labels (code VARCHAR(5) COLLATE utf8mb4_bin PRIMARY KEY, pet_id INT NULL)",
@@ -339,6 +341,27 @@ def test_a_part_over_both_rows_when_the_other_row_is_missing(factory: Callable[[
     # (Ann's) has no birth date: the part is not true
     assert items == {(1,): {"PK": N("1")}, (2,): {"PK": N("2"), "owner": S("Ann")}, (3,): {"PK": N("3"), "owner": S("Bob")},
                      (4,): {"PK": N("4")}, (5,): {"PK": N("5")}}  # fmt: skip
+
+
+def test_percent_signs_in_filters_literals_and_names(factory: Callable[[], Any]) -> None:
+    """A '%' in contract text or a column name reaches the server as written (PyMySQL formats statements
+    with '%'; was 'unsupported format character' on every read with parameters)."""
+    c = _contract("promo", [
+        _a("promo", "PK", "N"),
+        _a("promo", "off", column="off%"),
+        _a("promo", "label", calculation={"type": "concat", "parts": ["`off%`", "'%'"], "separator": ""}),
+        _a("promo", "pct", transformation={"type": "string-format", "format": "{off%}%"}),
+    ], filter="code LIKE 'A%'")  # fmt: skip
+    with Evaluator(factory, c, "Tab") as ev:
+        assert ev.count_source(None) == 3
+        items = [(r.source_key, r.item) for r in ev.iter_items(None, 1)]
+        assert items == [
+            ((1,), {"PK": N("1"), "off": S("10"), "label": S("10%"), "pct": S("10%")}),
+            ((3,), {"PK": N("3"), "off": S("30"), "label": S("30%"), "pct": S("30%")}),
+            ((4,), {"PK": N("4"), "label": S("%")}),
+        ]
+        assert [r.source_key for r in ev.items_for_source_keys(None, [(3,), (2,)])] == [(3,)]
+        assert sorted(r.source_key for r in ev.sample(None, 5, seed=2)) == [(1,), (3,), (4,)]
 
 
 def test_filter_counts_chunks_lookups_and_samples(factory: Callable[[], Any]) -> None:

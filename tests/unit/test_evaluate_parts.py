@@ -36,6 +36,7 @@ from dynamigrate.evaluate.slots import Slot, is_json_column, sql_text, static_te
 
 def test_quote() -> None:
     assert quote("a`b") == "`a``b`"
+    assert quote("off%") == "`off%%`"  # statements are formatted by PyMySQL: '%' doubled
     assert quote("é x") == "`é x`"
     for bad in ("", "a\x00"):
         with pytest.raises(EvaluationUnsupported) as exc:
@@ -64,6 +65,11 @@ def test_parse_finds_column_references_in_the_text(text: str, refs: list[Any], r
     assert [(r.qualifier, r.name, text[r.start : r.end]) for r in frag.columns] == refs
     assert frag.render(lambda _r: "_t") == rendered
     assert frag.text == text and frag.path == "P"
+
+
+def test_render_doubles_percent_signs() -> None:
+    frag = parse("name LIKE 'R%' AND `off%` > 5 % 3", "P")
+    assert frag.render(lambda _r: "_t") == "(`_t`.`name` LIKE 'R%%' AND `_t`.`off%%` > 5 %% 3)"
 
 
 def test_render_keeps_unqualified_columns_and_widens_floats() -> None:
@@ -173,6 +179,7 @@ def test_sql_text() -> None:
     assert sql_text("é\n") == "CAST(X'c3a90a' AS CHAR CHARACTER SET utf8mb4)"
     assert sql_text("\x1f") == "CAST(X'1f' AS CHAR CHARACTER SET utf8mb4)"
     assert sql_text(" ") == "' '"
+    assert sql_text("50%") == "'50%%'"
 
 
 @pytest.mark.parametrize(

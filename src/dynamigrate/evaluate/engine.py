@@ -146,7 +146,7 @@ class Evaluator:
             self._stream = self._factory()
         cur = self._stream.cursor(pymysql.cursors.SSCursor)
         try:
-            cur.execute(sql, tuple(params) if params else None)
+            cur.execute(sql, tuple(params))
             fsp = _fsp(cur.description or ())
             while True:
                 batch = cur.fetchmany(1000)
@@ -197,7 +197,7 @@ class Evaluator:
         if plan.filter_sql:
             sql += f" WHERE {plan.filter_sql}"
         with self.conn.cursor() as cur:
-            cur.execute(sql)
+            cur.execute(sql, ())  # always a tuple: the plan's '%' are doubled (fragments.quote)
             return int(cur.fetchone()[0])
 
     def iter_items(self, entity: Entity | str | None = None, chunk_rows: int = 1000) -> Iterator[EvalRow]:
@@ -296,7 +296,7 @@ class Evaluator:
 
     def _query(self, sql: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], list[int | None]]:
         with self.conn.cursor() as cur:
-            cur.execute(sql, tuple(params) if params else None)
+            cur.execute(sql, tuple(params))
             rows = list(cur.fetchall())
             return rows, _fsp(cur.description or ())
 
@@ -307,7 +307,7 @@ class Evaluator:
         stream = self._factory()
         try:
             cur = stream.cursor(pymysql.cursors.SSCursor)
-            cur.execute(sql)
+            cur.execute(sql, ())
             fsp = _fsp(cur.description or ())
             while True:
                 rows = cur.fetchmany(chunk_rows)

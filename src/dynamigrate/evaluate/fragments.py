@@ -31,9 +31,12 @@ class EvaluationUnsupported(DynamigrateError):
 
 
 def quote(identifier: str) -> str:
+    """A quoted identifier. Every statement of the evaluator is sent with a parameter tuple, which PyMySQL
+    formats with ``%``: so a ``%`` in contract text is doubled (here, in :meth:`Fragment.render` and in
+    ``slots.sql_text``)."""
     if not identifier or "\x00" in identifier:
         raise EvaluationUnsupported(f"invalid SQL identifier {identifier!r}")
-    return "`" + identifier.replace("`", "``") + "`"
+    return "`" + identifier.replace("`", "``").replace("%", "%%") + "`"
 
 
 _FORBIDDEN = (
@@ -72,16 +75,17 @@ class Fragment:
         """The text with every column reference rewritten to ``alias.column`` (``alias_of`` returns the
         alias for a reference, or None to keep the column unqualified); a reference for which ``widen``
         is true is read as ``CAST(... AS DOUBLE)`` (FLOAT columns: the server sends a FLOAT with 6
-        significant digits, the DOUBLE of the same binary value exactly)."""
+        significant digits, the DOUBLE of the same binary value exactly). A ``%`` of the text is doubled
+        (see :func:`quote`)."""
         out = []
         pos = 0
         for ref in self.columns:
-            out.append(self.text[pos : ref.start])
+            out.append(self.text[pos : ref.start].replace("%", "%%"))
             alias = alias_of(ref)
             sql = f"{quote(alias)}.{quote(ref.name)}" if alias else quote(ref.name)
             out.append(f"CAST({sql} AS DOUBLE)" if widen is not None and widen(ref) else sql)
             pos = ref.end
-        out.append(self.text[pos:])
+        out.append(self.text[pos:].replace("%", "%%"))
         return "(" + "".join(out) + ")"
 
     @property

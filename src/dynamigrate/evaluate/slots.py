@@ -129,7 +129,7 @@ def sql_text(text: str) -> str:
     """A string literal that means the same in every sql_mode (hex when it holds a backslash)."""
     if "\\" in text or any(ord(ch) < 32 for ch in text):
         return f"CAST(X'{text.encode('utf-8').hex()}' AS CHAR CHARACTER SET utf8mb4)"
-    return "'" + text.replace("'", "''") + "'"
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"  # '%' doubled: see fragments.quote
 
 
 def static_text(value: Any, atype: str) -> Any:
