@@ -72,13 +72,9 @@ class ValidationSession:
             raise DynamigrateError(f"unknown validation mode '{mode}'", hint=f"use one of {', '.join(MODES)}")
         if mode == "sample" and not sample:
             sample = DEFAULT_SAMPLE
-        if client is None:
-            from dynamigrate.target.client import dynamodb_client
-
-            client = dynamodb_client(
-                cfg.aws, max_pool_connections=max(SCAN_THREADS, workers) + 4, sdk_attempts=5
-            )
-        self.cfg, self.contract, self.run, self.client = cfg, contract, run, client
+        self._client = client  # made on first use, in the validation's thread (~0.8 s for botocore)
+        self._pool_connections = max(SCAN_THREADS, workers) + 4
+        self.cfg, self.contract, self.run = cfg, contract, run
         self.mode, self.sample = mode, sample
         self.options: dict[str, Any] = {
             "gsi_sample": gsi_sample,
@@ -132,6 +128,17 @@ class ValidationSession:
         if self._rejected is None:
             self._rejected = run_rejected_counts(self.run)
         return self._rejected.get(table.name, {})
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from dynamigrate.target.client import dynamodb_client
+
+                self._client = dynamodb_client(
+                    self.cfg.aws, max_pool_connections=self._pool_connections, sdk_attempts=5
+                )
+            return self._client
 
     def _validator(self, table: Table, rng: random.Random) -> TableValidator:
         from dynamigrate.validate.post import TableValidator
@@ -187,9 +194,12 @@ class ValidationSession:
         """Wait for every table handed over; the report, also written to ``validation.json``."""
         report = self.report
         try:
-            done = [f.result() for f in self._futures]
-            # live: the DynamoDB side of each prepared table, one after the other, now the load is over
-            report.tables = [x if isinstance(x, TableValidation) else self._complete(x) for x in done]
+            # live: the DynamoDB side of each prepared table, one after the other, now the load is
+            # over; the background thread meanwhile prepares the tables after it
+            report.tables = []
+            for f in self._futures:
+                x = f.result()
+                report.tables.append(x if isinstance(x, TableValidation) else self._complete(x))
         finally:
             self._pool.shutdown(wait=True)
         report.finished_at = utcnow()
