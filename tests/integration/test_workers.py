@@ -10,6 +10,7 @@ Expected items come from the source rows (plain SELECTs), never from the code un
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -52,7 +53,9 @@ def test_every_key_shape_with_two_writer_processes(
     ddb_prefix: str,
     ddb_endpoint: str,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     rows = _load(mysql_conn)
     singles = [
         {
@@ -103,6 +106,11 @@ def test_every_key_shape_with_two_writer_processes(
     res = results[f"{ddb_prefix}Mixed"]
     assert res.read == res.written == len(mixed_expected)
     _balanced(res)
+    # the same two processes served all 8 tables (started once for the run)
+    served = [
+        r for r in caplog.records if r.name.endswith("local_worker") and "serves table" in r.getMessage()
+    ]
+    assert len(served) == 2 * 8 and len({r.process for r in served}) == 2
     # every written key is recorded once (rollback and validation read written/<T>.jsonl)
     run = RunDir.open(summary.run_dir)
     written = list(read_jsonl(run.file(run.written_file(f"{ddb_prefix}Mixed"))))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any
 
 from dynamigrate.contract.model import Table
@@ -45,7 +46,7 @@ from dynamigrate.etl.base import RETRY_NAMES, EtlContext, TableResult, register_
 from dynamigrate.etl.local_pass import ChunkOutcome, InProcessPass, report_duplicates
 from dynamigrate.etl.local_strategy import fresh_table_fast_path, make_writer, resolve_strategy
 from dynamigrate.etl.local_sync import check_missing
-from dynamigrate.etl.local_workers import MergedSink, WorkersPass, choose_workers
+from dynamigrate.etl.local_workers import MergedSink, WorkerPool, WorkersPass, choose_workers
 from dynamigrate.etl.local_writers import FreshTableWriter, SeenKeys, canonical_key
 from dynamigrate.etl.pass_keys import PassKeys
 from dynamigrate.runstate import safe_name
@@ -299,7 +300,7 @@ class LocalEngine:
                 WorkersPass(
                     ctx,
                     table,
-                    workers,
+                    self._pool_of(workers),
                     sink,
                     pass_keys,
                     result.chunks,
@@ -328,6 +329,19 @@ class LocalEngine:
             self._take_retries(result, base_retries, sink.counters)
             if writer is not None:
                 writer.close()
+
+    def _pool_of(self, n: int) -> WorkerPool:
+        """The engine's writer processes (kept across the tables of the run; a new pool after a table
+        that did not end cleanly or for another number of processes)."""
+        pool: WorkerPool | None = getattr(self, "_pool", None)
+        if pool is not None and pool.usable and pool.n == n:
+            return pool
+        if pool is not None:
+            pool.close(kill=not pool.usable)
+        pool = self._pool = WorkerPool(n)
+        # the processes end with the engine (the run's ETL phase) or, at the latest, with this process
+        weakref.finalize(self, pool.close)
+        return pool
 
     @staticmethod
     def _choose_workers(ctx: EtlContext, table: Table, result: TableResult, fresh: bool) -> int:

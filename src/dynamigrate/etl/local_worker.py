@@ -156,7 +156,12 @@ def portable_error(exc: BaseException) -> BaseException:
 
 
 def worker_main(spec: WorkerSpec, wid: int, tasks: Any, replies: Any, out: Any) -> None:
-    """The writer process's entry point (multiprocessing ``spawn``)."""
+    """The writer process's entry point (multiprocessing ``spawn``).
+
+    The process serves one table after another (the engine keeps it for the run): ``spec`` is the
+    first table's; each later table starts with a ``("table", spec)`` message on ``tasks``; a table
+    ends with ``None`` (answered by ``("idle", wid)``); ``("exit",)`` ends the process.
+    """
     _die_with_parent(spec.parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine's process decides what an interrupt stops
     root = logging.getLogger()
@@ -166,11 +171,34 @@ def worker_main(spec: WorkerSpec, wid: int, tasks: Any, replies: Any, out: Any) 
         from dynamigrate import redact
 
         redact.register(*spec.secrets)
+    current: WorkerSpec | None = spec
     try:
-        _Worker(spec, wid, tasks, replies, out).run()
+        while current is not None:
+            _Worker(current, wid, tasks, replies, out).run()
+            out.put(("idle", wid))
+            msg = tasks.get()
+            current = msg[1] if isinstance(msg, tuple) and msg and msg[0] == "table" else None
     except BaseException as exc:
         log.debug("writer process %d failed:\n%s", wid, traceback.format_exc())
         out.put(("error", wid, portable_error(exc)))
+
+
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _client(spec: WorkerSpec) -> Any:
+    """One DynamoDB client per process and endpoint, kept across the tables it serves."""
+    from dynamigrate.target.client import dynamodb_client
+
+    aws = spec.config.aws
+    key = (aws.dynamodb_endpoint, aws.region, spec.options.concurrency)
+    if key not in _CLIENTS:
+        _CLIENTS[key] = dynamodb_client(
+            aws,
+            max_pool_connections=max(32, spec.options.concurrency * 2),
+            parameter_validation=False,  # items come from the encoder (docs/etl.md)
+        )
+    return _CLIENTS[key]
 
 
 class _Worker:
@@ -182,15 +210,11 @@ class _Worker:
     def run(self) -> None:
         from dynamigrate.etl.local_pass import outcome_of, write_chunk
         from dynamigrate.etl.local_strategy import make_writer
-        from dynamigrate.target.client import dynamodb_client
         from dynamigrate.target.sinks import RunDirSink
 
         spec, opts = self.spec, self.spec.options
-        client = dynamodb_client(
-            spec.config.aws,
-            max_pool_connections=max(32, opts.concurrency * 2),
-            parameter_validation=False,  # items come from the encoder (docs/etl.md)
-        )
+        log.debug("writer process %d (pid %d) serves table %s", self.wid + 1, os.getpid(), spec.table.name)
+        client = _client(spec)
         buffer = _Buffer()
         sink = RunDirSink(buffer, spec.table.name)
         writer = make_writer(

@@ -21,12 +21,14 @@ What stays exact, and why:
 * **Accounting**: counters travel with each chunk's outcome; the equation is checked as before.
 * **Errors**: a table-level error in any process fails the table and stops the others; a process that
   dies (killed, out of memory) fails the table with its exit status; ``--resume`` continues.
+* **Processes** are started once per run (:class:`WorkerPool`) and serve one table after another.
 * **Memory**: each process holds at most ~3 chunks; the engine holds the outcomes of at most
   ``N * (DEPTH + 1)`` tasks; flat in the table's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -144,14 +146,95 @@ class MergedSink:
         """Nothing buffered: the processes' records are written when their chunk arrives."""
 
 
+class WorkerPool:
+    """``n`` writer processes, kept across the tables of a run (starting one costs ~0.5 s of CPU).
+
+    A table starts with :meth:`begin` (the table's :class:`WorkerSpec`) and ends with :meth:`end_table`
+    (every process answers ``idle`` once its writer is closed). After anything but a clean end the
+    pool is closed with ``kill`` and the next table starts a new one.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.procs: list[Any] = []
+        self.task_qs: list[Any] = []
+        self.reply_qs: list[Any] = []
+        self.out: Any = None
+        self.usable = True
+
+    def begin(self, spec: WorkerSpec, table: str) -> None:
+        if self.procs:
+            for tq in self.task_qs:
+                tq.put(("table", spec))
+            return
+        mpc = mp.get_context("spawn")  # no fork of a process with threads and open connections
+        self.out = mpc.Queue()
+        for wid in range(self.n):
+            tq, rq = mpc.Queue(), mpc.Queue()
+            p = mpc.Process(
+                target=worker_main,
+                args=(spec, wid, tq, rq, self.out),
+                name=f"dm-writer-{wid + 1}",
+                daemon=True,
+            )
+            p.start()
+            self.procs.append(p)
+            self.task_qs.append(tq)
+            self.reply_qs.append(rq)
+
+    def dead(self) -> tuple[int, int] | None:
+        """(process number, exit code) of a process that ended, or None."""
+        for wid, p in enumerate(self.procs):
+            if p.exitcode is not None:
+                return wid, p.exitcode
+        return None
+
+    def end_table(self, handle: Callable[[tuple[Any, ...]], None]) -> None:
+        """The table's tasks are all done: each process closes its writer and answers ``idle``."""
+        for tq in self.task_qs:
+            tq.put(None)
+        idle: set[int] = set()
+        deadline = time.monotonic() + 120
+        while len(idle) < self.n:
+            try:
+                msg = self.out.get(timeout=0.5)
+            except queue.Empty:
+                if self.dead() is not None or time.monotonic() > deadline:
+                    self.usable = False
+                    return  # the table is complete; the next one starts new processes
+                continue
+            if msg[0] == "idle":
+                idle.add(msg[1])
+            else:
+                handle(msg)
+
+    def close(self, kill: bool = False) -> None:
+        self.usable = False
+        for tq in self.task_qs:
+            with contextlib.suppress(OSError, ValueError):
+                tq.put(("exit",))
+        deadline = time.monotonic() + (0.5 if kill else 30)
+        for p in self.procs:
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=5)
+        for q in (*self.task_qs, *self.reply_qs, self.out):
+            if q is not None:
+                q.cancel_join_thread()
+                q.close()
+        self.procs, self.task_qs, self.reply_qs, self.out = [], [], [], None
+
+
 class WorkersPass:
-    """One table's pass with ``n`` writer processes; see the module docstring."""
+    """One table's pass with the ``pool``'s writer processes; see the module docstring."""
 
     def __init__(
         self,
         ctx: EtlContext,
         table: Table,
-        n: int,
+        pool: WorkerPool,
         sink: MergedSink,
         pass_keys: PassKeys,
         seq: int,
@@ -161,21 +244,14 @@ class WorkersPass:
         fresh: bool,
         resumed: bool,
     ):
-        self.ctx, self.table, self.n, self.sink = ctx, table, n, sink
+        self.ctx, self.table, self.pool, self.n, self.sink = ctx, table, pool, pool.n, sink
         self.pass_keys, self.seq, self.complete = pass_keys, seq, complete
         self.with_keys, self.fresh, self.resumed = with_keys, fresh, resumed
-        self.procs: list[Any] = []
-        self.task_qs: list[Any] = []
-        self.reply_qs: list[Any] = []
-        self.out: Any = None
 
-    # -- processes ------------------------------------------------------------------------------
-    def _start(self) -> None:
+    def _spec(self) -> WorkerSpec:
         from dynamigrate import redact
 
-        mpc = mp.get_context("spawn")  # no fork of a process with threads and open connections
-        self.out = mpc.Queue()
-        spec = WorkerSpec(
+        return WorkerSpec(
             config=self.ctx.config,
             table=self.table,
             options=self.ctx.options,
@@ -188,55 +264,24 @@ class WorkersPass:
             log_level=logging.getLogger().getEffectiveLevel(),
             secrets=redact.registered(),
         )
-        for wid in range(self.n):
-            tq, rq = mpc.Queue(), mpc.Queue()
-            p = mpc.Process(
-                target=worker_main,
-                args=(spec, wid, tq, rq, self.out),
-                name=f"dm-writer-{self.table.name}-{wid + 1}",
-                daemon=True,
-            )
-            p.start()
-            self.procs.append(p)
-            self.task_qs.append(tq)
-            self.reply_qs.append(rq)
-
-    def _stop(self, clean: bool) -> None:
-        for tq, rq in zip(self.task_qs, self.reply_qs, strict=True):
-            try:
-                tq.put(None)
-                rq.put(None)
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + (30 if clean else 0.5)
-        for p in self.procs:
-            p.join(timeout=max(0.0, deadline - time.monotonic()))
-        for p in self.procs:
-            if p.is_alive():
-                p.kill()
-                p.join(timeout=5)
-        for q in (*self.task_qs, *self.reply_qs, self.out):
-            if q is not None:
-                q.cancel_join_thread()
-                q.close()
 
     def _check_alive(self, busy: dict[int, deque[int]]) -> None:
-        for wid, p in enumerate(self.procs):
-            if p.exitcode is None:
-                continue
-            code = p.exitcode
-            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-            raise EngineError(
-                f"writer process {wid + 1} of {self.n} for table {self.table.name} stopped unexpectedly "
-                f"({how}) with {len(busy[wid])} key window(s) in hand",
-                table=self.table.name,
-                hint="nothing past the last checkpoint is lost: rerun with --resume (redone writes are "
-                "idempotent); if the system killed it for memory, lower --workers or --chunk-rows",
-            )
+        dead = self.pool.dead()
+        if dead is None:
+            return
+        wid, code = dead
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        raise EngineError(
+            f"writer process {wid + 1} of {self.n} for table {self.table.name} stopped unexpectedly "
+            f"({how}) with {len(busy[wid])} key window(s) in hand",
+            table=self.table.name,
+            hint="nothing past the last checkpoint is lost: rerun with --resume (redone writes are "
+            "idempotent); if the system killed it for memory, lower --workers or --chunk-rows",
+        )
 
     # -- the pass -------------------------------------------------------------------------------
     def run(self, entities_done: set[str], resume_entity: str | None, resume_after: list[Any] | None) -> None:
-        self._start()
+        self.pool.begin(self._spec(), self.table.name)
         clean = False
         tasks = self._tasks(entities_done, resume_entity, resume_after)
         try:
@@ -244,7 +289,17 @@ class WorkersPass:
             clean = True
         finally:
             tasks.close()
-            self._stop(clean)
+            if clean:
+                self.pool.end_table(self._handle_other)
+            else:  # processes may be mid-chunk: never reused
+                self.pool.close(kill=True)
+
+    def _handle_other(self, msg: tuple[Any, ...]) -> None:
+        """A log record or an error of a process (the ones a finished table can still receive)."""
+        if msg[0] == "log":
+            logging.getLogger(msg[1].name).handle(msg[1])
+        elif msg[0] == "error":
+            raise msg[2]
 
     def _tasks(
         self, entities_done: set[str], resume_entity: str | None, resume_after: list[Any] | None
@@ -291,13 +346,13 @@ class WorkersPass:
                 if task is None:
                     exhausted = True
                     break
-                self.task_qs[wid].put(task)
+                self.pool.task_qs[wid].put(task)
                 busy[wid].append(task.t)
                 next_t = task.t + 1
             if exhausted and oldest >= next_t:
                 return
             try:
-                msg = self.out.get(timeout=0.5)
+                msg = self.pool.out.get(timeout=0.5)
             except queue.Empty:
                 self._check_alive(busy)
                 continue
@@ -314,7 +369,7 @@ class WorkersPass:
                     owner, keys, last = claims.pop(claim_at)
                     dup_at = self.pass_keys.claim(keys, self.seq)
                     self.seq += 1
-                    self.reply_qs[owner].put((claim_at[0], claim_at[1], dup_at))
+                    self.pool.reply_qs[owner].put((claim_at[0], claim_at[1], dup_at))
                     order.append(claim_at)
                     claim_at = (claim_at[0] + 1, 0) if last else (claim_at[0], claim_at[1] + 1)
             elif kind == "done":
