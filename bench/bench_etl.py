@@ -1,7 +1,8 @@
 """One benchmark, one table: the tool against raw boto3 ceilings measured in the same run (issue 13).
 
-    .venv/bin/python bench/bench_etl.py --scale 13700 --memory-rows 20000,100000   # ~100k items
-    .venv/bin/python bench/bench_etl.py --scale 2000 --memory-rows ''              # quick look
+    PYTHONPATH=src .venv/bin/python bench/bench_etl.py --scale 13700 --put-rows 3000 \
+        --memory-rows 20000,100000 --json /tmp/bench_etl.json                       # 156k items
+    .venv/bin/python bench/bench_etl.py --scale 2000 --memory-rows '' --no-spark    # quick look
 
 On the sample shop with the workshop contract (examples/workshop-contract.json), each figure is a
 ratio to its raw counterpart measured in this run against the same endpoint:
@@ -14,14 +15,20 @@ ratio to its raw counterpart measured in this run against the same endpoint:
 * **tool default**: ``migrate`` in this process with default options (conditional writes; the ``auto``
   strategy is ``transact`` against a local endpoint), validation included: ETL phase rate and end to
   end rate (items / whole run), vs raw transactions.
-* **tool batch**: ``migrate --strategy batch``: ETL and end to end vs the raw flood.
+* **tool batch**: ``migrate --strategy batch``: ETL and end to end vs the raw flood; and
+  ``--strategy batch --workers N`` (``--workers``, default 2: writer processes, their CPU counted).
+  Each end-to-end row says where the time outside the ETL phase went: preflight, the validation left
+  after the load (a table's source side is validated while the next one loads), the rest.
 * **client CPU per item**: ``time.process_time`` of this process during the tool's ETL phase (reading
   MySQL, encoding, fingerprints, requests: every thread) / items, vs the raw client's CPU / items
-  (pre-encoded: nothing read or encoded). DynamoDB Local runs in its own process, not counted.
+  (pre-encoded: nothing read or encoded). DynamoDB Local runs in its own process, not counted;
+  validation's threads (dynamigrate.validate.cpu) are subtracted.
 * **PutItem path**: the conditional ``put`` strategy (the default against AWS): rows of the Users
   view, encoded first (CPU per row reported apart), then written by the tool's writer (16 threads),
   CPU per call; vs plain boto3 ``put_item`` of the same items with the same condition (16 threads).
 * **peak RSS**: ``migrate`` in a child process on a synthetic table at two sizes (VmHWM).
+* **Spark engine** (``--no-spark`` leaves it out): ``migrate --engine spark`` in local mode at the same
+  size, its session start timed apart; ETL rate vs the tool's default ETL.
 
 Tables are prefixed ``perf<hex>_`` and the databases ``perf_bench_<hex>``; both are dropped at the end.
 """
