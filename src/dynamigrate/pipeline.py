@@ -364,6 +364,14 @@ def migrate(
         if meta.get("tables") and not options.tables:
             tables = contract.select(list(meta["tables"]))
     etl_options = resolve_etl_options(cfg, options, resuming)
+    if etl_options.workers and engine_name not in ("local", "glue"):
+        log.warning(
+            "--workers %d is ignored by the %s engine (local: writer processes; glue: the job's "
+            "NumberOfWorkers); the Spark engine's parallelism is its master and partitions "
+            "(--spark-master local[N])",
+            etl_options.workers,
+            engine_name,
+        )
 
     summary = RunSummary(
         run_id=None,

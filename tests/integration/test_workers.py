@@ -469,3 +469,19 @@ def test_rejected_rows_of_every_writer_process_are_listed_and_counted(
     assert sorted(int(r["row"]["id"]) for r in rejected) == sorted(bad)
     assert sum(t.rejected.values()) == len(bad) and len(t.rejected) == 1
     _balanced(t)
+
+
+def test_workers_with_the_spark_engine_is_said_to_be_ignored(
+    mysql_conn: Any,
+    mysql_db: str,
+    ddb_prefix: str,
+    ddb_endpoint: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _big_source(mysql_conn, 10, 10)
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, _big_contract(tmp_path, f"{ddb_prefix}Big"))
+    with caplog.at_level(logging.WARNING):
+        summary = migrate(cfg, MigrateOptions(progress_mode="quiet", engine="spark", workers=3, dry_run=True))
+    assert summary.status == "dry-run", summary.render_text()
+    assert any("--workers 3 is ignored by the spark engine" in r.getMessage() for r in caplog.records)
