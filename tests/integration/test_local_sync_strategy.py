@@ -166,37 +166,37 @@ def _options(writer: TableWriter) -> tuple[Any, ...]:
     ],
 )
 def test_make_writer_conditional(opts: EtlOptions, endpoint: str | None, expected: tuple[Any, ...]) -> None:
-    writer = make_writer(opts, _table("T"), None, None, run_id="r1", endpoint=endpoint, fresh=False)
+    client = object()
+    writer = make_writer(opts, _table("T"), client, None, run_id="r1", endpoint=endpoint, fresh=False)
     try:
         assert type(writer) is TableWriter
         assert _options(writer) == expected
+        assert (writer.client, writer.table_name) == (client, "T")
     finally:
         writer.close()
 
 
-@pytest.mark.parametrize("resumed", [False, True])
-def test_make_writer_fresh_table(resumed: bool) -> None:
+@pytest.mark.parametrize("resumed", [False, True, None])
+def test_make_writer_fresh_table(resumed: bool | None) -> None:
+    """A table this run created: the BatchWriteItem writer; it reads before writing only on a resume
+    (``resumed``; not given: a first pass)."""
     opts = EtlOptions(strategy="batch", batch_concurrency=5, concurrency=7, marker_attribute=MARKER)
-    sink = object()
+    sink, client = object(), object()
+    more = {} if resumed is None else {"resumed": resumed}
     writer = make_writer(
-        opts,
-        _table("T"),
-        None,
-        sink,
-        run_id="r2",
-        endpoint="http://127.0.0.1:8000",
-        fresh=True,
-        resumed=resumed,
+        opts, _table("T"), client, sink, run_id="r2", endpoint="http://127.0.0.1:8000", fresh=True, **more
     )
     try:
         assert isinstance(writer, FreshTableWriter)
         assert (writer.check_existing, writer.run_id, writer.marker, writer.table.name) == (
-            resumed,
+            bool(resumed),
             "r2",
             MARKER,
             "T",
         )
         assert writer.sink is sink and writer.strict.sink is sink and writer.blind.sink is sink
+        assert writer.client is client and writer.strict.client is client and writer.blind.client is client
+        assert (writer.strict.table_name, writer.blind.table_name) == ("T", "T")
         # the strict writer for what must stay conditional, the blind one overwrites at batch_concurrency
         assert _options(writer.strict) == ("insert", "transact", 8, "r2", MARKER, None)
         assert _options(writer.blind) == ("overwrite", "put", 5, "r2", MARKER, None)

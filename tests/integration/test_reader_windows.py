@@ -95,6 +95,8 @@ DDL = [
     # mixed-case names: the key column carries the wrong source column (VARCHAR for an INT), or the right
     # one in another type of the same family (BIGINT for INT)
     "CREATE VIEW `V_Mis` AS SELECT 'M' AS _dm_entity, `Name` AS `_DM_K1`, `Id` FROM `MixT`",
+    # a composite key whose first column is right and second is not
+    "CREATE VIEW `V_Mis2` AS SELECT 'M' AS _dm_entity, `Id` AS `_DM_K1`, `Id` AS `_DM_K2` FROM `MixT`",
     "CREATE VIEW `V_Ok` AS SELECT 'M' AS _dm_entity, CAST(`Id` AS SIGNED) AS `_DM_K1`, `Id` FROM `MixT`",
 ]
 
@@ -431,6 +433,13 @@ def test_key_type_family_check(settings: Any) -> None:
         "MixT.Id (int) for entity M; reading it would find no rows"
     )
     assert err.where == {"view": "V_Mis", "table": "MixT"}
+    composite = _key("MixT", "Id", "Name", entity="M", view_columns=("_DM_K1", "_DM_K2"))
+    with pytest.raises(SourceError) as second:
+        _read(settings, "V_Mis2", "M", composite, 1)
+    assert second.value.message == (
+        "view V_Mis2 does not match the contract: its key column _DM_K2 is int, but it should hold "
+        "MixT.Name (varchar) for entity M; reading it would find no rows"
+    )
     assert err.hint == (
         "the view was generated for another contract or schema: regenerate and apply the views (run migrate "
         "without --skip-views, or `dynamigrate views generate --schema-from-db` then `views apply`)"
@@ -493,7 +502,7 @@ def test_close_survives_connections_that_are_already_closed(
     reader.key_conn.close()
     with caplog.at_level(logging.DEBUG, logger="dynamigrate.source.reader"):
         reader.close()
-    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+    assert [(r.getMessage(), bool(r.exc_info)) for r in caplog.records] == [
         ("closing reader connection failed", True),
         ("closing the key connection failed", True),
     ]
@@ -614,7 +623,7 @@ class _Messages(logging.Handler):
         self.seen: list[tuple[str, bool]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.seen.append((record.getMessage(), record.exc_info is not None))
+        self.seen.append((record.getMessage(), bool(record.exc_info)))
 
 
 def test_a_connection_dropped_mid_result_is_a_transient_error(settings: Any) -> None:
