@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from dynamigrate.validate.compare import (
     _json_default,
     canonical_value,
     compare_items,
+    item_digest,
     key_string,
     plain_key,
     projected_names,
@@ -80,6 +83,42 @@ def test_key_string_is_the_json_dumps_text(key: dict[str, dict[str, object]]) ->
 def test_key_string_falls_back_for_what_orjson_refuses() -> None:
     # a lone surrogate (orjson refuses it) still gets a text, the one json.dumps writes (raw)
     assert key_string({"PK": {"S": "a\ud800"}}) == '{"PK":{"S":"a\ud800"}}'
+
+
+_item_value = st.recursive(
+    _key_value
+    | st.builds(lambda b: {"BOOL": b}, st.booleans())
+    | st.builds(lambda xs: {"SS": xs}, st.lists(_key_text, min_size=1, max_size=3))
+    | st.builds(lambda xs: {"NS": [str(x) for x in xs]}, st.lists(st.integers(), min_size=1, max_size=3)),
+    lambda inner: (
+        st.builds(lambda xs: {"L": xs}, st.lists(inner, max_size=3))
+        | st.builds(lambda m: {"M": m}, st.dictionaries(_key_text, inner, max_size=3))
+    ),
+    max_leaves=8,
+)
+
+
+def _slow_digest(item: dict[str, Any]) -> str:
+    canon = {k: canonical_value(v) for k, v in item.items()}
+    text = json.dumps(canon, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_key_text, _item_value, min_size=1, max_size=4))
+def test_item_digest_is_the_digest_of_the_json_dumps_text(item: dict[str, Any]) -> None:
+    """item_digest writes its text with orjson (the key text's writer): the digest is the one of the
+    json.dumps text, nested maps, lists, sets, numbers, binary and non-BMP text included."""
+    assert item_digest(item) == _slow_digest(item)
+
+
+def test_item_digest_is_equal_exactly_for_equal_canonical_items() -> None:
+    item = {"PK": {"S": "a\U0001f600"}, "n": {"N": "1.50"}, "s": {"SS": ["b", "a"]}}
+    assert item_digest(item) == item_digest(
+        {"s": {"SS": ["a", "b"]}, "n": {"N": "1.5"}, "PK": {"S": "a\U0001f600"}}
+    )
+    assert item_digest(item) != item_digest({**item, "n": {"N": "1.51"}})
+    assert item_digest(item) == item_digest({**item, "_dm": {"S": "run"}}, ignore=["_dm"])
 
 
 def test_projected_names() -> None:
