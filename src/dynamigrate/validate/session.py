@@ -99,20 +99,21 @@ class ValidationSession:
         self._t0 = time.monotonic()
         self._rejected: dict[str, dict[str, dict[str, int]]] | None = None
         self._pool = cf.ThreadPoolExecutor(1, thread_name_prefix="validate")
-        self._futures: list[cf.Future[TableValidator | TableValidation]] = []
+        self._futures: list[cf.Future[TableValidator]] = []
         self._lock = threading.Lock()
         #: seconds spent validating (the sum over tables), whether or not a load ran meanwhile
         self.busy_seconds = 0.0
 
     def submit(self, table: Table) -> None:
-        """Validate ``table`` after the tables handed over before it (live: its source side now, the
-        DynamoDB side in :meth:`finish`, once no load runs)."""
+        """Validate ``table`` after the tables handed over before it: its source side now, in the
+        background thread, its DynamoDB side in :meth:`finish` (live: once no load runs)."""
         if not self._futures and self.run is not None:
             self.run.event("phase", phase="validate", status="started", mode=self.mode, table=table.name)
         # one generator per table, drawn in hand-over order: the same sample whatever the schedule
         rng = random.Random(self.rng.randrange(2**63))
-        job = self._prepare if self.live else self._validate
-        self._futures.append(self._pool.submit(job, table, rng))
+        # the source side in the background thread, the DynamoDB side in finish(): the next table's
+        # source side overlaps this table's DynamoDB side (and, live, a load)
+        self._futures.append(self._pool.submit(self._prepare, table, rng))
 
     @property
     def submitted(self) -> int:
@@ -168,13 +169,10 @@ class ValidationSession:
             with self._lock:
                 self.busy_seconds += time.monotonic() - t0
 
-    def _prepare(self, table: Table, rng: random.Random) -> TableValidator | TableValidation:
+    def _prepare(self, table: Table, rng: random.Random) -> TableValidator:
         v = self._validator(table, rng)
         self._timed(v.prepare)
         return v
-
-    def _validate(self, table: Table, rng: random.Random) -> TableValidator | TableValidation:
-        return self._complete(self._validator(table, rng))
 
     def _complete(self, v: TableValidator) -> TableValidation:
         tv = self._timed(v.run)
@@ -186,9 +184,7 @@ class ValidationSession:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for f in self._futures:  # prepared tables hold a key set on disk
             if f.done() and not f.cancelled() and f.exception() is None:
-                v = f.result()
-                if not isinstance(v, TableValidation):
-                    v.discard()
+                f.result().discard()
 
     def finish(self) -> ValidationReport:
         """Wait for every table handed over; the report, also written to ``validation.json``."""
@@ -198,8 +194,7 @@ class ValidationSession:
             # over; the background thread meanwhile prepares the tables after it
             report.tables = []
             for f in self._futures:
-                x = f.result()
-                report.tables.append(x if isinstance(x, TableValidation) else self._complete(x))
+                report.tables.append(self._complete(f.result()))
         finally:
             self._pool.shutdown(wait=True)
         report.finished_at = utcnow()
