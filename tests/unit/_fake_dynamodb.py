@@ -12,9 +12,22 @@ UpdateItem) with DynamoDB's documented behaviour, strictly:
   ``ReturnValuesOnConditionCheckFailure=ALL_OLD``; a transaction with a failed condition is cancelled
   as a whole with one reason per item (``ConditionalCheckFailed`` or ``None``);
 * limits: 25 requests per BatchWriteItem, 100 keys per BatchGetItem, 100 items per transaction, an
-  item without its key attributes, a document nested deeper than 32 levels (refused item);
+  item without its key attributes (or a ``Key`` with other attributes), a key of the wrong type
+  (tables declared ``"PK:N"``), an empty string or binary key, an empty set or one with duplicates, a
+  document nested 32 levels or deeper counting the top-level attribute as level 1 (31 wrappers
+  around a scalar pass: DynamoDB's documented "up to 32 levels", measured the same on AWS, e.g. the
+  dynoxide-rs emulator's ``tests/nesting_depth.rs`` "accepts 31 map-wraps, rejects 32");
+* top-level numbers and number sets are held in DynamoDB's canonical form (``"01.50"`` is ``"1.5"``,
+  ``"1e3"`` is ``"1000"``; numbers inside lists and maps as sent, as DynamoDB Local holds them) and
+  compared by value (keys, ``#m = :m``, ``<``); sets compare as sets; ``<`` compares N, S or B values of
+  the same type and is false across types (a ``:v`` of another type is a ValidationException);
+* UpdateItem without a condition on a missing item creates it (its key alone for ``REMOVE``);
 * an eventually consistent read may miss recent writes: this fake misses all of them (only
   ``ConsistentRead=True`` sees the table).
+
+Its answers (items held, error codes and messages, cancellation reasons, images) are checked against
+DynamoDB Local by ``tests/integration/test_fake_dynamodb_conformance.py``: the messages are DynamoDB
+Local's (the real service words a few differently, e.g. a 26-request BatchWriteItem).
 
 Faults are scripted per operation (:meth:`FakeDynamoDB.script`): the next calls of an operation answer
 with an error, leave items or keys unprocessed, apply the write and then lose the answer, or run a
@@ -28,7 +41,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -56,12 +69,61 @@ def _invalid(op: str, message: str) -> ClientError:
 
 
 def _depth(value: Any) -> int:
+    """Levels of nesting below a value (a scalar: 0, ``{"L": [scalar]}``: 1)."""
     ((t, v),) = value.items()
     if t == "M":
         return 1 + max((_depth(x) for x in v.values()), default=0)
     if t == "L":
         return 1 + max((_depth(x) for x in v), default=0)
     return 0
+
+
+def canonical_number(text: str) -> str:
+    """DynamoDB's form of a number: no exponent, no leading or trailing zeros, no sign on zero."""
+    d = Decimal(text)
+    if d == 0:
+        return "0"
+    return format(d.normalize(Context(prec=200)), "f")
+
+
+def canonical(value: Any) -> Any:
+    """An attribute value as DynamoDB Local holds it: a top-level number or number set canonical,
+    numbers inside lists and maps as sent; sets keep their order."""
+    ((t, v),) = value.items()
+    if t == "N":
+        return {"N": canonical_number(v)}
+    if t == "NS":
+        return {"NS": [canonical_number(x) for x in v]}
+    return copy.deepcopy(value)
+
+
+def _bytes(v: Any) -> bytes:
+    return v if isinstance(v, bytes) else str(v).encode()
+
+
+def _comparable(value: Any) -> Any:
+    """A value in a form where DynamoDB's equality is Python's (sets as sets, numbers by value)."""
+    ((t, v),) = value.items()
+    if t == "N":
+        return (t, Decimal(v))
+    if t == "NS":
+        return (t, frozenset(Decimal(x) for x in v))
+    if t in ("SS", "BS"):
+        return (t, frozenset(v))
+    if t == "M":
+        return (t, frozenset((k, _comparable(x)) for k, x in v.items()))
+    if t == "L":
+        return (t, tuple(_comparable(x) for x in v))
+    return (t, v)
+
+
+_SET_NAMES = {"SS": "string", "NS": "number", "BS": "binary"}
+_INVALID = "One or more parameter values were invalid: "
+_DUPLICATES: dict[str, Callable[[list[Any]], str]] = {  # DynamoDB Local's words, per set type
+    "SS": lambda v: f"{_INVALID}Input collection [{', '.join(v)}] contains duplicates",
+    "NS": lambda v: "Input collection contains duplicates",
+    "BS": lambda v: f"{_INVALID}Input collection of type BS contains duplicates.",
+}
 
 
 class Fault:
@@ -85,8 +147,14 @@ class Fault:
 
 class FakeDynamoDB:
     def __init__(self, **tables: tuple[str, ...]):
-        """``FakeDynamoDB(Orders=("PK", "SK"))``: tables and their key attribute names."""
-        self.keys = dict(tables)
+        """``FakeDynamoDB(Orders=("PK", "SK"))``: tables and their key attribute names.
+
+        A name may carry its type (``"PK:N"``): then a key of another type is refused, as DynamoDB does.
+        """
+        self.keys = {t: tuple(k.split(":")[0] for k in ks) for t, ks in tables.items()}
+        self.key_types = {
+            t: tuple(k.split(":")[1] if ":" in k else None for k in ks) for t, ks in tables.items()
+        }
         self.items: dict[str, dict[tuple[Any, ...], Item]] = {name: {} for name in tables}
         self._faults: dict[str, list[Fault]] = {}
         # PutItem's time in flight (seconds) and the most PutItem calls seen in flight at once
@@ -106,7 +174,7 @@ class FakeDynamoDB:
         return len(self._faults.get(op, []))
 
     def put(self, table: str, item: Item) -> None:
-        self.items[table][self._kid(table, item, "PutItem")] = copy.deepcopy(item)
+        self.items[table][self._kid(table, item, "PutItem")] = {k: canonical(v) for k, v in item.items()}
 
     def get(self, table: str, key: Item) -> Item | None:
         return self.items[table].get(self._kid(table, key, "GetItem"))
@@ -124,47 +192,164 @@ class FakeDynamoDB:
             fault.before()
         return fault
 
-    def _kid(self, table: str, item: Item, op: str) -> tuple[Any, ...]:
+    def _kid(self, table: str, item: Item, op: str, *, key_only: bool = False) -> tuple[Any, ...]:
+        """The identity of an item's key; ``key_only``: ``item`` is a ``Key`` (nothing else allowed)."""
         if table not in self.keys:
             raise client_error(op, "ResourceNotFoundException", "Requested resource not found")
-        try:
-            return tuple(next(iter(item[k].values())) for k in self.keys[table])
-        except KeyError:
-            raise _invalid(op, "One of the required keys was not given a value") from None
+        names = self.keys[table]
+        if key_only and (set(item) != set(names)):
+            raise _invalid(op, "The number of conditions on the keys is invalid")
+        kid = []
+        for name, want in zip(names, self.key_types[table], strict=True):
+            if name not in item:
+                raise _invalid(op, "One of the required keys was not given a value")
+            ((t, v),) = item[name].items()
+            if (want is not None and t != want) or t not in ("S", "N", "B"):
+                raise _invalid(op, "One or more parameter values were invalid: Type mismatch for key")
+            if t in ("S", "B") and len(v) == 0:
+                kind = "string" if t == "S" else "binary"
+                raise _invalid(
+                    op,
+                    "One or more parameter values are not valid. The AttributeValue for a key attribute "
+                    f"cannot contain an empty {kind} value. Key: {name}",
+                )
+            kid.append(canonical_number(v) if t == "N" else v)
+        return tuple(kid)
 
     def _check_item(self, table: str, item: Item, op: str) -> tuple[Any, ...]:
+        for value in item.values():
+            self._check_value(op, value)
         kid = self._kid(table, item, op)
-        if any(_depth(v) > 32 for v in item.values()):
-            raise _invalid(op, "Nesting Levels have exceeded supported limits")
+        if any(_depth(v) >= 32 for v in item.values()):
+            raise _invalid(
+                op,
+                "Nesting Levels have exceeded supported limits: "
+                "Attributes in the item have nested levels beyond supported limit",
+            )
         return kid
 
-    def _condition_holds(self, op: str, request: dict[str, Any], current: Item | None) -> bool:
+    def _check_value(self, op: str, value: Any) -> None:
+        ((t, v),) = value.items()
+        if t in _SET_NAMES:
+            if not v:
+                raise _invalid(
+                    op,
+                    "One or more parameter values were invalid: "
+                    + (
+                        "Binary sets should not be empty"
+                        if t == "BS"
+                        else f"An {_SET_NAMES[t]} set  may not be empty"
+                    ),
+                )
+            members = [Decimal(x) for x in v] if t == "NS" else v
+            if len(set(members)) != len(members):
+                raise _invalid(op, _DUPLICATES[t](v))
+        elif t == "M":
+            for x in v.values():
+                self._check_value(op, x)
+        elif t == "L":
+            for x in v:
+                self._check_value(op, x)
+
+    def _check_placeholders(
+        self, op: str, request: dict[str, Any], *uses: tuple[str | None, tuple[set[str], set[str]]]
+    ) -> None:
+        """DynamoDB's refusals of placeholders: undefined, unused, or given without any expression.
+
+        ``uses``: per expression (its name, or ``None`` without any), the names and values it uses.
+        """
+        names = request.get("ExpressionAttributeNames")
+        values = request.get("ExpressionAttributeValues")
+        if all(where is None for where, _ in uses):
+            if names is not None:
+                raise _invalid(op, "ExpressionAttributeNames can only be specified when using expressions")
+            if values is not None:
+                raise _invalid(
+                    op,
+                    "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null",
+                )
+            return
+        for where, used in uses:
+            if where is not None:
+                self._undefined(op, request, used, where)
+        used_names = set().union(*(u[0] for _, u in uses))
+        used_values = set().union(*(u[1] for _, u in uses))
+        if names is not None and set(names) - used_names:
+            keys = ", ".join(sorted(set(names) - used_names))
+            raise _invalid(
+                op, f"Value provided in ExpressionAttributeNames unused in expressions: keys: {{{keys}}}"
+            )
+        if values is not None and set(values) - used_values:
+            keys = ", ".join(sorted(set(values) - used_values))
+            raise _invalid(
+                op, f"Value provided in ExpressionAttributeValues unused in expressions: keys: {{{keys}}}"
+            )
+
+    def _undefined(
+        self, op: str, request: dict[str, Any], used: tuple[set[str], set[str]], where: str
+    ) -> None:
+        names = request.get("ExpressionAttributeNames")
+        values = request.get("ExpressionAttributeValues")
+        for name in sorted(used[0] - set(names or {})):
+            raise _invalid(
+                op,
+                f"Invalid {where}: An expression attribute name used in the document path is not defined; "
+                f"attribute name: {name}",
+            )
+        for value in sorted(used[1] - set(values or {})):
+            raise _invalid(
+                op,
+                f"Invalid {where}: An expression attribute value used in expression is not defined; "
+                f"attribute value: {value}",
+            )
+
+    def _condition_holds(
+        self,
+        op: str,
+        request: dict[str, Any],
+        current: Item | None,
+        also: tuple[set[str], set[str]] | None = None,
+    ) -> bool:
+        """Whether the request's condition holds; ``also``: placeholders another expression uses."""
         expression = request.get("ConditionExpression")
         names = request.get("ExpressionAttributeNames") or {}
         values = request.get("ExpressionAttributeValues") or {}
-        if expression is None:
-            if names or values:
-                raise _invalid(op, "ExpressionAttributeNames/Values can only be specified with an expression")
-            return True
-        if expression not in KNOWN_CONDITIONS:
+        if expression is not None and expression not in KNOWN_CONDITIONS:
             raise _invalid(op, f"Invalid ConditionExpression: {expression!r}")
-        want_names, want_values = KNOWN_CONDITIONS[expression]
-        if set(names) != want_names or set(values) != want_values:
-            raise _invalid(op, "Value provided in ExpressionAttributeNames/Values unused or missing")
+        want_names, want_values = KNOWN_CONDITIONS[expression] if expression is not None else (set(), set())
+        if also is None:
+            where = "ConditionExpression" if expression is not None else None
+            self._check_placeholders(op, request, (where, (want_names, want_values)))
+        if expression is None:
+            return True
         if expression == "attribute_not_exists(#pk)":
             return current is None or names["#pk"] not in current
         if expression == "#m = :m":
-            return current is not None and current.get(names["#m"]) == values[":m"]
+            if current is None or names["#m"] not in current:
+                return False
+            return bool(_comparable(current[names["#m"]]) == _comparable(values[":m"]))
         # attribute_not_exists(#pk) OR #v < :v
+        new = values[":v"]
+        ((new_type, new_value),) = new.items()
+        if new_type not in ("N", "S", "B"):
+            raise _invalid(
+                op,
+                "Invalid ConditionExpression: Incorrect operand type for operator or function; "
+                f"operator or function: <, operand type: {new_type}",
+            )
         if current is None or names["#pk"] not in current:
             return True
         old = current.get(names["#v"])
-        new = values[":v"]
         if old is None:
             return False  # a comparison with an absent attribute is false
-        if set(old) != {"N"} or set(new) != {"N"}:
-            raise _invalid(op, "Incorrect operand type for operator or function")
-        return bool(Decimal(old["N"]) < Decimal(new["N"]))
+        ((old_type, old_value),) = old.items()
+        if old_type != new_type:
+            return False  # values of different types compare false
+        if new_type == "N":
+            return bool(Decimal(old_value) < Decimal(new_value))
+        if new_type == "S":
+            return bool(old_value.encode() < new_value.encode())  # UTF-8 bytes, as DynamoDB orders them
+        return _bytes(old_value) < _bytes(new_value)
 
     def _check_return_values(self, op: str, request: dict[str, Any]) -> None:
         if request.get("ReturnValues", "NONE") not in ("NONE", "ALL_OLD"):
@@ -212,7 +397,7 @@ class FakeDynamoDB:
         current = self.items[table].get(kid)
         if not self._condition_holds(op, request, current):
             raise self._conditional_failure(op, request, current)
-        self.items[table][kid] = copy.deepcopy(item)
+        self.items[table][kid] = {k: canonical(v) for k, v in item.items()}
         if fault is not None and fault.lose_answer:
             raise fault.error or client_error(op, "InternalServerError", "answer lost", 500)
         out: dict[str, Any] = {}
@@ -227,7 +412,7 @@ class FakeDynamoDB:
             raise fault.error
         ((table, requests),) = RequestItems.items()
         if not 1 <= len(requests) <= 25:
-            raise _invalid(op, "Member must have length less than or equal to 25")
+            raise _invalid(op, "Too many items requested for the BatchWriteItem call")
         kids = []
         for r in requests:
             if set(r) != {"PutRequest"} or set(r["PutRequest"]) != {"Item"}:
@@ -239,7 +424,7 @@ class FakeDynamoDB:
         done = requests[: len(requests) - left]
         for r in done:
             item = r["PutRequest"]["Item"]
-            self.items[table][self._kid(table, item, op)] = copy.deepcopy(item)
+            self.items[table][self._kid(table, item, op)] = {k: canonical(v) for k, v in item.items()}
         unprocessed = requests[len(requests) - left :]
         return {"UnprocessedItems": {table: copy.deepcopy(unprocessed)} if unprocessed else {}}
 
@@ -254,7 +439,7 @@ class FakeDynamoDB:
         keys = request["Keys"]
         if not 1 <= len(keys) <= 100:
             raise _invalid(op, "Too many items requested for the BatchGetItem call")
-        kids = [self._kid(table, k, op) for k in keys]
+        kids = [self._kid(table, k, op, key_only=True) for k in keys]
         if len(set(kids)) != len(kids):
             raise _invalid(op, "Provided list of item keys contains duplicates")
         left = fault.unprocessed if fault is not None and fault.unprocessed else 0
@@ -262,7 +447,7 @@ class FakeDynamoDB:
         found = []
         if request.get("ConsistentRead") is True:
             found = [copy.deepcopy(self.items[table][k]) for k in answered if k in self.items[table]]
-        out: dict[str, Any] = {"Responses": {table: found}}
+        out: dict[str, Any] = {"Responses": {table: found}, "UnprocessedKeys": {}}
         if left:
             out["UnprocessedKeys"] = {
                 table: {"Keys": copy.deepcopy(keys[len(keys) - left :]), "ConsistentRead": True}
@@ -308,14 +493,15 @@ class FakeDynamoDB:
             else:
                 reasons.append({"Code": "None"})
         if failed:
+            codes = ", ".join(str(r.get("Code")) for r in reasons)
+            message = (
+                f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]"
+            )
             raise client_error(
-                op,
-                "TransactionCanceledException",
-                "Transaction cancelled, please refer cancellation reasons for specific reasons",
-                CancellationReasons=reasons,
+                op, "TransactionCanceledException", message, Message=message, CancellationReasons=reasons
             )
         for table, item, _, kid in puts:
-            self.items[table][kid] = copy.deepcopy(item)
+            self.items[table][kid] = {k: canonical(v) for k, v in item.items()}
         return {}
 
     def delete_item(self, **request: Any) -> dict[str, Any]:
@@ -325,7 +511,7 @@ class FakeDynamoDB:
             raise fault.error
         table, key = request.pop("TableName"), request.pop("Key")
         self._check_return_values(op, request)
-        kid = self._kid(table, key, op)
+        kid = self._kid(table, key, op, key_only=True)
         current = self.items[table].get(kid)
         if not self._condition_holds(op, request, current):
             raise self._conditional_failure(op, request, current)
@@ -342,14 +528,27 @@ class FakeDynamoDB:
             raise fault.error
         table, key = request.pop("TableName"), request.pop("Key")
         update = request.pop("UpdateExpression")
-        names = request.get("ExpressionAttributeNames") or {}
-        if update != "REMOVE #m" or "#m" not in names:
+        if update != "REMOVE #m":
             raise _invalid(op, f"Invalid UpdateExpression: {update!r}")
+        names = request.get("ExpressionAttributeNames") or {}
+        condition = request.get("ConditionExpression")
+        want = KNOWN_CONDITIONS.get(condition, (set(), set())) if condition is not None else (set(), set())
+        self._check_placeholders(
+            op,
+            request,
+            ("UpdateExpression", ({"#m"}, set())),
+            ("ConditionExpression" if condition is not None else None, want),
+        )
         self._check_return_values(op, request)
-        kid = self._kid(table, key, op)
+        kid = self._kid(table, key, op, key_only=True)
         current = self.items[table].get(kid)
-        if not self._condition_holds(op, request, current):
+        if not self._condition_holds(op, request, current, also=({"#m"}, set())):
             raise self._conditional_failure(op, request, current)
-        assert current is not None  # the only condition sent needs the item
+        old = copy.deepcopy(current)
+        if current is None:  # DynamoDB creates the item (its key, here: REMOVE adds nothing)
+            current = self.items[table][kid] = {k: canonical(v) for k, v in key.items()}
         current.pop(names["#m"], None)
-        return {}
+        out: dict[str, Any] = {}
+        if request.get("ReturnValues") == "ALL_OLD" and old is not None:
+            out["Attributes"] = old
+        return out

@@ -319,7 +319,8 @@ def test_an_item_dynamodb_refuses_is_a_rejected_row_with_its_message(
             "key": key(2),
             "reason": "DynamoDB refused the item (ValidationException)",
             "code": "write_failed",
-            "message": "Nesting Levels have exceeded supported limits",
+            "message": "Nesting Levels have exceeded supported limits: "
+            "Attributes in the item have nested levels beyond supported limit",
         }
     ]
     assert ddb.all(T) == [marked(plain(1)), marked(plain(3))]
