@@ -347,7 +347,7 @@ def test_write_chunk_rejects_skips_duplicates_and_writes_the_rest(
     writer = make_writer(ctx.options, table, ddb_client, sink, run_id=ctx.run_id, endpoint=None, fresh=False)
     logged = [0]
     try:
-        bad = _encoded(table, [_row(f"r{i}", "nan?") for i in range(LOG_REJECTS + 2)])
+        bad = _encoded(table, [_row(f"é{i}", "nan?") for i in range(LOG_REJECTS + 2)])
         dups = _encoded(table, [_row("d1"), _row("d2")])
         with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_pass"):
             # nothing to write: no result, or the duplicates as skipped
@@ -372,32 +372,81 @@ def test_write_chunk_rejects_skips_duplicates_and_writes_the_rest(
     ctx.run.close()
     rejected = [json.loads(x) for x in ctx.run.file("rejected.jsonl").read_text().splitlines()]
     assert len(rejected) == LOG_REJECTS + 3
-    assert all(r["reason"] for r in rejected)
+    assert {r["reason"] for r in rejected} == {
+        "attribute 'qty' (N): 'nan?' is not a decimal number",
+        "attribute 'qty' (N): 'x' is not a decimal number",
+    }
+    assert caplog.records[0].getMessage() == (
+        f"table {table.name}: row rejected (bad_number): attribute 'qty' (N): 'nan?' is not a decimal "
+        'number; key {"PK": {"S": "é0"}}; written to rejected.jsonl. Fix the source row or the contract and '
+        "rerun (sync mode picks it up)."
+    )
 
 
-def test_report_duplicates_lists_each_key_once(env: dict[str, Any], tmp_path: Path) -> None:
+def test_report_duplicates_lists_each_key_once(
+    env: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     table = env["tables"]["Keys"]
     ctx = _ctx(env, tmp_path)
     keys = PassKeys(tmp_path / "p.sqlite", 0)
     result = TableResult(table=table.name, engine="local")
     report_duplicates(ctx, table, keys, result)  # none: nothing written, nothing said
     assert "duplicate_keys" not in result.extra and not ctx.run.file("duplicates").exists()
-    enc = _encoded(table, [_row(c) for c in ("a", "b", "a", "c", "b", "a")])
+    codes = ["é", "b", "é", "c", "b", "é", "d", "e", "f", "g", "c", "d", "e", "f", "g"]
+    enc = _encoded(table, [_row(c) for c in codes])
     keys.split(enc[:3], 0)
     keys.split(enc[3:], 1)
-    report_duplicates(ctx, table, keys, result)
     name = f"duplicates/{table.name}.jsonl"
+    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_pass"):
+        report_duplicates(ctx, table, keys, result)
+        report_duplicates(ctx, table, keys, result)  # a resumed pass rewrites the file whole
     assert result.extra["duplicate_keys"] == {
-        "skipped": 3,
-        "examples": [{"PK": {"S": "a"}}, {"PK": {"S": "b"}}],
+        "skipped": 8,
+        "examples": [{"PK": {"S": c}} for c in ("é", "b", "c", "d", "e")],
         "file": name,
     }
-    lines = [json.loads(x) for x in ctx.run.file(name).read_text(encoding="utf-8").splitlines()]
-    assert lines == [
-        {"table": table.name, "key": {"PK": {"S": "a"}}},
-        {"table": table.name, "key": {"PK": {"S": "b"}}},
-    ]
+    text = ctx.run.file(name).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == json.dumps(
+        {"table": table.name, "key": {"PK": {"S": "é"}}}, ensure_ascii=False
+    )
+    assert [json.loads(x)["key"]["PK"]["S"] for x in text.splitlines()] == ["é", "b", "c", "d", "e", "f", "g"]
+    message = (
+        f"table {table.name}: 8 source row(s) produce the DynamoDB key of an earlier row: skipped "
+        f"(duplicate_key), one item per key; the keys are in {name}. Make the key unique in the contract "
+        "(e.g. add a column to the sort key) or deduplicate the source."
+    )
+    assert [(r.getMessage(), r.fields) for r in caplog.records] == [  # type: ignore[attr-defined]
+        (message, {"table": table.name, "duplicate_keys": 8})
+    ] * 2
     keys.close()
+
+
+def test_outcome_of_counts_omitted_gsi_keys_and_empty_sets_of_accepted_rows() -> None:
+    from dynamigrate.target.encode import Encoded
+
+    def enc(pk: str, gsi: tuple[str, ...], empty: tuple[str, ...], code: str | None = None) -> Encoded:
+        return Encoded(
+            item=None if code else {},
+            key={"PK": {"S": pk}},
+            reject_code=code,
+            omitted_gsi_keys=gsi,
+            empty_sets=empty,
+            size=10,
+        )
+
+    encoded = [
+        enc("a", ("g1", "g2"), ("tags",)),
+        enc("b", (), ("tags", "nums")),
+        enc("c", ("g1",), ()),
+        enc("d", ("g1",), ("tags",), code="bad_number"),  # rejected: counts nothing of this
+    ]
+    out = outcome_of(Chunk("E", [{}] * 4), encoded, None, False)
+    assert (out.omitted_gsi_keys, out.empty_sets, out.bytes, out.rejected) == (
+        2,
+        {"tags": 2, "nums": 1},
+        30,
+        1,
+    )
 
 
 def test_read_plan_and_open_reader(env: dict[str, Any], tmp_path: Path) -> None:
