@@ -731,16 +731,24 @@ def _phase_preflight(
 def _phase_tables(
     cfg: Config, tables: tuple[Table, ...], factory: Callable[[], Any], phases: _Phases, run: RunDir
 ) -> None:
+    import concurrent.futures as cf
+
     from dynamigrate.target.provision import ensure_table
 
     t0 = time.monotonic()
     client = factory()
     created = []
-    for table in tables:
-        status, _request = ensure_table(client, table, billing=cfg.migration.billing_mode)
-        if status == "created":
+    # created side by side (each waits until ACTIVE); every table created is recorded in the manifest
+    # (contract order) before the first error, if any, is raised
+    with cf.ThreadPoolExecutor(max(1, min(8, len(tables)))) as pool:
+        futures = [pool.submit(ensure_table, client, t, billing=cfg.migration.billing_mode) for t in tables]
+        cf.wait(futures)
+    for table, future in zip(tables, futures, strict=True):
+        if future.exception() is None and future.result()[0] == "created":
             created.append(table.name)
             run.record_created("tables", {"name": table.name, "region": client.meta.region_name})
+    for future in futures:
+        future.result()  # the first table's error, in contract order
     detail = f"{len(tables)} table(s) ready" + (f", created {', '.join(created)}" if created else "")
     phases.record("tables", "done", detail, t0)
 
