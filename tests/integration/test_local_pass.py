@@ -92,7 +92,19 @@ def _spec(name: str) -> dict[str, Any]:
     }
 
 
-NAMES = ("Full", "Resume", "Done", "Bad", "Keys")
+NAMES = ("Full", "Resume", "Done", "Bad", "Keys", "Multi")
+
+
+def _plain_spec(name: str) -> dict[str, Any]:
+    """A single-entity table of e whose view is replaced by a hand-written one without _dm_entity."""
+    spec = _spec(name)
+    return {
+        "table": name,
+        "type": "single-entity",
+        "source_table": "e",
+        "pk": "PK",
+        "attributes": spec["entities"][0]["attributes"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +112,10 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
     db = f"dm_test_{uuid.uuid4().hex[:12]}"
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     conn = pymysql.connect(**{**mysql_settings.connect_kwargs(), "database": None, "autocommit": True})
-    contract, problems = parse_contract({"tables": [_spec(f"{prefix}{n}") for n in NAMES]})
+    specs = [_spec(f"{prefix}{n}") for n in NAMES] + [_plain_spec(f"{prefix}Plain")]
+    contract, problems = parse_contract({"tables": specs})
     assert contract is not None, problems
-    tables = {n: contract.table(f"{prefix}{n}") for n in NAMES}
+    tables = {n: contract.table(f"{prefix}{n}") for n in (*NAMES, "Plain")}
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
@@ -117,7 +130,16 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
             schema = introspect(conn, db)
             for stmt in generate_views(contract, None, "mariadb", schema).statements:
                 cur.execute(stmt.sql)
-        for n in NAMES:
+            # hand-written views without _dm_entity: the single-entity table keeps its key columns
+            cur.execute(
+                f"CREATE OR REPLACE VIEW `{tables['Plain'].view_name}` AS SELECT id AS _dm_k1, code AS PK, qty,"
+                " note FROM e WHERE id <= 3"
+            )
+            cur.execute(
+                f"CREATE OR REPLACE VIEW `{tables['Multi'].view_name}` AS SELECT id AS _dm_k1, code AS PK, qty,"
+                " note FROM e WHERE id <= 3"
+            )
+        for n in (*NAMES, "Plain"):
             ddb_client.create_table(
                 TableName=f"{prefix}{n}",
                 KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
@@ -135,7 +157,7 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
         conn.close()
-        for n in NAMES:
+        for n in (*NAMES, "Plain"):
             with contextlib.suppress(ddb_client.exceptions.ResourceNotFoundException):
                 ddb_client.delete_table(TableName=f"{prefix}{n}")
 
@@ -175,6 +197,7 @@ def _brief(o: ChunkOutcome) -> tuple[Any, ...]:
 
 def _items(ddb_client: Any, name: str) -> dict[str, dict[str, Any]]:
     items = ddb_client.scan(TableName=name, ConsistentRead=True)["Items"]
+    assert all("S" in i["_dm_marker"] for i in items)  # every item carries the run's marker
     return {i["PK"]["S"]: {k: v for k, v in i.items() if k not in ("PK", "_dm_marker")} for i in items}
 
 
@@ -268,6 +291,29 @@ def test_everything_done_reads_nothing(env: dict[str, Any], tmp_path: Path, ddb_
     table = env["tables"]["Done"]
     assert _pass(env, _ctx(env, tmp_path), ddb_client, table, done={"E", "F"})[0] == []
     assert _items(ddb_client, table.name) == {}
+
+
+def test_a_view_without_the_entity_column_is_one_pass(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    """A hand-written view without _dm_entity: one entity None, key windows when the table has one
+    entity (its row key), one streaming pass when it has several."""
+    plain, multi = env["tables"]["Plain"], env["tables"]["Multi"]
+    ctx = _ctx(env, tmp_path)
+    with open_reader(ctx, plain) as reader:
+        assert [(n, k.columns if k else None) for n, k in read_plan(plain, ctx, reader)] == [(None, ("id",))]
+    with open_reader(ctx, multi) as reader:
+        assert read_plan(multi, ctx, reader) == [(None, None)]
+    outcomes = _pass(env, ctx, ddb_client, plain, entity=None, after=None)[0]
+    # windows follow the source table (8 rows); the view holds its first 3
+    assert [_brief(o) for o in outcomes] == [
+        (None, 3, [3], True, False, 3, 0, 0),
+        (None, 0, [6], True, False, 0, 0, 0),
+        (None, 0, [6], True, True, 0, 0, 0),
+    ]
+    assert sorted(_items(ddb_client, plain.name)) == ["c1", "c2", "c3"]
+    # the entity None is done: nothing to read
+    assert _pass(env, _ctx(env, tmp_path / "2"), ddb_client, plain, done={""})[0] == []
 
 
 def test_a_reader_error_reaches_the_caller(env: dict[str, Any], tmp_path: Path, ddb_client: Any) -> None:
