@@ -317,12 +317,14 @@ def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def measure(n: int, database: str, table_name: str, rounds: int, segments: int) -> dict[str, Any]:
+def measure(
+    n: int, database: str, table_name: str, rounds: int, segments: int, first: int = 0
+) -> dict[str, Any]:
     """``rounds`` interleaved pairs (views, evaluator, views, ...; every other pair starts with the
     evaluator): best time of each side, the largest peak RSS of each side, the load beside each run."""
     got: dict[str, Any] = {}
     for i in range(rounds):
-        order = ("views", "evaluator") if i % 2 == 0 else ("evaluator", "views")
+        order = ("views", "evaluator") if (i + first) % 2 == 0 else ("evaluator", "views")
         for mode in order:
             before = _load()
             r = _run_child(mode, database, table_name, segments)
@@ -352,6 +354,7 @@ def main() -> int:
         default=2,
         help="interleaved pairs of runs per size (default 2; 0: load only, with --keep)",
     )
+    ap.add_argument("--evaluator-first", action="store_true", help="start each size with the evaluator run")
     ap.add_argument("--keep", action="store_true", help="keep the loaded database and table (for --reuse)")
     ap.add_argument(
         "--reuse",
@@ -376,7 +379,9 @@ def main() -> int:
     rows = []
     if args.reuse:
         n, database, table_name = int(args.reuse[0]), args.reuse[1], args.reuse[2]
-        rows.append((n, measure(n, database, table_name, args.rounds, args.segments)))
+        rows.append(
+            (n, measure(n, database, table_name, args.rounds, args.segments, int(args.evaluator_first)))
+        )
     for n in [] if args.reuse else args.sizes:
         tag = secrets.token_hex(3)
         database, table_name = f"dm_bench_{tag}", f"bench_{tag}"
@@ -390,7 +395,14 @@ def main() -> int:
                 flush=True,
             )
             if args.rounds:
-                rows.append((n, measure(n, database, table_name, args.rounds, args.segments)))
+                rows.append(
+                    (
+                        n,
+                        measure(
+                            n, database, table_name, args.rounds, args.segments, int(args.evaluator_first)
+                        ),
+                    )
+                )
         finally:
             if not args.keep:
                 teardown(database, table_name)
