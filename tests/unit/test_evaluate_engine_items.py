@@ -15,7 +15,8 @@ import pytest
 from _evaluate_plan_fixtures import TABLES, contract_table
 
 from dynamigrate.contract.model import Table
-from dynamigrate.evaluate import DEFAULT_MARKER_OVERHEAD, EvalRow, Evaluator
+from dynamigrate.evaluate import DEFAULT_MARKER_OVERHEAD, EvalRow, EvaluationUnsupported, Evaluator
+from dynamigrate.evaluate import nodes as N
 from dynamigrate.evaluate.engine import IN_BATCH, _after, _Chunk, _Ctx, _fsp
 from dynamigrate.evaluate.nodes import SlotRow
 from dynamigrate.evaluate.schema import Catalog
@@ -311,7 +312,7 @@ def test_entities_plans_and_key_columns() -> None:
 
 
 def test_a_table_name_needs_the_contract_and_several_entities_need_a_name() -> None:
-    with pytest.raises(ValueError, match="a table name needs the contract"):
+    with pytest.raises(ValueError, match=r"^a table name needs the contract$"):
         Evaluator(_Conn, None, "Tab")
     two = dataclasses.replace(
         KEYED, entities=(KEYED.entities[0], dataclasses.replace(KEYED.entities[0], entity_type="b"))
@@ -319,6 +320,33 @@ def test_a_table_name_needs_the_contract_and_several_entities_need_a_name() -> N
     with pytest.raises(ValueError, match="table Tab has several entities: name one"):
         evaluator(two).entity(None)
     assert evaluator(two).entity("b").entity_type == "b"
+
+
+def test_an_empty_set_leaves_only_its_attribute_out() -> None:
+    t = contract_table([u("PK"), u("tags", "SS", "born"), u("e", "S", "email")])
+    assert evaluate(evaluator(t), (1, "", "x")).item == {"PK": {"S": "1"}, "e": {"S": "x"}}
+
+
+def test_a_key_that_cannot_be_text_is_rejected_for_that_not_as_empty() -> None:
+    t = contract_table([u("PK", transformation={"type": "string-format", "format": "U#{email}"})])
+    r = evaluate(evaluator(t), (1, b"\xff"))
+    assert (r.code, r.rejection) == (
+        "bad_string",
+        "attribute 'PK' (S): binary value b'\\xff' is not UTF-8 text; use type B",
+    )
+
+
+def test_plans_use_the_servers_div_precision_and_name_the_table_in_refusals() -> None:
+    avg = {"type": "aggregate", "operation": "AVG", "target_table": "orders", "join_condition": "orders.user_id = users.id",
+           "select_column": "total"}  # fmt: skip
+    ev = evaluator(contract_table([u("PK"), u("a", "N", calculation=avg)]))
+    assert ev.plan(None).attributes[1].node == N.Aggregate(
+        "many1", "AVG", 0, False, 5
+    )  # the fake server says 5
+    bad = evaluator(contract_table([u("PK"), u("x", "S", "nope")]))
+    with pytest.raises(EvaluationUnsupported) as exc:
+        bad.plan(None)
+    assert exc.value.where == {"path": "tables[0].attributes[1].source_column", "table": "Tab"}
 
 
 def test_close_closes_the_connection() -> None:
