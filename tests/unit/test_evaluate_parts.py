@@ -96,6 +96,7 @@ def test_render_keeps_unqualified_columns_and_widens_floats() -> None:
         ("@@sql_mode", "the SQL fragment '@@sql_mode' is not one expression"),
         ("a -- c", "the SQL fragment 'a -- c' holds a comment"),
         ("/* x */ a", "the SQL fragment '/* x */ a' holds a comment"),
+        ("a # c", "the SQL fragment 'a # c' holds a comment"),  # MySQL's '#' comment
         ("(SELECT 1)", "the SQL fragment '(SELECT 1)' holds a subquery, statement or variable"),
         (
             "a IN (SELECT b FROM t)",
@@ -134,6 +135,10 @@ def test_split_and_and_subfragments() -> None:
 
 
 def test_order_items() -> None:
+    assert [(f.text, [c.name for c in f.columns], d) for f, d in order_items("`x y` DESC", "P")] == [
+        ("`x y`", ["x y"], True)
+    ]
+    assert parse("a").path == ""
     items = order_items("a DESC, t.b, c asc", "P")
     assert [(f.text, f.path, desc) for f, desc in items] == [
         ("a", "P", True),
