@@ -43,7 +43,7 @@ SCHEMA = [
     "CREATE TABLE walks (id INT PRIMARY KEY, pet_id INT NULL)",
     "INSERT INTO walks VALUES (1, NULL), (2, 10), (3, 13), (4, 14), (5, 12)",
     "CREATE TABLE labels (code VARCHAR(5) COLLATE utf8mb4_bin PRIMARY KEY, pet_id INT NULL)",
-    "INSERT INTO labels VALUES ('a', 10), ('B', 10)",
+    "INSERT INTO labels VALUES ('a', 10), ('B', 10), ('A', 13)",
     "INSERT INTO tags VALUES ('B', 10), ('a', 10), ('c ', 13)",
     "INSERT INTO people VALUES (1, 'a', 'Ann', '2024-01-02 03:04:05.120', '2020-01-01'),"
     " (2, 'B', 'Bob', NULL, '2024-06-01'), (3, NULL, 'Cy', NULL, NULL), (4, 'zz', 'Dee', '2024-01-01 00:00:00.000', NULL)",
@@ -299,7 +299,8 @@ def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: C
                                      "construction": {"type": "array", "select_columns": {"n": "name"}}}),
         _a("pets", "labels", "S", join={"type": "json-construction", "target_table": "labels",
                                        "join_condition": "labels.pet_id = pets.id",
-                                       "construction": {"type": "array", "select_columns": {"c": "code"}}}),
+                                       "construction": {"type": "array", "select_columns": {"c": "code"},
+                                                        "order_by": "code"}}),
         _a("pets", "first", join={"type": "foreign-key", "target_table": "toys", "select_column": "name",
                                  "join_condition": "toys.pet_id = pets.id AND toys.id > 5"}),
         _a("pets", "visit", join={"type": "multi-column", "target_table": "visits", "select_column": "vet",
@@ -313,16 +314,25 @@ def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: C
         items = {r.source_key: r.item for r in ev.iter_items(None)}
     toy = lambda n: {"M": {"n": S(n)}}  # noqa: E731
     assert items == {
-        # primary key order (2, 9, 10), not the server's; labels in the binary collation's order ('B' < 'a')
+        # primary key order (2, 9, 10), not the server's; labels ordered by the binary collation ('B' < 'a')
         (10,): {"PK": N("10"), "toys": {"L": [toy("two"), toy("nine"), toy("ten")]}, "labels": S('[{"c": "B"},{"c": "a"}]'),
                 "first": S("nine"), "label": S("Dog")},
         (11,): {"PK": N("11"), "toys": {"L": []}, "labels": S("[]"), "label": S("Cat")},
         (12,): {"PK": N("12"), "toys": {"L": []}, "labels": S("[]"), "label": S("Dog")},
         # two pairs (pet_id, n): visit (13, 1)
-        (13,): {"PK": N("13"), "toys": {"L": [toy("three")]}, "labels": S("[]"), "visit": S("z"), "label": S("Cat")},
+        (13,): {"PK": N("13"), "toys": {"L": [toy("three")]}, "labels": S('[{"c": "A"}]'), "visit": S("z"), "label": S("Cat")},
         # no owner: the gate over the missing row is not true, so no kind either
         (14,): {"PK": N("14"), "toys": {"L": []}, "labels": S("[]")},
     }  # fmt: skip
+
+
+def test_keys_lookup_on_a_binary_collation_key(factory: Callable[[], Any]) -> None:
+    c = _contract("labels", [_a("labels", "PK", "S", "code"), _a("labels", "pet", "N", "pet_id")])
+    with Evaluator(factory, c, "Tab") as ev:
+        found = ev.items_for_source_keys(None, [("A",), ("a",), ("b",)])
+    # 'A' and 'a' are two rows under utf8mb4_bin; 'b' is none ('B' is)
+    assert [(r.source_key, r.item) for r in found] == [(("A",), {"PK": S("A"), "pet": N("13")}),
+                                                       (("a",), {"PK": S("a"), "pet": N("10")})]  # fmt: skip
 
 
 def test_a_part_over_both_rows_when_the_other_row_is_missing(factory: Callable[[], Any]) -> None:
