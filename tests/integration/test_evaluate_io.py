@@ -40,6 +40,10 @@ SCHEMA = [
     "INSERT INTO toys VALUES (9, 10, 'nine'), (10, 10, 'ten'), (2, 10, 'two'), (3, 13, 'three')",
     "CREATE TABLE promo (id INT PRIMARY KEY, `off%` INT NULL, code VARCHAR(10) NULL)",
     "INSERT INTO promo VALUES (1, 10, 'A1'), (2, 20, 'B2'), (3, 30, 'A3'), (4, NULL, 'A4')",
+    "CREATE TABLE bkeys (k VARBINARY(4) PRIMARY KEY, label VARCHAR(10) NULL)",
+    "INSERT INTO bkeys VALUES (X'6162', 'ab'), (X'6364', 'cd')",
+    "CREATE TABLE brefs (id INT PRIMARY KEY, bk VARBINARY(4) NULL)",
+    "INSERT INTO brefs VALUES (1, X'6364'), (2, X'6162'), (3, X'00')",
     "CREATE TABLE walks (id INT PRIMARY KEY, pet_id INT NULL)",
     "INSERT INTO walks VALUES (1, NULL), (2, 10), (3, 13), (4, 14), (5, 12)",
     "CREATE TABLE labels (code VARCHAR(5) COLLATE utf8mb4_bin PRIMARY KEY, pet_id INT NULL)",
@@ -324,6 +328,18 @@ def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: C
         # no owner: the gate over the missing row is not true, so no kind either
         (14,): {"PK": N("14"), "toys": {"L": []}, "labels": S("[]")},
     }  # fmt: skip
+
+
+def test_binary_columns_join_byte_for_byte(factory: Callable[[], Any]) -> None:
+    c = _contract("brefs", [_a("brefs", "PK", "N"), _a("brefs", "label", join={
+        "type": "lookup-table", "target_table": "bkeys", "join_condition": "bkeys.k = brefs.bk", "select_column": "label"})])  # fmt: skip
+    with Evaluator(factory, c, "Tab") as ev:
+        items = {r.source_key: r.item for r in ev.iter_items(None)}
+    assert items == {
+        (1,): {"PK": N("1"), "label": S("cd")},
+        (2,): {"PK": N("2"), "label": S("ab")},
+        (3,): {"PK": N("3")},
+    }
 
 
 def test_keys_lookup_on_a_binary_collation_key(factory: Callable[[], Any]) -> None:
