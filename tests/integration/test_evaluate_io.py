@@ -16,8 +16,9 @@ import pymysql
 import pytest
 
 from dynamigrate.contract import parse_contract
-from dynamigrate.evaluate import Evaluator
+from dynamigrate.evaluate import EvaluationUnsupported, Evaluator
 from dynamigrate.evaluate import engine as engine_module
+from dynamigrate.evaluate.schema import Column, read_table
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +45,8 @@ SCHEMA = [
     "INSERT INTO bkeys VALUES (X'6162', 'ab'), (X'6364', 'cd')",
     "CREATE TABLE brefs (id INT PRIMARY KEY, bk VARBINARY(4) NULL)",
     "INSERT INTO brefs VALUES (1, X'6364'), (2, X'6162'), (3, X'00')",
+    "CREATE TABLE uq (id INT PRIMARY KEY, a INT NOT NULL, b INT NULL, c VARCHAR(5) COLLATE utf8mb4_bin NOT NULL,"
+    " UNIQUE KEY ua (a), UNIQUE KEY ub (b), KEY kc (c))",
     "CREATE TABLE walks (id INT PRIMARY KEY, pet_id INT NULL)",
     "INSERT INTO walks VALUES (1, NULL), (2, 10), (3, 13), (4, 14), (5, 12)",
     "CREATE TABLE labels (code VARCHAR(5) COLLATE utf8mb4_bin PRIMARY KEY, pet_id INT NULL)",
@@ -328,6 +331,26 @@ def test_primary_key_order_composite_pairs_and_gates_on_a_missing_row(factory: C
         # no owner: the gate over the missing row is not true, so no kind either
         (14,): {"PK": N("14"), "toys": {"L": []}, "labels": S("[]")},
     }  # fmt: skip
+
+
+def test_base_tables_as_information_schema_describes_them(factory: Callable[[], Any]) -> None:
+    conn = factory()
+    try:
+        t = read_table(conn, "uq")
+        assert (t.name, t.primary_key, t.unique_keys, t.row_key) == ("uq", ("id",), (("a",),), ("id",))
+        assert t.columns == {
+            "id": Column("id", "int", None, False),
+            "a": Column("a", "int", None, False),
+            "b": Column("b", "int", None, True),
+            "c": Column("c", "varchar", "utf8mb4_bin", False),
+        }
+        assert read_table(conn, "kinds").columns["code"].collation == "utf8mb4_general_ci"
+        with pytest.raises(EvaluationUnsupported) as exc:
+            read_table(conn, "nope")
+        assert exc.value.message == "table 'nope' does not exist in the source database"
+        assert exc.value.where == {"table": "nope"}
+    finally:
+        conn.close()
 
 
 def test_binary_columns_join_byte_for_byte(factory: Callable[[], Any]) -> None:
