@@ -266,6 +266,8 @@ BIN = Column("c", "varchar", "utf8mb4_bin", True)
         ("STRASSE", None, False, ("s", "strasse")),
         ("Émile  ", BIN, False, ("s", "Émile")),
         (" a", BIN, False, ("s", " a")),
+        ("a\t ", BIN, False, ("s", "a\t")),  # PAD SPACE pads spaces only
+        ("bX", BIN, False, ("s", "bX")),
         (b"ab", None, False, ("b", b"ab")),
         (bytearray(b"ab"), None, False, ("b", b"ab")),
         (dt.date(2024, 1, 2), None, False, ("v", dt.date(2024, 1, 2))),
