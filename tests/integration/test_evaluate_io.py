@@ -47,6 +47,7 @@ SCHEMA = [
     "INSERT INTO brefs VALUES (1, X'6364'), (2, X'6162'), (3, X'00')",
     "CREATE TABLE uq (id INT PRIMARY KEY, a INT NOT NULL, b INT NULL, c VARCHAR(5) COLLATE utf8mb4_bin NOT NULL,"
     " UNIQUE KEY ua (a), UNIQUE KEY ub (b), KEY kc (c))",
+    "CREATE TABLE mc (Id INT PRIMARY KEY, Code INT NOT NULL, UNIQUE KEY uc (Code))",
     "CREATE TABLE walks (id INT PRIMARY KEY, pet_id INT NULL)",
     "INSERT INTO walks VALUES (1, NULL), (2, 10), (3, 13), (4, 14), (5, 12)",
     "CREATE TABLE labels (code VARCHAR(5) COLLATE utf8mb4_bin PRIMARY KEY, pet_id INT NULL)",
@@ -345,6 +346,12 @@ def test_base_tables_as_information_schema_describes_them(factory: Callable[[], 
             "c": Column("c", "varchar", "utf8mb4_bin", False),
         }
         assert read_table(conn, "kinds").columns["code"].collation == "utf8mb4_general_ci"
+        mixed = read_table(conn, "mc")  # keys keep the columns' own spelling
+        assert (mixed.primary_key, mixed.unique_keys, mixed.column("ID")) == (
+            ("Id",),
+            (("Code",),),
+            Column("Id", "int", None, False),
+        )
         with pytest.raises(EvaluationUnsupported) as exc:
             read_table(conn, "nope")
         assert exc.value.message == "table 'nope' does not exist in the source database"
