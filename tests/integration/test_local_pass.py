@@ -244,6 +244,11 @@ def test_a_full_pass_hands_every_chunk_in_order(
         "F#f4": {},
     }
     assert keys.duplicates() == 1 and keys.examples(5) == [{"PK": {"S": "c6"}}]
+    # chunks are numbered from the pass's first (0 here): a resume forgets the chunks from its checkpoint
+    # on, so the duplicate met in chunk 2 is forgotten by a resume from chunk 2, kept by one from chunk 3
+    keys.close()
+    path = ctx.run.file("seen/pass.sqlite")
+    assert [PassKeys(path, n).duplicates() for n in (3, 2)] == [1, 0]
     assert {k: v for k, v in sink.counters.items() if ":" in k} == {
         "rejected:bad_number": 1,
         "skipped:duplicate_key": 1,
@@ -504,3 +509,18 @@ def test_read_plan_and_open_reader(env: dict[str, Any], tmp_path: Path) -> None:
     assert [(name, key.columns if key else None) for name, key in plan] == [("E", ("id",)), ("F", ("id",))]
     ctx.database = "other_db"
     assert open_reader(ctx, table).database == "other_db"
+
+
+def test_open_reader_keeps_bytes_for_binary_and_bit_attributes(env: dict[str, Any], tmp_path: Path) -> None:
+    attrs = [
+        {"name": "PK", "type": "S", "source_table": "e", "source_column": "code"},
+        {"name": "b", "type": "B", "source_table": "e", "source_column": "code"},
+        {"name": "bs", "type": "BS", "source_table": "e", "source_column": "code"},
+        {"name": "flag", "type": "BOOL", "source_table": "e", "source_column": "id"},
+        {"name": "n", "type": "N", "source_table": "e", "source_column": "id"},
+    ]
+    spec = {"table": "Bin", "type": "single-entity", "source_table": "e", "pk": "PK", "attributes": attrs}
+    contract, problems = parse_contract({"tables": [spec]})
+    assert contract is not None, problems
+    reader = open_reader(_ctx(env, tmp_path), contract.tables[0])
+    assert reader.keep_bytes == {"b", "bs", "flag"}
