@@ -92,7 +92,7 @@ def _spec(name: str) -> dict[str, Any]:
     }
 
 
-NAMES = ("Full", "Resume", "Done", "Bad", "Keys", "Multi")
+NAMES = ("Full", "Resume", "Done", "Bad", "Keys", "Multi", "Rej")
 
 
 def _plain_spec(name: str) -> dict[str, Any]:
@@ -134,6 +134,11 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
             cur.execute(
                 f"CREATE OR REPLACE VIEW `{tables['Plain'].view_name}` AS SELECT id AS _dm_k1, code AS PK, qty,"
                 " note FROM e WHERE id <= 3"
+            )
+            # every row of E rejected (qty is no number)
+            cur.execute(
+                f"CREATE OR REPLACE VIEW `{tables['Rej'].view_name}` AS SELECT 'E' AS _dm_entity, id AS _dm_k1,"
+                " code AS PK, 'bad' AS qty, note FROM e"
             )
             cur.execute(
                 f"CREATE OR REPLACE VIEW `{tables['Multi'].view_name}` AS SELECT id AS _dm_k1, code AS PK, qty,"
@@ -524,3 +529,17 @@ def test_open_reader_keeps_bytes_for_binary_and_bit_attributes(env: dict[str, An
     assert contract is not None, problems
     reader = open_reader(_ctx(env, tmp_path), contract.tables[0])
     assert reader.keep_bytes == {"b", "bs", "flag"}
+
+
+def test_a_pass_logs_its_first_five_rejects(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    table = env["tables"]["Rej"]
+    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_pass"):
+        outcomes, sink, _ = _pass(env, _ctx(env, tmp_path), ddb_client, table)
+    assert sum(o.rejected for o in outcomes) == 8 and sum(o.written for o in outcomes) == 0
+    assert sink.counters["rejected:bad_number"] == 8
+    # chunks are written two at a time: which five rows are logged first is not fixed, that five are
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == LOG_REJECTS
+    assert all(m.startswith(f"table {table.name}: row rejected (bad_number): ") for m in messages)
