@@ -93,6 +93,8 @@ SCHEMA = SchemaInfo(
                 ("weight", "float"),
                 ("created_at", "datetime"),
                 ("shipped", "date"),
+                ("X_day", "date"),
+                ("X_num", "decimal"),
                 ("updated", "timestamp"),
                 ("day_text", "varchar"),
                 ("status", "varchar"),
@@ -506,6 +508,10 @@ def test_number_format() -> None:
     assert one(_tr({"type": "number-format", "format": "0"}, "orders.`total`"), SCHEMA) == txt(
         _number(col, 0, None)
     )
+    # names with an X at either end read as they are (a numeric column: no text guard)
+    assert one(_tr({"type": "number-format", "format": "0"}, "orders.X_num"), SCHEMA) == txt(
+        _number("`orders`.`X_num`", 0, None)
+    )
     # a text column, or no schema: text that is not a number gives NULL, not 0
     code = "`orders`.`code`"
     guarded = f"CASE WHEN TRIM(CAST({code} AS CHAR)) REGEXP {REGEXP_NUMBER} THEN {_number(code, 0, 3)} END"
@@ -595,6 +601,7 @@ def test_date_format_bad_source_format() -> None:
         ("shipped", "DATE"),
         ("orders.created_at", "DATETIME"),
         ("orders.`updated`", "TIMESTAMP"),
+        ("orders.X_day", "DATE"),
     ],
 )
 def test_source_format_not_applied_to_date_columns(column: str, kind: str) -> None:
@@ -1037,6 +1044,7 @@ def test_self_reference_composite_primary_key() -> None:
         "J.join_condition",
         "declare an alias: use a self-join with join_alias and qualify both sides",
     )
+    assert err.value.where["table"] == "T_x"
 
 
 def test_conditional_join_forms() -> None:
@@ -2437,6 +2445,8 @@ def test_keyless_entity_in_a_union_has_null_key_columns() -> None:
         (f"CAST(`a)` AS {T})", True),
         (f'CAST("(" AS {T})', True),
         (f"CAST(a AS {T}), CAST(b AS {T})", False),
+        (f"CAST('x' AS {T}), CAST(b AS {T})", False),
+        (f"CAST(X AS {T}), CAST(b AS {T})", False),
         (f"CAST(a AS {T}) ", False),
         (f"CONVERT(a AS {T})", False),
         ("CAST(a AS CHAR)", False),
@@ -2465,4 +2475,65 @@ def test_identical_calculations_and_chains_are_noted() -> None:
         "generated as written (not corrected), but check the contract",
         "T_x (tables[0].attributes[4]): attributes 'c' and 'd' are computed identically (join:chain); "
         "generated as written (not corrected), but check the contract",
+    ]
+
+
+def test_long_reserved_table_alias_and_guard_of_a_current_row_select() -> None:
+    long = "_dm_" + "x" * 60
+    stmt = view(
+        [
+            {
+                "name": "a",
+                "source_table": "orders",
+                **_fk(f"{long}.id = orders.customer_id", f"{long}.name", long),
+            }
+        ]
+    )
+    assert joins(stmt) == [
+        f"LEFT JOIN `{long}` AS `t{long[:59]}` ON `t{long[:59]}`.`id` = `orders`.`customer_id`"
+    ]
+    # a select_column that is a column of the current row is still absent when no row matched
+    stmt = view([{"name": "a", "source_table": "orders", **_fk(FK, "orders.code")}])
+    assert expr(stmt, "a") == txt("CASE WHEN `customers`.`id` IS NULL THEN NULL ELSE `orders`.`code` END")
+
+
+def test_defaults_names_and_filters() -> None:
+    ordered = _jc({"type": "array", "select_columns": {"s": "sku"}, "limit": 1})
+    c = contract([{"name": "v", "source_table": "orders", **ordered}])
+    mysql = generate_views(c, dialect="mysql").statements[0].sql
+    assert generate_statements(c)[0].sql == mysql  # MySQL 8 by default
+    assert generate_table_view(c.tables[0]).sql == mysql
+    e = error([{"name": "a\U00010000", "type": "S", "source_table": "orders", "source_column": "a"}])
+    assert e.where["path"] == "tables[0].attributes[1].name"
+    e = error([], filter="customers.x = 1")
+    assert e.where["path"] == "tables[0].filter"
+    e = error([{"name": "a", "source_table": "orders", **_fk(FK, "`db`.customers.name")}])
+    assert e.message.startswith("the select_column names a database ('`db`.customers.name')")
+
+
+def test_different_chains_are_not_noted_and_a_second_join_names_its_table() -> None:
+    def chain(select: str) -> dict[str, Any]:
+        steps = [{"target_table": "customers", "join_condition": FK, "select_column": select}]
+        return {"type": "S", "source_column": "customer_id", "join": {"type": "chain", "joins": steps}}
+
+    stmt = view(
+        [
+            {"name": "c", "source_table": "orders", **chain("name")},
+            {"name": "d", "source_table": "orders", **chain("email")},
+        ]
+    )
+    assert not [i for i in stmt.interpretations if "computed identically" in i]
+    c = contract(
+        [
+            {"name": "a", "source_table": "orders", **_fk(FK)},
+            {"name": "b", "source_table": "orders", **_fk("email = orders.code", "customers.name")},
+        ]
+    )
+    (stmt,) = generate_statements(c, None, "mysql", SCHEMA)  # email is no key: C302 would stop views generate
+    assert (
+        joins(stmt)[1] == "LEFT JOIN `customers` AS `customers_2` ON `customers_2`.`email` = `orders`.`code`"
+    )
+    assert stmt.interpretations == [
+        "T_x (tables[0].attributes[2].join.join_condition): unqualified column 'email' in the join condition read as "
+        "customers.email"
     ]
