@@ -1,0 +1,416 @@
+"""The local engine's table life cycle (etl/local.py, LocalEngine.run_table) on a 7-row MariaDB table
+into DynamoDB Local, against hand-written expectations: the checkpoint after each chunk, a resume from
+a checkpoint (the rows after it only, counters carried over), the table-level counters and the
+accounting equation, a table already complete, a reload (checkpoint says so; the target lost its
+items), table-level errors (no target table, no view, numbers that do not add up) failing the table.
+Fast (one database, one DynamoDB table per test): the first covering tests of `scripts/mutation.sh
+local`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pymysql
+import pytest
+
+from dynamigrate.contract.load import parse_contract
+from dynamigrate.etl.base import EtlContext, EtlOptions, TableResult
+from dynamigrate.etl.local import LocalEngine
+from dynamigrate.runstate import RunDir, read_jsonl
+from dynamigrate.source.introspect import introspect
+from dynamigrate.sqlgen import generate_views
+
+pytestmark = pytest.mark.integration
+
+# id 4's qty is no number: rejected (bad_number); every other row is an item keyed by code
+ROWS = [
+    (1, "c1", "1"),
+    (2, "c2", "2"),
+    (3, "c3", "3"),
+    (4, "c4", "x"),
+    (5, "c5", "5"),
+    (6, "c6", "6"),
+    (7, "c7", "7"),
+]
+NAMES = ("Full", "Resume", "Reload", "Lost", "Done", "NoTarget", "NoView", "Bad", "EntDone")
+
+
+def _spec(name: str) -> dict[str, Any]:
+    return {
+        "table": name,
+        "type": "single-entity",
+        "source_table": "t",
+        "pk": "PK",
+        "attributes": [
+            {"name": "PK", "type": "S", "source_table": "t", "source_column": "code"},
+            {"name": "qty", "type": "N", "source_table": "t", "source_column": "qty"},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dict[str, Any]]:
+    db = f"dm_test_{uuid.uuid4().hex[:12]}"
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    conn = pymysql.connect(**{**mysql_settings.connect_kwargs(), "database": None, "autocommit": True})
+    contract, problems = parse_contract({"tables": [_spec(f"{prefix}{n}") for n in NAMES]})
+    assert contract is not None, problems
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
+            cur.execute(f"USE `{db}`")
+            cur.execute(
+                "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL, qty VARCHAR(10))"
+            )
+            cur.executemany("INSERT INTO t VALUES (%s, %s, %s)", ROWS)
+            schema = introspect(conn, db)
+            for stmt in generate_views(contract, None, "mariadb", schema).statements:
+                cur.execute(stmt.sql)
+            cur.execute(f"DROP VIEW `{contract.table(f'{prefix}NoView').view_name}`")
+        for n in NAMES:
+            if n != "NoTarget":
+                ddb_client.create_table(
+                    TableName=f"{prefix}{n}",
+                    KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST",
+                )
+        yield {
+            "contract": contract,
+            "schema": schema,
+            "prefix": prefix,
+            "settings": dataclasses.replace(mysql_settings, database=db),
+            "endpoint": ddb_endpoint,
+        }
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+        conn.close()
+        for n in NAMES:
+            with contextlib.suppress(ddb_client.exceptions.ResourceNotFoundException):
+                ddb_client.delete_table(TableName=f"{prefix}{n}")
+
+
+class Recorder:
+    """A progress reporter that keeps the checkpoint file as it is after each chunk."""
+
+    def __init__(self, run: RunDir, table: str) -> None:
+        self.run, self.table = run, table
+        self.checkpoints: list[dict[str, Any]] = []
+        self.totals: list[int | None] = []
+        self.finished: list[str] = []
+
+    def start_table(self, table: str, total: int | None = None) -> None:
+        pass
+
+    def set_total(self, table: str, total: int | None) -> None:
+        self.totals.append(total)
+
+    def update(self, result: TableResult) -> None:
+        self.checkpoints.append(self.run.read_json(self.run.checkpoint_file(self.table)))
+
+    def finish_table(self, result: TableResult) -> None:
+        self.finished.append(result.status)
+
+
+def _ctx(env: dict[str, Any], tmp_path: Path, ddb_client: Any, name: str) -> tuple[EtlContext, Any, Recorder]:
+    run = RunDir.create(tmp_path, run_id=f"run-{uuid.uuid4().hex[:6]}")
+    table = env["contract"].table(f"{env['prefix']}{name}")
+    progress = Recorder(run, table.name)
+    ctx = EtlContext(
+        config=SimpleNamespace(mysql=env["settings"], aws=SimpleNamespace(dynamodb_endpoint=env["endpoint"])),  # type: ignore[arg-type]
+        contract=env["contract"],
+        run=run,
+        options=EtlOptions(chunk_rows=3, strategy="put", inflight_chunks=1),
+        progress=progress,  # type: ignore[arg-type]
+        client_factory=lambda: ddb_client,
+        schema=env["schema"],
+        portable_client=False,
+    )
+    return ctx, table, progress
+
+
+def _keys(ddb_client: Any, name: str) -> list[str]:
+    items = ddb_client.scan(TableName=name, ConsistentRead=True)["Items"]
+    return sorted(i["PK"]["S"] for i in items)
+
+
+def _entity(read: int, written: int, rejected: int) -> dict[str, int]:
+    return {
+        "read": read,
+        "written": written,
+        "skipped": 0,
+        "unchanged": 0,
+        "conflicts": 0,
+        "rejected": rejected,
+    }
+
+
+def _counters(read: int, written: int, rejected: int, chunks: int) -> dict[str, Any]:
+    return {
+        "read": read,
+        "written": written,
+        "skipped": 0,
+        "unchanged": 0,
+        "conflicts": 0,
+        "rejected": {"bad_number": rejected} if rejected else {},
+        "retries": 0,
+        "throttles": 0,
+        "retried_batches": 0,
+        "transaction_retries": 0,
+        "omitted_gsi_keys": 0,
+        "chunks": chunks,
+        "empty_sets": {},
+    }
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint without its clock-dependent fields (and bytes, checked > 0 apart)."""
+    out = {k: v for k, v in doc.items() if k not in ("updated_at", "duration", "started", "result")}
+    out["counters"] = {k: v for k, v in doc["counters"].items() if k not in ("bytes", "entities")}
+    return out
+
+
+def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Path, ddb_client: Any) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Full")
+    result = LocalEngine().run_table(ctx, table)
+
+    assert (result.status, result.error, result.read, result.written, result.rejected, result.chunks) == (
+        "done",
+        None,
+        7,
+        6,
+        {"bad_number": 1},
+        3,
+    )
+    assert result.total == 7 and progress.totals == [7, 7]  # counted before and after the load
+    assert result.bytes > 0 and result.duration > 0 and result.started and result.finished
+    assert result.resumed_from is None and "reloaded" not in result.extra
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
+    base = {"table": table.name, "run_id": ctx.run_id, "engine": "local", "status": "running"}
+    base |= {"view": table.view_name, "chunk_rows": 3, "entities_done": []}
+    assert [_strip(c) for c in progress.checkpoints] == [
+        {**base, "entity": "t", "after_key": [3], "counters": _counters(3, 3, 0, 1)},
+        {**base, "entity": "t", "after_key": [6], "counters": _counters(6, 5, 1, 2)},
+        {
+            **base,
+            "entity": None,
+            "after_key": None,
+            "entities_done": ["t"],
+            "counters": _counters(7, 6, 1, 3),
+        },
+    ]
+    assert [c["counters"]["entities"] for c in progress.checkpoints] == [
+        {"t": _entity(3, 3, 0)},
+        {"t": _entity(6, 5, 1)},
+        {"t": _entity(7, 6, 1)},
+    ]
+    byts = [c["counters"]["bytes"] for c in progress.checkpoints]
+    assert 0 < byts[0] < byts[1] < byts[2] == result.bytes
+    assert all(c["started"] == result.started for c in progress.checkpoints)
+    # the last checkpoint: done, with the whole result; state.json has the same entry
+    done = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
+    assert _strip(done) == {
+        "table": table.name,
+        "run_id": ctx.run_id,
+        "engine": "local",
+        "status": "done",
+        "view": table.view_name,
+        "chunk_rows": 3,
+        "counters": _counters(7, 6, 1, 3),
+    }
+    assert done["result"] == result.to_dict() and done["duration"] == result.duration
+    assert done["result"]["accounting"]["status"] == "ok"
+    state = ctx.run.read_json("state.json")
+    assert state["tables"][table.name] == json.loads(json.dumps(result.to_dict()))
+    assert progress.finished == ["done"]
+    assert result.extra["workers"]["count"] == 1
+
+    # run again in the same run: already complete, nothing read, the recorded result returned
+    again = LocalEngine().run_table(ctx, table)
+    assert again.extra["resumed"] == "already complete"
+    assert (again.status, again.read, again.written, again.chunks) == ("done", 7, 6, 3)
+    assert progress.finished == ["done", "done"] and progress.totals == [7, 7]
+
+
+def _ckpt(ctx: EtlContext, table: Any, **fields: Any) -> None:
+    doc = {
+        "table": table.name,
+        "run_id": ctx.run_id,
+        "engine": "local",
+        "status": "running",
+        "started": "2020-01-02T03:04:05Z",
+        "duration": 100.0,
+        **fields,
+    }
+    ctx.run.write_json(ctx.run.checkpoint_file(table.name), doc)
+
+
+def test_resume_reads_only_the_rows_after_the_checkpoint(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Resume")
+    counters = _counters(3, 3, 0, 1) | {"bytes": 1000, "retries": 2, "throttles": 1}
+    counters["entities"] = {"t": _entity(3, 3, 0)}
+    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert _keys(ddb_client, table.name) == ["c5", "c6", "c7"]  # rows after id 3 only
+    assert (result.read, result.written, result.rejected, result.chunks) == (7, 6, {"bad_number": 1}, 3)
+    assert (result.retries, result.throttles) == (2, 1)
+    assert result.entities == {"t": _entity(7, 6, 1)}
+    assert result.bytes > 1000 and result.duration >= 100.0
+    assert result.started == "2020-01-02T03:04:05Z"
+    assert result.resumed_from == {
+        "entity": "t",
+        "after_key": [3],
+        "entities_done": [],
+        "read": 3,
+        "written": 3,
+    }
+    assert "reloaded" not in result.extra
+    retries = {"retries": 2, "throttles": 1}  # carried over from the checkpoint
+    assert [_strip(c)["counters"] for c in progress.checkpoints] == [
+        _counters(6, 5, 1, 2) | retries,
+        _counters(7, 6, 1, 3) | retries,
+    ]
+    assert [c["duration"] >= 100.0 for c in progress.checkpoints] == [True, True]
+    assert [c["after_key"] for c in progress.checkpoints] == [[6], None]
+
+
+def test_resume_after_the_entity_is_done_reads_nothing(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "EntDone")
+    counters = _counters(7, 6, 1, 3)
+    counters["entities"] = {"t": _entity(7, 6, 1)}
+    _ckpt(ctx, table, entity="t", after_key=None, entities_done=["t"], counters=counters)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert _keys(ddb_client, table.name) == []
+    assert (result.read, result.written, result.chunks) == (7, 6, 3)
+    assert progress.checkpoints == []
+
+
+def test_a_checkpoint_asking_for_a_reload_loads_from_the_start(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Reload")
+    written = ctx.run.file(ctx.run.written_file(table.name))
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text('{"key": {"PK": {"S": "old"}}}\n', encoding="utf-8")
+    counters = _counters(3, 2, 0, 1) | {"entities": {"t": _entity(3, 2, 0)}}
+    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters, reload="7 != 5")
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert result.extra["reloaded"] == "7 != 5"
+    assert (result.read, result.written, result.chunks, result.resumed_from) == (7, 6, 3, None)
+    assert result.started != "2020-01-02T03:04:05Z"
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
+    kept = [p.name for p in written.parent.iterdir() if "before-reload" in p.name]
+    assert (
+        len(kept) == 1 and kept[0].startswith(written.stem + ".before-reload-") and kept[0].endswith(".jsonl")
+    )
+    assert (written.parent / kept[0]).read_text(encoding="utf-8") == '{"key": {"PK": {"S": "old"}}}\n'
+    assert '"old"' not in written.read_text(encoding="utf-8")
+    events = [e for e in read_jsonl(ctx.run.file("events.jsonl")) if e["event"] == "table_reloaded"]
+    assert [(e["table"], e["reason"]) for e in events] == [(table.name, "7 != 5")]
+    assert progress.checkpoints[0]["counters"]["read"] == 3  # counted from zero again
+
+
+def test_a_target_that_lost_its_items_is_loaded_again(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Lost")
+    first = LocalEngine().run_table(ctx, table)
+    assert first.status == "done"
+    for k in ("c1", "c2", "c3", "c5", "c6", "c7"):
+        ddb_client.delete_item(TableName=table.name, Key={"PK": {"S": k}})
+
+    again = LocalEngine().run_table(ctx, table)
+
+    assert again.status == "done", again.error
+    assert str(again.extra["reloaded"]).startswith("the target lost its data: ")
+    assert "resumed" not in again.extra
+    assert (again.read, again.written, again.chunks) == (7, 6, 3)
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
+
+
+def test_a_running_checkpoint_whose_items_are_gone_is_loaded_again(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Done")
+    written = ctx.run.file(ctx.run.written_file(table.name))
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text('{"key": {"PK": {"S": "zz"}}}\n', encoding="utf-8")
+    counters = _counters(3, 1, 0, 1) | {"entities": {"t": _entity(3, 1, 0)}}
+    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert str(result.extra["reloaded"]).startswith("the target lost its data: ")
+    assert (result.read, result.written, result.resumed_from) == (7, 6, None)
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
+
+
+def test_numbers_that_do_not_add_up_fail_the_table_and_ask_for_a_reload(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Bad")
+    # the checkpoint says 3 rows were read but only 2 written, nothing rejected: one row is unaccounted
+    counters = _counters(3, 2, 0, 1) | {"entities": {"t": _entity(3, 2, 0)}}
+    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "failed"
+    assert result.error is not None and "rerun with --resume" in result.error
+    assert table.name in result.error
+    ckpt = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
+    assert ckpt["status"] == "failed" and ckpt["reload"] and "result" not in ckpt
+    assert "after_key" not in ckpt and ckpt["counters"]["read"] == 7
+    assert ctx.run.read_json("state.json")["tables"][table.name]["status"] == "failed"
+    assert progress.finished == ["failed"]
+
+    # --resume: the table is loaded again from its start and its numbers add up
+    again = LocalEngine().run_table(ctx, table)
+    assert again.status == "done", again.error
+    assert again.extra["reloaded"] == ckpt["reload"]
+    assert (again.read, again.written, again.rejected) == (7, 6, {"bad_number": 1})
+
+
+def test_a_missing_target_table_fails_the_table(env: dict[str, Any], tmp_path: Path, ddb_client: Any) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "NoTarget")
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "failed"
+    assert result.error is not None and table.name in result.error
+    assert "Traceback" not in result.error
+    assert ctx.run.read_json(ctx.run.checkpoint_file(table.name)) is None
+    assert ctx.run.read_json("state.json")["tables"][table.name]["status"] == "failed"
+    assert progress.finished == ["failed"]
+
+
+def test_a_missing_view_fails_the_table(env: dict[str, Any], tmp_path: Path, ddb_client: Any) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "NoView")
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "failed"
+    assert (
+        result.error is not None and "reading view failed" in result.error and table.view_name in result.error
+    )
+    assert result.read == 0 and progress.totals == [7]  # the source table is counted, the view is read
+    assert ctx.run.read_json("state.json")["tables"][table.name]["error"] == result.error
