@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pymysql
 import pytest
 
@@ -40,7 +43,7 @@ ROWS = [
     (6, "c6", "6"),
     (7, "c7", "7"),
 ]
-NAMES = ("Full", "Resume", "Reload", "Lost", "Done", "NoTarget", "NoView", "Bad", "EntDone")
+NAMES = ("Full", "Kill", "Resume", "Reload", "Lost", "Done", "NoTarget", "NoView", "Bad", "EntDone")
 
 
 def _spec(name: str) -> dict[str, Any]:
@@ -239,6 +242,51 @@ def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Pat
     assert again.extra["resumed"] == "already complete"
     assert (again.status, again.read, again.written, again.chunks) == ("done", 7, 6, 3)
     assert progress.finished == ["done", "done"] and progress.totals == [7, 7]
+
+
+def test_a_resume_from_the_checkpoint_of_the_first_chunk_adds_up(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    """Two chunks in flight (the default): chunk 2's reject (id 4) is written while chunk 1 completes;
+    the checkpoint after chunk 1 must not count it, or a resume from it counts it twice and the table
+    fails its equation (found by this test: rejects now reach the sink when their chunk completes)."""
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Kill")
+    ctx.options = dataclasses.replace(ctx.options, inflight_chunks=2, queue_chunks=2)
+    # a client of the test's own whose PutItem of c1 (chunk 1) is slow, so chunk 2 is written meanwhile
+    slow = boto3.client(
+        "dynamodb",
+        region_name=ddb_client.meta.region_name,
+        endpoint_url=env["endpoint"],
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+    )
+
+    def delay(request: Any, **_: Any) -> None:
+        if b'"c1"' in (request.body or b""):
+            time.sleep(0.5)
+
+    slow.meta.events.register("before-send.dynamodb.PutItem", delay)
+    ctx.client_factory = lambda: slow
+    assert LocalEngine().run_table(ctx, table).status == "done"
+    first = progress.checkpoints[0]
+    assert (first["after_key"], first["counters"]["read"], first["counters"]["rejected"]) == ([3], 3, {})
+    # killed after chunk 1: the run resumes from that checkpoint
+    ctx.run.write_json(ctx.run.checkpoint_file(table.name), first)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert (result.read, result.rejected, result.chunks) == (7, {"bad_number": 1}, 3)
+    assert result.resumed_from == {
+        "entity": "t",
+        "after_key": [3],
+        "entities_done": [],
+        "read": 3,
+        "written": 3,
+    }
+    rejected = list(read_jsonl(ctx.run.file("rejected.jsonl")))
+    assert len(rejected) == 2  # id 4 once per pass over it
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
 
 
 def _ckpt(ctx: EtlContext, table: Any, **fields: Any) -> None:

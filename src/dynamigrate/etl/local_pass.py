@@ -235,14 +235,17 @@ class InProcessPass:
                 work: _Work = item
                 work.encoded, work.dups = self.pass_keys.split(work.encoded, self.seq)
                 self.seq += 1
+                # the encoder's rejects reach the sink when their chunk completes (_finish), so the
+                # counters a checkpoint keeps never include a reject of a chunk still in flight
+                good = [e for e in work.encoded if e.reject_code is None]
                 fut = pool.submit(
-                    write_chunk, self.writer, self.sink, self.table, work.encoded, work.dups, rejects_logged
+                    write_chunk, self.writer, self.sink, self.table, good, work.dups, rejects_logged
                 )
                 inflight.append((work, fut))
                 while len(inflight) >= max(1, opts.inflight_chunks):
-                    self._finish(*inflight.popleft())
+                    self._finish(*inflight.popleft(), rejects_logged)
             while inflight:
-                self._finish(*inflight.popleft())
+                self._finish(*inflight.popleft(), rejects_logged)
         finally:
             stop.set()
             for _, fut in inflight:
@@ -250,8 +253,11 @@ class InProcessPass:
             pool.shutdown(wait=True, cancel_futures=True)
             producer.join(timeout=30)
 
-    def _finish(self, work: _Work, fut: Future[Any]) -> None:
+    def _finish(self, work: _Work, fut: Future[Any], rejects_logged: list[int]) -> None:
         br = fut.result()  # raises the writer's error: the checkpoint stays before this chunk
+        for enc in work.encoded:
+            if enc.reject_code is not None:
+                reject(self.sink, self.table, enc, rejects_logged)
         self.complete(outcome_of(work.chunk, work.encoded, br, self.with_keys))
 
     @staticmethod
