@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import time
 import uuid
@@ -43,7 +44,7 @@ ROWS = [
     (6, "c6", "6"),
     (7, "c7", "7"),
 ]
-NAMES = ("Full", "Kill", "Resume", "Reload", "Lost", "Done", "NoTarget", "NoView", "Bad", "EntDone")
+NAMES = ("Full", "Kill", "Zero", "Resume", "Reload", "Lost", "Done", "NoTarget", "NoView", "Bad", "EntDone")
 
 
 def _spec(name: str) -> dict[str, Any]:
@@ -289,6 +290,29 @@ def test_a_resume_from_the_checkpoint_of_the_first_chunk_adds_up(
     assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
 
 
+def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "dynamigrate.etl.local"]
+
+
+def test_a_checkpoint_that_wrote_nothing_is_not_checked_against_the_target(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Zero")
+    written = ctx.run.file(ctx.run.written_file(table.name))
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text('{"key": {"PK": {"S": "zz"}}}\n', encoding="utf-8")  # a key the target lacks
+    # chunk 1's three rows were all skipped (written 0): nothing to look for in the target
+    counters = _counters(3, 0, 0, 1) | {"skipped": 3, "entities": {"t": _entity(3, 0, 0) | {"skipped": 3}}}
+    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert "reloaded" not in result.extra
+    assert (result.read, result.written, result.skipped, result.rejected) == (7, 3, 3, {"bad_number": 1})
+    assert _keys(ddb_client, table.name) == ["c5", "c6", "c7"]
+
+
 def _ckpt(ctx: EtlContext, table: Any, **fields: Any) -> None:
     doc = {
         "table": table.name,
@@ -303,16 +327,18 @@ def _ckpt(ctx: EtlContext, table: Any, **fields: Any) -> None:
 
 
 def test_resume_reads_only_the_rows_after_the_checkpoint(
-    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Resume")
     counters = _counters(3, 3, 0, 1) | {"bytes": 1000, "retries": 2, "throttles": 1}
     counters["entities"] = {"t": _entity(3, 3, 0)}
     _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
 
-    result = LocalEngine().run_table(ctx, table)
+    with caplog.at_level(logging.INFO, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
 
     assert result.status == "done", result.error
+    assert f"table {table.name}: resuming after 3 rows (entity t, key > [3])" in _messages(caplog)
     assert _keys(ddb_client, table.name) == ["c5", "c6", "c7"]  # rows after id 3 only
     assert (result.read, result.written, result.rejected, result.chunks) == (7, 6, {"bad_number": 1}, 3)
     assert (result.retries, result.throttles) == (2, 1)
@@ -349,11 +375,18 @@ def test_resume_after_the_entity_is_done_reads_nothing(
     assert result.status == "done", result.error
     assert _keys(ddb_client, table.name) == []
     assert (result.read, result.written, result.chunks) == (7, 6, 3)
+    assert result.resumed_from == {
+        "entity": "t",
+        "after_key": None,
+        "entities_done": ["t"],
+        "read": 7,
+        "written": 6,
+    }
     assert progress.checkpoints == []
 
 
 def test_a_checkpoint_asking_for_a_reload_loads_from_the_start(
-    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Reload")
     written = ctx.run.file(ctx.run.written_file(table.name))
@@ -362,7 +395,14 @@ def test_a_checkpoint_asking_for_a_reload_loads_from_the_start(
     counters = _counters(3, 2, 0, 1) | {"entities": {"t": _entity(3, 2, 0)}}
     _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters, reload="7 != 5")
 
-    result = LocalEngine().run_table(ctx, table)
+    with caplog.at_level(logging.INFO, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
+
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "dynamigrate.etl.local"]
+    assert [(r.getMessage(), r.fields) for r in warned] == [  # type: ignore[attr-defined]
+        (f"table {table.name}: loading it again from its start (7 != 5)", {"table": table.name})
+    ]
+    assert not any("resuming after" in m for m in _messages(caplog))
 
     assert result.status == "done", result.error
     assert result.extra["reloaded"] == "7 != 5"
@@ -422,11 +462,18 @@ def test_numbers_that_do_not_add_up_fail_the_table_and_ask_for_a_reload(
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Bad")
     # the checkpoint says 3 rows were read but only 2 written, nothing rejected: one row is unaccounted
     counters = _counters(3, 2, 0, 1) | {"entities": {"t": _entity(3, 2, 0)}}
-    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+    _ckpt(ctx, table, entity="t", after_key=[3], counters=counters)  # no entities_done: none
 
     result = LocalEngine().run_table(ctx, table)
 
     assert result.status == "failed"
+    assert result.resumed_from == {
+        "entity": "t",
+        "after_key": [3],
+        "entities_done": [],
+        "read": 3,
+        "written": 2,
+    }
     assert result.error is not None and "rerun with --resume" in result.error
     assert table.name in result.error
     ckpt = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
@@ -442,9 +489,15 @@ def test_numbers_that_do_not_add_up_fail_the_table_and_ask_for_a_reload(
     assert (again.read, again.written, again.rejected) == (7, 6, {"bad_number": 1})
 
 
-def test_a_missing_target_table_fails_the_table(env: dict[str, Any], tmp_path: Path, ddb_client: Any) -> None:
+def test_a_missing_target_table_fails_the_table(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "NoTarget")
-    result = LocalEngine().run_table(ctx, table)
+    with caplog.at_level(logging.ERROR, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "dynamigrate.etl.local"]
+    assert [r.getMessage() for r in errors] == [f"table {table.name} failed: {result.error}"]
+    assert errors[0].fields["table"] == table.name  # type: ignore[attr-defined]
     assert result.status == "failed"
     assert result.error is not None and table.name in result.error
     assert "Traceback" not in result.error
