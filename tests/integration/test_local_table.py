@@ -34,17 +34,32 @@ from dynamigrate.sqlgen import generate_views
 
 pytestmark = pytest.mark.integration
 
-# id 4's qty is no number: rejected (bad_number); every other row is an item keyed by code
+# id 4's qty is no number: rejected (bad_number); every other row is an item keyed by code. tags '[]' is
+# an empty set (the attribute is left out, counted in empty_sets); g '' is an empty GSI key (left out,
+# counted in omitted_gsi_keys); rejected rows count in neither
 ROWS = [
-    (1, "c1", "1"),
-    (2, "c2", "2"),
-    (3, "c3", "3"),
-    (4, "c4", "x"),
-    (5, "c5", "5"),
-    (6, "c6", "6"),
-    (7, "c7", "7"),
+    (1, "c1", "1", '["a"]', "g"),
+    (2, "c2", "2", "[]", ""),
+    (3, "c3", "3", None, "g"),
+    (4, "c4", "x", "[]", ""),
+    (5, "c5", "5", "[]", "g"),
+    (6, "c6", "6", '["b"]', ""),
+    (7, "c7", "7", None, "g"),
 ]
-NAMES = ("Full", "Kill", "Zero", "Resume", "Reload", "Lost", "Done", "NoTarget", "NoView", "Bad", "EntDone")
+NAMES = (
+    "Full",
+    "Plain",
+    "Kill",
+    "Zero",
+    "Resume",
+    "Reload",
+    "Lost",
+    "Done",
+    "NoTarget",
+    "NoView",
+    "Bad",
+    "EntDone",
+)
 
 
 def _spec(name: str) -> dict[str, Any]:
@@ -56,7 +71,10 @@ def _spec(name: str) -> dict[str, Any]:
         "attributes": [
             {"name": "PK", "type": "S", "source_table": "t", "source_column": "code"},
             {"name": "qty", "type": "N", "source_table": "t", "source_column": "qty"},
+            {"name": "tags", "type": "SS", "source_table": "t", "source_column": "tags"},
+            {"name": "G", "type": "S", "source_table": "t", "source_column": "g"},
         ],
+        "gsis": [{"index_name": "byG", "pk": "G", "projection": "ALL"}],
     }
 
 
@@ -72,13 +90,19 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
             cur.execute(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
             cur.execute(f"USE `{db}`")
             cur.execute(
-                "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL, qty VARCHAR(10))"
+                "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL, qty VARCHAR(10),"
+                " tags TEXT, g VARCHAR(10))"
             )
-            cur.executemany("INSERT INTO t VALUES (%s, %s, %s)", ROWS)
+            cur.executemany("INSERT INTO t VALUES (%s, %s, %s, %s, %s)", ROWS)
             schema = introspect(conn, db)
             for stmt in generate_views(contract, None, "mariadb", schema).statements:
                 cur.execute(stmt.sql)
             cur.execute(f"DROP VIEW `{contract.table(f'{prefix}NoView').view_name}`")
+            # a hand-written view without _dm_entity: its chunks belong to no entity
+            cur.execute(
+                f"CREATE OR REPLACE VIEW `{contract.table(f'{prefix}Plain').view_name}` AS"
+                " SELECT id AS _dm_k1, code AS PK, qty, tags, g AS G FROM t"
+            )
         for n in NAMES:
             if n != "NoTarget":
                 ddb_client.create_table(
@@ -158,7 +182,9 @@ def _entity(read: int, written: int, rejected: int) -> dict[str, int]:
     }
 
 
-def _counters(read: int, written: int, rejected: int, chunks: int) -> dict[str, Any]:
+def _counters(
+    read: int, written: int, rejected: int, chunks: int, gsi: int = 0, sets: int = 0
+) -> dict[str, Any]:
     return {
         "read": read,
         "written": written,
@@ -170,9 +196,9 @@ def _counters(read: int, written: int, rejected: int, chunks: int) -> dict[str, 
         "throttles": 0,
         "retried_batches": 0,
         "transaction_retries": 0,
-        "omitted_gsi_keys": 0,
+        "omitted_gsi_keys": gsi,
         "chunks": chunks,
-        "empty_sets": {},
+        "empty_sets": {"tags": sets} if sets else {},
     }
 
 
@@ -202,14 +228,14 @@ def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Pat
     base = {"table": table.name, "run_id": ctx.run_id, "engine": "local", "status": "running"}
     base |= {"view": table.view_name, "chunk_rows": 3, "entities_done": []}
     assert [_strip(c) for c in progress.checkpoints] == [
-        {**base, "entity": "t", "after_key": [3], "counters": _counters(3, 3, 0, 1)},
-        {**base, "entity": "t", "after_key": [6], "counters": _counters(6, 5, 1, 2)},
+        {**base, "entity": "t", "after_key": [3], "counters": _counters(3, 3, 0, 1, 1, 1)},
+        {**base, "entity": "t", "after_key": [6], "counters": _counters(6, 5, 1, 2, 2, 2)},
         {
             **base,
             "entity": None,
             "after_key": None,
             "entities_done": ["t"],
-            "counters": _counters(7, 6, 1, 3),
+            "counters": _counters(7, 6, 1, 3, 2, 2),
         },
     ]
     assert [c["counters"]["entities"] for c in progress.checkpoints] == [
@@ -229,7 +255,7 @@ def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Pat
         "status": "done",
         "view": table.view_name,
         "chunk_rows": 3,
-        "counters": _counters(7, 6, 1, 3),
+        "counters": _counters(7, 6, 1, 3, 2, 2),
     }
     assert done["result"] == result.to_dict() and done["duration"] == result.duration
     assert done["result"]["accounting"]["status"] == "ok"
@@ -304,13 +330,31 @@ def test_a_checkpoint_that_wrote_nothing_is_not_checked_against_the_target(
     # chunk 1's three rows were all skipped (written 0): nothing to look for in the target
     counters = _counters(3, 0, 0, 1) | {"skipped": 3, "entities": {"t": _entity(3, 0, 0) | {"skipped": 3}}}
     _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+    ddb_client.put_item(TableName=table.name, Item={"PK": {"S": "c6"}})  # already there: skipped
 
     result = LocalEngine().run_table(ctx, table)
 
     assert result.status == "done", result.error
     assert "reloaded" not in result.extra
-    assert (result.read, result.written, result.skipped, result.rejected) == (7, 3, 3, {"bad_number": 1})
+    assert (result.read, result.written, result.skipped, result.rejected) == (7, 2, 4, {"bad_number": 1})
+    assert result.entities == {"t": _entity(7, 2, 1) | {"skipped": 4}}
     assert _keys(ddb_client, table.name) == ["c5", "c6", "c7"]
+
+
+def test_chunks_of_no_entity_are_counted_under_the_empty_name(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Plain")
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert (result.read, result.written, result.rejected) == (7, 6, {"bad_number": 1})
+    assert result.entities == {"": _entity(7, 6, 1)}
+    assert [(c["entity"], c["after_key"], c["entities_done"]) for c in progress.checkpoints] == [
+        (None, [3], []),
+        (None, [6], []),
+        (None, None, [""]),
+    ]
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
 
 
 def _ckpt(ctx: EtlContext, table: Any, **fields: Any) -> None:
@@ -330,7 +374,7 @@ def test_resume_reads_only_the_rows_after_the_checkpoint(
     env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Resume")
-    counters = _counters(3, 3, 0, 1) | {"bytes": 1000, "retries": 2, "throttles": 1}
+    counters = _counters(3, 3, 0, 1, 1, 1) | {"bytes": 1000, "retries": 2, "throttles": 1}
     counters["entities"] = {"t": _entity(3, 3, 0)}
     _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
 
@@ -355,8 +399,8 @@ def test_resume_reads_only_the_rows_after_the_checkpoint(
     assert "reloaded" not in result.extra
     retries = {"retries": 2, "throttles": 1}  # carried over from the checkpoint
     assert [_strip(c)["counters"] for c in progress.checkpoints] == [
-        _counters(6, 5, 1, 2) | retries,
-        _counters(7, 6, 1, 3) | retries,
+        _counters(6, 5, 1, 2, 2, 2) | retries,
+        _counters(7, 6, 1, 3, 2, 2) | retries,
     ]
     assert [c["duration"] >= 100.0 for c in progress.checkpoints] == [True, True]
     assert [c["after_key"] for c in progress.checkpoints] == [[6], None]
@@ -400,8 +444,14 @@ def test_a_checkpoint_asking_for_a_reload_loads_from_the_start(
 
     warned = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "dynamigrate.etl.local"]
     assert [(r.getMessage(), r.fields) for r in warned] == [  # type: ignore[attr-defined]
-        (f"table {table.name}: loading it again from its start (7 != 5)", {"table": table.name})
+        (f"table {table.name}: loading it again from its start (7 != 5)", {"table": table.name}),
+        (
+            f"table {table.name}: 2 item(s) without 'tags': the row's set was empty and DynamoDB cannot store"
+            " an empty set (counted in the report; use an L attribute if an empty list must be kept)",
+            {"table": table.name, "attribute": "tags", "empty_sets": 2},
+        ),
     ]
+    assert (result.empty_sets, result.omitted_gsi_keys) == ({"tags": 2}, 2)
     assert not any("resuming after" in m for m in _messages(caplog))
 
     assert result.status == "done", result.error
