@@ -134,6 +134,7 @@ class Recorder:
         self.run, self.table = run, table
         self.checkpoints: list[dict[str, Any]] = []
         self.totals: list[int | None] = []
+        self.reads: list[int] = []
         self.finished: list[str] = []
 
     def start_table(self, table: str, total: int | None = None) -> None:
@@ -144,6 +145,7 @@ class Recorder:
 
     def update(self, result: TableResult) -> None:
         self.checkpoints.append(self.run.read_json(self.run.checkpoint_file(self.table)))
+        self.reads.append(result.read)
 
     def finish_table(self, result: TableResult) -> None:
         self.finished.append(result.status)
@@ -243,6 +245,10 @@ def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Pat
         {"t": _entity(6, 5, 1)},
         {"t": _entity(7, 6, 1)},
     ]
+    assert progress.reads == [3, 6, 7]
+    assert all(0 < c["duration"] < 120 for c in progress.checkpoints)
+    accounted = [e for e in read_jsonl(ctx.run.file("events.jsonl")) if e["event"] == "accounting"]
+    assert [(e["table"], e["accounting"]["status"]) for e in accounted] == [(table.name, "ok")]
     byts = [c["counters"]["bytes"] for c in progress.checkpoints]
     assert 0 < byts[0] < byts[1] < byts[2] == result.bytes
     assert all(c["started"] == result.started for c in progress.checkpoints)
@@ -524,7 +530,12 @@ def test_numbers_that_do_not_add_up_fail_the_table_and_ask_for_a_reload(
         "read": 3,
         "written": 2,
     }
-    assert result.error is not None and "rerun with --resume" in result.error
+    assert result.error is not None
+    assert (
+        "\nhint: rerun with --resume: the table is loaded again from its start (writes are idempotent); if the"
+        " numbers still differ, check the contract's joins (`dynamigrate contract check`) and the source for"
+        " rows changing during the load"
+    ) in result.error
     assert table.name in result.error
     ckpt = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
     assert ckpt["status"] == "failed" and ckpt["reload"] and "result" not in ckpt
