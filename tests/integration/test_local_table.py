@@ -513,16 +513,19 @@ def test_a_running_checkpoint_whose_items_are_gone_is_loaded_again(
 
 
 def test_numbers_that_do_not_add_up_fail_the_table_and_ask_for_a_reload(
-    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Bad")
     # the checkpoint says 3 rows were read but only 2 written, nothing rejected: one row is unaccounted
     counters = _counters(3, 2, 0, 1) | {"entities": {"t": _entity(3, 2, 0)}}
     _ckpt(ctx, table, entity="t", after_key=[3], counters=counters)  # no entities_done: none
 
-    result = LocalEngine().run_table(ctx, table)
+    with caplog.at_level(logging.ERROR, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
 
     assert result.status == "failed"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "dynamigrate.etl.local"]
+    assert [(r.getMessage(), r.fields) for r in errors] == [(result.error, {"table": table.name})]  # type: ignore[attr-defined]
     assert result.resumed_from == {
         "entity": "t",
         "after_key": [3],
