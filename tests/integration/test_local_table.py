@@ -135,6 +135,7 @@ class Recorder:
         self.checkpoints: list[dict[str, Any]] = []
         self.totals: list[int | None] = []
         self.reads: list[int] = []
+        self.statuses: list[str] = []
         self.finished: list[str] = []
 
     def start_table(self, table: str, total: int | None = None) -> None:
@@ -146,6 +147,7 @@ class Recorder:
     def update(self, result: TableResult) -> None:
         self.checkpoints.append(self.run.read_json(self.run.checkpoint_file(self.table)))
         self.reads.append(result.read)
+        self.statuses.append(result.status)
 
     def finish_table(self, result: TableResult) -> None:
         self.finished.append(result.status)
@@ -211,7 +213,9 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Path, ddb_client: Any) -> None:
+def test_checkpoint_after_each_chunk_and_done(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Full")
     result = LocalEngine().run_table(ctx, table)
 
@@ -245,7 +249,8 @@ def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Pat
         {"t": _entity(6, 5, 1)},
         {"t": _entity(7, 6, 1)},
     ]
-    assert progress.reads == [3, 6, 7]
+    assert progress.reads == [3, 6, 7] and progress.statuses == ["running"] * 3
+    assert (result.table, result.engine) == (table.name, "local")
     assert all(0 < c["duration"] < 120 for c in progress.checkpoints)
     accounted = [e for e in read_jsonl(ctx.run.file("events.jsonl")) if e["event"] == "accounting"]
     assert [(e["table"], e["accounting"]["status"]) for e in accounted] == [(table.name, "ok")]
@@ -271,7 +276,10 @@ def test_checkpoint_after_each_chunk_and_done(env: dict[str, Any], tmp_path: Pat
     assert result.extra["workers"]["count"] == 1
 
     # run again in the same run: already complete, nothing read, the recorded result returned
-    again = LocalEngine().run_table(ctx, table)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dynamigrate.etl.local"):
+        again = LocalEngine().run_table(ctx, table)
+    assert _messages(caplog) == [f"table {table.name}: already complete in run {ctx.run_id}, skipped"]
     assert again.extra["resumed"] == "already complete"
     assert (again.status, again.read, again.written, again.chunks) == ("done", 7, 6, 3)
     assert progress.finished == ["done", "done"] and progress.totals == [7, 7]
