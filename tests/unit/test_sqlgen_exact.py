@@ -26,7 +26,7 @@ from dynamigrate.contract.model import (
     Table,
     Transformation,
 )
-from dynamigrate.errors import ContractError, DynamigrateError, SqlGenError
+from dynamigrate.errors import ContractError, DynamigrateError, SqlGenError, UnsafeSqlError
 from dynamigrate.source.schema import ColumnInfo, SchemaInfo, TableInfo
 from dynamigrate.sqlgen import generate_views
 from dynamigrate.sqlgen.generate import (
@@ -37,6 +37,7 @@ from dynamigrate.sqlgen.generate import (
     view_identifier,
 )
 from dynamigrate.sqlgen.probes import entity_probes
+from dynamigrate.sqlgen.safety import parse_fragment, parse_order_by, render_sql
 
 T = "CHAR CHARACTER SET utf8mb4"
 
@@ -1958,6 +1959,49 @@ def test_unknown_column_is_refused_where_it_stands(position: str, make: Any, wha
     e = direct_error([make("orders.nope = 1")], schema=SCHEMA)
     assert e.message == "table 'orders' has no column 'nope'", e.message
     assert e.where["path"] == path
+
+
+@pytest.mark.parametrize(("position", "make", "what", "path"), POSITIONS, ids=[p[0] for p in POSITIONS])
+def test_an_empty_list_item_is_refused_where_it_stands(
+    position: str, make: Any, what: str, path: str
+) -> None:
+    # the parser reads IF(a,,b) as IF(a, b, NULL) and an order_by "a,,b" as "a, b"; MySQL refuses both:
+    # an uncertain reading stops at its path, with the corrected order_by when the correction is certain
+    text = "orders.id, , orders.code" if position == "construction order_by" else "IF(orders.id > 1,, 'b')"
+    e = direct_error([make(text)])
+    if position == "construction order_by":
+        assert where(e) == (
+            f"the order_by {text!r} has an empty item in a list (at character 12: orders.id, <here>, orders.code)",
+            path,
+            'remove the empty item: "order_by": "orders.id, orders.code"',
+        )
+    else:
+        assert where(e) == (
+            f"the {what} {text!r} has an empty item in a list (at character 18: IF(orders.id > 1,<here>, 'b'))",
+            path,
+            "write the missing expression between the commas, or remove the extra ','",
+        )
+
+
+@pytest.mark.parametrize(
+    ("order_by", "corrected"),
+    [
+        ("a,,", "a"),
+        (",a DESC", "a DESC"),
+        ("a DESC,, b", "a DESC, b"),
+        ("FIELD(a, 'x,,y',), b,", "FIELD(a, 'x,,y'), b"),
+    ],
+)
+def test_an_order_by_with_empty_items_names_the_list_without_them(order_by: str, corrected: str) -> None:
+    with pytest.raises(UnsafeSqlError) as err:
+        parse_order_by(order_by, path="C.order_by")
+    assert err.value.hint == f'remove the empty item: "order_by": "{corrected}"'
+    assert parse_order_by(corrected)  # the corrected text is accepted
+
+
+@pytest.mark.parametrize("text", ["CONCAT(a, ',,')", "IF(a, 'x,', b)", "COALESCE(`a,`, b)", "FIELD(a, 1, 2)"])
+def test_commas_inside_strings_and_names_are_no_empty_items(text: str) -> None:
+    assert render_sql(parse_fragment(text)).count(",") == text.count(",")
 
 
 def test_else_value_fragments() -> None:

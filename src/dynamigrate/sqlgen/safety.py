@@ -11,6 +11,7 @@ Two checks:
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -137,12 +138,22 @@ def _analyse(text: str, order_by: bool = False) -> Any:
         return _Refusal(
             (f"cannot be read ({str(exc).splitlines()[0]})", "write a single SQL expression", "syntax")
         )
-    refusal = _comment_or_separator(text, tokens, allow_final_semicolon=False)
+    refusal = _comment_or_separator(text, tokens, allow_final_semicolon=False) or _empty_list_item(
+        text, tokens, len(source) - len(text), order_by
+    )
     if refusal is not None:
         return refusal
     try:
         parsed = [e for e in _MYSQL.parser().parse(tokens, source) if e is not None]
     except (ParseError, TokenError) as exc:
+        if order_by:
+            return _Refusal(
+                (
+                    f"is not a list of expressions with ASC/DESC ({str(exc).splitlines()[0]})",
+                    _ORDER_BY_HINT,
+                    "syntax",
+                )
+            )
         return _Refusal(
             (
                 f"is not a valid SQL expression ({str(exc).splitlines()[0]})",
@@ -165,9 +176,7 @@ def _analyse(text: str, order_by: bool = False) -> Any:
             "order",
         ]
         if not ok:
-            return _Refusal(
-                ("is not a list of expressions with ASC/DESC", 'e.g. "created_at DESC, id"', "syntax")
-            )
+            return _Refusal(("is not a list of expressions with ASC/DESC", _ORDER_BY_HINT, "syntax"))
         items = tree.args["order"].expressions
         for item in items:
             refusal = _forbidden(item)
@@ -176,6 +185,62 @@ def _analyse(text: str, order_by: bool = False) -> Any:
         return tuple(items)
     refusal = _forbidden(tree)
     return refusal if refusal is not None else tree
+
+
+_ORDER_BY_HINT = 'e.g. "created_at DESC, id": expressions separated by commas, each optionally ASC or DESC'
+
+
+def _extra_commas(tokens: list[Any], offset: int) -> list[int]:
+    """Positions (in the text that starts at ``offset`` of the tokenized source) of the commas that
+    leave a list item empty: first or last, after ``(`` or another comma, before ``)``."""
+    out = []
+    for i, tok in enumerate(tokens):
+        if tok.token_type != TokenType.COMMA or tok.start < offset:
+            continue
+        prev = tokens[i - 1] if i > 0 and tokens[i - 1].start >= offset else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if (
+            prev is None
+            or prev.token_type in (TokenType.COMMA, TokenType.L_PAREN)
+            or nxt is None
+            or nxt.token_type == TokenType.R_PAREN
+        ):
+            out.append(tok.start - offset)
+    return out
+
+
+def _without_empty_items(text: str) -> str:
+    """An order_by list with its empty items removed (``a DESC,, b`` -> ``a DESC, b``)."""
+    prefix = "SELECT 1 ORDER BY "
+    for _ in range(len(text)):
+        extra = _extra_commas(_MYSQL.tokenize(prefix + text), len(prefix))
+        if not extra:
+            break
+        drop = set(extra)
+        for at in extra:  # with the blanks before it: "a, , b" -> "a, b"
+            while at > 0 and text[at - 1].isspace():
+                at -= 1
+                drop.add(at)
+        text = "".join(ch for i, ch in enumerate(text) if i not in drop)
+    return text.strip()
+
+
+def _empty_list_item(text: str, tokens: list[Any], offset: int, order_by: bool) -> _Refusal | None:
+    """A list item left empty (``IF(a,,b)``, ``CONCAT(a,)``, an order_by ``a,,b``): MySQL refuses it,
+    while the parser would quietly read another expression (``IF(a, b, NULL)``), so it stops here with
+    the corrected order_by, or the place of the empty item.
+
+    ``offset`` is where ``text`` starts in the tokenized source (after the order_by prefix)."""
+    extra = _extra_commas(tokens, offset)
+    if not extra:
+        return None
+    at = extra[0]
+    where = f"at character {at + 1}: {text[:at]}<here>{text[at:]}"
+    if order_by:
+        hint = f'remove the empty item: "order_by": {json.dumps(_without_empty_items(text))}'
+    else:
+        hint = "write the missing expression between the commas, or remove the extra ','"
+    return _Refusal((f"has an empty item in a list ({where})", hint, "syntax"))
 
 
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`(?:[^`]|``)*`", re.DOTALL)
