@@ -129,7 +129,10 @@ class ValidationFailed(DynamigrateError):
 
 class PreflightFailed(DynamigrateError):
     code = "DM850"
-    checks: tuple[str, ...] = ()  # the preflight checks that failed and were not accepted
+
+    def __init__(self, message: str, *, checks: tuple[str, ...] = (), hint: str | None = None, **where: Any):
+        super().__init__(message, hint=hint, **where)
+        self.checks = checks  # the preflight checks that failed and were not accepted
 
 
 class MissingExtraError(DynamigrateError):

@@ -718,13 +718,12 @@ def _phase_preflight(
     report.write(run.file("preflight.json"))
     if report.failed(options.accept):
         phases.record("preflight", "failed", "see preflight.json", t0)
-        failed = PreflightFailed(
+        raise PreflightFailed(
             "preflight found problems that would lose or corrupt data:\n" + report.render_text(),
+            checks=tuple(sorted({f.check for f in report.unaccepted(options.accept)})),
             hint="fix the source rows or the contract; or accept a check knowingly with --accept CHECK "
             "(rejected rows then go to rejected.jsonl)",
         )
-        failed.checks = tuple(sorted({f.check for f in report.unaccepted(options.accept)}))
-        raise failed
     phases.record("preflight", "done", f"{len(report.findings)} finding(s)", t0)
 
 
