@@ -628,10 +628,24 @@ def test_a_chain_step_condition_over_two_earlier_rows_is_refused() -> None:
     ]  # fmt: skip
     err = _refused([line, {**line, "name": "c", "join": {"type": "chain", "joins": steps}}], "lines")
     assert err.message == (
-        "the join condition part 'orders.id = `lines`.order_id' relates more than two rows; the evaluator cannot "
-        "resolve it independently"
+        "the join condition part 'orders.id = `lines`.order_id' relates rows of orders, lines but none of the "
+        "joined table users; the evaluator resolves a part over the joined row alone, or over it and one other row"
     )
     assert err.where["path"] == "tables[0].attributes[1].join.joins[1].join_condition"
+
+
+def test_a_chain_step_condition_over_three_rows_is_refused_naming_them() -> None:
+    line = {"name": "PK", "type": "S", "source_table": "lines", "source_column": "sku"}
+    steps = [
+        {"target_table": "orders", "join_condition": "orders.id = lines.order_id", "select_column": "status"},
+        {"target_table": "users", "join_condition": "users.id = orders.user_id AND users.id > orders.id + lines.qty",
+         "select_column": "name"},
+    ]  # fmt: skip
+    err = _refused([line, {**line, "name": "c", "join": {"type": "chain", "joins": steps}}], "lines")
+    assert err.message == (
+        "the join condition part 'users.id > orders.id + `lines`.qty' relates rows of 3 tables (users, orders, "
+        "lines); the evaluator resolves a part over the joined row alone, or over it and one other row"
+    )
 
 
 def test_conditional_conditions_null_values_and_unqualified_columns() -> None:

@@ -243,9 +243,15 @@ class Planner:
             elif len(distinct) == 2 and target.id in distinct:
                 target.cross.append(self.cross(part, sids, target, path))
             else:
+                names = ", ".join(self.slots[sid].table.name for sid in dict.fromkeys(sids))
+                shape = (
+                    f"relates rows of {len(distinct)} tables ({names})"
+                    if target.id in distinct
+                    else f"relates rows of {names} but none of the joined table {target.table.name}"
+                )
                 raise self.err(
-                    f"the join condition part '{part.text}' relates more than two rows; the evaluator cannot "
-                    "resolve it independently",
+                    f"the join condition part '{part.text}' {shape}; the evaluator resolves a part over the "
+                    "joined row alone, or over it and one other row",
                     path,
                 )
         if not target.pairs:
