@@ -78,6 +78,8 @@ class Slot:
         col = self.table.column(name)
         if col is not None and col.data_type == "float":
             sql = f"CAST({sql} AS DOUBLE)"  # exact: see Fragment.render
+        elif col is not None and col.data_type == "bit":
+            sql = f"CAST({sql} AS UNSIGNED)"  # its number, as the view reads it (sqlgen value_col)
         return self.add(sql)
 
 

@@ -138,7 +138,13 @@ class _Scope:
         JSON) with 6 significant digits (16777216 -> 16777200); the DOUBLE holding the same binary value
         prints the shortest digits that read back exactly (docs/views.md, "FLOAT and DOUBLE")."""
         sql = self.col(alias, column)
-        return f"CAST({sql} AS DOUBLE)" if self.is_float(alias, column) else sql
+        if self.is_float(alias, column):
+            return f"CAST({sql} AS DOUBLE)"
+        info = self.column_info(alias, column)
+        if info is not None and info.data_type == "bit":
+            # a BIT(n) is its number (b'10100101' -> 165); as text it would be one raw byte
+            return f"CAST({sql} AS UNSIGNED)"
+        return sql
 
     def allocate_alias(self, preferred: str) -> str:
         base = re.sub(r"[^A-Za-z0-9_$]", "_", preferred)[: MAX_IDENTIFIER - 4] or "j"
