@@ -150,7 +150,7 @@ class _RunKeys:
         batch: list[tuple[str, str, str | None, int]] = []
         for seq, line in enumerate(run.read_lines(table_file)):
             key = line.get("key") or {}
-            batch.append((key_string(key), json.dumps(key), line.get("marker"), seq))
+            batch.append((key_string(_decode_key(key)), json.dumps(key), line.get("marker"), seq))
             if len(batch) >= 5000:
                 self._put_written(batch)
                 batch = []
@@ -166,9 +166,9 @@ class _RunKeys:
             if isinstance(m, dict) and str(m.get("S", "")).startswith(own):
                 continue  # an image of this run's own earlier write, not the pre-run state
             key = line.get("key") or {}
-            olds.append((key_string(key), json.dumps(image)))
+            olds.append((key_string(_decode_key(key)), json.dumps(image)))
             if line.get("deleted"):
-                dels.append((key_string(key), json.dumps(key), json.dumps(image)))
+                dels.append((key_string(_decode_key(key)), json.dumps(key), json.dumps(image)))
             if len(olds) >= 5000:
                 self._put_old(olds, dels)
                 olds, dels = [], []
