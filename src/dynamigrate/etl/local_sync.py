@@ -57,12 +57,13 @@ def check_missing(ctx: EtlContext, table: Table, client: Any, seen: SeenKeys, re
             missing += 1
             if len(examples) < MISSING_EXAMPLES:
                 examples.append({"key": json.loads(text), "marker": mark})
-            if (
-                delete_if_marker is not None
-                and mark is not None
-                and delete_if_marker(client, table.name, key, mark, marker_attribute=marker)
-            ):
+            if delete_if_marker is None or mark is None:
+                continue
+            outcome = delete_if_marker(client, table.name, key, mark, marker_attribute=marker)
+            if outcome:
                 deleted += 1
+                # rollback puts it back while still absent (docs/rollback.md): keep its image
+                _record_deleted(ctx, table.name, key, outcome.old_item)
     result.missing_source = missing
     result.missing_examples = examples
     result.deleted_missing = deleted
@@ -80,6 +81,19 @@ def check_missing(ctx: EtlContext, table: Table, client: Any, seen: SeenKeys, re
             extra={"fields": {"table": table.name, "missing_source": missing}},
         )
     ctx.run.event("missing_source", table=table.name, missing=missing, deleted=deleted, examples=examples[:5])
+
+
+def _record_deleted(
+    ctx: EtlContext, table: str, key: dict[str, Any], old_item: dict[str, Any] | None
+) -> None:
+    import time
+
+    from dynamigrate.target.encode import key_for_report
+
+    if not old_item:
+        return
+    record = {"key": key_for_report(key), "old": key_for_report(old_item), "deleted": True, "ts": time.time()}
+    ctx.run.append(ctx.run.old_images_file(table), record)
 
 
 def scan_pages(client: Any, kwargs: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
