@@ -2,7 +2,9 @@
 into DynamoDB Local, against hand-written expectations: the checkpoint after each chunk, a resume from
 a checkpoint (the rows after it only, counters carried over), the table-level counters and the
 accounting equation, a table already complete, a reload (checkpoint says so; the target lost its
-items), table-level errors (no target table, no view, numbers that do not add up) failing the table.
+items), table-level errors (no target table, no view, numbers that do not add up, a DynamoDB error no
+writer translated) failing the table; sync mode's unchanged items, conflicts and missing sources, two
+rejects of one reason in one chunk, --strategy batch resumed, Ctrl-C, the run's database, durations.
 Fast (one database, one DynamoDB table per test): the first covering tests of `scripts/mutation.sh
 local`.
 """
@@ -22,13 +24,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pymysql
 import pytest
 
 from dynamigrate.contract.load import parse_contract
+from dynamigrate.etl import local as local_module
 from dynamigrate.etl.base import EtlContext, EtlOptions, TableResult
-from dynamigrate.etl.local import LocalEngine
-from dynamigrate.runstate import RunDir, read_jsonl
+from dynamigrate.etl.local import LocalEngine, SeenKeys
+from dynamigrate.runstate import RunDir, read_jsonl, safe_name
 from dynamigrate.source.introspect import introspect
 from dynamigrate.sqlgen import generate_views
 
@@ -59,6 +63,14 @@ NAMES = (
     "NoView",
     "Bad",
     "EntDone",
+    "Sync",
+    "Twice",
+    "Batch",
+    "Stop",
+    "NoCreds",
+    "Denied",
+    "Db",
+    "Clock",
 )
 
 
@@ -102,6 +114,11 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
             cur.execute(
                 f"CREATE OR REPLACE VIEW `{contract.table(f'{prefix}Plain').view_name}` AS"
                 " SELECT id AS _dm_k1, code AS PK, qty, tags, g AS G FROM t"
+            )
+            # ids 4 and 5 (one chunk) rejected for one reason: bad_number counted twice in that chunk
+            cur.execute(
+                f"CREATE OR REPLACE VIEW `{contract.table(f'{prefix}Twice').view_name}` AS"
+                " SELECT id AS _dm_k1, code AS PK, IF(id = 5, 'y', qty) AS qty, tags, g AS G FROM t"
             )
         for n in NAMES:
             if n != "NoTarget":
@@ -587,3 +604,245 @@ def test_a_missing_view_fails_the_table(env: dict[str, Any], tmp_path: Path, ddb
     )
     assert result.read == 0 and progress.totals == [7]  # the source table is counted, the view is read
     assert ctx.run.read_json("state.json")["tables"][table.name]["error"] == result.error
+
+
+def _own_client(env: dict[str, Any], ddb_client: Any) -> Any:
+    """A DynamoDB client of the test's own (its botocore events are the fault-injection seam)."""
+    return boto3.client(
+        "dynamodb",
+        region_name=ddb_client.meta.region_name,
+        endpoint_url=env["endpoint"],
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _sync_counters(read: int, written: int, unchanged: int, conflicts: int, rejected: int) -> dict[str, int]:
+    """Sync mode's counters: an unchanged item is also a skipped one."""
+    return {
+        "read": read,
+        "written": written,
+        "skipped": unchanged,
+        "unchanged": unchanged,
+        "conflicts": conflicts,
+    } | {"rejected": {"bad_number": rejected} if rejected else {}}
+
+
+def test_sync_folds_unchanged_and_conflicts_per_chunk_and_entity_and_reports_missing_sources(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path / "first", ddb_client, "Sync")
+    ctx.options = dataclasses.replace(ctx.options, write_mode="sync")
+    first = LocalEngine().run_table(ctx, table)
+    assert (first.status, first.written, first.missing_source) == ("done", 6, 0), first.error
+    # the application replaced c1 (no marker: not ours any more), c7 was deleted, and c9 carries a marker
+    # of an earlier run although no source row produces it
+    ddb_client.put_item(TableName=table.name, Item={"PK": {"S": "c1"}, "qty": {"N": "99"}})
+    ddb_client.delete_item(TableName=table.name, Key={"PK": {"S": "c7"}})
+    ddb_client.put_item(TableName=table.name, Item={"PK": {"S": "c9"}, "_dm_marker": {"S": "old-run:abc"}})
+
+    ctx, table, progress = _ctx(env, tmp_path / "second", ddb_client, "Sync")
+    ctx.options = dataclasses.replace(ctx.options, write_mode="sync")
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    # chunk 1 (ids 1-3): c1 conflicts, c2 c3 unchanged; chunk 2 (4-6): id 4 rejected, c5 c6 unchanged;
+    # chunk 3 (7): c7 written again
+    steps = [_sync_counters(3, 0, 2, 1, 0), _sync_counters(6, 0, 4, 1, 1), _sync_counters(7, 1, 4, 1, 1)]
+    assert [{k: c["counters"][k] for k in steps[0]} for c in progress.checkpoints] == steps
+    assert [c["counters"]["entities"] for c in progress.checkpoints] == [
+        {"t": {k: v if k != "rejected" else sum(v.values()) for k, v in s.items()}} for s in steps
+    ]
+    assert (result.read, result.written, result.skipped, result.unchanged, result.conflicts) == (
+        7,
+        1,
+        4,
+        4,
+        1,
+    )
+    assert result.entities == {
+        "t": {"read": 7, "written": 1, "skipped": 4, "unchanged": 4, "conflicts": 1, "rejected": 1}
+    }
+    assert result.accounting is not None and result.accounting["status"] == "ok"
+    # the keys the view produced (the rows the encoder accepted) are in the seen set; only c9 is missing
+    seen = SeenKeys(ctx.run.file(f"seen/{safe_name(table.name)}.sqlite"))
+    try:
+        produced = [
+            json.dumps({"PK": {"S": k}}, separators=(",", ":")) for k in ("c1", "c2", "c3", "c5", "c6", "c7")
+        ]
+        assert (len(seen), seen.missing(produced)) == (6, set())
+    finally:
+        seen.close()
+    assert (result.missing_source, result.deleted_missing) == (1, 0)
+    assert result.missing_examples == [{"key": {"PK": {"S": "c9"}}, "marker": "old-run:abc"}]
+    c1 = ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c1"}}, ConsistentRead=True)["Item"]
+    assert c1 == {"PK": {"S": "c1"}, "qty": {"N": "99"}}  # a conflict is left alone
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7", "c9"]
+
+
+def test_two_rejects_of_one_reason_in_one_chunk_count_twice(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Twice")
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert [c["counters"]["rejected"] for c in progress.checkpoints] == [
+        {},
+        {"bad_number": 2},
+        {"bad_number": 2},
+    ]
+    assert [c["counters"]["entities"][""]["rejected"] for c in progress.checkpoints] == [0, 2, 2]
+    assert (result.read, result.written, result.rejected) == (7, 5, {"bad_number": 2})
+    assert sorted(r["code"] for r in read_jsonl(ctx.run.file("rejected.jsonl"))) == ["bad_number"] * 2
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c6", "c7"]
+
+
+def test_a_resumed_fresh_table_load_with_strategy_batch_never_overwrites_an_existing_item(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Batch")
+    ctx.options = dataclasses.replace(ctx.options, strategy="batch")
+    ctx.run.record_created("tables", {"name": table.name})  # created by this run: BatchWriteItem allowed
+    # killed after chunk 1 (c1-c3 written); meanwhile the application created c5
+    written = ctx.run.file(ctx.run.written_file(table.name))
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text(
+        "".join(f'{{"key": {{"PK": {{"S": "c{i}"}}}}}}\n' for i in (1, 2, 3)), encoding="utf-8"
+    )
+    for i in (1, 2, 3):
+        ddb_client.put_item(TableName=table.name, Item={"PK": {"S": f"c{i}"}})
+    app = {"PK": {"S": "c5"}, "app": {"S": "the application's"}}
+    ddb_client.put_item(TableName=table.name, Item=app)
+    counters = _counters(3, 3, 0, 1, 1, 1) | {"entities": {"t": _entity(3, 3, 0)}}
+    _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "done", result.error
+    assert (result.read, result.written, result.skipped, result.rejected) == (7, 5, 1, {"bad_number": 1})
+    assert (
+        ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c5"}}, ConsistentRead=True)["Item"] == app
+    )
+    c6 = ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c6"}}, ConsistentRead=True)["Item"]
+    assert (c6["qty"], c6["tags"]) == ({"N": "6"}, {"SS": ["b"]})
+
+
+class _CtrlC(Recorder):
+    """Ctrl-C (KeyboardInterrupt, raised in the main thread) right after chunk 2 completed."""
+
+    def update(self, result: TableResult) -> None:
+        super().update(result)
+        if len(self.checkpoints) == 2:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_a_table_leaves_it_interrupted_and_resumable(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Stop")
+    progress = _CtrlC(ctx.run, table.name)
+    ctx.progress = progress  # type: ignore[assignment]
+
+    with pytest.raises(KeyboardInterrupt):
+        LocalEngine().run_table(ctx, table)
+
+    state = ctx.run.read_json("state.json")["tables"][table.name]
+    assert (state["status"], state["error"], state["read"]) == (
+        "interrupted",
+        "interrupted; rerun with --resume to continue from the last checkpoint",
+        6,
+    )
+    assert progress.finished == ["interrupted"]
+    ckpt = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
+    assert (ckpt["status"], ckpt["after_key"], ckpt["counters"]["read"]) == ("running", [6], 6)
+
+    ctx.progress = Recorder(ctx.run, table.name)  # type: ignore[assignment]
+    again = LocalEngine().run_table(ctx, table)
+    assert again.status == "done", again.error
+    assert (again.read, again.written, again.rejected) == (7, 6, {"bad_number": 1})
+    assert again.resumed_from is not None and again.resumed_from["after_key"] == [6]
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
+
+
+def test_a_dynamodb_error_no_writer_translated_fails_the_table_with_its_message(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The credentials vanish while chunk 2 is written: botocore raises NoCredentialsError (no
+    ClientError, so no writer path translates it); the table fails, its checkpoint stays after chunk 1."""
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "NoCreds")
+    client = _own_client(env, ddb_client)
+
+    def no_credentials(request: Any, **_: Any) -> None:
+        if b'"c5"' in (request.body or b""):
+            raise botocore.exceptions.NoCredentialsError()
+
+    client.meta.events.register("before-send.dynamodb.PutItem", no_credentials)
+    ctx.client_factory = lambda: client
+
+    with caplog.at_level(logging.ERROR, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "failed"
+    assert result.error == (
+        f"DynamoDB refused the request: NoCredentialsError: Unable to locate credentials [table={table.name}]"
+    )
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "dynamigrate.etl.local"]
+    assert [(r.getMessage(), r.fields) for r in errors] == [  # type: ignore[attr-defined]
+        (f"table {table.name} failed: {result.error}", {"table": table.name})
+    ]
+    ckpt = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
+    assert (ckpt["status"], ckpt["after_key"], ckpt["counters"]["read"]) == ("running", [3], 3)
+    assert ctx.run.read_json("state.json")["tables"][table.name]["error"] == result.error
+    assert progress.finished == ["failed"]
+
+
+def test_a_table_level_client_error_outside_the_writers_fails_the_table_with_the_hint(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sync's missing-source check refused as a raw ClientError (the seam: the engine's check_missing)."""
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Denied")
+    ctx.options = dataclasses.replace(ctx.options, write_mode="sync")
+
+    def denied(*_: Any) -> None:
+        error = {"Code": "AccessDeniedException", "Message": "not authorized to perform: dynamodb:Scan"}
+        raise botocore.exceptions.ClientError({"Error": error}, "Scan")
+
+    monkeypatch.setattr(local_module, "check_missing", denied)
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "failed"
+    assert result.error == (
+        f"DynamoDB refused the table: AccessDeniedException: not authorized to perform: dynamodb:Scan"
+        f" [table={table.name}]\n  hint: the credentials are missing, expired or lack a permission on the"
+        " table (dynamodb:PutItem, BatchWriteItem, BatchGetItem, DescribeTable...); fix them, then rerun"
+        " with --resume"
+    )
+    assert ctx.run.read_json("state.json")["tables"][table.name]["status"] == "failed"
+    assert progress.finished == ["failed"]
+
+
+def test_the_source_is_counted_in_the_runs_database_not_the_settings_one(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Db")
+    ctx.database = env["settings"].database
+    ctx.config.mysql = dataclasses.replace(env["settings"], database=f"dm_test_absent_{uuid.uuid4().hex[:8]}")
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert (result.total, result.read, result.written) == (7, 7, 6)
+    assert progress.totals == [7, 7]
+
+
+def test_durations_come_from_the_monotonic_clock_from_zero_for_a_fresh_table(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's clock (its module's ``time``) advances 0.25 s per reading: t0, one per chunk, the end."""
+    ticks = iter(1000.0 + 0.25 * i for i in range(100))
+    monkeypatch.setattr(local_module, "time", SimpleNamespace(monotonic=lambda: next(ticks), time=time.time))
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Clock")
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert [c["duration"] for c in progress.checkpoints] == [0.25, 0.5, 0.75]
+    assert result.duration == 1.0
+    assert ctx.run.read_json(ctx.run.checkpoint_file(table.name))["duration"] == 1.0
+    assert ctx.run.read_json("state.json")["tables"][table.name]["duration"] == 1.0
