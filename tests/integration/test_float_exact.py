@@ -38,6 +38,8 @@ VALUES: dict[int, tuple[float | None, float | None]] = {
     8: (None, None),
     9: (-0.0, 7.0),
     10: (2.5, 4503599627370497.0),
+    # 24 characters of text (-0.000009999999747378752): MariaDB declares 22, a UNION ALL cut them
+    11: (-1e-5, -1.2345678901234567e-5),
 }
 
 
@@ -57,6 +59,8 @@ def _s_text(value: float) -> str:
         return "0"
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if 1e-15 <= abs(value) < 1e-4:  # the server writes these without an exponent (0.00001...)
+        return format(Decimal(repr(value)), "f")
     return repr(value).replace("e+", "e")
 
 
@@ -194,3 +198,44 @@ def test_evaluator_prints_doubles_as_the_server(mysql_conn: Any) -> None:
         server = {i: (d if d is not None else f) for i, d, f in cur.fetchall()}
     mine = {i: double_text(d if d is not None else f) for i, d, f in rows}
     assert {i: t for i, t in mine.items() if server[i] != t} == {}
+
+
+def test_every_digit_survives_the_union_of_a_multi_entity_view(
+    mysql_conn: Any, mysql_db: str, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """The same attributes as one entity of a multi-entity table: its view is a UNION ALL, which cut
+    a DOUBLE's text to the 22 characters MariaDB declares for it (-0.0000099999997473787)."""
+    _setup(mysql_conn)
+    single = _contract_data(ddb_prefix)["tables"][0]
+    attrs = [a for a in single["attributes"] if a["name"] != "doc"]
+    other = {
+        "entity_type": "OTHER",
+        "source_table": "measures",
+        "attributes": [
+            {
+                "name": "PK",
+                "type": "S",
+                "source_column": "id",
+                "transformation": {"type": "string-format", "format": "O#{id}"},
+            }
+        ],
+    }
+    table = {
+        "table": f"{ddb_prefix}Floats",
+        "type": "multi-entity",
+        "source_table": "measures",
+        "pk": "PK",
+        "entities": [{"entity_type": "MEASURE", "source_table": "measures", "attributes": attrs}, other],
+    }
+    contract_path = tmp_path / "contract.json"
+    contract_path.write_text(json.dumps({"tables": [table]}), encoding="utf-8")
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, contract_path)
+
+    summary = migrate(cfg, MigrateOptions(progress_mode="quiet"))
+    assert summary.status == "ok", summary.render_text()
+    items = ddb_client.scan(TableName=f"{ddb_prefix}Floats", ConsistentRead=True)["Items"]
+    actual = {it["PK"]["S"]: {k: v for k, v in it.items() if k != "_dm_marker"} for it in items}
+    expected = {k: {n: v for n, v in item.items() if n != "doc"} for k, item in _expected().items()}
+    assert {k: v for k, v in actual.items() if k.startswith("M#")} == expected
+    assert actual["M#11"]["f"] == {"N": "-0.000009999999747378752"}
+    assert actual["M#11"]["d"] == {"N": "-0.000012345678901234568"}

@@ -242,7 +242,8 @@ def test_schema_gives_key_columns_float_widening_and_checked_columns() -> None:
         "CREATE OR REPLACE VIEW ddb_t_x_view AS\n"
         "SELECT\n"
         f"  {txt('`orders`.`id`')} AS `PK`,\n"
-        f"  {txt('CAST(`orders`.`weight` AS DOUBLE)')} AS `w`,\n"
+        # declared 64 wide: MariaDB declares a DOUBLE's text 22 long, prints up to 24, UNION ALL cuts it
+        "  CAST(CAST(`orders`.`weight` AS DOUBLE) AS CHAR(64) CHARACTER SET utf8mb4) AS `w`,\n"
         f"  {txt('`orders`.`code`')} AS `c`,\n"
         f"  {txt(chr(39) + 'orders' + chr(39))} AS `_dm_entity`,\n"
         "  `orders`.`id` AS `_dm_rowid`,\n"
@@ -407,7 +408,7 @@ def test_string_format_placeholders_escapes_and_literals() -> None:
     )
     # FLOAT placeholders are read as DOUBLE
     assert one(_tr({"type": "string-format", "format": "W{weight}"}), SCHEMA) == txt(
-        f"CONCAT('W', {txt('CAST(`orders`.`weight` AS DOUBLE)')})"
+        "CONCAT('W', CAST(CAST(`orders`.`weight` AS DOUBLE) AS CHAR(64) CHARACTER SET utf8mb4))"
     )
 
 
@@ -1257,7 +1258,9 @@ def test_aggregates() -> None:
         f"(SELECT SUM(`items`.`qty` * `orders`.`total`) {tail}"
     )
     # FLOAT widened inside the aggregate
-    assert one(_agg("SUM", "price"), SCHEMA) == txt(f"(SELECT SUM(CAST(`items`.`price` AS DOUBLE)) {tail}")
+    assert one(_agg("SUM", "price"), SCHEMA) == (
+        f"CAST((SELECT SUM(CAST(`items`.`price` AS DOUBLE)) {tail} AS CHAR(64) CHARACTER SET utf8mb4)"
+    )
 
 
 def test_aggregate_errors() -> None:

@@ -53,13 +53,17 @@ class MySQL8Dialect:
     # -- values in the wire format -------------------------------------------------------------------
 
     @staticmethod
-    def to_text(sql: str) -> str:
+    def to_text(sql: str, width: int | None = None) -> str:
         """Text in utf8mb4: exact decimals, dates as the server prints them, integers as digits.
 
         One character set (and so one default collation) for every text column of a view also keeps
-        UNION ALL of several entities free of 'Illegal mix of collations'.
+        UNION ALL of several entities free of 'Illegal mix of collations'. ``width`` declares the
+        text's length: MariaDB declares a DOUBLE's text 22 characters long but prints up to 24
+        (``-0.000009999999747378752``), and UNION ALL cuts the value to the declared length.
         https://dev.mysql.com/doc/refman/8.0/en/cast-functions.html#function_cast
         """
+        if width is not None:
+            return f"CAST({sql} AS CHAR({width}) CHARACTER SET utf8mb4)"
         return f"CAST({sql} AS CHAR CHARACTER SET utf8mb4)"
 
     @staticmethod

@@ -45,7 +45,7 @@ from dynamigrate.sqlgen.dialects import MySQL8Dialect, get_dialect
 from dynamigrate.sqlgen.filters import filter_path, filter_tree
 from dynamigrate.sqlgen.joins import _Joins
 from dynamigrate.sqlgen.safety import assert_single_create_view, check_statement_shape, render_sql
-from dynamigrate.sqlgen.scope import MAX_IDENTIFIER, Probe
+from dynamigrate.sqlgen.scope import DOUBLE_TEXT_WIDTH, MAX_IDENTIFIER, Probe
 from dynamigrate.sqlgen.values import date_format_spec
 
 __all__ = [
@@ -115,8 +115,22 @@ class _EntityBuilder(_Joins):
         if attr.type in ("S", "N", "M", "L"):
             if _is_text_cast(sql, self.d.to_text("")):
                 return sql
-            return self.d.to_text(sql)
+            return self.d.to_text(sql, DOUBLE_TEXT_WIDTH if self._double_valued(attr) else None)
         return sql
+
+    def _double_valued(self, attr: Attribute) -> bool:
+        """Is the value a FLOAT/DOUBLE column, or SUM/AVG/MIN/MAX of one (its text needs a width)?"""
+        if attr.join is not None or attr.transformation is not None:
+            return False
+        c = attr.calculation
+        if c is None:
+            cols = attr.source_columns
+            return len(cols) == 1 and self.is_double(self.src_alias, _bare_column(cols[0]))
+        if c.type != "aggregate" or (c.operation or "").upper() not in ("SUM", "AVG", "MIN", "MAX"):
+            return False
+        info = self.table_info(c.target_table or self.src)
+        col = info.column(_bare_column(c.select_column or "")) if info is not None else None
+        return col is not None and col.data_type in ("float", "double")
 
     # -- the SELECT --------------------------------------------------------------------------------------
 
@@ -174,6 +188,11 @@ class _EntityBuilder(_Joins):
         for column in tree.find_all(exp.Column):
             self.check_column(self.src_alias, column.name, filter_path(self.entity))
         return render_sql(tree)
+
+
+def _bare_column(ref: str) -> str:
+    """``t.col`` / `` `col` `` -> ``col`` (an expression stays as it is and names no column)."""
+    return ref.strip().split(".")[-1].strip().strip("`")
 
 
 def _is_text_cast(sql: str, empty_cast: str) -> bool:

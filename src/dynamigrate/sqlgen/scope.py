@@ -27,6 +27,8 @@ log = logging.getLogger("dynamigrate.sqlgen.generate")
 
 #: MySQL/MariaDB limit for identifiers (columns, views, aliases).
 MAX_IDENTIFIER = 64
+#: declared text length of a FLOAT/DOUBLE value (MariaDB declares 22, prints up to 24: see to_text)
+DOUBLE_TEXT_WIDTH = 64
 
 _QUALIFIED_REF = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*\.\s*`?([A-Za-z_][A-Za-z0-9_$]*)`?\s*$")
 
@@ -132,6 +134,16 @@ class _Scope:
         """Is the column a FLOAT (single precision) per the schema?"""
         info = self.column_info(alias, column)
         return info is not None and info.data_type == "float"
+
+    def is_double(self, alias: str, column: str) -> bool:
+        """Is the column a FLOAT or DOUBLE per the schema (its text needs DOUBLE_TEXT_WIDTH)?"""
+        info = self.column_info(alias, column)
+        return info is not None and info.data_type in ("float", "double")
+
+    def text_col(self, alias: str, column: str) -> str:
+        """A column read as a value, as text (a FLOAT/DOUBLE declared wide enough, see to_text)."""
+        width = DOUBLE_TEXT_WIDTH if self.is_double(alias, column) else None
+        return self.d.to_text(self.value_col(alias, column), width)
 
     def value_col(self, alias: str, column: str) -> str:
         """A column read as a value: FLOAT widened to DOUBLE. The server prints a FLOAT (as text, in

@@ -121,7 +121,7 @@ class _Values(_Scope):
                 if literal:
                     parts.append(self.d.literal(literal))
                     literal = ""
-                parts.append(self.d.to_text(self.value_col(self.src_alias, name)))
+                parts.append(self.text_col(self.src_alias, name))
                 i = end + 1
                 continue
             literal += ch
