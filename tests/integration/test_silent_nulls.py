@@ -195,3 +195,62 @@ def test_migrate_stopped_by_preflight_names_accept_in_its_resume_hint(
         )
         == 0
     )
+
+
+def test_unmatched_conditional_says_its_else_value_and_text_keys_show_no_null_rowid(
+    mysql_conn: Any, mysql_db: str
+) -> None:
+    """A conditional join whose row is missing gives its else_value (CASE ... ELSE), not an absent
+    attribute; a source keyed by VARCHAR has no _dm_rowid, and its examples show the item key only."""
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE accts (no VARCHAR(20) PRIMARY KEY, status VARCHAR(10) NULL)")
+        cur.execute(
+            "CREATE TABLE txns (acct VARCHAR(20) NOT NULL, seq INT NOT NULL, PRIMARY KEY (acct, seq))"
+        )
+        cur.execute("INSERT INTO accts VALUES ('A', 'active')")
+        cur.execute("INSERT INTO txns VALUES ('A', 1), ('GONE', 2)")
+    mysql_conn.commit()
+    on = "accts.no = txns.acct"
+    data = {
+        "tables": [
+            {
+                "table": "Txns",
+                "type": "single-entity",
+                "source_table": "txns",
+                "pk": "PK",
+                "attributes": [
+                    {
+                        "name": "PK",
+                        "type": "S",
+                        "source_column": "acct",
+                        "transformation": {"type": "string-format", "format": "{acct}#{seq}"},
+                    },
+                    {
+                        "name": "state",
+                        "type": "S",
+                        "source_column": "acct",
+                        "join": {
+                            "type": "conditional",
+                            "condition": "accts.status = 'active'",
+                            "target_table": "accts",
+                            "join_condition": on,
+                            "select_column": "accts.status",
+                            "else_value": "blocked",
+                        },
+                    },
+                ],
+            }
+        ]
+    }
+    contract, problems = parse_contract(data)
+    assert contract is not None and not problems.errors, problems
+    views = generate_views(contract, dialect="mariadb", schema=introspect(mysql_conn, mysql_db))
+    with mysql_conn.cursor() as cur:
+        for stmt in views.statements:
+            cur.execute(stmt.sql)
+        cur.execute("SELECT PK, state FROM ddb_txns_view ORDER BY PK")
+        assert cur.fetchall() == (("A#1", "active"), ("GONE#2", "blocked"))
+    (unmatched,) = run_preflight(mysql_conn, mysql_db, contract).find("join_unmatched")
+    assert unmatched.examples == [{"PK": "GONE#2"}]
+    assert "'state' gets its else_value 'blocked'" in unmatched.message
+    assert "will be absent" not in unmatched.message

@@ -15,6 +15,7 @@ Attributes computed by the same join share one finding. Up to five example keys 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dynamigrate.contract.model import ROWID_COLUMN, Contract, Table
@@ -22,6 +23,8 @@ from dynamigrate.source.schema import SchemaInfo
 from dynamigrate.sqlgen.dialects import quote_ident as qi
 from dynamigrate.sqlgen.probes import PROBE_COLUMN, entity_probes
 from dynamigrate.validate.preflight import EXAMPLES, Finding, _finding, _plain, _query
+
+_COLUMN_REF = re.compile(r"^\s*`?\w+`?\s*\.\s*`?\w+`?\s*$")
 
 
 def silent_null_findings(conn: Any, contract: Contract, table: Table, schema: SchemaInfo) -> list[Finding]:
@@ -49,7 +52,11 @@ def silent_null_findings(conn: Any, contract: Contract, table: Table, schema: Sc
                 f"SELECT {', '.join(qi(c) for c in cols)} FROM {sub} "
                 f"WHERE {qi(PROBE_COLUMN.format(indexes[0]))} = 1 ORDER BY {order} LIMIT {EXAMPLES}",
             )
-            examples = [{c: _plain(v) for c, v in zip(cols, r, strict=True)} for r in rows]
+            # a NULL _dm_rowid (VARCHAR, BINARY, composite or no key) is noise: the item key names the row
+            examples = [
+                {c: _plain(v) for c, v in zip(cols, r, strict=True) if not (c == ROWID_COLUMN and v is None)}
+                for r in rows
+            ]
             inputs = ", ".join(first.inputs)
             if kind == "join":
                 findings.append(
@@ -92,8 +99,14 @@ def _unmatched_outcome(table: Table, entity_type: str, names: list[str]) -> str:
     fallback: list[str] = []
     for name in names:
         attr = entity.attribute(name) if entity is not None else None
-        null_value = attr.join.null_value if attr is not None and attr.join is not None else None
-        if null_value is None:
+        join = attr.join if attr is not None else None
+        null_value = join.null_value if join is not None else None
+        if join is not None and join.type == "conditional" and join.else_value is not None:
+            # no joined row: the condition is not true, the CASE gives its ELSE
+            ev = join.else_value
+            what = f"the value of {ev}" if isinstance(ev, str) and _COLUMN_REF.match(ev) else repr(ev)
+            fallback.append(f"'{name}' gets its else_value {what}")
+        elif null_value is None:
             absent.append(name)
         else:
             fallback.append(f"'{name}' gets its null_value {null_value!r}")
