@@ -294,3 +294,40 @@ def test_type_of_a_joined_column_is_checked() -> None:
     problems = lint(raw)
     (p,) = problems.at("tables[0].entities[1].attributes[4].type")
     assert p.code == "C220" and "'price' is N but column name is varchar" in p.message
+
+
+def test_number_set_from_json_text_is_its_usual_source_and_messages_name_the_type() -> None:
+    """NS is read from a JSON array text (MariaDB's JSON is LONGTEXT): no C220 for it; an NS from a
+    DATE column warns and says NS; the FLOAT warning names the column and its type in words."""
+    schema = SchemaInfo(
+        database="ops",
+        tables={
+            "hosts": _t("hosts", [("id", "int"), ("ports", "longtext"), ("built", "date"), ("load", "float")])
+        },
+    )
+    attrs = [
+        {"name": "PK", "type": "N", "source_table": "hosts", "source_column": "id"},
+        {"name": "ports", "type": "NS", "source_table": "hosts", "source_column": "ports"},
+        {"name": "built", "type": "NS", "source_table": "hosts", "source_column": "built"},
+        {"name": "load", "type": "N", "source_table": "hosts", "source_column": "load"},
+    ]
+    raw = {
+        "tables": [
+            {
+                "table": "Hosts",
+                "type": "single-entity",
+                "source_table": "hosts",
+                "pk": "PK",
+                "attributes": attrs,
+            }
+        ]
+    }
+    problems = lint(raw, schema)
+    assert problems.at("tables[0].attributes[1].type") == []
+    (built,) = problems.at("tables[0].attributes[2].type")
+    assert built.code == "C220" and "attribute 'built' is NS but column built is date" in built.message
+    (load,) = problems.at("tables[0].attributes[3].type")
+    assert (
+        load.code == "C220"
+        and "attribute 'load' comes from column load (float): binary floating" in load.message
+    )

@@ -267,17 +267,21 @@ def _lint_column_type(
     if not is_plain_value:
         return
     kind = "key attribute" if is_key else "attribute"
-    if attr.type in ("N", "NS") and not col.is_numeric:
+    # a set is read from a JSON array or comma-separated text: a text column is its usual source
+    if (attr.type == "N" and not col.is_numeric) or (
+        attr.type == "NS" and not (col.is_numeric or col.is_string)
+    ):
         problems.warning(
             path,
-            f"{kind} '{attr.name}' is N but {where}: rows whose value is not a number will be rejected",
+            f"{kind} '{attr.name}' is {attr.type} but {where}: rows whose value is not a number will be rejected",
             'use "type": "S", or make sure the column only holds numbers (preflight counts the others)',
             code="C220",
         )
     elif attr.type == "N" and col.data_type in ("float", "double", "real"):
         problems.warning(
             path,
-            f"{kind} '{attr.name}' comes from {where}: binary floating point may not round-trip exactly",
+            f"{kind} '{attr.name}' comes from column {col.name} ({col.column_type or col.data_type}): "
+            "binary floating point may not round-trip exactly",
             "prefer DECIMAL columns for exact numbers",
             code="C220",
         )
