@@ -42,6 +42,9 @@ case "$SERVER" in
         ;;
 esac
 VENV="${DYNAMIGRATE_MCP_VENV:-$DEFAULT_VENV}"
+# the physical path: scripts in the venv name their interpreter by it (a symlinked .cache stays valid)
+mkdir -p "$(dirname "$VENV")"
+VENV="$(cd "$(dirname "$VENV")" && pwd -P)/$(basename "$VENV")"
 SPEC="${DYNAMIGRATE_MCP_SERVER_SPEC:-$DEFAULT_SPEC}"
 EXE="$VENV/bin/$EXE_NAME"
 LOCK_FILE="${TMPDIR:-/tmp}/dynamigrate-mcp-venv-$SERVER.lock"
@@ -69,7 +72,12 @@ pick_python() {
 }
 
 ready() {
-    [ -x "$EXE" ] && [ -f "$VENV/.dynamigrate-spec" ] && [ "$(cat "$VENV/.dynamigrate-spec")" = "$SPEC" ]
+    [ -x "$EXE" ] && [ -f "$VENV/.dynamigrate-spec" ] && [ "$(cat "$VENV/.dynamigrate-spec")" = "$SPEC" ] || return 1
+    # a venv built at another path (the checkout moved or was copied) has scripts whose interpreter
+    # line names the old path: rebuild it rather than fail to start the server
+    local interp
+    interp="$(head -n 1 "$EXE" | sed -n 's/^#! *\([^ ]*\).*/\1/p')"
+    [ -z "$interp" ] || [ -x "$interp" ]
 }
 
 if ready; then
