@@ -28,435 +28,85 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from dynamigrate import troubleshoot
-from dynamigrate.config import Config, is_secret_name
+from dynamigrate.config import Config
 from dynamigrate.errors import ConfigError, EngineError
+from dynamigrate.etl.glue_api import (
+    DATAPROCESSING_SERVER,
+    DirectGlue,
+    GlueApi,
+    McpGlue,
+    describe_mcp_request,
+    failure_guidance,
+    find_dataprocessing_server,
+    log_tail,
+    mcp_glue,
+    outcome_as_dict,
+)
+from dynamigrate.etl.glue_requests import (
+    CONTINUOUS_LOG_GROUP,
+    ERROR_LOG_GROUP,
+    FAILED_STATES,
+    GLUE_VERSION,
+    OUTPUT_LOG_GROUP,
+    TERMINAL_STATES,
+    GlueOptions,
+    JobSpec,
+    Out,
+    S3Layout,
+    _existing_jobs,
+    build_job_request,
+    build_start_run_request,
+    build_update_request,
+    build_upload_requests,
+    describe_request,
+    glue_job_name,
+    job_arguments,
+    s3_layout,
+)
+
+__all__ = [
+    "CONTINUOUS_LOG_GROUP",
+    "DATAPROCESSING_SERVER",
+    "ERROR_LOG_GROUP",
+    "FAILED_STATES",
+    "GLUE_VERSION",
+    "OUTPUT_LOG_GROUP",
+    "TERMINAL_STATES",
+    "DirectGlue",
+    "GlueApi",
+    "GlueDeployment",
+    "GlueEngine",
+    "GlueOptions",
+    "GlueRunResult",
+    "JobSpec",
+    "McpGlue",
+    "RunWatch",
+    "S3Layout",
+    "build_job_request",
+    "build_start_run_request",
+    "build_update_request",
+    "build_upload_requests",
+    "collect_outputs",
+    "describe_mcp_request",
+    "describe_request",
+    "execute_deployment",
+    "failure_guidance",
+    "find_dataprocessing_server",
+    "glue_job_name",
+    "glue_status_lines",
+    "job_arguments",
+    "log_tail",
+    "mcp_glue",
+    "monitor_runs",
+    "outcome_as_dict",
+    "plan_deployment",
+    "run_glue",
+    "s3_layout",
+]
 
 log = logging.getLogger(__name__)
-
-GLUE_VERSION = "5.0"
-TERMINAL_STATES = ("SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
-FAILED_STATES = ("FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED")
-ERROR_LOG_GROUP = "/aws-glue/jobs/error"
-OUTPUT_LOG_GROUP = "/aws-glue/jobs/output"
-CONTINUOUS_LOG_GROUP = "/aws-glue/jobs/logs-v2"
-
-Out = Callable[[str], None]
-
-# Glue failures people really hit, matched in a run's ErrorMessage / log tail.
-troubleshoot.add(
-    "Communications link failure",
-    "Glue cannot reach MySQL",
-    "the job's network (the Glue connection's subnet and security group) has no route to the database.",
-    "attach the Glue connection whose subnet can reach MySQL's private IP, allow port 3306 from the "
-    "connection's security group (self-referencing rule), and use mysql.private_host in the connection URL.",
-)
-troubleshoot.add(
-    "Access denied for user",
-    "MySQL refused the Glue connection's credentials",
-    "the user/password stored in the Glue connection are wrong or the user may not connect from the VPC.",
-    "edit the Glue connection's credentials; GRANT SELECT on the views to that user@'%'.",
-)
-troubleshoot.add(
-    "is not authorized to perform: dynamodb",
-    "the Glue role may not write to DynamoDB",
-    "aws.glue_role lacks dynamodb:BatchWriteItem/PutItem/TransactWriteItems/DescribeTable on the tables.",
-    "add the policy from docs/spark-glue.md (IAM section) to the Glue role.",
-)
-troubleshoot.add(
-    "No module named 'dynamigrate'",
-    "the package zip was not loaded",
-    "--extra-py-files does not point at the uploaded dynamigrate zip, or the role cannot read it.",
-    "re-run the deployment (it re-uploads the zip) and give the role s3:GetObject on the script prefix.",
-)
-troubleshoot.add(
-    "Requested resource not found",
-    "the DynamoDB table is not in the job's region",
-    "the job writes to DynamoDB in its own region; the table was created elsewhere.",
-    "run `dynamigrate migrate --dry-run` to see the region check, create the tables in aws.region.",
-)
-troubleshoot.add(
-    "OutOfMemoryError",
-    "a Glue worker ran out of memory",
-    "partitions too large for the worker type (wide rows, 50 KB texts).",
-    "raise --workers or use --worker-type G.2X, or lower the rows per partition (glue.partition_rows).",
-)
-
-
-# -- options ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GlueOptions:
-    """Glue settings; from the config's ``glue`` block (or ``aws.glue_*`` keys), CLI flags win."""
-
-    job_prefix: str = "dynamigrate-"
-    worker_type: str = "G.1X"
-    workers: int = 2
-    timeout_minutes: int = 120
-    max_retries: int = 0
-    glue_version: str = GLUE_VERSION
-    partition_rows: int = 50_000
-    fetch_size: int = 1000
-    poll_seconds: float = 15.0
-    via: str = "direct"  # direct | mcp
-    mcp_server: str | None = None  # name in the config's mcpServers block
-    extra_arguments: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, cfg: Config, **overrides: Any) -> GlueOptions:
-        raw = dict((cfg.raw.get("glue") or {}) if isinstance(cfg.raw, dict) else {})
-        aws_raw = (cfg.raw.get("aws") or {}) if isinstance(cfg.raw, dict) else {}
-        for key in ("worker_type", "workers", "timeout_minutes", "job_prefix", "max_retries"):
-            if f"glue_{key}" in aws_raw and key not in raw:
-                raw[key] = aws_raw[f"glue_{key}"]
-        known = set(cls.__dataclass_fields__)
-        values = {k: v for k, v in raw.items() if k in known}
-        import os
-
-        if os.environ.get("DYNAMIGRATE_GLUE_VIA"):  # set by `dynamigrate migrate --glue-via`
-            values["via"] = os.environ["DYNAMIGRATE_GLUE_VIA"]
-        values.update({k: v for k, v in overrides.items() if v is not None and k in known})
-        try:
-            opts = cls(**values)
-        except TypeError as exc:
-            raise ConfigError(
-                f"invalid glue settings: {exc}",
-                path="glue",
-                hint=f"the glue section accepts: {', '.join(sorted(known))}",
-            ) from None
-        secret_args = sorted(k for k in opts.extra_arguments if is_secret_name(str(k)))
-        if secret_args:
-            # job arguments are visible to anyone who may read the job (console, GetJob, CloudTrail)
-            raise ConfigError(
-                f"glue.extra_arguments would put a secret into the Glue job's arguments: {', '.join(secret_args)}",
-                path="glue.extra_arguments",
-                hint="store credentials in the Glue connection (aws.glue_connection) or AWS Secrets Manager, "
-                "never in job arguments",
-            )
-        if opts.via not in ("direct", "mcp"):
-            raise ConfigError(f"unknown --glue-via '{opts.via}'", hint="use direct or mcp")
-        return opts
-
-
-def glue_job_name(table: str, prefix: str = "dynamigrate-") -> str:
-    return f"{prefix}{table}"
-
-
-@dataclass(frozen=True)
-class S3Layout:
-    """Where a run's artefacts live in S3."""
-
-    bucket: str
-    prefix: str  # ends with '/'
-    run_id: str
-
-    @property
-    def base(self) -> str:
-        return f"{self.prefix}dynamigrate/{self.run_id}/"
-
-    @property
-    def script_key(self) -> str:
-        return self.base + "spark_job.py"
-
-    @property
-    def package_key(self) -> str:
-        return self.base + "dynamigrate.zip"
-
-    @property
-    def contract_key(self) -> str:
-        return self.base + "contract.json"
-
-    def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{key}"
-
-    @property
-    def output_uri(self) -> str:
-        """Rejected rows, checkpoints and counters written by the jobs."""
-        return self.uri(self.base + "output/")
-
-
-def s3_layout(cfg: Config, run_id: str) -> S3Layout:
-    bucket = cfg.aws.s3_bucket
-    if not bucket or bucket.startswith("<"):
-        raise ConfigError(
-            "aws.s3_bucket is not set",
-            hint="set aws.s3_bucket in the config file (the bucket Glue reads the job script from)",
-        )
-    prefix = cfg.aws.s3_script_prefix or ""
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    return S3Layout(bucket=bucket, prefix=prefix, run_id=run_id)
-
-
-# -- pure request builders -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What one table's Glue job needs (all plain data)."""
-
-    table: str
-    view: str
-    job_name: str
-    database: str
-    region: str
-    write_mode: str
-    run_id: str
-    marker_attribute: str
-    connection_name: str | None
-    version_attribute: str | None = None
-
-
-def job_arguments(spec: JobSpec, layout: S3Layout, opts: GlueOptions) -> dict[str, str]:
-    """The job's DefaultArguments: everything the script needs, no secrets."""
-    args = {
-        "--job-language": "python",
-        "--extra-py-files": layout.uri(layout.package_key),
-        "--enable-continuous-cloudwatch-log": "true",
-        "--enable-metrics": "true",
-        "--table": spec.table,
-        "--view": spec.view,
-        "--database": spec.database,
-        "--contract_s3": layout.uri(layout.contract_key),
-        "--write_mode": spec.write_mode,
-        "--run_id": spec.run_id,
-        "--region": spec.region,
-        "--marker_attribute": spec.marker_attribute,
-        "--output_uri": layout.output_uri,
-        "--partition_rows": str(opts.partition_rows),
-        "--fetch_size": str(opts.fetch_size),
-    }
-    if spec.connection_name:
-        args["--connection_name"] = spec.connection_name
-    if spec.version_attribute:
-        args["--version_attribute"] = spec.version_attribute
-    args.update(opts.extra_arguments)
-    return args
-
-
-def build_job_request(
-    spec: JobSpec, layout: S3Layout, opts: GlueOptions, role: str, *, for_update: bool = False
-) -> dict[str, Any]:
-    """Keyword arguments of ``glue.create_job`` (or of ``JobUpdate`` when ``for_update``)."""
-    body: dict[str, Any] = {
-        "Description": f"dynamigrate: MySQL view {spec.view} -> DynamoDB table {spec.table}",
-        "Role": role,
-        "Command": {
-            "Name": "glueetl",
-            "ScriptLocation": layout.uri(layout.script_key),
-            "PythonVersion": "3",
-        },
-        "DefaultArguments": job_arguments(spec, layout, opts),
-        "ExecutionProperty": {"MaxConcurrentRuns": 1},
-        "MaxRetries": opts.max_retries,
-        "Timeout": opts.timeout_minutes,
-        "GlueVersion": opts.glue_version,
-        "WorkerType": opts.worker_type,
-        "NumberOfWorkers": opts.workers,
-    }
-    if spec.connection_name:
-        body["Connections"] = {"Connections": [spec.connection_name]}
-    if for_update:
-        return body
-    return {"Name": spec.job_name, **body, "Tags": {"dynamigrate:table": spec.table}}
-
-
-def build_update_request(spec: JobSpec, layout: S3Layout, opts: GlueOptions, role: str) -> dict[str, Any]:
-    return {
-        "JobName": spec.job_name,
-        "JobUpdate": build_job_request(spec, layout, opts, role, for_update=True),
-    }
-
-
-def build_start_run_request(job_name: str) -> dict[str, Any]:
-    """No Arguments: the run uses the job's DefaultArguments (set by create/update just before)."""
-    return {"JobName": job_name}
-
-
-def build_upload_requests(layout: S3Layout, files: dict[str, Path]) -> list[dict[str, Any]]:
-    """``put_object`` requests; ``files`` maps S3 key -> local file. Body is filled by the caller."""
-    return [
-        {"Bucket": layout.bucket, "Key": key, "Body": str(path), "ContentLength": path.stat().st_size}
-        for key, path in files.items()
-    ]
-
-
-def describe_mcp_request(operation: str, request: dict[str, Any]) -> str:
-    """The same request as a call of the data-processing MCP server's tool (``--glue-via mcp``)."""
-    shape = {
-        "create_job": McpGlue.create_arguments,
-        "update_job": McpGlue.update_arguments,
-        "start_job_run": McpGlue.start_arguments,
-    }[operation](request)
-    return f"mcp {McpGlue.TOOL}(" + json.dumps(shape, sort_keys=True, default=str) + ")"
-
-
-def _existing_jobs(glue: Any, names: list[str], *, tolerate_errors: bool) -> list[str]:
-    out = []
-    for name in names:
-        try:
-            if glue.job_exists(name):
-                out.append(name)
-        except Exception:
-            if not tolerate_errors:
-                raise
-            log.debug("dry run: cannot tell whether Glue job %s exists; shown as create", name, exc_info=True)
-    return out
-
-
-def describe_request(service: str, operation: str, request: dict[str, Any]) -> str:
-    """One printable line per AWS request, for --dry-run."""
-    shown = dict(request)
-    if operation == "put_object":
-        shown["Body"] = f"<file {request['Body']} ({request.get('ContentLength', '?')} bytes)>"
-        shown.pop("ContentLength", None)
-    return f"{service}.{operation}(" + json.dumps(shown, sort_keys=True, default=str) + ")"
-
-
-# -- callers ---------------------------------------------------------------------------------------
-
-
-class GlueApi(Protocol):
-    def job_exists(self, job_name: str) -> bool: ...
-    def create_job(self, request: dict[str, Any]) -> None: ...
-    def update_job(self, request: dict[str, Any]) -> None: ...
-    def start_job_run(self, request: dict[str, Any]) -> str: ...
-    def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]: ...
-    def get_job(self, job_name: str) -> dict[str, Any]: ...
-
-
-class DirectGlue:
-    """boto3 Glue client."""
-
-    def __init__(self, client: Any):
-        self.client = client
-
-    def job_exists(self, job_name: str) -> bool:
-        try:
-            self.client.get_job(JobName=job_name)
-            return True
-        except self.client.exceptions.EntityNotFoundException:
-            return False
-
-    def get_job(self, job_name: str) -> dict[str, Any]:
-        return dict(self.client.get_job(JobName=job_name)["Job"])
-
-    def create_job(self, request: dict[str, Any]) -> None:
-        self.client.create_job(**request)
-
-    def update_job(self, request: dict[str, Any]) -> None:
-        self.client.update_job(**request)
-
-    def start_job_run(self, request: dict[str, Any]) -> str:
-        return str(self.client.start_job_run(**request)["JobRunId"])
-
-    def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]:
-        return dict(self.client.get_job_run(JobName=job_name, RunId=run_id)["JobRun"])
-
-
-class McpGlue:
-    """Glue through the awslabs data-processing MCP server (tool ``manage_aws_glue_jobs``).
-
-    The server must run with ``--allow-write``. ``call_tool(name, arguments) -> dict`` is the
-    project's MCP client (a structured result or the parsed JSON text). Known quirks handled here:
-    start-job-run serialises ``job_arguments`` to a JSON *string* and sends NumberOfWorkers as a
-    string, both rejected by the Glue API, so runs are started with the job name only (arguments and
-    workers live in the job definition); update-job only accepts jobs the server created (tagged).
-    """
-
-    TOOL = "manage_aws_glue_jobs"
-
-    def __init__(self, call_tool: Callable[[str, dict[str, Any]], dict[str, Any]]):
-        self.call_tool = call_tool
-
-    def _call(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        result = self.call_tool(self.TOOL, arguments)
-        if result.get("isError"):
-            texts = [c.get("text", "") for c in result.get("content", []) if isinstance(c, dict)]
-            raise EngineError(
-                f"MCP {arguments['operation']} failed: {' '.join(texts) or result}",
-                job=arguments.get("job_name"),
-                hint="start the data-processing MCP server with --allow-write and the same AWS region",
-            )
-        return result
-
-    @staticmethod
-    def create_arguments(request: dict[str, Any]) -> dict[str, Any]:
-        definition = {k: v for k, v in request.items() if k != "Name"}
-        return {"operation": "create-job", "job_name": request["Name"], "job_definition": definition}
-
-    @staticmethod
-    def update_arguments(request: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "operation": "update-job",
-            "job_name": request["JobName"],
-            "job_definition": request["JobUpdate"],
-        }
-
-    @staticmethod
-    def start_arguments(request: dict[str, Any]) -> dict[str, Any]:
-        return {"operation": "start-job-run", "job_name": request["JobName"]}
-
-    def job_exists(self, job_name: str) -> bool:
-        try:
-            return bool(self.get_job(job_name))
-        except EngineError:
-            return False
-
-    def get_job(self, job_name: str) -> dict[str, Any]:
-        return dict(self._call({"operation": "get-job", "job_name": job_name}).get("job_details") or {})
-
-    def create_job(self, request: dict[str, Any]) -> None:
-        self._call(self.create_arguments(request))
-
-    def update_job(self, request: dict[str, Any]) -> None:
-        self._call(self.update_arguments(request))
-
-    def start_job_run(self, request: dict[str, Any]) -> str:
-        return str(self._call(self.start_arguments(request)).get("job_run_id") or "")
-
-    def get_job_run(self, job_name: str, run_id: str) -> dict[str, Any]:
-        result = self._call({"operation": "get-job-run", "job_name": job_name, "job_run_id": run_id})
-        details = dict(result.get("job_run_details") or {})
-        state = str(details.get("JobRunState") or "")
-        if (
-            state in FAILED_STATES
-            and not details.get("ErrorMessage")
-            and "ErrorMessage" in str(result.get("message"))
-        ):
-            # the server withholds ErrorMessage unless started with --allow-sensitive-data-access
-            details["ErrorMessage"] = (
-                f"run ended in state {state}; the MCP server withheld its ErrorMessage: add "
-                "--allow-sensitive-data-access to its args to see it here (or read the log tail below)"
-            )
-        return details
-
-
-def log_tail(logs_client: Any, run_id: str, lines: int = 30, log_group: str | None = None) -> list[str]:
-    """Last lines of a run's CloudWatch log: the driver's stderr stream (named by the run id) in the
-    run's own log group (``JobRun.LogGroupName`` + ``/error``), the standard error and output groups,
-    then the continuous-logging group."""
-    groups = [f"{log_group.rstrip('/')}/error"] if log_group else []
-    groups += [ERROR_LOG_GROUP, OUTPUT_LOG_GROUP, CONTINUOUS_LOG_GROUP]
-    for group in dict.fromkeys(groups):
-        try:
-            resp = logs_client.get_log_events(
-                logGroupName=group, logStreamName=run_id, startFromHead=False, limit=lines
-            )
-        except Exception as exc:  # absent group/stream: try the next one
-            log.debug("no log events in %s/%s: %s", group, run_id, exc)
-            continue
-        events = resp.get("events") or []
-        if events:
-            return [str(e.get("message", "")).rstrip("\n") for e in events[-lines:]]
-    return []
-
-
-def failure_guidance(text: str) -> str | None:
-    return troubleshoot.guidance_for(EngineError(text))
 
 
 # -- orchestration ---------------------------------------------------------------------------------
@@ -1040,76 +690,3 @@ def _register() -> None:
 
 
 _register()
-
-
-# -- MCP wiring ------------------------------------------------------------------------------------
-
-DATAPROCESSING_SERVER = "aws-dataprocessing-mcp-server"
-
-
-def find_dataprocessing_server(cfg: Config, name: str | None = None) -> tuple[str, dict[str, Any]]:
-    """The mcpServers entry of the data-processing server (by name, or by its package in the command)."""
-    servers = cfg.mcp_servers or {}
-    if name:
-        if name not in servers:
-            raise ConfigError(
-                f"no MCP server named '{name}' in mcpServers", hint=f"known: {', '.join(servers) or 'none'}"
-            )
-        return name, servers[name]
-    for key, block in servers.items():
-        text = " ".join([str(block.get("command", "")), *map(str, block.get("args") or [])])
-        if DATAPROCESSING_SERVER in text or "dataprocessing" in key.lower() or "glue" in key.lower():
-            return key, block
-    raise ConfigError(
-        "--glue-via mcp needs the AWS data-processing MCP server in the config's mcpServers",
-        hint='add {"mcpServers": {"glue": {"command": "uvx", "args": '
-        '["awslabs.aws-dataprocessing-mcp-server@latest", "--allow-write"], "env": {"AWS_REGION": "<region>"}}}}',
-    )
-
-
-def outcome_as_dict(outcome: Any) -> dict[str, Any]:
-    """A ToolOutcome of the MCP client as the response model's fields.
-
-    awslabs.aws-dataprocessing-mcp-server 0.2.2 answers with two text contents and no structured
-    content: a sentence ("Successfully retrieved job run ...", with a note when fields were withheld)
-    and the response model as JSON (``job_run_id``, ``job_details``, ``job_run_details``...). Every
-    text that is a JSON object is merged; the others are kept as ``message``."""
-    if outcome.protocol_error:
-        return {"isError": True, "content": [{"type": "text", "text": outcome.protocol_error}]}
-    data: dict[str, Any] = {}
-    if isinstance(outcome.structured, dict):
-        data = dict(outcome.structured.get("result", outcome.structured))
-    sentences: list[str] = []
-    for text in getattr(outcome, "texts", None) or [outcome.text]:
-        try:
-            parsed = json.loads(text)
-        except (ValueError, TypeError):
-            parsed = None
-        if isinstance(parsed, dict):
-            for k, v in parsed.items():
-                data.setdefault(k, v)
-        elif text:
-            sentences.append(str(text))
-    data.setdefault("isError", bool(outcome.is_error))
-    data.setdefault("content", [{"type": "text", "text": outcome.text}])
-    if sentences:
-        data.setdefault("message", " ".join(sentences))
-    return data
-
-
-def mcp_glue(cfg: Config, server_name: str | None = None) -> tuple[McpGlue, Any]:
-    """(McpGlue, session) talking to the configured data-processing MCP server; close the session after."""
-    from dynamigrate.source.mcp_client import McpSession, build_server_env
-
-    name, block = find_dataprocessing_server(cfg, server_name)
-    args = [str(a) for a in block.get("args") or []]
-    if "--allow-write" not in args:
-        raise ConfigError(
-            f"MCP server '{name}' is not started with --allow-write",
-            hint="add --allow-write to its args: creating and starting Glue jobs are write operations",
-        )
-    env = build_server_env(block, aws_credentials=True)
-    if cfg.aws.region:
-        env.setdefault("AWS_REGION", cfg.aws.region)
-    session = McpSession(name, str(block["command"]), args, env).start()
-    return McpGlue(lambda tool, arguments: outcome_as_dict(session.call_tool(tool, arguments))), session
