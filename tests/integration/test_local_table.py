@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from dynamigrate.contract.load import parse_contract
 from dynamigrate.etl import local as local_module
 from dynamigrate.etl.base import EtlContext, EtlOptions, TableResult
 from dynamigrate.etl.local import LocalEngine, SeenKeys
+from dynamigrate.etl.progress import ProgressReporter
 from dynamigrate.runstate import RunDir, read_jsonl, safe_name
 from dynamigrate.source.introspect import introspect
 from dynamigrate.sqlgen import generate_views
@@ -71,6 +73,7 @@ NAMES = (
     "Denied",
     "Db",
     "Clock",
+    "Shown",
 )
 
 
@@ -846,3 +849,60 @@ def test_durations_come_from_the_monotonic_clock_from_zero_for_a_fresh_table(
     assert result.duration == 1.0
     assert ctx.run.read_json(ctx.run.checkpoint_file(table.name))["duration"] == 1.0
     assert ctx.run.read_json("state.json")["tables"][table.name]["duration"] == 1.0
+
+
+@pytest.mark.parametrize("status", ["running", "done"])
+def test_a_checkpoint_whose_target_cannot_be_read_back_fails_the_table(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, status: str
+) -> None:
+    """A resume whose target table is gone (and was not created again): reading back the written keys
+    fails, and so does the table, whether its checkpoint was running or done; the run goes on."""
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "NoTarget")
+    written = ctx.run.file(ctx.run.written_file(table.name))
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text('{"key": {"PK": {"S": "c1"}}}\n', encoding="utf-8")
+    counters = _counters(3, 3, 0, 1) | {"entities": {"t": _entity(3, 3, 0)}}
+    extra = {"result": TableResult(table=table.name, status="done").to_dict()} if status == "done" else {}
+    _ckpt(ctx, table, status=status, entity="t", after_key=[3], entities_done=[], counters=counters, **extra)
+
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "failed"
+    assert result.error == (
+        "DynamoDB refused the table: ResourceNotFoundException: Cannot do operations on a non-existent table"
+        f" [table={table.name}]\n  hint: {table.name} does not exist (deleted during the run, or another"
+        " region/endpoint); rerun with --resume: the table is created again and loaded completely"
+    )
+    assert ctx.run.read_json("state.json")["tables"][table.name]["status"] == "failed"
+    assert progress.finished == ["failed"]
+
+
+def test_the_progress_reporter_shows_the_table_from_its_start_to_its_end(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    """The reporter the CLI uses (json lines): the table's final line, and one progress sample, of
+    this table only (a view opened under another name would stay 'running' and be sampled too)."""
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Shown")
+    out = io.StringIO()
+    ctx.progress = ProgressReporter(ctx.run, mode="json", stream=out)
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [{k: v for k, v in line.items() if k != "rate"} for line in lines] == [
+        {
+            "event": "table_finished",
+            "table": table.name,
+            "status": "done",
+            "total": 7,
+            "read": 7,
+            "written": 6,
+            "skipped": 0,
+            "conflicts": 0,
+            "rejected": 1,
+            "retries": 0,
+            "throttles": 0,
+            "eta_s": None,
+        }
+    ]
+    samples = [e for e in read_jsonl(ctx.run.file("events.jsonl")) if e["event"] == "progress"]
+    assert [(e["table"], e["total"], e["read"]) for e in samples] == [(table.name, 7, 7)]

@@ -65,6 +65,8 @@ def _error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExce
 
 
 _BOTO_ERRORS, _MYSQL_ERRORS = _error_types()
+#: what reading back a done checkpoint's target can raise (the table then fails, the run goes on)
+_CHECK_ERRORS: tuple[type[BaseException], ...] = (DynamigrateError, *_BOTO_ERRORS)
 
 
 class LocalEngine:
@@ -75,14 +77,22 @@ class LocalEngine:
         run = ctx.run
         ckpt_name = run.checkpoint_file(table.name)
         ckpt = run.read_json(ckpt_name) or {}
-        lost = self._target_lost(ctx, table, ckpt) if ckpt.get("status") == "done" else None
-        if ckpt.get("status") == "done" and ckpt.get("result") and lost is None:
-            result = TableResult.from_dict(ckpt["result"])
-            result.extra["resumed"] = "already complete"
-            log.info("table %s: already complete in run %s, skipped", table.name, run.run_id)
-            if ctx.progress:
-                ctx.progress.finish_table(result)
-            return result
+        lost: str | None = None
+        if ckpt.get("status") == "done":
+            try:
+                lost = self._target_lost(ctx, table, ckpt)
+            except _CHECK_ERRORS:
+                # the target cannot be read back (gone, access denied...): not taken as complete; the
+                # check runs again below, where its error fails this table and the run goes on
+                pass
+            else:
+                if ckpt.get("result") and lost is None:
+                    result = TableResult.from_dict(ckpt["result"])
+                    result.extra["resumed"] = "already complete"
+                    log.info("table %s: already complete in run %s, skipped", table.name, run.run_id)
+                    if ctx.progress:
+                        ctx.progress.finish_table(result)
+                    return result
 
         result = TableResult(table=table.name, engine=self.name, status="running", started=utc_iso())
         resumed = bool(ckpt)  # items of an earlier attempt may exist: the fresh-table writer reads first
