@@ -12,7 +12,7 @@ from dynamigrate.evaluate.fragments import ROW_ALIAS, EvaluationUnsupported, quo
 from dynamigrate.evaluate.nodes import Accumulator, SlotRow, V, weighted_key
 from dynamigrate.evaluate.plan import Planner
 from dynamigrate.evaluate.schema import Catalog, match_key, sort_key
-from dynamigrate.evaluate.slots import OTHER_ALIAS, SOURCE, Plan, Slot
+from dynamigrate.evaluate.slots import OTHER_ALIAS, SOURCE, Plan, Slot, weight_sql
 from dynamigrate.evaluate.values import (
     MAX_ITEM_BYTES,
     DdbValue,
@@ -385,7 +385,7 @@ class Evaluator:
         accs: dict[tuple[Any, ...], Accumulator] = {}
         head = [f"{quote(ROW_ALIAS)}.{quote(p.column)}" for p in slot.pairs]
         head += [
-            f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {quote(ROW_ALIAS)}.{quote(p.column)}))"
+            weight_sql(f"{quote(ROW_ALIAS)}.{quote(p.column)}", p.collation)
             if p.weight_index is not None
             else "NULL"
             for p in slot.pairs

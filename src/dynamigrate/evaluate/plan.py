@@ -44,6 +44,7 @@ from dynamigrate.evaluate.slots import (
     Plan,
     Scope,
     Slot,
+    common_collation,
     is_json_column,
     sql_text,
     static_text,
@@ -591,7 +592,8 @@ class Planner:
                 col = slot.table.column(p.column)
                 other = self.slots[p.other].table.column(p.other_column) if p.other_column else None
                 if col is not None and other is not None and col.text and other.text:
-                    p.weight_index = self.slots[p.other].weight(p.index)
+                    p.collation = common_collation(col.collation, other.collation)
+                    p.weight_index = self.slots[p.other].weight(p.index, p.collation)
             slot.order_weights = [slot.weight(idx) for idx, _ in slot.order]
             agg = slot.aggregate
             if agg is not None and agg.index is not None and (agg.distinct or agg.op in ("MIN", "MAX")):

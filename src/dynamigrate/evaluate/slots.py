@@ -4,6 +4,7 @@ their rows pair up, and the plan of an entity (see :mod:`.plan` for how a contra
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ class Pair:
     #: text on both sides: the other slot's expression giving the collation weight of the value (the
     #: server's ``WEIGHT_STRING``), so rows match exactly as the collation compares them
     weight_index: int | None = None
+    #: the collation both sides' weights are taken under when the two columns' collations differ (the
+    #: one the server compares with: the ``_bin`` one), else None (each column's own)
+    collation: str | None = None
 
 
 @dataclass
@@ -68,10 +72,10 @@ class Slot:
         self.exprs.append(sql)
         return len(self.exprs) - 1
 
-    def weight(self, index: int) -> int:
+    def weight(self, index: int, collation: str | None = None) -> int:
         """The collation sort weight of expression ``index`` (for text values; PAD SPACE: trailing spaces
-        do not count)."""
-        return self.add(f"WEIGHT_STRING(TRIM(TRAILING ' ' FROM {self.exprs[index]}))")
+        do not count), under ``collation`` when given (else the expression's own)."""
+        return self.add(weight_sql(self.exprs[index], collation))
 
     def column(self, name: str) -> int:
         sql = f"{quote(ROW_ALIAS)}.{quote(name)}"
@@ -148,3 +152,21 @@ def static_text(value: Any, atype: str) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
+
+
+def weight_sql(expr: str, collation: str | None = None) -> str:
+    """``WEIGHT_STRING`` of a text value without its trailing spaces, under ``collation`` if given."""
+    text = f"TRIM(TRAILING ' ' FROM {expr})"
+    if collation is not None:
+        text = f"{text} COLLATE {collation}"
+    return f"WEIGHT_STRING({text})"
+
+
+def common_collation(a: str | None, b: str | None) -> str | None:
+    """The collation the server compares two text columns with when theirs differ: the ``_bin`` one of
+    the same character set (a ``utf8mb4_bin`` key joined from a ``utf8mb4_general_ci`` column), else
+    None (each side's weights under its own collation, as before)."""
+    if not a or not b or a == b or a.split("_")[0] != b.split("_")[0]:
+        return None
+    bins = [c for c in (a, b) if c.endswith("_bin")]
+    return bins[0] if len(bins) == 1 and re.fullmatch(r"[A-Za-z0-9_]+", bins[0]) else None
