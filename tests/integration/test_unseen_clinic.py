@@ -11,6 +11,7 @@ the rows below; then a sync ``--delete-missing`` round and its rollback on the b
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,22 @@ def contract(prefix: str) -> dict[str, Any]:
                         {"when": "balance IS NULL", "then": "'unknown'"},
                     ],
                     "else": "'ok'",
+                },
+            ),
+            # BIT and BINARY members of a document: the number, base64 (raw bytes are no JSON text)
+            _a(
+                "card",
+                "M",
+                p,
+                "id",
+                join={
+                    "type": "json-construction",
+                    "target_table": p,
+                    "join_condition": "patients.id = patients.id",
+                    "construction": {
+                        "type": "object",
+                        "select_columns": {"flags": "flags", "vip": "vip", "photo": "photo", "id": "id"},
+                    },
                 },
             ),
             _a("visit_count", "N", p, "id", calculation=_agg("COUNT", "visits.clinic")),
@@ -273,6 +290,12 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
             "allergies": ["nuts", "pollen"],
             "balance": "9999999999999999999999999999.9999999999",
             "blood": "AB",
+            "card": {
+                "flags": "165",
+                "vip": "1",
+                "photo": "AP8A",
+                "id": base64.b64encode(bytes.fromhex(P1)).decode(),
+            },
             "cost_sum": "10.5000000001",
             "created_ts": "2024-02-29 12:34:56.789",
             "dob": "1980-02-29",
@@ -330,6 +353,7 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
         {
             "PK": "PAT#P-002",
             "SK": "#PROFILE",
+            "card": {"flags": None, "vip": None, "photo": None, "id": "AAAAAAAAAAAAAAAAAAAAAA=="},
             "cost_sum": "99999999999999999999999994.9999999999",
             "entity": "PATIENT",
             "name": "",
@@ -357,6 +381,12 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
             "allergies": ["milk"],
             "balance": "-0.0000000001",
             "blood": "O",
+            "card": {
+                "flags": "0",
+                "vip": "0",
+                "photo": "",
+                "id": base64.b64encode(bytes.fromhex(P4)).decode(),
+            },
             "entity": "PATIENT",
             "flags": "0",
             "height": "0.30000000000000004",

@@ -70,12 +70,12 @@ class Fragment:
     def render(
         self,
         alias_of: Callable[[ColumnRef], str | None],
-        widen: Callable[[ColumnRef], bool] | None = None,
+        widen: Callable[[ColumnRef], str | None] | None = None,
     ) -> str:
         """The text with every column reference rewritten to ``alias.column`` (``alias_of`` returns the
         alias for a reference, or None to keep the column unqualified); a reference for which ``widen``
-        is true is read as ``CAST(... AS DOUBLE)`` (FLOAT columns: the server sends a FLOAT with 6
-        significant digits, the DOUBLE of the same binary value exactly). A ``%`` of the text is doubled
+        names a type is read as ``CAST(... AS <type>)`` (FLOAT columns as DOUBLE: the server sends a
+        FLOAT with 6 significant digits, the DOUBLE of the same binary value exactly; BIT as UNSIGNED). A ``%`` of the text is doubled
         (see :func:`quote`)."""
         out = []
         pos = 0
@@ -83,7 +83,8 @@ class Fragment:
             out.append(self.text[pos : ref.start].replace("%", "%%"))
             alias = alias_of(ref)
             sql = f"{quote(alias)}.{quote(ref.name)}" if alias else quote(ref.name)
-            out.append(f"CAST({sql} AS DOUBLE)" if widen is not None and widen(ref) else sql)
+            cast = widen(ref) if widen is not None else None
+            out.append(f"CAST({sql} AS {cast})" if cast else sql)
             pos = ref.end
         out.append(self.text[pos:].replace("%", "%%"))
         return "(" + "".join(out) + ")"

@@ -612,11 +612,12 @@ class Planner:
         return Plan(self.table, self.entity, self.slots, attrs, filter_sql, self.notes)
 
 
-def _is_float_in(table: BaseTable) -> Callable[[ColumnRef], bool]:
-    """Is a reference a FLOAT column of ``table`` (fetched widened to DOUBLE, see Fragment.render)?"""
+def _is_float_in(table: BaseTable) -> Callable[[ColumnRef], str | None]:
+    """The type a reference to a column of ``table`` is fetched as (see Fragment.render): a FLOAT
+    widened to DOUBLE, a BIT as its number (UNSIGNED), as the views read them; else None."""
 
-    def widen(ref: ColumnRef) -> bool:
+    def widen(ref: ColumnRef) -> str | None:
         col = table.column(ref.name)
-        return col is not None and col.data_type == "float"
+        return {"float": "DOUBLE", "bit": "UNSIGNED"}.get(col.data_type) if col is not None else None
 
     return widen

@@ -259,6 +259,10 @@ def json_member(value: Any, fsp: int | None = None, is_json_column: bool = False
         return JsonNumber("1" if value else "0")
     if isinstance(value, int | Decimal | float):
         return JsonNumber(mysql_text(value, fsp))
+    if isinstance(value, bytes | bytearray | memoryview):
+        # a BINARY/VARBINARY/BLOB column (text columns arrive as str, BIT as its number): base64,
+        # as the view writes it (sqlgen json_member)
+        return base64.b64encode(bytes(value)).decode("ascii")
     return mysql_text(value, fsp)
 
 

@@ -74,6 +74,11 @@ class MySQL8Dialect:
         """
         return f"CAST({sql} AS JSON)"
 
+    @classmethod
+    def base64(cls, sql: str) -> str:
+        """Bytes as one line of base64 text (TO_BASE64 breaks lines every 76 characters)."""
+        return f"REPLACE(TO_BASE64({sql}), {cls.literal(chr(10))}, '')"
+
     @staticmethod
     def json_text(sql: str) -> str:
         """A JSON value as text (the wire format of M/L and of S from a json-construction)."""

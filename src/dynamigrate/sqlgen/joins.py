@@ -319,6 +319,10 @@ class _Joins(_Values):
             return self.d.to_text(value_sql)
         if info.data_type == "json":
             return self.d.json_document(value_sql)
+        if info.is_binary:
+            # raw bytes are no JSON text (the server wrote them as they are, '?' for what is not
+            # UTF-8): base64, as DynamoDB's JSON writes B
+            return self.d.base64(value_sql)
         return value_sql
 
 

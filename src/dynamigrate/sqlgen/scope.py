@@ -135,6 +135,14 @@ class _Scope:
         info = self.column_info(alias, column)
         return info is not None and info.data_type == "float"
 
+    def read_as(self, alias: str, column: str) -> str | None:
+        """The type a column is read as in an expression: FLOAT widened to DOUBLE (see value_col), BIT
+        as its number (UNSIGNED: as text it is raw bytes, inside JSON not even valid JSON), else None."""
+        info = self.column_info(alias, column)
+        if info is None:
+            return None
+        return {"float": "DOUBLE", "bit": "UNSIGNED"}.get(info.data_type)
+
     def is_double(self, alias: str, column: str) -> bool:
         """Is the column a FLOAT or DOUBLE per the schema (its text needs DOUBLE_TEXT_WIDTH)?"""
         info = self.column_info(alias, column)
@@ -238,8 +246,9 @@ class _Scope:
             self.check_column(alias, column.name, path)
             if seen is not None:
                 seen.append((alias, column.name))
-            if self.is_float(alias, column.name):
-                widened = exp.Cast(this=column.copy(), to=exp.DataType.build("DOUBLE"))
+            cast = self.read_as(alias, column.name)
+            if cast is not None:
+                widened = exp.Cast(this=column.copy(), to=exp.DataType.build(cast, dialect="mysql"))
                 if column is tree:
                     tree = widened
                 else:
