@@ -29,9 +29,10 @@ from _validate_scenario import (
     scan_all,
 )
 
+from dynamigrate.cleanup import cleanup_run
 from dynamigrate.cli import main
 from dynamigrate.config import load_config
-from dynamigrate.rollback import cleanup_run, rollback_run
+from dynamigrate.rollback import rollback_run
 from dynamigrate.runstate import RunDir
 
 pytestmark = pytest.mark.integration

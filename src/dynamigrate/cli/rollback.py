@@ -110,7 +110,7 @@ def _ask(question: str) -> bool:
 
 
 def run_cleanup(args: argparse.Namespace) -> int:
-    from dynamigrate.rollback import cleanup_run
+    from dynamigrate.cleanup import cleanup_run
     from dynamigrate.runlock import acquire
 
     cfg, run = _open(args)
