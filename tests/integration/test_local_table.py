@@ -74,6 +74,8 @@ NAMES = (
     "Db",
     "Clock",
     "Shown",
+    "Count",
+    "Auto",
 )
 
 
@@ -162,7 +164,8 @@ class Recorder:
         pass
 
     def set_total(self, table: str, total: int | None) -> None:
-        self.totals.append(total)
+        if table == self.table:  # the total shown on this table's line
+            self.totals.append(total)
 
     def update(self, result: TableResult) -> None:
         self.checkpoints.append(self.run.read_json(self.run.checkpoint_file(self.table)))
@@ -680,6 +683,8 @@ def test_sync_folds_unchanged_and_conflicts_per_chunk_and_entity_and_reports_mis
     assert result.missing_examples == [{"key": {"PK": {"S": "c9"}}, "marker": "old-run:abc"}]
     c1 = ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c1"}}, ConsistentRead=True)["Item"]
     assert c1 == {"PK": {"S": "c1"}, "qty": {"N": "99"}}  # a conflict is left alone
+    c7 = ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c7"}}, ConsistentRead=True)["Item"]
+    assert c7["_dm_marker"]["S"].startswith(f"{ctx.run_id}:")  # written again by this run
     assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7", "c9"]
 
 
@@ -687,6 +692,8 @@ def test_two_rejects_of_one_reason_in_one_chunk_count_twice(
     env: dict[str, Any], tmp_path: Path, ddb_client: Any
 ) -> None:
     ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Twice")
+    # an item of another run's: insert mode keeps no seen keys and reports no missing source
+    ddb_client.put_item(TableName=table.name, Item={"PK": {"S": "zz"}, "_dm_marker": {"S": "old-run:abc"}})
     result = LocalEngine().run_table(ctx, table)
     assert result.status == "done", result.error
     assert [c["counters"]["rejected"] for c in progress.checkpoints] == [
@@ -697,14 +704,38 @@ def test_two_rejects_of_one_reason_in_one_chunk_count_twice(
     assert [c["counters"]["entities"][""]["rejected"] for c in progress.checkpoints] == [0, 2, 2]
     assert (result.read, result.written, result.rejected) == (7, 5, {"bad_number": 2})
     assert sorted(r["code"] for r in read_jsonl(ctx.run.file("rejected.jsonl"))) == ["bad_number"] * 2
-    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c6", "c7"]
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c6", "c7", "zz"]
+    assert (result.missing_source, result.missing_examples) == (0, [])
+    assert not ctx.run.file(f"seen/{safe_name(table.name)}.sqlite").exists()
+
+
+def _operations(client: Any) -> list[str]:
+    """The DynamoDB operations ``client`` sends from now on (the requests the target receives)."""
+    sent: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        target = request.headers["X-Amz-Target"]  # DynamoDB_20120810.<Operation>
+        sent.append((target.decode() if isinstance(target, bytes) else target).split(".")[-1])
+
+    client.meta.events.register("before-send.dynamodb", record)
+    return sent
 
 
 def test_a_resumed_fresh_table_load_with_strategy_batch_never_overwrites_an_existing_item(
-    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+    env: dict[str, Any],
+    tmp_path: Path,
+    ddb_client: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Batch")
     ctx.options = dataclasses.replace(ctx.options, strategy="batch")
+    client = _own_client(env, ddb_client)
+    sent = _operations(client)
+    ctx.client_factory = lambda: client
+    # the automatic choice of writer processes, on a 4-core machine, with a client other processes rebuild
+    ctx.portable_client = True
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
     ctx.run.record_created("tables", {"name": table.name})  # created by this run: BatchWriteItem allowed
     # killed after chunk 1 (c1-c3 written); meanwhile the application created c5
     written = ctx.run.file(ctx.run.written_file(table.name))
@@ -719,15 +750,27 @@ def test_a_resumed_fresh_table_load_with_strategy_batch_never_overwrites_an_exis
     counters = _counters(3, 3, 0, 1, 1, 1) | {"entities": {"t": _entity(3, 3, 0)}}
     _ckpt(ctx, table, entity="t", after_key=[3], entities_done=[], counters=counters)
 
-    result = LocalEngine().run_table(ctx, table)
+    with caplog.at_level(logging.INFO, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
 
     assert result.status == "done", result.error
     assert (result.read, result.written, result.skipped, result.rejected) == (7, 5, 1, {"bad_number": 1})
+    assert (
+        f"table {table.name} was created by this run and --strategy batch was given: insert via BatchWriteItem"
+        " (safe only while nobody else writes to it)"
+    ) in _messages(caplog)
+    assert result.extra["workers"] == {
+        "count": 1,
+        "why": "7 source rows: fewer than 100,000, not worth a second process",
+    }
+    # existing keys read first (resumed), the absent items written with BatchWriteItem, no PutItem
+    assert {op for op in sent if op != "BatchGetItem"} == {"BatchWriteItem"} and "BatchGetItem" in sent
     assert (
         ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c5"}}, ConsistentRead=True)["Item"] == app
     )
     c6 = ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c6"}}, ConsistentRead=True)["Item"]
     assert (c6["qty"], c6["tags"]) == ({"N": "6"}, {"SS": ["b"]})
+    assert c6["_dm_marker"]["S"].startswith(f"{ctx.run_id}:")
 
 
 class _CtrlC(Recorder):
@@ -906,3 +949,45 @@ def test_the_progress_reporter_shows_the_table_from_its_start_to_its_end(
     ]
     samples = [e for e in read_jsonl(ctx.run.file("events.jsonl")) if e["event"] == "progress"]
     assert [(e["table"], e["total"], e["read"]) for e in samples] == [(table.name, 7, 7)]
+
+
+def test_a_mysql_error_while_counting_the_source_fails_the_table_without_the_password(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection drops during the source count (the seam: the engine's count_sources); the driver's
+    message is scrubbed of the password, says what was being done and names the table."""
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Count")
+    secret = env["settings"].password.reveal()
+    assert len(secret) >= 3
+
+    def dropped(*_: Any) -> None:
+        raise pymysql.err.OperationalError(2013, f"Lost connection during query (server said: {secret})")
+
+    monkeypatch.setattr(local_module, "count_sources", dropped)
+    result = LocalEngine().run_table(ctx, table)
+
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error.splitlines()[0] == (
+        "counting the source rows failed: Lost connection during query (server said: ***)"
+        f" [mysql_errno=2013, table={table.name}]"
+    )
+    assert result.error.splitlines()[1].startswith("  hint: ")
+    assert result.read == 0 and _keys(ddb_client, table.name) == []
+    state = json.dumps(ctx.run.read_json("state.json"))
+    assert secret not in state and "counting the source rows failed" in state
+    assert progress.finished == ["failed"]
+
+
+def test_strategy_auto_against_dynamodb_local_writes_with_transactions(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Auto")
+    ctx.options = dataclasses.replace(ctx.options, strategy=None)
+    client = _own_client(env, ddb_client)
+    sent = _operations(client)
+    ctx.client_factory = lambda: client
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert (result.read, result.written) == (7, 6)
+    assert set(sent) == {"TransactWriteItems"}
