@@ -77,7 +77,7 @@ def test_render_keeps_unqualified_columns_and_widens_floats() -> None:
     assert frag.render(lambda _r: None) == "(`a` + `b` * `a`)"
     assert frag.render(lambda r: r.qualifier) == "(`x`.`a` + `b` * `a`)"
     assert (
-        frag.render(lambda _r: "q", lambda r: r.name == "a")
+        frag.render(lambda _r: "q", lambda r: "DOUBLE" if r.name == "a" else None)
         == "(CAST(`q`.`a` AS DOUBLE) + `q`.`b` * CAST(`q`.`a` AS DOUBLE))"
     )
     assert parse("a", "P").is_bare_column and parse("t.a", "P").is_bare_column
