@@ -30,6 +30,7 @@ declare -A SOURCE=(
     [local_pass]=src/dynamigrate/etl/local_pass.py
     [local_strategy]=src/dynamigrate/etl/local_strategy.py
     [local_sync]=src/dynamigrate/etl/local_sync.py
+    [workers]="src/dynamigrate/etl/local_workers.py src/dynamigrate/etl/local_worker.py"
     [evaluate]="src/dynamigrate/evaluate/*"
 )
 # the tests that cover each module (unit tests first; integration tests where the module does I/O)
@@ -42,9 +43,10 @@ declare -A TESTS=(
     [local_pass]="tests/integration/test_local_pass.py"
     [local_strategy]="tests/integration/test_local_sync_strategy.py tests/unit/test_etl_engine_units.py"
     [local_sync]="tests/integration/test_local_sync_strategy.py"
+    [workers]="tests/unit/test_workers_choice.py tests/integration/test_workers_pass.py"
     [evaluate]="tests/unit/test_evaluate_values_exact.py tests/unit/test_evaluate_nodes.py tests/unit/test_evaluate_parts.py tests/unit/test_evaluate_plan.py tests/unit/test_evaluate_engine_items.py tests/unit/test_evaluate_values.py tests/integration/test_evaluate_io.py tests/integration/test_evaluate.py"
 )
-ORDER=(encode writer reader generate local local_pass local_strategy local_sync evaluate)
+ORDER=(encode writer reader generate local local_pass local_strategy local_sync workers evaluate)
 
 if ! "$PY" -c "import mutmut" 2>/dev/null; then
     echo "mutmut is not installed in $PY: pip install 'mutmut>=3.8' (it is in the dev extra)" >&2
@@ -110,6 +112,53 @@ def pytest_collection_modifyitems(session, config, items):
         return next((i for i, t in enumerate(ORDER) if path.endswith(t)), len(ORDER))
 
     items.sort(key=rank)
+
+
+# the functions that processes started by a test reached (sitecustomize.py below), folded into the
+# test's record before mutmut's own teardown hook reads it
+import os, sys, tempfile  # noqa: E401
+import pytest
+
+HITS = os.path.join(tempfile.gettempdir(), f"dm-mutmut-hits-{os.getpid()}")
+os.environ["DM_MUTMUT_HITS"] = HITS
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    if not os.path.exists(HITS):
+        return
+    with open(HITS) as fh:
+        names = fh.read().split()
+    os.remove(HITS)
+    # only when this process runs the mutants too (not in the first pass, which imports the project's
+    # own install: there the processes' hits would mark mutants "survived" that no test here can see)
+    here = getattr(sys.modules.get("dynamigrate"), "__file__", "") or ""
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats" and f"{os.sep}mutants{os.sep}" in here:
+        from mutmut.state import state
+
+        state()._stats.update(names)
+EOF
+    # mutmut's "stats" pass records which test reaches which function in the test's own process only:
+    # a function reached only in a process the test starts (the --workers writer processes, spawned;
+    # a CLI subprocess) would be left "without tests" and its mutants never run. Such a process appends
+    # every function it reaches to the file the plugin above reads.
+    cat >"$work/plugins/sitecustomize.py" <<'EOF'
+import os
+
+if os.environ.get("DM_MUTMUT_HITS") and os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    try:
+        from mutmut.state import state
+    except ImportError:
+        pass
+    else:
+
+        class _Shared(set):
+            def add(self, name):
+                with open(os.environ["DM_MUTMUT_HITS"], "a") as fh:
+                    fh.write(name + "\n")
+                super().add(name)
+
+        state()._stats = _Shared()
 EOF
     echo "== $m: ${SOURCE[$m]} against ${existing[*]}"
     started=$(date +%s)

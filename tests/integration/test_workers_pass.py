@@ -43,7 +43,7 @@ from dynamigrate.errors import EngineError, SourceError
 from dynamigrate.etl.base import EtlContext, EtlOptions, TableResult
 from dynamigrate.etl.local import LocalEngine
 from dynamigrate.etl.local_worker import Task, _Buffer, _QueueLogHandler, portable_error
-from dynamigrate.etl.local_workers import MergedSink, WorkerPool
+from dynamigrate.etl.local_workers import MergedSink, WorkerPool, WorkersPass
 from dynamigrate.runstate import RunDir, read_jsonl
 from dynamigrate.source.introspect import introspect
 from dynamigrate.sqlgen import generate_views
@@ -51,8 +51,8 @@ from dynamigrate.sqlgen import generate_views
 pytestmark = pytest.mark.integration
 
 # t: 14 rows, 3-row key windows (ids 1-3 | 4-6 | 7-9 | 10-12 | 13-14, the last open-ended). Rows 4 and
-# 11 are rejected (qty no number); rows 8 (c2 of row 2), 10 (c3 of row 3) and 13 (c5 of row 5) repeat
-# an earlier row's key: skipped as duplicates. '[]' is an empty set (left out, counted), '' an empty
+# 10 are rejected (qty no number); rows 8 (c2 of row 2), 11 (c3 of row 3, after a reject in its chunk)
+# and 13 (c5 of row 5) repeat an earlier row's key: skipped as duplicates. '[]' is an empty set (left out, counted), '' an empty
 # GSI key (left out, counted); neither is counted for a rejected or duplicate row.
 T_ROWS = [
     (1, "c1", "1", '["a"]', "g"),
@@ -64,8 +64,8 @@ T_ROWS = [
     (7, "c7", "7", None, ""),
     (8, "c2", "8", "[]", ""),
     (9, "c9", "9", "[]", "g"),
-    (10, "c3", "10", "[]", ""),
-    (11, "c11", "y", '["e"]', ""),
+    (10, "c11", "y", '["e"]', ""),
+    (11, "c3", "11", "[]", ""),
     (12, "c12", "12", "[]", "g"),
     (13, "c5", "13", "[]", ""),
     (14, "c14", "14", '["f"]', ""),
@@ -132,6 +132,7 @@ def _specs(prefix: str) -> list[dict[str, Any]]:
             sk="SK",
         ),
         single("NK", "nk", [_attr("PK", "S", "nk", "c"), _attr("n", "N", "nk", "n")]),
+        single("Ahead", "w", [_attr("PK", "S", "w", "code")]),
     ]
     out += [
         {
@@ -146,6 +147,18 @@ def _specs(prefix: str) -> list[dict[str, Any]]:
         }
         for name in ("Multi", "Multi2")
     ]
+    out.append(
+        {
+            "table": f"{prefix}Multi3",
+            "type": "multi-entity",
+            "source_table": "t",
+            "pk": "PK",
+            "entities": [
+                {"entity_type": "T", "source_table": "t", "attributes": [_attr("PK", "S", "t", "code")]},
+                {"entity_type": "U", "source_table": "u", "attributes": [_attr("PK", "S", "u", "code")]},
+            ],
+        }
+    )
     return out
 
 
@@ -160,7 +173,13 @@ class _Proxy(ThreadingHTTPServer):
         self.up = (u.hostname or "127.0.0.1", u.port or 80)
         #: a write request whose body holds the bytes: its answer is held that many seconds
         self.hold: dict[bytes, float] = {}
+        #: every request: (operation, body)
+        self.requests: list[tuple[str, bytes]] = []
         super().__init__(("127.0.0.1", 0), _Forward)
+
+    def ops(self, table: str) -> set[str]:
+        """The operations of the requests naming ``table``."""
+        return {op for op, body in list(self.requests) if f'"{table}"'.encode() in body}
 
     @property
     def url(self) -> str:
@@ -172,6 +191,7 @@ class _Forward(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests.append(((self.headers.get("X-Amz-Target") or "").split(".")[-1], body))
         conn = http.client.HTTPConnection(*self.server.up, timeout=60)
         try:
             conn.request(
@@ -222,7 +242,7 @@ def env(
                     "port": mysql_settings.port,
                     "user": mysql_settings.user,
                     "password": "dynamigrate",
-                    "database": db,
+                    "database": "information_schema",  # the run's database is the context's
                 },
             }
         ),
@@ -250,6 +270,10 @@ def env(
             cur.executemany("INSERT INTO kc VALUES (%s, %s, %s, %s)", KC_ROWS)
             cur.execute("CREATE TABLE nk (c VARCHAR(10), n INT)")
             cur.executemany("INSERT INTO nk VALUES (%s, %s)", NK_ROWS)
+            cur.execute("CREATE TABLE w (id INT NOT NULL PRIMARY KEY, code VARCHAR(4) NOT NULL)")
+            cur.executemany("INSERT INTO w VALUES (%s, %s)", [(i, f"w{i:02d}") for i in range(1, 31)])
+            cur.execute("CREATE TABLE u (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL)")
+            cur.executemany("INSERT INTO u VALUES (%s, %s)", [(i, f"u{i}") for i in range(1, 5)])
             cur.execute("CREATE TABLE two (k INT)")
             cur.executemany("INSERT INTO two VALUES (%s)", [(8,), (8,)])
             schema = introspect(conn, db)
@@ -345,7 +369,7 @@ def _ctx(
     name: str,
     workers: int,
     *,
-    strategy: str = "transact",
+    strategy: str | None = "transact",
     run: RunDir | None = None,
     hook: Callable[[int], None] | None = None,
     created: bool = False,
@@ -363,6 +387,7 @@ def _ctx(
         options=EtlOptions(chunk_rows=3, strategy=strategy, workers=workers, **options),
         progress=progress,  # type: ignore[arg-type]
         schema=env["schema"],
+        database=env["db"],
     )
     return ctx, table, progress
 
@@ -464,10 +489,18 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Window 1 (rows 1-3, process 1) is claimed last (its view row sleeps) and written last (its
-    answer is held): the windows of process 2 are claimed and written first. Row 10 (window 4, process
-    2) repeats row 3's key: row 3 still wins; the checkpoints follow the windows' order."""
+    answer is held): the windows of process 2 are claimed and written first. Row 11 (window 4, process
+    2) repeats row 3's key: row 3 still wins; the checkpoints follow the windows' order. A Ctrl-C in
+    the terminal reaches every process of the group: the writer processes ignore it (the engine
+    decides what an interrupt stops), so a SIGINT to them changes nothing."""
     _debug(caplog)
-    ctx, table, progress = _ctx(env, tmp_path, "Order", 2)
+
+    def sigint(n: int) -> None:
+        if n == 1:
+            for pid in _pids(engine):
+                os.kill(pid, signal.SIGINT)
+
+    ctx, table, progress = _ctx(env, tmp_path, "Order", 2, hook=sigint)
     env["proxy"].hold[b'"c1"'] = 0.8
     try:
         result = engine.run_table(ctx, table)
@@ -499,7 +532,7 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
     assert sorted(w["key"]["PK"]["S"] for w in written) == sorted(T_ITEMS)
     rejected = list(read_jsonl(ctx.run.file("rejected.jsonl")))
     assert sorted((r["row"]["id"], r["table"], r["entity"], r["code"], r["key"]) for r in rejected) == [
-        ("11", table.name, "t", "bad_number", {"PK": {"S": "c11"}}),
+        ("10", table.name, "t", "bad_number", {"PK": {"S": "c11"}}),
         ("4", table.name, "t", "bad_number", {"PK": {"S": "c4"}}),
     ]
     dups = list(read_jsonl(ctx.run.file(f"duplicates/{table.name}.jsonl")))
@@ -511,6 +544,9 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
         "writer process 2",
     ]
     assert {r.process for r in served} == set(_pids(engine)) and os.getpid() not in _pids(engine)
+    assert sorted(str(r.processName) for r in served) == ["dm-writer-1", "dm-writer-2"]
+    # --strategy transact: every item in a conditional transaction
+    assert env["proxy"].ops(table.name) == {"TransactWriteItems"}
     rejects = [r for r in caplog.records if "row rejected" in r.getMessage()]
     assert sorted(r.getMessage().split(";")[0] for r in rejects) == [
         f"table {table.name}: row rejected (bad_number): attribute 'qty' (N): 'x' is not a decimal number",
@@ -519,11 +555,11 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
     assert all(r.levelno == logging.WARNING and r.name == "dynamigrate.etl.local_pass" for r in rejects)
 
 
-SHAPES: dict[str, tuple[int, str, dict[Any, dict[str, Any]], tuple[int, int, int]]] = {
-    # name: (processes, strategy, items, (read, written, skipped))
+SHAPES: dict[str, tuple[int, str | None, dict[Any, dict[str, Any]], tuple[int, int, int]]] = {
+    # name: (processes, strategy, items, (read, written, skipped)); batch: into a table the run created
     "KV": (
         3,
-        "transact",
+        "put",
         {f"v{i}": {"k": f"k{i:02d}😀", "n": str(i)} for i in (0, 1, 2, 3, 4, 10, 11)},
         (12, 7, 5),
     ),
@@ -538,7 +574,7 @@ SHAPES: dict[str, tuple[int, str, dict[Any, dict[str, Any]], tuple[int, int, int
     ),
     "KC": (
         2,
-        "put",
+        None,  # auto: transact against DynamoDB Local
         {(str(a % 3), f"s{b}"): {"a": str(a)} for a in range(3) for b in ("x", "y", "z")},
         (10, 9, 1),
     ),
@@ -554,8 +590,13 @@ def test_every_key_shape(
     a key read as one stream of 3-row chunks by one process: the first row of a key wins."""
     workers, strategy, items, (read, written, skipped) = SHAPES[name]
     ctx, table, progress = _ctx(env, tmp_path, name, workers, strategy=strategy, created=strategy == "batch")
+    before = _pids(engine) if getattr(engine, "_pool", None) else []
     result = engine.run_table(ctx, table)
     assert result.status == "done", result.error
+    if len(before) == workers:  # the processes of the table before serve this one too
+        assert _pids(engine) == before
+    writes = {"put": "PutItem", "batch": "BatchWriteItem", None: "TransactWriteItems"}[strategy]
+    assert env["proxy"].ops(table.name) == {writes}
     assert _items(ddb_client, table.name) == items
     assert (result.read, result.written, result.skipped, result.rejected) == (read, written, skipped, {})
     # windows of 3 rows, the last open-ended one (empty when the rows fill the windows before it); a
@@ -626,15 +667,18 @@ def test_entities_in_order_and_a_resume_after_a_finished_entity(
 def test_ctrl_c_stops_the_processes_and_a_resume_with_three_processes_completes_exactly(
     env: dict[str, Any], engine: LocalEngine, tmp_path: Path, ddb_client: Any
 ) -> None:
-    """--strategy batch into a table the run created: Ctrl-C after the first window (its checkpoint
-    stays, the processes end); an application then writes c14 (window 5, never handed out before the
-    interrupt); --resume with 3 processes reads from the checkpoint, keeps the application's item
-    (a resumed fresh-table load checks what exists) and ends with the counters of one whole pass."""
+    """--strategy batch into a table the run created: Ctrl-C after the second window (its checkpoint
+    stays, the processes end); an application then writes c14 (window 5); --resume with 3 processes
+    reads after the checkpoint, keeps the application's item (a resumed fresh-table load checks what
+    exists), still knows the keys of windows 1-2 (row 13 repeats row 5's key: a duplicate) and forgets
+    the claims of the windows in flight at the interrupt (their rows are read again, not duplicates);
+    it ends with the counters of one whole pass."""
     pids: list[int] = []
 
     def interrupt(n: int) -> None:
-        pids.extend(_pids(engine))
-        raise KeyboardInterrupt
+        if n == 2:
+            pids.extend(_pids(engine))
+            raise KeyboardInterrupt
 
     ctx, table, progress = _ctx(env, tmp_path, "Resume", 2, strategy="batch", created=True, hook=interrupt)
     with pytest.raises(KeyboardInterrupt):
@@ -642,7 +686,7 @@ def test_ctrl_c_stops_the_processes_and_a_resume_with_three_processes_completes_
     assert len(pids) == 2 and not [p for p in pids if _alive(p)]
     assert ctx.run.state()["tables"][table.name]["status"] == "interrupted"
     ckpt = ctx.run.read_json(ctx.run.checkpoint_file(table.name))
-    assert _strip(ckpt) == _expected_checkpoints()[0]
+    assert _strip(ckpt) == _expected_checkpoints()[1]
     ddb_client.put_item(TableName=table.name, Item={"PK": {"S": "c14"}, "app": {"S": "mine"}})
 
     ctx, table, progress = _ctx(env, tmp_path, "Resume", 3, strategy="batch", run=ctx.run)
@@ -651,10 +695,10 @@ def test_ctrl_c_stops_the_processes_and_a_resume_with_three_processes_completes_
     assert result.status == "done", result.error
     assert result.resumed_from == {
         "entity": "t",
-        "after_key": [3],
+        "after_key": [6],
         "entities_done": [],
-        "read": 3,
-        "written": 3,
+        "read": 6,
+        "written": 5,
     }
     assert _items(ddb_client, table.name) == {**T_ITEMS, "c14": {"app": "mine"}}
     assert len(_pids(engine)) == 3
@@ -665,8 +709,10 @@ def test_ctrl_c_stops_the_processes_and_a_resume_with_three_processes_completes_
         {"bad_number": 2},
         5,
     )
-    assert [c["after_key"] for c in progress.checkpoints] == [[6], [9], [12], None]
-    assert [c["counters"]["read"] for c in progress.checkpoints] == [6, 9, 12, 14]
+    assert [c["after_key"] for c in progress.checkpoints] == [[9], [12], None]
+    assert [c["counters"]["read"] for c in progress.checkpoints] == [9, 12, 14]
+    # the fresh-table fast path in each process: BatchWriteItem, after reading what exists (resumed)
+    assert env["proxy"].ops(table.name) == {"BatchWriteItem", "BatchGetItem"}
 
 
 def test_a_writer_process_killed_fails_the_table_and_resume_completes_it(
@@ -809,6 +855,27 @@ def test_task_last_buffer_and_log_handler() -> None:
     pickle.loads(pickle.dumps(rec))
 
 
+def test_what_a_finished_table_can_still_receive(caplog: pytest.LogCaptureFixture) -> None:
+    """While the processes close their writers (WorkerPool.end_table), a log record is emitted here
+    and an error is raised."""
+    record = logging.makeLogRecord(
+        {
+            "name": "dynamigrate.etl.local_worker",
+            "levelno": logging.WARNING,
+            "levelname": "WARNING",
+            "msg": "late",
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_worker"):
+        WorkersPass._handle_other(None, ("log", record))  # type: ignore[arg-type]
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("dynamigrate.etl.local_worker", "late")]
+    err = EngineError("closing failed", table="T")
+    with pytest.raises(EngineError) as raised:
+        WorkersPass._handle_other(None, ("error", 1, err))  # type: ignore[arg-type]
+    assert raised.value is err
+    WorkersPass._handle_other(None, ("other", 1))  # type: ignore[arg-type]
+
+
 def test_merged_sink_and_an_empty_pool() -> None:
     sink = MergedSink()
     sink.add({"written": 2, "rejected:bad_number": 1})
@@ -819,3 +886,57 @@ def test_merged_sink_and_an_empty_pool() -> None:
     assert (pool.n, pool.dead(), pool.usable) == (2, None, True)
     pool.close()
     assert (pool.procs, pool.out, pool.usable) == ([], None, False)
+
+
+def test_the_processes_read_at_most_three_windows_each_ahead_of_the_oldest_unfinished_one(
+    env: dict[str, Any], engine: LocalEngine, tmp_path: Path, ddb_client: Any
+) -> None:
+    """30 rows, 3-row windows, 2 processes: window 1's answer is held for 2 s. Meanwhile process 2
+    writes windows 2, 4, 5 and 6 (two in hand each, at most 2 x 3 windows handed out past the oldest
+    unfinished one), and no window after the sixth is handed out until window 1 completes."""
+    seen: list[set[int]] = []
+
+    def look(n: int) -> None:
+        if n == 1:
+            items = ddb_client.scan(TableName=table.name, ConsistentRead=True)["Items"]
+            seen.append({int(i["PK"]["S"][1:]) for i in items})
+
+    ctx, table, _ = _ctx(env, tmp_path, "Ahead", 2, hook=look)
+    env["proxy"].hold[b'"w01"'] = 2.0
+    try:
+        result = engine.run_table(ctx, table)
+    finally:
+        env["proxy"].hold.clear()
+    assert result.status == "done", result.error
+    (first,) = seen
+    ahead = {*range(4, 7), *range(10, 19)}  # windows 2, 4, 5, 6
+    assert first & ahead == ahead and not first & set(range(19, 31)) and first >= {1, 2, 3}
+    assert set(_items(ddb_client, table.name)) == {f"w{i:02d}" for i in range(1, 31)}
+    assert (result.read, result.written, result.chunks) == (30, 30, 11)
+
+
+def test_a_resume_inside_the_first_entity_reads_the_next_one_from_its_start(
+    env: dict[str, Any], engine: LocalEngine, tmp_path: Path, ddb_client: Any
+) -> None:
+    """The checkpoint is inside entity T (after key 6): T resumes after it, U (ids 1-4, all below 6)
+    is read whole."""
+    ctx, table, _ = _ctx(env, tmp_path, "Multi3", 2)
+    counters = _counters(6, 6, 0, 0, 2, 0, 0) | {"entities": {"T": _entity(6, 6, 0, 0)}}
+    doc = {"table": table.name, "run_id": ctx.run_id, "engine": "local", "status": "running"}
+    doc |= {"entity": "T", "after_key": [6], "entities_done": [], "counters": counters}
+    ctx.run.write_json(ctx.run.checkpoint_file(table.name), doc)
+    result = engine.run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert set(_items(ddb_client, table.name)) == {r[1] for r in T_ROWS[6:]} | {"u1", "u2", "u3", "u4"}
+    assert result.entities == {"T": _entity(14, 14, 0, 0), "U": _entity(4, 4, 0, 0)}
+
+
+def test_zz_the_processes_end_by_themselves_when_the_engine_closes_them(engine: LocalEngine) -> None:
+    """Last: the run's end closes the pool; each process leaves its loop and exits 0 (none is killed)."""
+    pool = engine._pool
+    procs = list(pool.procs)
+    assert len(procs) == 2
+    started = time.monotonic()
+    pool.close()
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert time.monotonic() - started < 10 and pool.procs == []
