@@ -108,8 +108,10 @@ def readiness(
         )
     from dynamigrate.validate.post import validate_run
 
+    # with the run: its rejected rows (accepted knowingly) are expected absent; without it every
+    # rejected row counted as a missing item and any such migration was NO-GO forever
     report = validate_run(
-        cfg, contract, None, list(tables), mode="sample", sample=sample, client=client, origin="cutover"
+        cfg, contract, run, list(tables), mode="sample", sample=sample, client=client, origin="cutover"
     )
     out.validation = {
         k: v

@@ -104,14 +104,56 @@ def _server_id() -> int:
 
 def _changes(event: Any, kind: str) -> list[RowChange]:
     out = []
+    fix = _binlog_fixes(getattr(event, "columns", None) or [])
     for row in event.rows:
         if kind == "update":
-            out.append(RowChange(event.table, kind, row["before_values"], row["after_values"]))
+            before, after = row["before_values"], row["after_values"]
         elif kind == "insert":
-            out.append(RowChange(event.table, kind, None, row["values"]))
+            before, after = None, row["values"]
         else:
-            out.append(RowChange(event.table, kind, row["values"], None))
+            before, after = row["values"], None
+        out.append(RowChange(event.table, kind, _fixed(before, fix), _fixed(after, fix)))
     return out
+
+
+#: binlog column types (MySQL's enum_field_types) whose values the binlog library decodes unlike the server
+_BIT, _STRING, _VARBINARY_TYPES = 16, 254, (15, 249, 250, 251, 252)
+
+
+def _binlog_fixes(columns: list[Any]) -> dict[str, Callable[[Any], Any]]:
+    """Per column, how to turn the binlog library's value into the column's value as the server reads it:
+    a BIT arrives as text of 0/1 digits ('10100101': its number, 165); a BINARY(n) without its trailing
+    zero bytes (the binlog strips them: all zeros arrive as ''), binary values that are empty as ''."""
+    fixes: dict[str, Callable[[Any], Any]] = {}
+    for c in columns:
+        name = getattr(c, "name", None)
+        binary = getattr(c, "character_set_name", None) == "binary"
+        if name is None:
+            continue
+        if c.type == _BIT:
+            fixes[name] = lambda v: int(v, 2) if isinstance(v, str) and v else v
+        elif c.type == _STRING and binary and getattr(c, "max_length", None):
+            fixes[name] = _binary_fix(int(c.max_length))
+        elif c.type in _VARBINARY_TYPES and binary:
+            fixes[name] = _binary_fix(None)
+    return fixes
+
+
+def _binary_fix(width: int | None) -> Callable[[Any], Any]:
+    def fix(v: Any) -> Any:
+        if isinstance(v, str):
+            v = v.encode("latin-1", "surrogateescape")
+        if isinstance(v, bytes | bytearray) and width is not None:
+            v = bytes(v).ljust(width, b"\x00")
+        return v
+
+    return fix
+
+
+def _fixed(values: Any, fix: dict[str, Callable[[Any], Any]]) -> Any:
+    if values is None or not fix:
+        return values
+    return {k: fix[k](v) if k in fix and v is not None else v for k, v in values.items()}
 
 
 def replicate(

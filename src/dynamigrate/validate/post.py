@@ -410,7 +410,7 @@ class TableValidator:
     def _load_figures(self) -> None:
         """Rows the load accounted for, per table and entity (the engine's equation: written + skipped
         + conflicts + rejected; ``unchanged`` is counted in skipped), from the run state."""
-        if self.run_dir is None:
+        if self.run_dir is None or self._replicated():
             return
         st = (self.run_dir.state().get("tables") or {}).get(self.table.name) or {}
         if not st or st.get("status") not in ("done", "failed", "interrupted"):
@@ -427,9 +427,17 @@ class TableValidator:
         self.result.ddb_count = self.dyn.scan_keys(store.add_target, expected_items=expected)
         store.commit()
 
+    def _replicated(self) -> bool:
+        """Has ``replicate`` applied row changes to this run's tables since the load? Then the load's
+        figures and key record describe an older source: counts and keys come from the base tables
+        and DynamoDB alone (an item replicate deleted is no missing item, a row inserted no surplus)."""
+        from dynamigrate.replicate.position import CHECKPOINT_FILE
+
+        return self.run_dir is not None and self.run_dir.file(CHECKPOINT_FILE).exists()
+
     def _recorded_keys(self, store: KeySetStore) -> bool:
         """The keys the load recorded (written/<T>.jsonl) into the key set; False when there are none."""
-        if self.run_dir is None:
+        if self.run_dir is None or self._replicated():
             return False
         name = self.run_dir.written_file(self.ddb_table)
         st = (self.run_dir.state().get("tables") or {}).get(self.table.name) or {}
