@@ -103,7 +103,12 @@ def record_start_position(conn: Any, run: RunDir) -> dict[str, Any] | None:
             "taken_at": utcnow(),
         }
     except Exception as exc:  # e.g. no REPLICATION CLIENT privilege: the load itself does not need it
-        log.warning("could not record the binlog position for replicate (%s)", exc)
+        log.warning(
+            "could not record the binlog position for replicate (%s): the load goes on; to follow this "
+            "run with `replicate`, grant the user REPLICATION CLIENT (MariaDB: BINLOG MONITOR) and "
+            "REPLICATION SLAVE and migrate again (or give replicate --from-position FILE:POS)",
+            exc,
+        )
         return None
     run.write_json(START_FILE, record)
     log.info("binlog position before the load: %s:%s", record["file"], record["pos"])
