@@ -176,3 +176,16 @@ def test_keys_from_the_load_still_count_the_items_an_earlier_run_left() -> None:
         "DynamoDB holds 9 migrated item(s) (written by this run or left by an earlier one), 10 expected"
         in t.problems
     )
+
+
+def test_view_mismatch_texts_say_what_each_side_gives() -> None:
+    from dynamigrate.validate.results import ViewMismatch
+
+    key = {"PK": {"S": "ACCT#1"}, "SK": {"S": "#META"}}
+    extra = ViewMismatch(key, "ACCOUNT", "unexpected_row")
+    assert extra.text() == (
+        "{'PK': 'ACCT#1', 'SK': '#META'} (ACCOUNT): the view gives this item, the contract gives none "
+        "(it rejects or filters the row)"
+    )
+    changed = ViewMismatch(key, "ACCOUNT", "changed", "score", {"N": "1"}, {"N": "2"})
+    assert "None" not in extra.text() and changed.text().endswith('score: contract "1", view "2" (changed)')

@@ -65,6 +65,7 @@ class ViewMismatch:
     """The generated view disagrees with the contract (as computed by the evaluator) for one item.
 
     ``kind``: ``missing_row`` (the contract gives an item, the view has no row with its key),
+    ``unexpected_row`` (the view has a row whose key the contract does not give),
     ``rejected_row`` (the view's row cannot become an item: ``view`` holds the reason), or an
     attribute difference (``changed``, ``missing_attribute``, ``unexpected_attribute``) with the
     contract's and the view's value in low-level form.
@@ -83,6 +84,10 @@ class ViewMismatch:
             return f"{where}: the view has no row for this item, the contract gives one"
         if self.kind == "rejected_row":
             return f"{where}: the view's row is rejected ({self.view}), the contract gives an item"
+        if self.kind == "unexpected_row":
+            return (
+                f"{where}: the view gives this item, the contract gives none (it rejects or filters the row)"
+            )
         return (
             f"{where} {self.attribute}: contract {short_text(self.contract)}, view {short_text(self.view)} "
             f"({self.kind})"
