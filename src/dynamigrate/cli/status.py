@@ -16,6 +16,7 @@ from typing import Any
 
 from dynamigrate.cli._common import add_run_argument, run_value
 from dynamigrate.report.json_report import utc_seconds
+from dynamigrate.runlock import is_live
 from dynamigrate.runstate import RunDir, list_runs
 
 
@@ -105,8 +106,17 @@ def run_status(run: RunDir) -> dict[str, Any]:
     state = run.state()
     rates = _last_rates(run)
     validation = run.read_json("validation.json")
+    status = state.get("status")
+    # a run whose process is gone (SIGKILL, a crash, a reboot) never wrote its end: say so
+    interrupted = status == "running" and not is_live(run.path)
     tables = []
-    for name, t in (state.get("tables") or {}).items():
+    state_tables = dict(state.get("tables") or {})
+    for name, ev in rates.items():  # a table being loaded is in state.json only once it ends
+        if name not in state_tables:
+            state_tables[name] = {"status": "running", **{k: ev.get(k) for k in _PROGRESS_FIELDS}}
+    for name, t in state_tables.items():
+        if interrupted and t.get("status") == "running":
+            t = {**t, "status": "interrupted"}
         total = t.get("total")
         done = sum(int(t.get(k) or 0) for k in ("written", "skipped", "conflicts")) + _rejected(
             t.get("rejected")
@@ -141,7 +151,8 @@ def run_status(run: RunDir) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "run_dir": str(run.path),
-        "status": state.get("status"),
+        "status": "interrupted" if interrupted else status,
+        "resume": f"dynamigrate migrate --config CONFIG --resume {run.run_id}" if interrupted else None,
         "phase": state.get("phase"),
         "created_at": meta.get("created_at"),
         "updated_at": state.get("updated_at"),
@@ -168,6 +179,10 @@ def run_status(run: RunDir) -> dict[str, Any]:
     }
 
 
+#: the counters a progress event carries (events.jsonl), as in state.json's table entries
+_PROGRESS_FIELDS = ("read", "total", "written", "skipped", "conflicts", "rejected", "retries", "throttles")
+
+
 def _bar(fraction: float | None, width: int = 20) -> str:
     if fraction is None:
         return " " * width
@@ -183,6 +198,8 @@ def render_status(doc: dict[str, Any]) -> str:
         f"  created {doc.get('created_at') or '-'}, last update {doc.get('updated_at') or '-'}"
         + (f" ({doc['seconds_since_update']} s ago)" if doc.get("seconds_since_update") is not None else ""),
     ]
+    if doc.get("resume"):
+        lines.append(f"  no process holds this run any more (killed or crashed): resume with {doc['resume']}")
     phases = doc.get("phases") or {}
     if isinstance(phases, dict) and phases:
         lines.append(
