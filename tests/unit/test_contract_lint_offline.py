@@ -331,3 +331,33 @@ def test_number_set_from_json_text_is_its_usual_source_and_messages_name_the_typ
         load.code == "C220"
         and "attribute 'load' comes from column load (float): binary floating" in load.message
     )
+
+
+def test_unknown_unqualified_column_lists_the_columns_in_scope() -> None:
+    schema = SchemaInfo(database="ops", tables={"hosts": _t("hosts", [("id", "int"), ("code", "varchar")])})
+    attrs = [
+        {"name": "PK", "type": "N", "source_table": "hosts", "source_column": "id"},
+        {
+            "name": "label",
+            "type": "S",
+            "source_table": "hosts",
+            "source_column": "code",
+            "calculation": {"type": "concat", "parts": ["code", "zzzz"], "separator": "-"},
+        },
+    ]
+    raw = {
+        "tables": [
+            {
+                "table": "Hosts",
+                "type": "single-entity",
+                "source_table": "hosts",
+                "pk": "PK",
+                "attributes": attrs,
+            }
+        ]
+    }
+    (p,) = lint(raw, schema).at("tables[0].attributes[1].calculation.parts[1]")
+    assert p.code == "C202" and p.message == "column 'zzzz' exists in none of hosts"
+    assert (
+        p.fix == "use a column of hosts (code, id), or qualify a column of another table with its table name"
+    )

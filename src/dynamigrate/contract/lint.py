@@ -461,7 +461,10 @@ def _lint_sql(
                 problems.error(
                     fpath,
                     f"column '{name}' exists in none of {', '.join(i.name for i in infos)}",
-                    f"did you mean '{guess}'?" if guess else "qualify the column with its table name",
+                    f"did you mean '{guess}'?"
+                    if guess
+                    else f"use a column of {', '.join(i.name for i in infos)} ({_short_list(names)}), or qualify "
+                    "a column of another table with its table name",
                     code="C202",
                 )
                 continue
