@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,6 +77,9 @@ NAMES = (
     "Shown",
     "Count",
     "Auto",
+    "Workers",
+    "Dups",
+    "Throttle",
 )
 
 
@@ -121,6 +125,11 @@ def env(mysql_settings: Any, ddb_client: Any, ddb_endpoint: str) -> Iterator[dic
                 " SELECT id AS _dm_k1, code AS PK, qty, tags, g AS G FROM t"
             )
             # ids 4 and 5 (one chunk) rejected for one reason: bad_number counted twice in that chunk
+            # id 5 produces c1, the key of id 1 (an earlier chunk): a duplicate key, skipped
+            cur.execute(
+                f"CREATE OR REPLACE VIEW `{contract.table(f'{prefix}Dups').view_name}` AS"
+                " SELECT id AS _dm_k1, IF(id = 5, 'c1', code) AS PK, qty, tags, g AS G FROM t"
+            )
             cur.execute(
                 f"CREATE OR REPLACE VIEW `{contract.table(f'{prefix}Twice').view_name}` AS"
                 " SELECT id AS _dm_k1, code AS PK, IF(id = 5, 'y', qty) AS qty, tags, g AS G FROM t"
@@ -296,7 +305,11 @@ def test_checkpoint_after_each_chunk_and_done(
     state = ctx.run.read_json("state.json")
     assert state["tables"][table.name] == json.loads(json.dumps(result.to_dict()))
     assert progress.finished == ["done"]
-    assert result.extra["workers"]["count"] == 1
+    assert result.extra["workers"] == {
+        "count": 1,
+        "why": "the DynamoDB client was handed in by the caller: 1 process",
+    }
+    assert not [t.name for t in threading.enumerate() if table.name in t.name]  # the writer's threads ended
 
     # run again in the same run: already complete, nothing read, the recorded result returned
     caplog.clear()
@@ -991,3 +1004,89 @@ def test_strategy_auto_against_dynamodb_local_writes_with_transactions(
     assert result.status == "done", result.error
     assert (result.read, result.written) == (7, 6)
     assert set(sent) == {"TransactWriteItems"}
+
+
+_CONDITIONAL = (
+    "DynamoDB Local serves conditional writes ({}) through one SQLite thread, the ceiling here: more processes"
+    " would not load faster"
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ({"strategy": "put"}, _CONDITIONAL.format("put")),
+        ({"strategy": None}, _CONDITIONAL.format("transact")),  # auto against DynamoDB Local
+        ({"strategy": "batch"}, _CONDITIONAL.format("transact")),  # a table this run did not create
+        ({"strategy": "put", "workers": 1}, "--workers 1"),
+    ],
+)
+def test_the_writer_processes_are_chosen_from_the_strategy_and_the_endpoint_and_said(
+    env: dict[str, Any],
+    tmp_path: Path,
+    ddb_client: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, Any],
+    why: str,
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Workers")
+    ctx.options = dataclasses.replace(ctx.options, **options)
+    ctx.portable_client = True  # the automatic choice (a client of the test's own forces one process)
+    with caplog.at_level(logging.INFO, logger="dynamigrate.etl.local"):
+        result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert result.extra["workers"] == {"count": 1, "why": why}
+    said = [
+        r for r in caplog.records if r.name == "dynamigrate.etl.local" and "writer process" in r.getMessage()
+    ]
+    assert [(r.getMessage(), r.fields) for r in said] == [  # type: ignore[attr-defined]
+        (f"table {table.name}: 1 writer process(es): {why}", {"table": table.name, "workers": 1})
+    ]
+    assert ctx.run.read_json("state.json")["tables"][table.name]["extra"]["workers"]["why"] == why
+
+
+def test_duplicate_keys_across_chunks_are_skipped_counted_and_listed(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx, table, _ = _ctx(env, tmp_path, ddb_client, "Dups")
+    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_pass"):
+        result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert (result.read, result.written, result.skipped, result.rejected) == (7, 5, 1, {"bad_number": 1})
+    name = f"duplicates/{safe_name(table.name)}.jsonl"
+    assert result.extra["duplicate_keys"] == {"skipped": 1, "examples": [{"PK": {"S": "c1"}}], "file": name}
+    assert list(read_jsonl(ctx.run.file(name))) == [{"table": table.name, "key": {"PK": {"S": "c1"}}}]
+    assert [r.fields for r in caplog.records if "duplicate_key" in r.getMessage()] == [  # type: ignore[attr-defined]
+        {"table": table.name, "duplicate_keys": 1}
+    ]
+    c1 = ddb_client.get_item(TableName=table.name, Key={"PK": {"S": "c1"}}, ConsistentRead=True)["Item"]
+    assert c1["qty"] == {"N": "1"}  # the first row's item, the later one never sent
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c6", "c7"]
+
+
+def test_a_throttled_write_is_retried_and_counted_in_the_checkpoints(
+    env: dict[str, Any], tmp_path: Path, ddb_client: Any
+) -> None:
+    ctx, table, progress = _ctx(env, tmp_path, ddb_client, "Throttle")
+    client = _own_client(env, ddb_client)
+    throttled: list[bytes] = []
+
+    def throttle_c5_once(request: Any, **_: Any) -> None:
+        if b'"c5"' in (request.body or b"") and not throttled:
+            throttled.append(request.body)
+            error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+            raise botocore.exceptions.ClientError({"Error": error}, "PutItem")
+
+    client.meta.events.register("before-send.dynamodb.PutItem", throttle_c5_once)
+    ctx.client_factory = lambda: client
+    result = LocalEngine().run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert (result.written, result.retries, result.throttles) == (6, 1, 1)
+    assert [(c["counters"]["retries"], c["counters"]["throttles"]) for c in progress.checkpoints] == [
+        (0, 0),
+        (1, 1),
+        (1, 1),
+    ]
+    assert _keys(ddb_client, table.name) == ["c1", "c2", "c3", "c5", "c6", "c7"]
