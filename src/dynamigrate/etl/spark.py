@@ -205,7 +205,25 @@ def merge_partition_outputs(
         merged.add(name)
     if counts:
         storage.write_text(merged_name, json.dumps(sorted(merged)))
+    copy_duplicates(run, table, storage)
     return counts
+
+
+def copy_duplicates(run: RunDir, table: str, storage: Any) -> None:
+    """The job's list of repeated keys (``spark-duplicates/<T>.jsonl``, each key once) as the local
+    engine writes it: ``duplicates/<T>.jsonl`` in the run (validation reads it). Rewritten whole."""
+    from dynamigrate.etl.spark_dups import duplicates_file
+    from dynamigrate.runstate import safe_name
+
+    text = storage.read_text(duplicates_file(table))
+    path = run.file(f"duplicates/{safe_name(table)}.jsonl")
+    if text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    elif text is not None and path.exists():
+        path.unlink()  # the job found no repeated key this time
 
 
 def apply_job_summary(result: TableResult, summary: Mapping[str, Any]) -> None:
@@ -236,6 +254,32 @@ def apply_job_summary(result: TableResult, summary: Mapping[str, Any]) -> None:
     result.entities = {
         str(e): {k: int(v) for k, v in c.items()} for e, c in (summary.get("entities") or {}).items()
     }
+    report_duplicates(result, totals.get("duplicate_keys", 0), summary.get("duplicates") or {})
+
+
+def report_duplicates(result: TableResult, skipped: int, found: Mapping[str, Any]) -> None:
+    """Rows the partitions skipped as duplicate keys, in the result as the local engine puts them
+    (``extra.duplicate_keys``: the report's and validation's figure) and logged once."""
+    if not skipped:
+        result.extra.pop("duplicate_keys", None)
+        return
+    from dynamigrate.runstate import safe_name
+
+    name = f"duplicates/{safe_name(result.table)}.jsonl"
+    result.extra["duplicate_keys"] = {
+        "skipped": skipped,
+        "examples": found.get("examples") or [],
+        "file": name,
+    }
+    log.warning(
+        "table %s: %d source row(s) produce the DynamoDB key of an earlier row: skipped (duplicate_key), "
+        "one item per key; the keys are in %s. Make the key unique in the contract (e.g. add a column "
+        "to the sort key) or deduplicate the source.",
+        result.table,
+        skipped,
+        name,
+        extra={"fields": {"table": result.table, "duplicate_keys": skipped}},
+    )
 
 
 class SparkEngine:

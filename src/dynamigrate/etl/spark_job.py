@@ -104,6 +104,7 @@ COUNTER_NAMES = (
     "bytes",
     "omitted_gsi_keys",
     "partitions",
+    "duplicate_keys",  # rows skipped (also in ``skipped``): an earlier row produced their key
 )
 
 
@@ -371,11 +372,18 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
 
 
-def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, rows: Iterator[Any]) -> None:
-    """Runs in a Spark task: encode and write one partition's rows, then checkpoint it."""
+def process_partition(
+    conf: JobConf, parts: list[Partition], accumulator: Any, rows: Iterator[Any], dups: Any = None
+) -> None:
+    """Runs in a Spark task: encode and write one partition's rows, then checkpoint it.
+
+    ``dups``: the table's :class:`~dynamigrate.etl.spark_dups.DuplicatePlan` (a broadcast, or the plan
+    itself), None when no key repeats: its rows are skipped (``duplicate_key``), never sent.
+    """
     from pyspark import TaskContext
 
     from dynamigrate.config import AwsSettings
+    from dynamigrate.etl.spark_dups import DuplicateFilter
     from dynamigrate.redact import register
     from dynamigrate.target.client import dynamodb_client
     from dynamigrate.target.encode import ItemEncoder
@@ -408,6 +416,8 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
         wopts["strategy"] = conf.strategy
     writer = TableWriter(client, conf.table_name, table, WriterOptions(**wopts), sink)
     encoder = ItemEncoder(table, conf.marker_attribute)
+    plan = getattr(dups, "value", dups)
+    is_duplicate = DuplicateFilter(plan) if plan is not None else None
     counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
     t0 = time.monotonic()
     prefix = f"{parts_dir(conf.table_name)}part-{pid:05d}-{part.key(conf.table_name)}-a{attempt}/"
@@ -432,6 +442,10 @@ def process_partition(conf: JobConf, parts: list[Partition], accumulator: Any, r
             for enc in encoded:
                 if enc.reject_code is not None:
                     sink.on_rejected(enc, enc.reject_reason or enc.reject_code, enc.reject_code, None)
+                elif is_duplicate is not None and is_duplicate(enc.row or {}, enc.key):
+                    sink.on_skipped(enc.key, "duplicate_key")  # never sent, as in the local engine
+                    counters["skipped"] += 1
+                    counters["duplicate_keys"] += 1
                 else:
                     good.append(enc)
                     counters["bytes"] += enc.size
@@ -518,6 +532,9 @@ class JobOutcome:
     schemes: dict[str, int] = field(default_factory=dict)
     #: entity -> read/written/skipped/unchanged/conflicts/rejected over every finished partition
     entities: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: rows whose key an earlier row produces (:mod:`dynamigrate.etl.spark_dups`): ``rows`` to skip,
+    #: ``keys`` repeated, ``examples`` (low-level keys), ``file`` (each key once, under the output)
+    duplicates: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -550,6 +567,7 @@ def run_job(
     the counters of the partitions finished so far (Spark merges a task's accumulator update when the
     task ends).
     """
+    from dynamigrate.etl.spark_dups import duplicate_plan, write_duplicates
     from dynamigrate.redact import register
 
     t0 = time.monotonic()
@@ -569,6 +587,8 @@ def run_job(
     )
     if on_plan is not None:
         on_plan(sum(st.rows for st in stats), len(parts))
+    dup_plan = duplicate_plan(spark, jdbc, conf, columns, stats)  # before any task: see spark_dups
+    dup_info = write_duplicates(storage, conf.table_name, dup_plan)
     done = done_markers(storage, conf.table_name) if resume else {}
     todo = [p for p in parts if p.key(conf.table_name) not in done]
     resumed: dict[str, int] = {}
@@ -606,6 +626,7 @@ def run_job(
         if helper:
             df = df.drop(*helper)
         conf_b, parts_b = conf, todo
+        dups_b = spark.sparkContext.broadcast(dup_plan) if dup_plan is not None else None
         stop = threading.Event()
         watcher = None
         if on_progress is not None:
@@ -620,7 +641,7 @@ def run_job(
             watcher = threading.Thread(target=watch, name="dm-spark-progress", daemon=True)
             watcher.start()
         try:
-            df.rdd.foreachPartition(lambda rows: process_partition(conf_b, parts_b, acc, rows))
+            df.rdd.foreachPartition(lambda rows: process_partition(conf_b, parts_b, acc, rows, dups_b))
         finally:
             stop.set()
             if watcher is not None:
@@ -643,6 +664,7 @@ def run_job(
         plan_seconds=round(t_stats, 3),
         schemes=dict(Counter(p.scheme for p in parts)),
         entities=entity_counters(parts, done_markers(storage, conf.table_name), conf.table_name),
+        duplicates=dup_info,
     )
 
 

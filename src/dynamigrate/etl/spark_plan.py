@@ -109,8 +109,8 @@ def columns_query(view: str) -> str:
     )
 
 
-def read_query(view: str, columns: Sequence[ViewColumn]) -> str:
-    """The view as a derived table Spark can read: NULL-typed columns cast to a type."""
+def read_columns(columns: Sequence[ViewColumn]) -> list[str]:
+    """The select list that reads every column of the view: NULL-typed columns cast to a type."""
     parts = []
     for c in columns:
         q = quote_ident(c.name)
@@ -119,7 +119,12 @@ def read_query(view: str, columns: Sequence[ViewColumn]) -> str:
             parts.append(f"CAST({q} AS {cast}) AS {q}")
         else:
             parts.append(q)
-    return f"(SELECT {', '.join(parts)} FROM {quote_ident(view)}) dm_view"
+    return parts
+
+
+def read_query(view: str, columns: Sequence[ViewColumn]) -> str:
+    """The view as a derived table Spark can read: NULL-typed columns cast to a type."""
+    return f"(SELECT {', '.join(read_columns(columns))} FROM {quote_ident(view)}) dm_view"
 
 
 def _decimal_cast(expr: str) -> str:
