@@ -254,3 +254,72 @@ def test_unmatched_conditional_says_its_else_value_and_text_keys_show_no_null_ro
     assert unmatched.examples == [{"PK": "GONE#2"}]
     assert "'state' gets its else_value 'blocked'" in unmatched.message
     assert "will be absent" not in unmatched.message
+
+
+def test_zero_and_partial_dates_are_counted_never_formatted(
+    mysql_conn: Any, mysql_db: str, mysql_settings: Any
+) -> None:
+    """MySQL's "no date" ('0000-00-00', '2024-00-15' in a DATE/DATETIME column, allowed without
+    NO_ZERO_DATE) through date-format: the view gave '0000/00/00' and '2024-00' while the reference
+    evaluator gave nothing (validation failed a migration that looked fine); now both give NULL and
+    preflight counts the rows (value_lost). The column itself still lands as the server prints it."""
+    import pymysql
+
+    from dynamigrate.evaluate import Evaluator
+
+    with mysql_conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")
+        cur.execute("CREATE TABLE zd (id INT PRIMARY KEY, d DATE NULL, dt DATETIME NULL)")
+        cur.execute(
+            "INSERT INTO zd VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '2024-00-15', '2024-02-29 01:02:03'),"
+            " (3, '2024-02-29', NULL)"
+        )
+    mysql_conn.commit()
+    attrs = [
+        {"name": "id", "type": "N", "source_column": "id"},
+        {"name": "d", "type": "S", "source_column": "d"},
+        {
+            "name": "d_fmt",
+            "type": "S",
+            "source_column": "d",
+            "transformation": {"type": "date-format", "format": "YYYY/MM"},
+        },
+        {
+            "name": "dt_fmt",
+            "type": "S",
+            "source_column": "dt",
+            "transformation": {"type": "date-format", "format": "YYYY"},
+        },
+    ]
+    data = {
+        "tables": [
+            {"table": "Zdates", "type": "single-entity", "source_table": "zd", "pk": "id", "attributes": attrs}
+        ]
+    }
+    contract, problems = parse_contract(data)
+    assert contract is not None and not problems.errors, problems
+    views = generate_views(contract, dialect="mariadb", schema=introspect(mysql_conn, mysql_db))
+    with mysql_conn.cursor() as cur:
+        for stmt in views.statements:
+            cur.execute(stmt.sql)
+        cur.execute("SELECT id, d, d_fmt, dt_fmt FROM ddb_zdates_view ORDER BY id")
+        assert cur.fetchall() == (
+            ("1", "0000-00-00", None, None),
+            ("2", "2024-00-15", None, "2024"),
+            ("3", "2024-02-29", "2024/02", None),
+        )
+    lost = {f.attribute: f.count for f in run_preflight(mysql_conn, mysql_db, contract).find("value_lost")}
+    assert lost == {"d_fmt": 2, "dt_fmt": 1}
+
+    def factory() -> Any:
+        return pymysql.connect(
+            **{**mysql_settings.connect_kwargs(), "database": mysql_db, "autocommit": True}
+        )
+
+    with Evaluator(factory, contract, "Zdates") as ev:
+        items = {r.item["id"]["N"]: r.item for r in ev.iter_items(None, 10) if r.ok}
+    assert items == {
+        "1": {"id": {"N": "1"}, "d": {"S": "0000-00-00"}},
+        "2": {"id": {"N": "2"}, "d": {"S": "2024-00-15"}, "dt_fmt": {"S": "2024"}},
+        "3": {"id": {"N": "3"}, "d": {"S": "2024-02-29"}, "d_fmt": {"S": "2024/02"}},
+    }

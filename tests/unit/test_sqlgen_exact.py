@@ -533,12 +533,19 @@ def test_number_format_errors(fmt: str) -> None:
     )
 
 
+def _df(src: str, spec: str) -> str:
+    """date-format's SQL: a zero or partial date ('0000-00-00', month or day 0) is NULL (value_lost)."""
+    return (
+        f"CASE WHEN MONTH({src}) = 0 OR DAYOFMONTH({src}) = 0 THEN NULL ELSE DATE_FORMAT({src}, {spec}) END"
+    )
+
+
 def test_date_format_tokens_and_percent() -> None:
     assert date_format_spec("YYYY-MM-DD HH:mm:ss") == "%Y-%m-%d %H:%i:%s"
     assert date_format_spec("100% DDD") == "100%% %dD"
     assert date_format_spec("") == ""
     assert one(_tr({"type": "date-format", "format": "DD/MM/YYYY %"}, "created_at")) == txt(
-        "DATE_FORMAT(`orders`.`created_at`, '%d/%m/%Y %%')"
+        _df("`orders`.`created_at`", "'%d/%m/%Y %%'")
     )
 
 
@@ -564,11 +571,12 @@ def test_date_format_source_format_over_text_and_date_columns() -> None:
         ],
         SCHEMA,
     )
-    assert expr(stmt, "d") == txt(
-        f"DATE_FORMAT(CASE WHEN {text} REGEXP CAST(X'{pattern}' AS {T}) THEN "
-        f"DATE_ADD(STR_TO_DATE({text}, '%d.%m.%Y'), INTERVAL 0 SECOND) END, '%Y/%m')"
+    read = (
+        f"CASE WHEN {text} REGEXP CAST(X'{pattern}' AS {T}) THEN "
+        f"DATE_ADD(STR_TO_DATE({text}, '%d.%m.%Y'), INTERVAL 0 SECOND) END"
     )
-    assert expr(stmt, "d2") == txt("DATE_FORMAT(`orders`.`created_at`, '%Y')")
+    assert expr(stmt, "d") == txt(_df(read, "'%Y/%m'"))
+    assert expr(stmt, "d2") == txt(_df("`orders`.`created_at`", "'%Y'"))
     assert stmt.interpretations == [
         "T_x (tables[0].attributes[2].transformation.source_format): source_format 'DD.MM.YYYY' not applied: "
         "column orders.created_at is DATETIME, a date already"
@@ -576,7 +584,7 @@ def test_date_format_source_format_over_text_and_date_columns() -> None:
     # no schema: the text is read per source_format
     assert one(
         _tr({"type": "date-format", "format": "YYYY", "source_format": "DD.MM.YYYY"}, "day_text")
-    ).startswith(f"CAST(DATE_FORMAT(CASE WHEN {text} REGEXP")
+    ).startswith(f"CAST(CASE WHEN MONTH(CASE WHEN {text} REGEXP")
 
 
 def test_date_format_bad_source_format() -> None:
@@ -619,7 +627,7 @@ def test_source_format_not_applied_to_date_columns(column: str, kind: str) -> No
         ],
         SCHEMA,
     )
-    assert expr(stmt, "v") == txt(f"DATE_FORMAT(`orders`.`{name}`, '%Y')")
+    assert expr(stmt, "v") == txt(_df(f"`orders`.`{name}`", "'%Y'"))
     assert stmt.interpretations == [
         "T_x (tables[0].attributes[1].transformation.source_format): source_format 'DD.MM.YYYY' not applied: "
         f"column orders.{name} is {kind}, a date already"
@@ -1694,10 +1702,10 @@ def test_probes_of_joins_and_transformations() -> None:
     assert probe.probes[0].condition == "`orders`.`customer_id` IS NOT NULL AND `customers`.`id` IS NULL"
     text = "NULLIF(TRIM(CAST(`orders`.`day_text` AS CHAR)), '')"
     assert probe.probes[1].condition.startswith(
-        f"`orders`.`day_text` IS NOT NULL AND (DATE_FORMAT(CASE WHEN {text} REGEXP CAST(X'"
+        f"`orders`.`day_text` IS NOT NULL AND (CASE WHEN MONTH(CASE WHEN {text} REGEXP CAST(X'"
     )
     assert probe.probes[1].condition.endswith(
-        f"THEN DATE_ADD(STR_TO_DATE({text}, '%d.%m.%Y'), INTERVAL 0 SECOND) END, '%Y')) IS NULL"
+        f"THEN DATE_ADD(STR_TO_DATE({text}, '%d.%m.%Y'), INTERVAL 0 SECOND) END, '%Y') END) IS NULL"
     )
     assert probe.probes[2].condition == (
         f"`orders`.`total` IS NOT NULL AND ({_number('`orders`.`total`', 0, None)}) IS NULL"

@@ -45,7 +45,10 @@ class _Values(_Scope):
         if t.type == "date-format":
             column = self.source_column(attr)
             src = self.read_source_date(attr, t, column) if t.source_format else column
-            value = f"DATE_FORMAT({src}, {self.d.literal(date_format_spec(t.format or ''))})"
+            formatted = f"DATE_FORMAT({src}, {self.d.literal(date_format_spec(t.format or ''))})"
+            # a zero or partial date ('0000-00-00', '2024-00-15': MySQL's "no date") is no date: NULL,
+            # which preflight counts (value_lost), never the text '0000/00/00'; the evaluator agrees
+            value = f"CASE WHEN MONTH({src}) = 0 OR DAYOFMONTH({src}) = 0 THEN NULL ELSE {formatted} END"
             self.probe_value(attr, "transformation", t.path, [column], value)
             return value
         if t.type == "number-format":
