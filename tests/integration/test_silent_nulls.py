@@ -293,7 +293,13 @@ def test_zero_and_partial_dates_are_counted_never_formatted(
     ]
     data = {
         "tables": [
-            {"table": "Zdates", "type": "single-entity", "source_table": "zd", "pk": "id", "attributes": attrs}
+            {
+                "table": "Zdates",
+                "type": "single-entity",
+                "source_table": "zd",
+                "pk": "id",
+                "attributes": attrs,
+            }
         ]
     }
     contract, problems = parse_contract(data)
