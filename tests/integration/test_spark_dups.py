@@ -5,6 +5,8 @@ first row in the local engine's read order (entities in contract order, rows by 
 column's collation) is the item, the later ones are ``skipped`` (``duplicate_key``) and never sent,
 listed once per key in ``duplicates/<T>.jsonl``, reported, in the accounting equation, and validation
 passes. Then the local engine loads the same data into other tables: the same items and numbers.
+A partition that fails after its first write and is retried skips the same rows and counts its own
+earlier write as written, not as a duplicate.
 
 Expected items and counts are written out by hand from the rows below.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 from _etl_expect import make_config
+from _spark_faults import FailingWrites, ship_by_value
 from boto3.dynamodb.types import TypeDeserializer
 
 from dynamigrate.cli import main
@@ -29,6 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def spark() -> Any:
     from dynamigrate.etl.spark import spark_session
 
+    ship_by_value()
     session = spark_session(None, "local[2,2]")
     yield session
     session.stop()
@@ -240,3 +244,56 @@ def test_duplicate_keys_across_partitions_like_the_local_engine(
         assert sp["tables"][name]["accounting"]["equation"] == lo["tables"][name]["accounting"]["equation"]
         keys = [r["key"] for r in sp["files"][name]]
         assert sorted(map(json.dumps, keys)) == sorted(json.dumps(r["key"]) for r in lo["files"][name])
+
+
+def test_a_retried_partition_with_duplicates_counts_exactly(
+    spark: Any,
+    mysql_db: str,
+    mysql_conn: Any,
+    ddb_client: Any,
+    ddb_prefix: str,
+    ddb_endpoint: str,
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    from dynamigrate.contract.load import load_contract
+    from dynamigrate.etl.base import EtlContext, EtlOptions
+    from dynamigrate.etl.spark import SparkEngine
+    from dynamigrate.runstate import RunDir
+    from dynamigrate.source.introspect import introspect
+    from dynamigrate.sqlgen.generate import generate_statements
+    from dynamigrate.target.provision import ensure_table
+    from dynamigrate.validate.post import validate_run
+
+    _source(mysql_conn)
+    contract_file = tmp_path / "contract.json"
+    contract_file.write_text(json.dumps(_contract(ddb_prefix)), encoding="utf-8")
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, contract_file)
+    cfg = dataclasses.replace(cfg, raw={**cfg.raw, "spark": {"partition_rows": 3, "chunk_rows": 2}})
+    contract = load_contract(contract_file)
+    schema = introspect(mysql_conn, mysql_db)
+    with mysql_conn.cursor() as cur:
+        for stmt in generate_statements(contract, dialect="mariadb", schema=schema):
+            cur.execute(stmt.sql)
+    table = contract.table(f"{ddb_prefix}People")
+    ensure_table(ddb_client, table)
+    run = RunDir.create(cfg.migration.output_dir)
+    ctx = EtlContext(
+        config=cfg, contract=contract, run=run, options=EtlOptions(), database=mysql_db, schema=schema
+    )
+    # partition 1 holds ids 4..6 (5 repeats 1's item exactly): its first attempt writes id 4 (chunk
+    # 4, 5), then fails on id 6; the retry meets id 4's item (its own write) and skips id 5 again
+    flaky = FailingWrites("us-east-1", ddb_endpoint, partition=1, after_items=1)
+    r = SparkEngine(spark, task_client_factory=flaky).run_table(ctx, table)
+
+    assert r.status == "done", r.error
+    parts = sorted(p.name for p in (run.path / "spark-parts" / table.name).glob("part-00001-*"))
+    assert [p.rsplit("-", 1)[1] for p in parts] == ["a0", "a1"], parts
+    assert _items(ddb_client, table.name) == {(k,): v for k, v in EXPECTED_PEOPLE.items()}
+    assert (r.read, r.written, r.skipped, r.conflicts) == (len(PEOPLE), len(EXPECTED_PEOPLE), 2, 0)
+    assert r.extra["duplicate_keys"]["skipped"] == 2
+    assert r.accounting is not None and r.accounting["status"] == "ok"
+    run.update_state(tables={table.name: r.to_dict()})
+    validation = validate_run(cfg, contract, run, tables=[table], mode="full")
+    assert validation.passed
