@@ -551,3 +551,23 @@ def test_multi_entity_attribute_typed_per_entity() -> None:
     b = encoder.encode({"PK": "b", "SK": "B", "data": '{"x": 1}', "_dm_entity": "B"})
     assert a.item["data"] == {"S": '{"x": 1}'}
     assert b.item["data"] == {"M": {"x": {"N": "1"}}}
+
+
+def _nested(levels: int, inner: str = "1", array: bool = False) -> str:
+    text = inner
+    for _ in range(levels):
+        text = f"[{text}]" if array else f'{{"a": {text}}}'
+    return text
+
+
+def test_documents_nested_deeper_than_dynamodb_allows_are_rejected_before_the_write() -> None:
+    """DynamoDB keeps 32 levels, the item the first (DynamoDB Local: 31 nested objects written, 32
+    refused with a ValidationException, which made the row a write_failed and validation fail)."""
+    ok = enc({"m": "M", "l": "L"}, {"m": _nested(31), "l": _nested(31, array=True)})
+    assert ok.ok and ok.item["l"] == json.loads(json.dumps(ok.item["l"]))
+    for attr, text in (("m", _nested(32)), ("l", _nested(32, "{}", array=True)), ("m", _nested(40, "[]"))):
+        e = enc({attr: "M" if attr == "m" else "L"}, {attr: text})
+        assert e.reject_code == "bad_json", text
+        assert "levels of objects/arrays; DynamoDB allows 31 in an attribute (32 counting the item)" in (
+            e.reject_reason or ""
+        )

@@ -178,3 +178,15 @@ def test_number_format_keeps_value_and_width(n: int, width: int, decimals: int) 
     assert Decimal(text) == n
     digits = text.lstrip("-")
     assert len(digits) >= width + (decimals + 1 if decimals else 0) or width == 1
+
+
+def test_to_ddb_refuses_documents_nested_deeper_than_dynamodb() -> None:
+    deep31 = "1"
+    for _ in range(31):
+        deep31 = '{"a": ' + deep31 + "}"
+    assert to_ddb(deep31, "M") is not None
+    with pytest.raises(Reject) as exc:
+        to_ddb('{"a": ' + deep31 + "}", "M")
+    assert exc.value.code == "bad_json" and "nests 32 levels" in str(exc.value)
+    with pytest.raises(Reject):
+        to_ddb("[" * 32 + "]" * 32, "L")

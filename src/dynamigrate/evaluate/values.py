@@ -320,6 +320,22 @@ def _set_members(value: Any) -> list[Any]:
     return [part.strip() for part in text.split(",")]
 
 
+#: DynamoDB's nesting limit below the item (32 levels, the item the first)
+MAX_NESTING = 31
+
+
+def _depth(doc: Any) -> int:
+    """Levels of objects/arrays in a decoded JSON document (a scalar: 0)."""
+    depth, level = 0, [doc]
+    while level:
+        level = [x for x in level if isinstance(x, dict | list)]
+        if not level:
+            break
+        depth += 1
+        level = [v for x in level for v in (x.values() if isinstance(x, dict) else x)]
+    return depth
+
+
 def to_ddb(value: Any, atype: str, fsp: int | None = None) -> DdbValue | None:
     """A non-NULL value as a DynamoDB value of type ``atype``; None for an empty set (absent)."""
     if atype == "S":
@@ -339,6 +355,13 @@ def to_ddb(value: Any, atype: str, fsp: int | None = None) -> DdbValue | None:
             doc = value
         else:
             doc = parse_json(value, dict if atype == "M" else list, atype)
+        depth = _depth(doc)
+        if depth > MAX_NESTING:
+            raise Reject(
+                "bad_json",
+                f"the document nests {depth} levels of objects/arrays; DynamoDB allows {MAX_NESTING} in an "
+                "attribute (32 counting the item)",
+            )
         return json_to_ddb(doc)
     if atype == "NULL":
         return {"NULL": True}

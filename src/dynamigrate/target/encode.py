@@ -387,11 +387,36 @@ def _conv_bool(value: Any) -> DdbValue:
 
 
 def _conv_m(value: Any) -> DdbValue:
-    return from_json_value(_load_json(value, dict, "M"))
+    return _nested_at_most(from_json_value(_load_json(value, dict, "M")))
 
 
 def _conv_l(value: Any) -> DdbValue:
-    return from_json_value(_load_json(value, list, "L"))
+    return _nested_at_most(from_json_value(_load_json(value, list, "L")))
+
+
+#: DynamoDB nests 32 levels, the item itself the first: an attribute's value holds at most 31 levels of
+#: maps and lists (measured on DynamoDB Local: 31 nested objects are written, 32 refused)
+MAX_NESTING = 31
+
+
+def _nested_at_most(v: DdbValue) -> DdbValue:
+    """``v`` when its maps/lists nest at most MAX_NESTING levels, else a reject (never a write that
+    DynamoDB refuses with a ValidationException)."""
+    depth, level = 0, [v]
+    while level:
+        depth += 1
+        nxt: list[Any] = []
+        for x in level:
+            ((t, inner),) = x.items()
+            nxt.extend(inner.values() if t == "M" else inner)
+        level = [x for x in nxt if next(iter(x)) in ("M", "L")]
+    if depth > MAX_NESTING:
+        raise EncodeReject(
+            "bad_json",
+            f"the document nests {depth} levels of objects/arrays; DynamoDB allows {MAX_NESTING} in an "
+            "attribute (32 counting the item)",
+        )
+    return v
 
 
 def _conv_null(value: Any) -> DdbValue:

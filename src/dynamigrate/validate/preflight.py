@@ -397,10 +397,12 @@ def _checks_for(table: Table, columns: set[str]) -> list[_Check]:
                 _Check(
                     "invalid_json",
                     name,
+                    # JSON_DEPTH counts the innermost scalar: 32 is 31 levels of objects/arrays, all
+                    # DynamoDB keeps in an attribute (MariaDB's JSON_VALID refuses deeper already)
                     f"({c} IS NOT NULL AND (CASE WHEN JSON_VALID({c}) THEN JSON_TYPE({c}) <> '{kind}' "
-                    "ELSE 1 END))",
-                    f"'{name}' is {t} but holds values that are not a JSON {kind.lower()}: these rows would "
-                    "be rejected",
+                    f"OR JSON_DEPTH({c}) > 32 ELSE 1 END))",
+                    f"'{name}' is {t} but holds values that are not a JSON {kind.lower()} (or nest deeper "
+                    "than DynamoDB's 32 levels): these rows would be rejected",
                     "fix the JSON in the source, or make the attribute S to keep the text as is",
                 )
             )
