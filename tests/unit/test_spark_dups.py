@@ -174,3 +174,54 @@ def test_the_queries_are_mysql_8_syntax(sk_type: str) -> None:
         "CASE WHEN `_dm_entity` = 'B' THEN `_dm_k2` END, CASE WHEN `_dm_entity` = 'B' THEN `_dm_k1` END"
         in rows
     )
+
+
+def test_the_engine_copies_the_jobs_list_and_reports_it_as_the_local_engine(tmp_path: Any) -> None:
+    """What Spark in-process and Glue share: the job's list (under its output location, S3 on Glue) is
+    copied to ``duplicates/<T>.jsonl`` and the summary's counters make ``extra.duplicate_keys``."""
+    from dynamigrate.etl.base import TableResult, utc_iso
+    from dynamigrate.etl.spark import apply_job_summary, merge_partition_outputs
+    from dynamigrate.etl.spark_dups import write_duplicates
+    from dynamigrate.etl.spark_job import Storage
+    from dynamigrate.runstate import RunDir
+
+    run = RunDir.create(tmp_path / "runs")
+    output = Storage(str(tmp_path / "job-output"))
+    rows = [
+        _row("A", "1", "1", "a@x", "1"),
+        _row("A", "2", "1", "a@x", "1.0"),
+        _row("A", "3", "1", "a@x", "1"),
+    ]
+    plan = plan_duplicates(rows, EncodedKey(_table()), IDS)
+    info = write_duplicates(output, "T.x", plan)
+    assert info == {
+        "rows": 2,
+        "keys": 1,
+        "examples": [_key("a@x", "1")],
+        "file": "spark-duplicates/T.x.jsonl",
+    }
+    merge_partition_outputs(run, "T.x", storage=output)
+    listed = run.file("duplicates/T.x.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in listed] == [{"table": "T.x", "key": _key("a@x", "1")}]
+
+    result = TableResult(table="T.x", engine="glue", status="running", started=utc_iso())
+    # this invocation skipped one, a resumed partition the other
+    summary = {
+        "counters": {"read": 2, "written": 1, "skipped": 1, "duplicate_keys": 1},
+        "resumed_counters": {"read": 1, "skipped": 1, "duplicate_keys": 1},
+        "duplicates": info,
+    }
+    apply_job_summary(result, summary)
+    assert result.extra["duplicate_keys"] == {
+        "skipped": 2,
+        "examples": [_key("a@x", "1")],
+        "file": "duplicates/T.x.jsonl",
+    }
+    assert (result.read, result.written, result.skipped) == (3, 1, 2)
+
+    # the source deduplicated, the table loaded again: no list, no figure left over
+    write_duplicates(output, "T.x", None)
+    merge_partition_outputs(run, "T.x", storage=output)
+    assert not run.file("duplicates/T.x.jsonl").exists()
+    apply_job_summary(result, {"counters": {"read": 3, "written": 3}})
+    assert "duplicate_keys" not in result.extra

@@ -7,8 +7,8 @@ rows by source key; :mod:`dynamigrate.etl.pass_keys`): the first row is the item
 row in another partition is unknown, and a later row with the same content looks like "our own earlier
 write" to the conditional writer. So the driver decides before the tasks run:
 
-1. a cheap check, ``GROUP BY`` the key ``HAVING COUNT(*) > 1 LIMIT 1`` (:func:`check_query`); nothing
-   more when no key repeats;
+1. a cheap check, ``COUNT(*) - COUNT(DISTINCT key)`` (:func:`check_query`); nothing more when no key
+   repeats;
 2. else one query (:func:`rows_query`) returns every row of a repeated key (all its columns, as the
    tasks read them), each with its position in the local engine's read order (``ROW_NUMBER() OVER
    (ORDER BY entity rank, the entity's key columns)``: the MySQL collation of the key columns orders
@@ -76,11 +76,13 @@ def _valid(table: Table) -> str:
 
 
 def check_query(view: str, table: Table) -> str:
-    """One row when some key may repeat (a derived table for ``spark.read.jdbc``)."""
+    """How many rows share their key with an earlier one (as SQL groups keys: 0 means none; a derived
+    table for ``spark.read.jdbc``). ``COUNT(DISTINCT ..)``: on 200,000 rows of a VARCHAR key 0.3-0.4 s
+    where ``GROUP BY .. HAVING COUNT(*) > 1 LIMIT 1`` took 3.8 s (MariaDB 10.11, shared machine)."""
     groups = ", ".join(group_expr(table, k) for k in table.key_names)
     return (
-        f"(SELECT 1 AS dm_any FROM {quote_ident(view)} WHERE {_valid(table)} GROUP BY {groups}"
-        " HAVING COUNT(*) > 1 LIMIT 1) dm_dup_check"
+        f"(SELECT COUNT(*) - COUNT(DISTINCT {groups}) AS dm_dups FROM {quote_ident(view)}"
+        f" WHERE {_valid(table)}) dm_dup_check"
     )
 
 
@@ -241,7 +243,8 @@ def find_duplicates(
     names = {c.name for c in columns}
     if not table.key_names or any(k not in names for k in table.key_names):
         return None  # a key attribute the view lacks: every row is rejected (null_key)
-    if not read(check_query(view, table)):
+    found = read(check_query(view, table))
+    if not found or not int(found[0].get("dm_dups") or 0):
         return None
     ids = id_columns(columns)
     query = rows_query(view, table, columns, entity_keys)
