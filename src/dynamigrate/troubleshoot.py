@@ -396,6 +396,16 @@ add(
     ],
 )
 add(
+    "ddb-key-too-long",
+    "Key value too long",
+    "A key attribute (of the table or of a GSI) is longer than DynamoDB keeps: 2048 bytes for a partition "
+    "key, 1024 bytes for a sort key (UTF-8 bytes of a string, bytes of a binary).",
+    "Build the key from a shorter value (an id, a hash of the long text), or keep the long text in a "
+    "non-key attribute; the rows are in rejected.jsonl.",
+    codes=["key_too_long"],
+    patterns=[r"(?i)primary key values must be under \d+ bytes", r"is \d+ bytes; DynamoDB allows \d+ for a"],
+)
+add(
     "ddb-item-too-large",
     "Item too large (over 400 KB)",
     "The item built from this row exceeds DynamoDB's 400 KB item size limit (long texts, big "

@@ -571,3 +571,21 @@ def test_documents_nested_deeper_than_dynamodb_allows_are_rejected_before_the_wr
         assert "levels of objects/arrays; DynamoDB allows 31 in an attribute (32 counting the item)" in (
             e.reject_reason or ""
         )
+
+
+def test_keys_longer_than_dynamodb_keeps_are_rejected() -> None:
+    """2048 bytes for a partition key, 1024 for a sort key, of the table and of every GSI (UTF-8 bytes)."""
+    gsis = [{"index_name": "ByG", "pk": "G", "sk": "GS", "projection": "ALL"}]
+    attrs = {"G": "S", "GS": "S", "b": "B"}
+    ok = enc(attrs, {"PK": "p" * 2048, "SK": "s" * 1024, "G": "g" * 2048, "GS": "é" * 512}, gsis=gsis)
+    assert ok.ok
+    cases = [
+        ({"PK": "p" * 2049}, "key attribute 'PK' is 2049 bytes; DynamoDB allows 2048 for a partition key"),
+        ({"SK": "é" * 513}, "key attribute 'SK' is 1026 bytes; DynamoDB allows 1024 for a sort key"),
+        ({"G": "g" * 2049}, "key attribute 'G' is 2049 bytes; DynamoDB allows 2048 for a partition key"),
+        ({"GS": "s" * 1025}, "key attribute 'GS' is 1025 bytes; DynamoDB allows 1024 for a sort key"),
+    ]
+    for row, reason in cases:
+        e = enc(attrs, row, gsis=gsis)
+        assert (e.reject_code, e.reject_reason) == ("key_too_long", reason)
+    assert enc(attrs, {"b": b"x" * 5000}, gsis=gsis).ok  # not a key: no limit but the item's

@@ -21,6 +21,8 @@ from dynamigrate.evaluate.values import (
     item_size,
     json_text,
     json_to_ddb,
+    key_too_long,
+    nesting_checked,
     to_ddb,
 )
 
@@ -524,6 +526,13 @@ class Evaluator:
         entity = plan.entity.entity_type
         keys = table.key_names
         gsi_keys = set(table.index_key_names) - set(keys)
+        # partition / sort key of the table or of a GSI: the strictest where a name is both
+        kinds: dict[str, str] = {}
+        for pk, sk in [(table.pk, table.sk), *((g.pk, g.sk) for g in table.gsis)]:
+            if pk and kinds.get(pk) != "sort":
+                kinds[pk] = "partition"
+            if sk:
+                kinds[sk] = "sort"
         by_name = {a.attribute.name: a for a in plan.attributes}
         order = [n for n in table.attribute_names if n in by_name] + [k for k in keys if k not in by_name]
         item: Item = {}
@@ -549,7 +558,7 @@ class Evaluator:
                         if (atype == "M") != isinstance(value, dict):
                             kind = "an object" if atype == "M" else "an array"
                             raise Reject("bad_json", f"a {atype} attribute needs {kind}")
-                        dv: DdbValue | None = json_to_ddb(value)
+                        dv: DdbValue | None = json_to_ddb(nesting_checked(value))
                     else:
                         dv = to_ddb(json_text(value), atype)
                 else:
@@ -571,6 +580,9 @@ class Evaluator:
                         return reject("empty_key", f"key attribute '{name}' is empty")
                     omitted.append(name)
                     continue
+                long = key_too_long(name, dv, kinds[name]) if name in kinds else None
+                if long is not None:
+                    return reject("key_too_long", long)
             item[name] = dv
         size = item_size(item)
         if size + self.marker_overhead > MAX_ITEM_BYTES:

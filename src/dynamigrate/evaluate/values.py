@@ -336,6 +336,34 @@ def _depth(doc: Any) -> int:
     return depth
 
 
+def nesting_checked(doc: Any) -> Any:
+    """``doc`` when DynamoDB can store it (at most MAX_NESTING levels), else a ``bad_json`` reject."""
+    depth = _depth(doc)
+    if depth > MAX_NESTING:
+        raise Reject(
+            "bad_json",
+            f"the document nests {depth} levels of objects/arrays; DynamoDB allows {MAX_NESTING} in an "
+            "attribute (32 counting the item)",
+        )
+    return doc
+
+
+#: DynamoDB's key value limits in bytes (partition, sort), for the table's and every GSI's keys
+KEY_BYTES = {"partition": 2048, "sort": 1024}
+
+
+def key_too_long(name: str, dv: DdbValue, kind: str) -> str | None:
+    """Why an S/B key value is longer than DynamoDB keeps for a ``kind`` ('partition'/'sort') key."""
+    raw = next(iter(dv.values()))
+    n = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw) if isinstance(raw, bytes) else 0
+    limit = KEY_BYTES[kind]
+    return (
+        f"key attribute '{name}' is {n} bytes; DynamoDB allows {limit} for a {kind} key"
+        if n > limit
+        else None
+    )
+
+
 def to_ddb(value: Any, atype: str, fsp: int | None = None) -> DdbValue | None:
     """A non-NULL value as a DynamoDB value of type ``atype``; None for an empty set (absent)."""
     if atype == "S":
@@ -355,14 +383,7 @@ def to_ddb(value: Any, atype: str, fsp: int | None = None) -> DdbValue | None:
             doc = value
         else:
             doc = parse_json(value, dict if atype == "M" else list, atype)
-        depth = _depth(doc)
-        if depth > MAX_NESTING:
-            raise Reject(
-                "bad_json",
-                f"the document nests {depth} levels of objects/arrays; DynamoDB allows {MAX_NESTING} in an "
-                "attribute (32 counting the item)",
-            )
-        return json_to_ddb(doc)
+        return json_to_ddb(nesting_checked(doc))
     if atype == "NULL":
         return {"NULL": True}
     if atype == "SS":

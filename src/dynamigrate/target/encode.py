@@ -78,6 +78,7 @@ MARKER_VALUE_BUDGET = 64
 REJECT_CODES = (
     "null_key",
     "empty_key",
+    "key_too_long",
     "too_large",
     "bad_number",
     "bad_json",
@@ -394,6 +395,36 @@ def _conv_l(value: Any) -> DdbValue:
     return _nested_at_most(from_json_value(_load_json(value, list, "L")))
 
 
+#: DynamoDB's key value limits (UTF-8 / binary bytes): partition keys 2048, sort keys 1024, of the
+#: table and of every GSI (DynamoDB Local: 2048 and 1024 written, one byte more refused)
+PARTITION_KEY_BYTES, SORT_KEY_BYTES = 2048, 1024
+
+
+def key_limits(table: Table) -> dict[str, int]:
+    """Byte limit per key attribute of ``table`` (table and GSI keys; the smallest where one name is both)."""
+    limits: dict[str, int] = {}
+
+    def put(name: str | None, limit: int) -> None:
+        if name:
+            limits[name] = min(limit, limits.get(name, limit))
+
+    put(table.pk, PARTITION_KEY_BYTES)
+    put(table.sk, SORT_KEY_BYTES)
+    for gsi in table.gsis:
+        put(gsi.pk, PARTITION_KEY_BYTES)
+        put(gsi.sk, SORT_KEY_BYTES)
+    return limits
+
+
+def _key_too_long(name: str, v: DdbValue, limit: int) -> str | None:
+    ((t, x),) = v.items()
+    n = len(x.encode("utf-8")) if t == "S" else len(x) if t == "B" else 0
+    if n <= limit:
+        return None
+    kind = "partition" if limit == PARTITION_KEY_BYTES else "sort"
+    return f"key attribute '{name}' is {n} bytes; DynamoDB allows {limit} for a {kind} key"
+
+
 #: DynamoDB nests 32 levels, the item itself the first: an attribute's value holds at most 31 levels of
 #: maps and lists (measured on DynamoDB Local: 31 nested objects are written, 32 refused)
 MAX_NESTING = 31
@@ -705,6 +736,7 @@ class ItemEncoder:
         self._marker_overhead = (
             len(marker_attribute.encode("utf-8")) + MARKER_VALUE_BUDGET if marker_attribute else 0
         )
+        self._key_limits = key_limits(table)
 
     def _make_plan(self, types: Mapping[str, str]) -> tuple[_PlanEntry, ...]:
         plan: list[_PlanEntry] = []
@@ -770,6 +802,10 @@ class ItemEncoder:
                     )
                 omitted.append(name)
                 continue
+            if role and name in self._key_limits:
+                long = _key_too_long(name, dv, self._key_limits[name])
+                if long is not None:
+                    return self._reject(row, item, entity, rowid, "key_too_long", long)
             item[name] = dv
             size += name_len + sizer(dv)
         key = {k: item[k] for k in self._key_names}

@@ -60,6 +60,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "row_count": ("P110", "error", "an entity's row count in the view differs from its source table"),
     "key_missing": ("P120", "error", "NULL or empty table key (partition or sort key)"),
     "duplicate_key": ("P121", "error", "several rows share one (pk, sk): they would collapse into one item"),
+    "key_too_long": ("P122", "error", "a table or GSI key longer than DynamoDB keeps (2048 / 1024 bytes)"),
     "gsi_key_empty": ("P130", "warning", "empty GSI key: the item is left out of that index"),
     "empty_set": ("P131", "warning", "an empty set (SS/NS/BS): DynamoDB has none, the attribute is absent"),
     "not_numeric": ("P140", "error", "an N attribute holds a value that is not a number"),
@@ -212,7 +213,9 @@ class PreflightReport:
             lines.append(f"{f.severity.upper():7} {f.code} {f.check}{accepted}: {where}: {f.count} row(s)")
             lines.append(f"        {f.message}")
             for ex in f.examples:
-                lines.append(f"        e.g. {json.dumps(ex, ensure_ascii=False, default=str)}")
+                lines.append(
+                    f"        e.g. {json.dumps(_short_example(ex), ensure_ascii=False, default=str)}"
+                )
             lines.append(f"        fix: {f.fix}")
         n_unacc = len(self.unaccepted())
         verdict = "FAILED" if n_unacc else "OK"
@@ -296,6 +299,22 @@ def _size_expr(table: Table, columns: set[str]) -> str:
     return " + ".join(parts)
 
 
+#: characters of an example value shown in the text output (the JSON report keeps them whole)
+EXAMPLE_CHARS = 80
+
+
+def _short_example(ex: Any) -> Any:
+    """An example row with long texts cut for a terminal ('pppp…' + how long the value is)."""
+    if not isinstance(ex, dict):
+        return ex
+    return {
+        k: f"{v[:EXAMPLE_CHARS]}… ({len(v)} characters)"
+        if isinstance(v, str) and len(v) > EXAMPLE_CHARS
+        else v
+        for k, v in ex.items()
+    }
+
+
 def _checks_for(table: Table, columns: set[str]) -> list[_Check]:
     types = table.attribute_types()
     checks: list[_Check] = []
@@ -311,6 +330,23 @@ def _checks_for(table: Table, columns: set[str]) -> list[_Check]:
                 f"table key '{key}' is NULL or empty: DynamoDB cannot store these rows, they would be rejected",
                 "fix the source data (or the join that produces the key), or build the key from a column "
                 "that is always set",
+            )
+        )
+    from dynamigrate.target.encode import PARTITION_KEY_BYTES, key_limits
+
+    for key, limit in key_limits(table).items():
+        if key not in columns or types.get(key) not in ("S", "B"):
+            continue
+        kind = "partition" if limit == PARTITION_KEY_BYTES else "sort"
+        checks.append(
+            _Check(
+                "key_too_long",
+                key,
+                f"(LENGTH({qi(key)}) > {limit})",
+                f"key '{key}' is longer than the {limit} bytes DynamoDB keeps for a {kind} key: these rows "
+                "would be rejected",
+                "build the key from a shorter value (an id, a hash of the text), or keep the long text in a "
+                "non-key attribute",
             )
         )
     for key in table.index_key_names:
