@@ -569,3 +569,13 @@ def test_markers_remove_cli(
     assert counts[0]["removed"] == 3 and counts[0]["changed"] == 1
     assert MARKER not in get(client, table.name, 0)
     assert MARKER in get(client, table.name, 1)
+
+    # a table of the contract that does not exist (another endpoint or region): named, not a traceback
+    client.delete_table(TableName=table.name)
+    assert main(["markers", "remove", "--config", str(config_file), "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"error: table {table.name} does not exist ({ddb_endpoint}, region us-east-1): no marker removed"
+        in err
+    )
+    assert "internal error" not in err and "--tables" in err

@@ -74,15 +74,18 @@ def run_remove(args: argparse.Namespace) -> int:
     client = dynamodb_client(cfg.aws, max_pool_connections=max(10, args.concurrency))
     results = []
     for table in tables:
-        out = remove_markers(
-            client,
-            table.name,
-            table.key_names,
-            marker,
-            run=run_id,
-            dry_run=args.dry_run,
-            concurrency=args.concurrency,
-        )
+        try:
+            out = remove_markers(
+                client,
+                table.name,
+                table.key_names,
+                marker,
+                run=run_id,
+                dry_run=args.dry_run,
+                concurrency=args.concurrency,
+            )
+        except Exception as exc:
+            raise _table_problem(exc, table.name, cfg) from None
         results.append(out)
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
@@ -99,3 +102,19 @@ def run_remove(args: argparse.Namespace) -> int:
             for key in r.changed_keys[:5]:
                 print(f"    changed: {json.dumps(key, default=str)}")
     return 1 if any(r.changed or r.raced for r in results) else 0
+
+
+def _table_problem(exc: Exception, table: str, cfg: Any) -> Exception:
+    """A DynamoDB error about the table (missing, no permission) as an error that names it; else ``exc``."""
+    from dynamigrate.errors import TargetError
+    from dynamigrate.target.retry import error_code, is_table_error, table_error
+
+    if error_code(exc) == "ResourceNotFoundException":
+        where = cfg.aws.dynamodb_endpoint or "AWS"
+        return TargetError(
+            f"table {table} does not exist ({where}, region {cfg.aws.region}): no marker removed",
+            hint="check the endpoint and region (--dynamodb-endpoint, --region, or the run's with --run), "
+            "or pick the tables that exist with --tables",
+            table=table,
+        )
+    return table_error(exc, table=table) if is_table_error(exc) else exc
