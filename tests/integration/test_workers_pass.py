@@ -297,12 +297,14 @@ def env(
                     ",\n  (SELECT `k` FROM `two` WHERE `two`.`k` = `t`.`id`) AS `_dm_boom`\nFROM `t`",
                 )
             )
-        for spec in _specs(prefix):
-            name = spec["table"]
-            if name.endswith("NoTarget"):
-                continue
+        created: list[str] = []
+
+        def create(name: str) -> None:
+            """The DynamoDB table of contract table ``name``, created when a test first uses it."""
+            if name in created or name.endswith("NoTarget"):
+                return
             keys = [("PK", "HASH", {"KB": "B", "KC": "N"}.get(name[len(prefix) :], "S"))]
-            if spec.get("sk"):
+            if contract.table(name).sk:
                 keys.append(("SK", "RANGE", "S"))
             ddb_client.create_table(
                 TableName=name,
@@ -310,7 +312,10 @@ def env(
                 AttributeDefinitions=[{"AttributeName": k, "AttributeType": a} for k, _, a in keys],
                 BillingMode="PAY_PER_REQUEST",
             )
+            created.append(name)
+
         yield {
+            "create": create,
             "contract": contract,
             "schema": schema,
             "prefix": prefix,
@@ -324,9 +329,26 @@ def env(
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
         conn.close()
-        for spec in _specs(prefix):
+        for name in created:
             with contextlib.suppress(ddb_client.exceptions.ResourceNotFoundException):
-                ddb_client.delete_table(TableName=spec["table"])
+                ddb_client.delete_table(TableName=name)
+
+
+@pytest.fixture(autouse=True)
+def _no_hang() -> Iterator[None]:
+    """A pass that hangs fails its test instead of stopping the suite (also under mutation testing,
+    whose own timeout counts CPU seconds: a hung pass uses none)."""
+
+    def fail(signum: int, frame: Any) -> None:
+        raise TimeoutError("the test ran for more than 90 s: the pass hangs")
+
+    old = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(90)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="module")
@@ -377,6 +399,7 @@ def _ctx(
 ) -> tuple[EtlContext, Any, Recorder]:
     run = run or RunDir.create(tmp_path, run_id=f"run-{uuid.uuid4().hex[:6]}")
     table = env["contract"].table(f"{env['prefix']}{name}")
+    env["create"](table.name)
     if created:
         run.record_created("tables", {"name": table.name})
     progress = Recorder(run, table.name, hook)
@@ -476,6 +499,102 @@ def _debug(caplog: pytest.LogCaptureFixture) -> None:
     for name in ("botocore", "boto3", "urllib3"):
         caplog.set_level(logging.WARNING, logger=name)
     caplog.set_level(logging.DEBUG)  # last: it also sets caplog's handler level
+
+
+# -- the writer process's parts, in this process -------------------------------------------------------
+
+
+def test_portable_error_keeps_what_pickles_and_describes_the_rest() -> None:
+    err = SourceError("reading view v failed", table="T")
+    assert portable_error(err) is err
+
+    class Local(Exception):  # a class pickle cannot find by name
+        pass
+
+    out = portable_error(Local("boom"))
+    assert isinstance(out, EngineError)
+    assert str(out) == (
+        "a writer process failed: Local: boom\n  hint: rerun with --resume to continue from the last checkpoint;"
+        " with --log-level debug the process's traceback is in the log"
+    )
+    pickle.loads(pickle.dumps(out))
+
+
+def test_task_last_buffer_and_log_handler() -> None:
+    chunk = dataclasses.make_dataclass("C", ["entity_done"])
+    assert Task("window", 0, "e", None, None, (3,)).last(chunk(False)) is True
+    assert Task("window", 0, "e", None, (3,), None).last(chunk(False)) is False
+    assert Task("window", 0, "e", None, (3,), None).last(chunk(True)) is True
+    assert Task("stream", 0, None).last(chunk(False)) is False
+    assert Task("stream", 0, None).last(chunk(True)) is True
+
+    buf = _Buffer()
+    assert buf.written_file("a/b") == "written/a_b.jsonl" and buf.old_images_file("x") == "old_images/x.jsonl"
+    buf.append("rejected.jsonl", {"a": "é"})
+    buf.append("rejected.jsonl", {"b": 1})
+    buf.append("written/x.jsonl", {"k": 2})
+    assert buf.take() == {"rejected.jsonl": '{"a":"é"}\n{"b":1}\n', "written/x.jsonl": '{"k":2}\n'}
+    assert buf.take() == {}
+
+    q: queue.Queue[Any] = queue.Queue()
+    handler = _QueueLogHandler(q)
+    logger = logging.getLogger("test_workers_pass.handler")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("row %s of %s", 1, "T")
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            logger.exception("failed %d", 2)
+    finally:
+        logger.removeHandler(handler)
+    kind, rec = q.get_nowait()
+    assert (kind, rec.name, rec.levelno, rec.msg, rec.args, rec.getMessage()) == (
+        "log",
+        "test_workers_pass.handler",
+        logging.WARNING,
+        "row 1 of T",
+        None,
+        "row 1 of T",
+    )
+    kind, rec = q.get_nowait()
+    assert rec.msg.startswith("failed 2\nTraceback") and "ValueError: bad" in rec.msg
+    assert (rec.exc_info, rec.exc_text) == (None, None)
+    pickle.loads(pickle.dumps(rec))
+
+
+def test_what_a_finished_table_can_still_receive(caplog: pytest.LogCaptureFixture) -> None:
+    """While the processes close their writers (WorkerPool.end_table), a log record is emitted here
+    and an error is raised."""
+    record = logging.makeLogRecord(
+        {
+            "name": "dynamigrate.etl.local_worker",
+            "levelno": logging.WARNING,
+            "levelname": "WARNING",
+            "msg": "late",
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_worker"):
+        WorkersPass._handle_other(None, ("log", record))  # type: ignore[arg-type]
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("dynamigrate.etl.local_worker", "late")]
+    err = EngineError("closing failed", table="T")
+    with pytest.raises(EngineError) as raised:
+        WorkersPass._handle_other(None, ("error", 1, err))  # type: ignore[arg-type]
+    assert raised.value is err
+    WorkersPass._handle_other(None, ("other", 1))  # type: ignore[arg-type]
+
+
+def test_merged_sink_and_an_empty_pool() -> None:
+    sink = MergedSink()
+    sink.add({"written": 2, "rejected:bad_number": 1})
+    sink.add({"written": 3})
+    sink.flush()
+    assert sink.counters == {"written": 5, "rejected:bad_number": 1}
+    pool = WorkerPool(2)
+    assert (pool.n, pool.dead(), pool.usable) == (2, None, True)
+    pool.close()
+    assert (pool.procs, pool.out, pool.usable) == ([], None, False)
 
 
 # -- the pass ---------------------------------------------------------------------------------------
@@ -790,102 +909,6 @@ def test_sync_with_processes_hands_every_key_to_the_seen_set(
     assert result.status == "done", result.error
     assert (result.read, result.written, result.unchanged, result.missing_source) == (14, 0, 9, 1)
     assert _items(ddb_client, table.name)["c1"] == T_ITEMS["c1"]
-
-
-# -- the writer process's parts, in this process -------------------------------------------------------
-
-
-def test_portable_error_keeps_what_pickles_and_describes_the_rest() -> None:
-    err = SourceError("reading view v failed", table="T")
-    assert portable_error(err) is err
-
-    class Local(Exception):  # a class pickle cannot find by name
-        pass
-
-    out = portable_error(Local("boom"))
-    assert isinstance(out, EngineError)
-    assert str(out) == (
-        "a writer process failed: Local: boom\n  hint: rerun with --resume to continue from the last checkpoint;"
-        " with --log-level debug the process's traceback is in the log"
-    )
-    pickle.loads(pickle.dumps(out))
-
-
-def test_task_last_buffer_and_log_handler() -> None:
-    chunk = dataclasses.make_dataclass("C", ["entity_done"])
-    assert Task("window", 0, "e", None, None, (3,)).last(chunk(False)) is True
-    assert Task("window", 0, "e", None, (3,), None).last(chunk(False)) is False
-    assert Task("window", 0, "e", None, (3,), None).last(chunk(True)) is True
-    assert Task("stream", 0, None).last(chunk(False)) is False
-    assert Task("stream", 0, None).last(chunk(True)) is True
-
-    buf = _Buffer()
-    assert buf.written_file("a/b") == "written/a_b.jsonl" and buf.old_images_file("x") == "old_images/x.jsonl"
-    buf.append("rejected.jsonl", {"a": "é"})
-    buf.append("rejected.jsonl", {"b": 1})
-    buf.append("written/x.jsonl", {"k": 2})
-    assert buf.take() == {"rejected.jsonl": '{"a":"é"}\n{"b":1}\n', "written/x.jsonl": '{"k":2}\n'}
-    assert buf.take() == {}
-
-    q: queue.Queue[Any] = queue.Queue()
-    handler = _QueueLogHandler(q)
-    logger = logging.getLogger("test_workers_pass.handler")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        logger.warning("row %s of %s", 1, "T")
-        try:
-            raise ValueError("bad")
-        except ValueError:
-            logger.exception("failed %d", 2)
-    finally:
-        logger.removeHandler(handler)
-    kind, rec = q.get_nowait()
-    assert (kind, rec.name, rec.levelno, rec.msg, rec.args, rec.getMessage()) == (
-        "log",
-        "test_workers_pass.handler",
-        logging.WARNING,
-        "row 1 of T",
-        None,
-        "row 1 of T",
-    )
-    kind, rec = q.get_nowait()
-    assert rec.msg.startswith("failed 2\nTraceback") and "ValueError: bad" in rec.msg
-    assert (rec.exc_info, rec.exc_text) == (None, None)
-    pickle.loads(pickle.dumps(rec))
-
-
-def test_what_a_finished_table_can_still_receive(caplog: pytest.LogCaptureFixture) -> None:
-    """While the processes close their writers (WorkerPool.end_table), a log record is emitted here
-    and an error is raised."""
-    record = logging.makeLogRecord(
-        {
-            "name": "dynamigrate.etl.local_worker",
-            "levelno": logging.WARNING,
-            "levelname": "WARNING",
-            "msg": "late",
-        }
-    )
-    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_worker"):
-        WorkersPass._handle_other(None, ("log", record))  # type: ignore[arg-type]
-    assert [(r.name, r.getMessage()) for r in caplog.records] == [("dynamigrate.etl.local_worker", "late")]
-    err = EngineError("closing failed", table="T")
-    with pytest.raises(EngineError) as raised:
-        WorkersPass._handle_other(None, ("error", 1, err))  # type: ignore[arg-type]
-    assert raised.value is err
-    WorkersPass._handle_other(None, ("other", 1))  # type: ignore[arg-type]
-
-
-def test_merged_sink_and_an_empty_pool() -> None:
-    sink = MergedSink()
-    sink.add({"written": 2, "rejected:bad_number": 1})
-    sink.add({"written": 3})
-    sink.flush()
-    assert sink.counters == {"written": 5, "rejected:bad_number": 1}
-    pool = WorkerPool(2)
-    assert (pool.n, pool.dead(), pool.usable) == (2, None, True)
-    pool.close()
-    assert (pool.procs, pool.out, pool.usable) == ([], None, False)
 
 
 def test_the_processes_read_at_most_three_windows_each_ahead_of_the_oldest_unfinished_one(
