@@ -17,6 +17,7 @@ window's completion arrives late).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import http.client
 import json
@@ -25,6 +26,8 @@ import os
 import pickle
 import queue
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -42,7 +45,7 @@ from dynamigrate.contract.load import parse_contract
 from dynamigrate.errors import EngineError, SourceError
 from dynamigrate.etl.base import EtlContext, EtlOptions, TableResult
 from dynamigrate.etl.local import LocalEngine
-from dynamigrate.etl.local_worker import Task, _Buffer, _QueueLogHandler, portable_error
+from dynamigrate.etl.local_worker import Task, WorkerSpec, _Buffer, _QueueLogHandler, portable_error
 from dynamigrate.etl.local_workers import MergedSink, WorkerPool, WorkersPass
 from dynamigrate.runstate import RunDir, read_jsonl
 from dynamigrate.source.introspect import introspect
@@ -564,6 +567,20 @@ def test_task_last_buffer_and_log_handler() -> None:
     pickle.loads(pickle.dumps(rec))
 
 
+@contextlib.contextmanager
+def _kept() -> Iterator[list[logging.LogRecord]]:
+    """The records that reach a handler of the ``dynamigrate`` logger (not the root's)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
+    logger = logging.getLogger("dynamigrate")
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_what_a_finished_table_can_still_receive(caplog: pytest.LogCaptureFixture) -> None:
     """While the processes close their writers (WorkerPool.end_table), a log record is emitted here
     and an error is raised."""
@@ -575,9 +592,10 @@ def test_what_a_finished_table_can_still_receive(caplog: pytest.LogCaptureFixtur
             "msg": "late",
         }
     )
-    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_worker"):
+    with caplog.at_level(logging.WARNING, logger="dynamigrate.etl.local_worker"), _kept() as kept:
         WorkersPass._handle_other(None, ("log", record))  # type: ignore[arg-type]
     assert [(r.name, r.getMessage()) for r in caplog.records] == [("dynamigrate.etl.local_worker", "late")]
+    assert [r.getMessage() for r in kept] == ["late"]  # through the record's own logger
     err = EngineError("closing failed", table="T")
     with pytest.raises(EngineError) as raised:
         WorkersPass._handle_other(None, ("error", 1, err))  # type: ignore[arg-type]
@@ -622,9 +640,11 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
     ctx, table, progress = _ctx(env, tmp_path, "Order", 2, hook=sigint)
     env["proxy"].hold[b'"c1"'] = 0.8
     try:
-        result = engine.run_table(ctx, table)
+        with _kept() as kept:
+            result = engine.run_table(ctx, table)
     finally:
         env["proxy"].hold.clear()
+    assert sum("row rejected" in r.getMessage() for r in kept) == 2  # through the records' own loggers
 
     assert result.status == "done", result.error
     assert _items(ddb_client, table.name) == T_ITEMS
@@ -963,3 +983,67 @@ def test_zz_the_processes_end_by_themselves_when_the_engine_closes_them(engine: 
     pool.close()
     assert [p.exitcode for p in procs] == [0, 0]
     assert time.monotonic() - started < 10 and pool.procs == []
+
+
+HELPER = """
+import dataclasses, os, pickle, sys, time
+from dynamigrate.etl.local_workers import WorkerPool
+
+spec = pickle.load(sys.stdin.buffer)
+pool = WorkerPool(1)
+pool.begin(dataclasses.replace(spec, parent_pid=os.getpid()), spec.table.name)
+pool.out.get(timeout=60)  # the process's first log record: it runs, its death signal is set
+print(pool.procs[0].pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_engine_takes_its_writer_processes_with_it(env: dict[str, Any], tmp_path: Path) -> None:
+    """An engine process killed with SIGKILL: its writer process is killed by the kernel at once
+    (PR_SET_PDEATHSIG), not left writing behind a later --resume. This process adopts the orphan
+    (a child subreaper) to read how it ended."""
+    table = env["contract"].table(f"{env['prefix']}Order")
+    spec = WorkerSpec(
+        config=env["config"],
+        table=table,
+        options=EtlOptions(chunk_rows=3),
+        run_id="r",
+        database=env["db"],
+        fresh=False,
+        resumed=False,
+        with_keys=False,
+        parent_pid=0,
+        log_level=logging.DEBUG,
+    )
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(36, 1) == 0  # PR_SET_CHILD_SUBREAPER
+    try:
+        engine = subprocess.Popen(
+            [sys.executable, "-c", HELPER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        assert engine.stdin is not None and engine.stdout is not None
+        engine.stdin.write(pickle.dumps(spec))
+        engine.stdin.flush()
+        writer = int(engine.stdout.readline())
+        others = [p for p in _children(engine.pid) if p != writer]  # multiprocessing's resource tracker
+        engine.kill()
+        engine.wait()
+        _, status = os.waitpid(writer, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+        for pid in others:  # ends when the engine's end closes its pipe
+            os.waitpid(pid, 0)
+    finally:
+        libc.prctl(36, 0)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+    return out
