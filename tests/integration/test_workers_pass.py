@@ -631,6 +631,9 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
     the terminal reaches every process of the group: the writer processes ignore it (the engine
     decides what an interrupt stops), so a SIGINT to them changes nothing."""
     _debug(caplog)
+    pool = getattr(engine, "_pool", None)
+    if pool is not None:  # new processes: they log at the level of the table that starts them
+        pool.close()
 
     def sigint(n: int) -> None:
         if n == 1:
@@ -974,15 +977,35 @@ def test_a_resume_inside_the_first_entity_reads_the_next_one_from_its_start(
     assert result.entities == {"T": _entity(14, 14, 0, 0), "U": _entity(4, 4, 0, 0)}
 
 
-def test_zz_the_processes_end_by_themselves_when_the_engine_closes_them(engine: LocalEngine) -> None:
-    """Last: the run's end closes the pool; each process leaves its loop and exits 0 (none is killed)."""
-    pool = engine._pool
+def test_the_processes_end_by_themselves_when_the_pool_closes(env: dict[str, Any]) -> None:
+    """A table's end: each process closes its writer and answers idle; the run's end: each leaves
+    its loop and exits 0 (none is killed)."""
+    pool = WorkerPool(2)
+    pool.begin(_spec(env, 0), "Order")
     procs = list(pool.procs)
-    assert len(procs) == 2
+    other: list[Any] = []
+    pool.end_table(other.append)
+    assert pool.usable and [p.exitcode for p in procs] == [None, None]
     started = time.monotonic()
     pool.close()
     assert [p.exitcode for p in procs] == [0, 0]
-    assert time.monotonic() - started < 10 and pool.procs == []
+    assert time.monotonic() - started < 10 and pool.procs == [] and not pool.usable
+
+
+def _spec(env: dict[str, Any], parent: int) -> WorkerSpec:
+    table = env["contract"].table(f"{env['prefix']}Order")
+    return WorkerSpec(
+        config=env["config"],
+        table=table,
+        options=EtlOptions(chunk_rows=3),
+        run_id="r",
+        database=env["db"],
+        fresh=False,
+        resumed=False,
+        with_keys=False,
+        parent_pid=parent or os.getpid(),
+        log_level=logging.DEBUG,
+    )
 
 
 HELPER = """
@@ -1002,19 +1025,7 @@ def test_a_killed_engine_takes_its_writer_processes_with_it(env: dict[str, Any],
     """An engine process killed with SIGKILL: its writer process is killed by the kernel at once
     (PR_SET_PDEATHSIG), not left writing behind a later --resume. This process adopts the orphan
     (a child subreaper) to read how it ended."""
-    table = env["contract"].table(f"{env['prefix']}Order")
-    spec = WorkerSpec(
-        config=env["config"],
-        table=table,
-        options=EtlOptions(chunk_rows=3),
-        run_id="r",
-        database=env["db"],
-        fresh=False,
-        resumed=False,
-        with_keys=False,
-        parent_pid=0,
-        log_level=logging.DEBUG,
-    )
+    spec = _spec(env, 0)
     libc = ctypes.CDLL(None, use_errno=True)
     assert libc.prctl(36, 1) == 0  # PR_SET_CHILD_SUBREAPER
     try:
