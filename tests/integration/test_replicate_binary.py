@@ -166,6 +166,8 @@ def test_replicate_binary_keys_and_bits_then_cutover_with_rejected_rows(
         [*env_cmd, "validate", "--config", str(cfg_path)], capture_output=True, text=True, timeout=300
     )
     assert val.returncode == 0, val.stdout + val.stderr
+    run_dir = tmp_path / "main-runs" / first.run_id
+    proof = (run_dir / "validation.json").read_bytes()
     cut = subprocess.run(
         [*env_cmd, "cutover", "--config", str(cfg_path), "--json"],
         capture_output=True,
@@ -174,3 +176,10 @@ def test_replicate_binary_keys_and_bits_then_cutover_with_rejected_rows(
     )
     verdict = json.loads(cut.stdout)
     assert cut.returncode == 0 and verdict["go"] is True, verdict
+    # cutover's validation is recorded beside the run's proof, never over it
+    assert (run_dir / "validation.json").read_bytes() == proof
+    beside = json.loads((run_dir / "cutover_validation.json").read_text(encoding="utf-8"))
+    assert beside["origin"] == "cutover" and beside["status"] == "passed", beside
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    assert state["cutover_validation"]["status"] == "passed"
+    assert state["validation"]["finished_at"] == json.loads(proof)["finished_at"]

@@ -198,8 +198,10 @@ class TableValidator:
         run_rejected: dict[str, dict[str, int]],
         expected_factory: ExpectedFactory,
         check_views: bool = True,
+        work_dir: str = "validation",
     ):
         self.cfg = cfg
+        self.work_dir = work_dir  # in the run directory: key sets and differences
         self.contract = contract
         self.table = table
         self.run_dir = run
@@ -366,7 +368,7 @@ class TableValidator:
         log.debug("validation of %s could not run", self.table.name, exc_info=True)
 
     def _work_path(self, suffix: str) -> Path:
-        base = self.run_dir.path / "validation" if self.run_dir else Path(tempfile.gettempdir())
+        base = self.run_dir.path / self.work_dir if self.run_dir else Path(tempfile.gettempdir())
         return base / f"{safe_name(self.ddb_table)}{suffix}"
 
     # -- counts ---------------------------------------------------------------------------------

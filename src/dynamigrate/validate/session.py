@@ -95,6 +95,9 @@ class ValidationSession:
             started_at=utcnow(),
             origin=origin,
         )
+        # where it is recorded in the run: cutover's go/no-go validation beside the migration's, never over
+        # it (validation.json is the load's proof, or a later `dynamigrate validate`)
+        self.record = "cutover_validation" if origin == "cutover" else "validation"
         self.rng = random.Random(seed)
         self._t0 = time.monotonic()
         self._rejected: dict[str, dict[str, dict[str, int]]] | None = None
@@ -157,6 +160,7 @@ class ValidationSession:
             rng=rng,
             run_rejected=self._run_rejected(table),
             expected_factory=self.expected_factory,
+            work_dir=self.record,
             **self.options,
         )
 
@@ -187,7 +191,8 @@ class ValidationSession:
                 f.result().discard()
 
     def finish(self) -> ValidationReport:
-        """Wait for every table handed over; the report, also written to ``validation.json``."""
+        """Wait for every table handed over; the report, also written to ``validation.json``
+        (``cutover_validation.json`` for cutover's)."""
         report = self.report
         try:
             # live: the DynamoDB side of each prepared table, one after the other, now the load is
@@ -201,11 +206,11 @@ class ValidationSession:
         report.seconds = time.monotonic() - self._t0
         run = self.run
         if run is not None:
-            run.write_json("validation.json", report.to_dict())
+            run.write_json(f"{self.record}.json", report.to_dict())
             # the run's own status, phase and times stay as the run left them: a later validation is
             # recorded beside them, never over them
-            run.update_state(
-                validation={
+            recorded: dict[str, Any] = {
+                self.record: {
                     "passed": report.passed,
                     "status": report.status,
                     "verdict": report.verdict,
@@ -214,9 +219,14 @@ class ValidationSession:
                     "mode": self.mode,
                     "finished_at": report.finished_at,
                 }
-            )
+            }
+            run.update_state(**recorded)
             run.event(
-                "phase", phase="validate", status="finished", verdict=report.verdict, score=report.score
+                "phase",
+                phase="validate" if self.record == "validation" else self.record,
+                status="finished",
+                verdict=report.verdict,
+                score=report.score,
             )
         return report
 
