@@ -91,6 +91,22 @@ def resolve_etl_options(cfg: Config, options: MigrateOptions, resume: bool) -> E
     )
 
 
+def _resume_options(options: MigrateOptions, meta: dict[str, Any]) -> None:
+    """A resumed run goes on as it started (`--resume RUN` alone is the printed resume command):
+    --delete-missing, --version-attribute, --no-marker and --strategy come from the run unless given
+    again (a sync resumed without deleting, or a marker-less run resumed with markers, is silently
+    another run)."""
+    saved = meta.get("options") or {}
+    if saved.get("delete_missing"):
+        options.delete_missing = True
+    if meta.get("version_attribute") and not options.version_attribute:
+        options.version_attribute = meta["version_attribute"]
+    if "marker_attribute" in meta and meta["marker_attribute"] is None:
+        options.no_marker = True
+    if saved.get("strategy") and not options.strategy:
+        options.strategy = saved["strategy"]
+
+
 def _contract_path(cfg: Config, options: MigrateOptions) -> Path:
     if options.contract_path:
         return Path(options.contract_path)
@@ -182,6 +198,7 @@ def migrate(
             engine_name = meta["engine"]
         if meta.get("write_mode") and not options.write_mode:
             options.write_mode = meta["write_mode"]
+        _resume_options(options, meta)
         if meta.get("tables") and not options.tables:
             tables = contract.select(list(meta["tables"]))
     etl_options = resolve_etl_options(cfg, options, resuming)
