@@ -51,7 +51,7 @@ def _source(conn: Any) -> None:
         )
         cur.executemany(
             "INSERT INTO ev VALUES (%s, %s, %s, %s)",
-            [("é🙂", f"2024-01-0{d} 10:00:00.00000{d}", 1, '{"d": %d}' % d) for d in range(1, 6)],
+            [("é🙂", f"2024-01-0{d} 10:00:00.00000{d}", 1, json.dumps({"d": d})) for d in range(1, 6)],
         )
     conn.commit()
 
