@@ -143,6 +143,42 @@ def test_rejections(changes: dict[str, Any], code: str, reason: str) -> None:
     assert (r.source_key, r.entity, r.notes) == ((_row(**changes)[0],), "users", ("a note",))
 
 
+KEY = {"PK": {"S": "ann@x.io"}, "SK": {"N": "7"}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "key"),
+    [
+        ({"doc": "[1]"}, "bad_json", KEY),  # 'doc' comes before the key attributes: they are computed still
+        ({"score": "abc"}, "bad_number", KEY),  # a GSI key is no table key
+        ({"born": "[[1]]"}, "bad_set", KEY),
+        ({"email": None}, "null_key", None),
+        ({"email": ""}, "empty_key", None),
+        ({"id": "abc"}, "bad_number", None),
+        ({"doc": "[1]", "email": None}, "bad_json", None),  # the first failure is named, the key has none
+        ({"doc": "[1]", "id": "x"}, "bad_json", None),
+        ({}, None, None),  # an item: its key is in the item
+    ],
+)
+def test_a_rejected_row_keeps_its_table_key_when_the_key_is_computable(
+    changes: dict[str, Any], code: str | None, key: dict[str, Any] | None
+) -> None:
+    r = evaluate(evaluator(KEYED), _row(**changes))
+    assert (r.code, r.key) == (code, key)
+    assert (r.item is None) == (code is not None)
+
+
+def test_a_too_large_item_keeps_its_key_and_a_missing_key_attribute_gives_none() -> None:
+    t = contract_table([u("PK"), u("big", "S", "name")])
+    r = evaluate(evaluator(t, marker_overhead=10), (1, "x" * MAX_ITEM_BYTES))
+    assert (r.code, r.key) == ("too_large", {"PK": {"S": "1"}})
+    t = contract_table([u("bad", "N", "name"), u("PK"), u("SK", "N")], sk="SK")
+    e = t.entities[0]
+    t = dataclasses.replace(t, entities=(dataclasses.replace(e, attributes=e.attributes[:2]),))
+    r = evaluate(evaluator(t), (1, "abc"))
+    assert (r.code, r.key) == ("bad_number", None)  # SK is never produced: no item can have the key
+
+
 def test_nulls_are_absent_and_empty_gsi_keys_left_out() -> None:
     ev = evaluator(KEYED)
     r = evaluate(ev, _row(doc=None, name=None, score=None, born=None))

@@ -27,7 +27,8 @@ key, else a NOT NULL unique key, else every column), ``item`` (low-level DynamoD
 migration marker; None when rejected), ``rejection`` (reason text) and ``code`` (``null_key``,
 ``empty_key``, ``too_large``, ``bad_number``, ``bad_json``, ``bad_bool``, ``bad_binary``, ``bad_set``,
 ``bad_string``: the encoder's codes), ``entity``, ``omitted_gsi_keys`` (empty GSI key attributes left
-out) and ``notes`` (e.g. a to-one join that matched several rows).
+out), ``notes`` (e.g. a to-one join that matched several rows) and ``key``: a rejected row's table key
+when a non-key attribute rejects it (None when the key itself fails, and for items).
 
 Compare with :func:`compare_items(expected, actual, json_text_attrs)` (``json_text_attrs =
 json_text_attributes(entity)``): N values are compared numerically exactly (``Decimal``, ``1.50`` ==

@@ -32,6 +32,9 @@ DEFAULT_MARKER_OVERHEAD = len("_dm_marker") + 64
 #: Value tuples per ``IN`` list.
 IN_BATCH = 500
 
+#: (code, reason): why an attribute rejects its row
+_Rejection = tuple[str, str]
+
 _TEMPORAL_TYPES = {7, 10, 11, 12}  # TIMESTAMP, DATE, TIME, DATETIME
 _DECIMAL_TYPES = {0, 246}
 
@@ -48,6 +51,9 @@ class EvalRow:
     entity: str = ""
     omitted_gsi_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: a rejected row's table key (low-level), when its key attributes could be computed (a non-key
+    #: attribute rejects it); None for items (their key is in ``item``) and for rows whose key fails
+    key: Item | None = None
 
     @property
     def ok(self) -> bool:
@@ -538,21 +544,19 @@ class Evaluator:
         item: Item = {}
         omitted: list[str] = []
 
-        def reject(code: str, reason: str) -> EvalRow:
-            return EvalRow(source_key, None, reason, code, entity, tuple(omitted), tuple(notes))
-
-        for name in order:
+        def value_of(name: str) -> DdbValue | _Rejection | None:
+            """The DynamoDB value of attribute ``name``; None: absent (an empty GSI key is noted)."""
             ap = by_name.get(name)
             if ap is None:
-                return reject("null_key", f"key attribute '{name}' is NULL (the entity does not produce it)")
+                return ("null_key", f"key attribute '{name}' is NULL (the entity does not produce it)")
             atype = ap.attribute.type
             value: Any = None
             try:
                 value, fsp = ap.node.eval(ctx)
                 if value is None:
                     if name in keys:
-                        return reject("null_key", f"key attribute '{name}' is NULL")
-                    continue
+                        return ("null_key", f"key attribute '{name}' is NULL")
+                    return None
                 if isinstance(value, dict | list):
                     if atype in ("M", "L"):
                         if (atype == "M") != isinstance(value, dict):
@@ -567,28 +571,50 @@ class Evaluator:
                 empty = isinstance(value, str | bytes) and len(value) == 0
                 if name in gsi_keys and empty:
                     omitted.append(name)
-                    continue
+                    return None
                 if name in keys and empty:
-                    return reject("empty_key", f"key attribute '{name}' is empty")
-                return reject(exc.code, f"attribute '{name}' ({atype}): {exc.reason}")
+                    return ("empty_key", f"key attribute '{name}' is empty")
+                return (exc.code, f"attribute '{name}' ({atype}): {exc.reason}")
             if dv is None:
-                continue  # an empty set: absent
+                return None  # an empty set: absent
             if name in keys or name in gsi_keys:
                 raw = next(iter(dv.values()))
                 if isinstance(raw, str | bytes) and len(raw) == 0:
                     if name in keys:
-                        return reject("empty_key", f"key attribute '{name}' is empty")
+                        return ("empty_key", f"key attribute '{name}' is empty")
                     omitted.append(name)
-                    continue
+                    return None
                 long = key_too_long(name, dv, kinds[name]) if name in kinds else None
                 if long is not None:
-                    return reject("key_too_long", long)
-            item[name] = dv
+                    return ("key_too_long", long)
+            return dv
+
+        def reject(code: str, reason: str, failed: str | None) -> EvalRow:
+            """The rejected row, with its table key when the key attributes are computable (a non-key
+            attribute rejects it): validation looks that key up in DynamoDB."""
+            key: Item | None = None
+            if failed not in keys:
+                key = {}
+                for k in keys:
+                    got = item[k] if k in item else value_of(k)
+                    if not isinstance(got, dict):
+                        key = None  # the key itself cannot be computed: no item can have it
+                        break
+                    key[k] = got
+            return EvalRow(source_key, None, reason, code, entity, tuple(omitted), tuple(notes), key=key)
+
+        for name in order:
+            got = value_of(name)
+            if isinstance(got, tuple):
+                return reject(got[0], got[1], name)
+            if got is not None:
+                item[name] = got
         size = item_size(item)
         if size + self.marker_overhead > MAX_ITEM_BYTES:
             return reject(
                 "too_large",
                 f"item is {size} bytes plus the marker; DynamoDB's limit is {MAX_ITEM_BYTES} bytes (400 KB)",
+                None,
             )
         return EvalRow(source_key, item, None, None, entity, tuple(omitted), tuple(notes))
 

@@ -22,6 +22,9 @@ class ExpectedRow:
     item: dict[str, Any] | None  # low-level DynamoDB JSON, no marker
     rejection: str | None  # reject code (item None)
     rejection_text: str | None = None
+    #: a rejected row's table key when the contract computes it (a non-key attribute rejects the row);
+    #: None for a row whose key itself fails (no item can have it) and for items (see :meth:`key`)
+    rejected_key: dict[str, Any] | None = None
 
     def key(self, key_names: Iterable[str]) -> dict[str, Any]:
         item = self.item or {}
@@ -32,7 +35,10 @@ def _expected_row(entity: str, row: Any) -> ExpectedRow:
     """An ``EvalRow`` (source_key, item, rejection text, code) as validation sees it."""
     if row.rejection is not None or row.item is None:
         code = row.code or "rejected"
-        return ExpectedRow(entity, row.source_key, None, code, row.rejection or code)
+        key = getattr(row, "key", None)
+        return ExpectedRow(
+            entity, row.source_key, None, code, row.rejection or code, dict(key) if key else None
+        )
     return ExpectedRow(entity, row.source_key, dict(row.item), None)
 
 

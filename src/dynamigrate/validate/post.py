@@ -42,6 +42,7 @@ from dynamigrate.validate.dynamo import BATCH_GET_MAX, DynamoSide, translate_aws
 from dynamigrate.validate.expected import ExpectedFactory, ExpectedItems, ExpectedRow, allocate
 from dynamigrate.validate.gsi import Sampled, check_gsis
 from dynamigrate.validate.keyset import KeySetStore
+from dynamigrate.validate.rejected_sample import check_rejected
 from dynamigrate.validate.results import (
     Difference,
     EntityValidation,
@@ -640,10 +641,23 @@ class TableValidator:
         """The sampled rows (:meth:`_sample_source`, run by :meth:`prepare`) compared with DynamoDB."""
         r = self.result
         rows: list[Sampled] = []
+        rejected: list[ExpectedRow] = []
         for row, entity_type in self._sample_rows:
             r.sampled += 1
             if row.item is not None and row.rejection is None:
                 rows.append((row.key(self.table.key_names), row.item, entity_type))
+            else:
+                rejected.append(row)
+        check_rejected(
+            rejected,
+            dyn=self.dyn,
+            result=r,
+            run=self.run_dir,
+            table=self.table.name,
+            marker=self.marker,
+            max_listed=self.max_listed,
+            diff_writer=comparer.diff_writer,
+        )
         batches = [rows[i : i + BATCH_GET_MAX] for i in range(0, len(rows), BATCH_GET_MAX)]
         with cf.ThreadPoolExecutor(min(self.workers, max(1, len(batches)))) as pool:
             for f in [pool.submit(comparer.compare, b) for b in batches]:

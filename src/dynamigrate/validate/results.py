@@ -171,6 +171,12 @@ class TableValidation:
     extra_earlier: int | None = None  # items an earlier run wrote that this run left as they were
     sampled: int = 0  # source rows drawn for the value sample
     sampled_missing: int = 0  # sampled items with no DynamoDB item
+    sampled_rejected: int = 0  # sampled source rows the contract rejects (validate/rejected_sample.py)
+    sampled_rejected_unverifiable: int = 0  # ... rejected by their key: no key to look up
+    sampled_rejected_by_run: int = 0  # ... the run recorded as rejected too (rejected.jsonl): expected
+    rejected_written: int = 0  # ... with an item THIS run wrote at their key: a difference
+    rejected_written_keys: list[dict[str, Any]] = field(default_factory=list)
+    rejected_present_other: int = 0  # ... with an item the run did not write (no/another marker)
     compared: int = 0
     exact_compared: int = 0
     mismatched: int = 0
@@ -371,6 +377,11 @@ def _table_lines(t: TableValidation, max_listed: int) -> list[str]:
         lines.append(f"    extra: {plain_key(k['key'])}" + (" (migration marker)" if k.get("marker") else ""))
     for d in t.differences[:max_listed]:
         lines.append(f"    differs: {d.text()}")
+    for k in t.rejected_written_keys[:max_listed]:
+        lines.append(
+            f"    differs: {plain_key(k['key'])}: the contract rejects this row ({k.get('reason')}), but "
+            "DynamoDB holds an item this run wrote for its key"
+        )
     for m in t.view_mismatches[:max_listed]:
         lines.append(f"    view does not match the contract: {m.text()}")
     for g in t.gsi_problems[:max_listed]:

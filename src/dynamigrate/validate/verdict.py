@@ -64,7 +64,8 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
             present = min(present, migrated)
         present = max(0, present)
         sampled_missing = r.sampled_missing
-        looked = r.compared + sampled_missing
+        # a sampled row the contract rejects whose key holds an item this run wrote: a wrong item
+        looked = r.compared + sampled_missing + r.rejected_written
         frac = (r.exact_compared / looked) if looked else 1.0
         r.exact = round(present * frac)
         r.score = (present * frac / r.expected) if r.expected else 1.0
@@ -85,6 +86,12 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
         r.problems.append(
             f"{r.mismatched} item(s) in DynamoDB differ from the contract ({r.differences_total} attribute "
             "difference(s))"
+        )
+    if r.rejected_written:
+        r.problems.append(
+            f"{r.rejected_written} sampled source row(s) the contract rejects have an item this run wrote "
+            "in DynamoDB (the view and the encoder accepted what the contract rejects, or the row changed "
+            "since the load); see rejected_written_keys"
         )
     if r.view_mismatched:
         copied = (
@@ -120,6 +127,12 @@ def decide(r: TableValidation, mode: str, *, keys: bool, sample: int) -> None:
             + (" the load recorded" if r.recorded_keys is not None else "")
             + f" ({r.extra_marked} with a migration marker, {r.extra_unmarked} without: the application's own "
             "writes?)"
+        )
+    if r.rejected_present_other:
+        r.warnings.append(
+            f"{r.rejected_present_other} sampled source row(s) the contract rejects have an item in "
+            "DynamoDB this run did not write (no migration marker: the application's own writes?, or an "
+            "earlier run's)"
         )
     if r.missing is None and r.ddb_count is not None and r.ddb_count > r.expected:
         r.warnings.append(f"DynamoDB holds {r.ddb_count - r.expected} item(s) more than expected")
