@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
+
+from dynamigrate.cli._status_view import render_status_rich
 from dynamigrate.cli.status import render_status, run_status
 from dynamigrate.runlock import acquire
 from dynamigrate.runstate import RunDir
@@ -46,3 +49,20 @@ def test_run_without_its_process_is_interrupted_with_the_resume_command(tmp_path
     text = render_status(doc)
     assert f"resume with dynamigrate migrate --config CONFIG --resume {run.run_id}" in text
     assert "status interrupted, phase etl" in text
+
+
+def test_rollback_line_counts_the_items_put_back(tmp_path: Path) -> None:
+    """A rollback of a sync --delete-missing run puts items back: status said 'deleted 0, restored 0,
+    left alone 0' as if nothing had happened."""
+    run = RunDir.create(tmp_path, meta={"engine": "local"})
+    run.update_state(
+        status="ok",
+        phase="report",
+        rollback={"finished_at": "T", "deleted": 0, "restored": 0, "undeleted": 4, "left_alone": 0},
+    )
+    doc = run_status(run)
+    line = "rolled back T: deleted 0, restored 0, put back 4 item(s) the run had deleted, left alone 0"
+    assert line in render_status(doc)
+    console = Console(width=200, record=True)
+    console.print(render_status_rich(doc))
+    assert line in console.export_text()

@@ -91,12 +91,9 @@ def render_status_rich(doc: dict[str, Any]) -> RenderableType:
         )
     r = doc.get("rollback")
     if r:
-        parts.append(
-            Text(
-                f"rolled back {r.get('finished_at')}: deleted {r.get('deleted')}, restored "
-                f"{r.get('restored')}, left alone {r.get('left_alone')}"
-            )
-        )
+        from dynamigrate.cli.status import rollback_line
+
+        parts.append(Text(rollback_line(r)))
     for e in doc.get("errors") or []:
         parts.append(Text(f"error: {str(e).splitlines()[0]}", style="red"))
     for name, path in (doc.get("reports") or {}).items():

@@ -190,6 +190,15 @@ def _bar(fraction: float | None, width: int = 20) -> str:
     return "#" * n + "." * (width - n)
 
 
+def rollback_line(r: dict[str, Any]) -> str:
+    """The run's last rollback, every figure (items a sync --delete-missing had deleted, put back)."""
+    return (
+        f"rolled back {r.get('finished_at')}: deleted {r.get('deleted')}, restored {r.get('restored')}"
+        + (f", put back {r['undeleted']} item(s) the run had deleted" if r.get("undeleted") else "")
+        + f", left alone {r.get('left_alone')}"
+    )
+
+
 def render_status(doc: dict[str, Any]) -> str:
     lines = [
         f"run {doc['run_id']}  ({doc['run_dir']})",
@@ -237,10 +246,7 @@ def render_status(doc: dict[str, Any]) -> str:
         lines.append(f"  validation ({v.get('mode')}): {headline(v.get('verdict'), score, v.get('basis'))}")
     if doc.get("rollback"):
         r = doc["rollback"]
-        lines.append(
-            f"  rolled back {r.get('finished_at')}: deleted {r.get('deleted')}, restored {r.get('restored')}, "
-            f"left alone {r.get('left_alone')}"
-        )
+        lines.append(f"  {rollback_line(r)}")
     for e in doc.get("errors") or []:
         lines.append(f"  error: {str(e).splitlines()[0]}")
     if doc.get("reports"):
