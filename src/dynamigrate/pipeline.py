@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,27 @@ def _resume_options(options: MigrateOptions, meta: dict[str, Any]) -> None:
         options.no_marker = True
     if saved.get("strategy") and not options.strategy:
         options.strategy = saved["strategy"]
+
+
+def _check_version_attribute(etl: EtlOptions, tables: Sequence[Table]) -> None:
+    """Write mode newer: every entity of every table must produce the version attribute; else each
+    of its rows would be rejected (``missing_version``) in a run that still ends OK."""
+    if etl.write_mode != "newer" or not etl.version_attribute:
+        return
+    lacking = [
+        t.name if not t.multi_entity else f"{t.name} (entity {e.entity_type})"
+        for t in tables
+        for e in t.entities
+        if etl.version_attribute not in e.attribute_names
+    ]
+    if lacking:
+        have = [t.name for t in tables if all(etl.version_attribute in e.attribute_names for e in t.entities)]
+        raise ConfigError(
+            f"write mode 'newer': the version attribute '{etl.version_attribute}' is not produced by "
+            f"{', '.join(lacking)}; every row there would be rejected (missing_version)",
+            hint=(f"limit the run to the tables that have it (--tables {','.join(have)}), " if have else "")
+            + "add the attribute to the contract, or use --write-mode sync for the others",
+        )
 
 
 def _contract_path(cfg: Config, options: MigrateOptions) -> Path:
@@ -202,6 +223,7 @@ def migrate(
         if meta.get("tables") and not options.tables:
             tables = contract.select(list(meta["tables"]))
     etl_options = resolve_etl_options(cfg, options, resuming)
+    _check_version_attribute(etl_options, tables)
     if etl_options.workers and engine_name not in ("local", "glue"):
         log.warning(
             "--workers %d is ignored by the %s engine (local: writer processes; glue: the job's "

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from _etl_expect import make_config
 
+from dynamigrate.errors import ConfigError
 from dynamigrate.pipeline import MigrateOptions, migrate
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,32 @@ def test_resumed_newer_run_keeps_version_attribute_and_no_marker(
     items = _keys(ddb_client, table)
     assert len(items) == 5
     assert not [k for k, i in items.items() if "_dm_marker" in i]  # the run said --no-marker
+
+
+def test_newer_refuses_a_table_without_the_version_attribute(
+    mysql_db: str, mysql_conn: Any, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """`--write-mode newer --version-attribute v` over a table whose contract has no 'v': every row was
+    rejected (missing_version) and the run still ended OK with exit 0. Now refused before any write,
+    naming the table and the tables that do have it."""
+    _source(mysql_conn)
+    contract = _contract(tmp_path, f"{ddb_prefix}Ev")
+    doc = json.loads(contract.read_text(encoding="utf-8"))
+    other = json.loads(json.dumps(doc["tables"][0]))
+    other["table"] = f"{ddb_prefix}NoVersion"
+    other["attributes"] = [a for a in other["attributes"] if a["name"] != "v"]
+    doc["tables"].append(other)
+    contract.write_text(json.dumps(doc), encoding="utf-8")
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, contract)
+
+    with pytest.raises(ConfigError) as err:
+        migrate(cfg, MigrateOptions(write_mode="newer", version_attribute="v", **QUIET))
+    assert f"not produced by {ddb_prefix}NoVersion;" in str(err.value)
+    assert f"--tables {ddb_prefix}Ev" in (err.value.hint or "")
+    tables = ddb_client.list_tables()["TableNames"]
+    assert not [t for t in tables if t.startswith(ddb_prefix)]  # nothing created
+
+    only = migrate(
+        cfg, MigrateOptions(write_mode="newer", version_attribute="v", tables=(f"{ddb_prefix}Ev",), **QUIET)
+    )
+    assert only.exit_code() == 0 and len(_keys(ddb_client, f"{ddb_prefix}Ev")) == 5
