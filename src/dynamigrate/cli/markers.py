@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,15 @@ def run_remove(args: argparse.Namespace) -> int:
             print(line)
             for key in r.changed_keys[:5]:
                 print(f"    changed: {json.dumps(key, default=str)}")
+        kept = sum(r.changed + r.raced for r in results)
+        if kept:
+            print(
+                f"{kept} item(s) keep '{marker}': they changed after the migration wrote them (the first "
+                "5 keys of each table above, 100 with --json). Check them; once they are right, remove "
+                f"the attribute yourself (UpdateItem REMOVE {marker}) or leave it; the ones changed "
+                "while removing are retried by running this again.",
+                file=sys.stderr,
+            )
     return 1 if any(r.changed or r.raced for r in results) else 0
 
 
