@@ -189,3 +189,13 @@ def test_view_mismatch_texts_say_what_each_side_gives() -> None:
     )
     changed = ViewMismatch(key, "ACCOUNT", "changed", "score", {"N": "1"}, {"N": "2"})
     assert "None" not in extra.text() and changed.text().endswith('score: contract "1", view "2" (changed)')
+
+
+def test_a_failed_score_never_reads_100_percent() -> None:
+    """One item lost in 20,000 (score 0.99995) printed 'FAILED, integrity 100.00%' (cutover and
+    validate): the figure is rounded down now, everywhere a score is shown."""
+    from dynamigrate.report._format import percent
+
+    assert headline("failed", 0.99995, "counts + keys") == "FAILED, integrity 99.99% (counts + keys)"
+    assert headline("passed", 1.0, "every item") == "PASSED, integrity 100.00% (every item)"
+    assert (percent(0.995), percent(0.99999), percent(0.0)) == ("99.50%", "99.99%", "0.00%")

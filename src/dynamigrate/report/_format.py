@@ -37,8 +37,10 @@ def number(v: Any) -> str:
 
 
 def percent(v: Any) -> str:
-    """``99.50%`` for ``0.995``, ``–`` for ``None``."""
-    return MISSING if v is None else f"{float(v):.2%}"
+    """``99.50%`` for ``0.995``, ``–`` for ``None``; rounded down (0.99995 is ``99.99%``, never ``100.00%``)."""
+    from dynamigrate.validate.results import score_text
+
+    return MISSING if v is None else score_text(float(v))
 
 
 def human_duration(seconds: Any) -> str:

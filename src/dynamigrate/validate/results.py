@@ -8,6 +8,7 @@ failed, and never a failed migration.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -326,12 +327,19 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def score_text(score: float) -> str:
+    """``99.99%`` for 0.99995: rounded down, never up, so a table that lost one item in 20,000 never
+    reads ``100.00%``."""
+    hundredths = math.floor(round(float(score) * 10000, 6))
+    return f"{hundredths / 100:.2f}%"
+
+
 def headline(verdict: str | None, score: float | None, basis: str | None) -> str:
     """``PASSED, integrity 100.00% (counts + keys + 1,000 sampled items)``; never a score without
     its basis, never an integrity figure from counts alone."""
     text = str(verdict or NOT_VALIDATED).upper()
     if score is not None and basis and basis != BASIS_COUNTS:
-        text += f", integrity {score:.2%} ({basis})"
+        text += f", integrity {score_text(score)} ({basis})"
     elif basis:
         text += f" ({basis}{', no integrity score' if basis == BASIS_COUNTS else ''})"
     return text
@@ -339,7 +347,7 @@ def headline(verdict: str | None, score: float | None, basis: str | None) -> str
 
 def _table_lines(t: TableValidation, max_listed: int) -> list[str]:
     label = {PASSED: "ok", FAILED: "FAILED", NOT_VALIDATED: "NOT VALIDATED"}[t.status]
-    score = f"score {t.score:.2%}" if t.score is not None else "no score"
+    score = f"score {score_text(t.score)}" if t.score is not None else "no score"
     dups = f" - duplicate keys {t.duplicate_keys}" if t.duplicate_keys else ""
     figures = f"source {t.source_rows} - rejected {t.rejected}{dups} = expected {t.expected}"
     if t.filtered:
