@@ -217,6 +217,13 @@ def migrate(
             )
         if meta.get("engine") and not options.engine:
             engine_name = meta["engine"]
+        if meta.get("write_mode") and options.write_mode and options.write_mode != meta["write_mode"]:
+            raise ConfigError(
+                f"run {run.run_id} was started with write mode '{meta['write_mode']}'; --resume goes on "
+                f"with it, not with '{options.write_mode}' (tables it finished would stay as they are)",
+                hint=f"drop --write-mode to resume the run, or start a new {options.write_mode} run (drop --resume)",
+                run=run.run_id,
+            )
         if meta.get("write_mode") and not options.write_mode:
             options.write_mode = meta["write_mode"]
         _resume_options(options, meta)

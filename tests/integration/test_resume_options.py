@@ -135,3 +135,21 @@ def test_newer_refuses_a_table_without_the_version_attribute(
         cfg, MigrateOptions(write_mode="newer", version_attribute="v", tables=(f"{ddb_prefix}Ev",), **QUIET)
     )
     assert only.exit_code() == 0 and len(_keys(ddb_client, f"{ddb_prefix}Ev")) == 5
+
+
+def test_resume_with_another_write_mode_is_refused(
+    mysql_db: str, mysql_conn: Any, ddb_client: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """`migrate --resume --write-mode sync` on an insert run: the finished tables were skipped, nothing
+    was synced, and the run ended OK. Now refused, saying how to get either."""
+    table = f"{ddb_prefix}Ev"
+    _source(mysql_conn)
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, _contract(tmp_path, table))
+    first = migrate(cfg, MigrateOptions(**QUIET))
+    assert first.exit_code() == 0
+    with pytest.raises(ConfigError) as err:
+        migrate(cfg, MigrateOptions(resume=first.run_id, write_mode="sync", delete_missing=True, **QUIET))
+    assert f"run {first.run_id} was started with write mode 'insert'" in str(err.value)
+    assert "start a new sync run (drop --resume)" in (err.value.hint or "")
+    again = migrate(cfg, MigrateOptions(resume=first.run_id, write_mode="insert", **QUIET))
+    assert again.exit_code() == 0 and again.run_id == first.run_id
