@@ -73,6 +73,7 @@ def build_plan(
         "target": f"DynamoDB {endpoint or 'AWS'} region {cfg.aws.region or '(default)'}",
         "engine": engine_name,
         "write_mode": etl.write_mode,
+        "delete_missing": bool(etl.delete_missing),
         "version_attribute": etl.version_attribute,
         "marker_attribute": etl.marker_attribute,
         "phases": [p for p in PHASES if not (p == "views" and options.skip_views)],

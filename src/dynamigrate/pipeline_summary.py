@@ -167,7 +167,8 @@ def render_plan(plan: dict[str, Any]) -> str:
         f"  contract:   {plan.get('contract')} (sha256 {str(plan.get('contract_sha256'))[:12]})",
         f"  source:     {plan.get('source')}",
         f"  target:     {plan.get('target')}",
-        f"  engine:     {plan.get('engine')}   write mode: {plan.get('write_mode')}   marker: "
+        f"  engine:     {plan.get('engine')}   write mode: {plan.get('write_mode')}"
+        f"{' --delete-missing' if plan.get('delete_missing') else ''}   marker: "
         f"{plan.get('marker_attribute') or 'none'}",
         f"  phases:     {' -> '.join(plan.get('phases', []))}",
     ]

@@ -153,3 +153,23 @@ def test_resume_with_another_write_mode_is_refused(
     assert "start a new sync run (drop --resume)" in (err.value.hint or "")
     again = migrate(cfg, MigrateOptions(resume=first.run_id, write_mode="insert", **QUIET))
     assert again.exit_code() == 0 and again.run_id == first.run_id
+
+
+def test_the_dry_run_plan_says_delete_missing(
+    mysql_db: str, mysql_conn: Any, ddb_prefix: str, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    """`migrate --dry-run --write-mode sync --delete-missing`: the plan showed 'write mode: sync' only,
+    hiding that the run will delete items."""
+    from rich.console import Console
+
+    from dynamigrate.cli._summary import render_plan
+
+    _source(mysql_conn)
+    cfg, _ = make_config(tmp_path, mysql_db, ddb_endpoint, _contract(tmp_path, f"{ddb_prefix}Ev"))
+    plan = migrate(cfg, MigrateOptions(write_mode="sync", delete_missing=True, dry_run=True, **QUIET))
+    assert "write mode: sync --delete-missing   marker: _dm_marker" in plan.render_text()
+    console = Console(width=200, record=True)
+    console.print(render_plan(plan.plan or {}))
+    assert "write mode sync --delete-missing, marker _dm_marker" in console.export_text()
+    plain = migrate(cfg, MigrateOptions(write_mode="sync", dry_run=True, **QUIET))
+    assert "write mode: sync   marker" in plain.render_text()

@@ -114,7 +114,8 @@ def render_plan(plan: dict[str, Any]) -> RenderableType:
     head.add_row("target", str(plan.get("target")))
     head.add_row(
         "engine",
-        f"{plan.get('engine')}, write mode {plan.get('write_mode')}, marker "
+        f"{plan.get('engine')}, write mode {plan.get('write_mode')}"
+        f"{' --delete-missing' if plan.get('delete_missing') else ''}, marker "
         f"{plan.get('marker_attribute') or 'none'}",
     )
     if plan.get("version_attribute"):
