@@ -910,9 +910,17 @@ def test_a_missing_target_table_fails_the_table(
 def test_a_read_error_in_a_writer_process_fails_the_table(
     env: dict[str, Any], engine: LocalEngine, tmp_path: Path
 ) -> None:
-    """Reading row 8 (window 3) fails inside a process: the table fails with the server's message."""
+    """Reading row 8 (window 3, process 1) fails inside a process: the table fails with the server's
+    message, at once: process 2, whose write of window 2 waits for an answer held 6 s, is killed
+    (a process of a failed table may be mid-chunk: it is never waited for)."""
     ctx, table, progress = _ctx(env, tmp_path, "ReadErr", 2)
-    result = engine.run_table(ctx, table)
+    env["proxy"].hold[b'"c5"'] = 6.0
+    started = time.monotonic()
+    try:
+        result = engine.run_table(ctx, table)
+    finally:
+        env["proxy"].hold.clear()
+    assert time.monotonic() - started < 5
     assert result.status == "failed"
     assert result.error is not None and "Subquery returns more than 1 row" in result.error, result.error
     assert table.view_name in result.error
