@@ -497,11 +497,15 @@ def _pids(engine: LocalEngine) -> list[int]:
     return [p.pid for p in engine._pool.procs]
 
 
-def _debug(caplog: pytest.LogCaptureFixture) -> None:
-    """DEBUG for dynamigrate (the writer processes log at the engine's level), quiet libraries."""
+def _debug(caplog: pytest.LogCaptureFixture, engine: LocalEngine) -> None:
+    """DEBUG for dynamigrate, quiet libraries; new writer processes (they log at the level of the
+    table that starts them)."""
     for name in ("botocore", "boto3", "urllib3"):
         caplog.set_level(logging.WARNING, logger=name)
     caplog.set_level(logging.DEBUG)  # last: it also sets caplog's handler level
+    pool = getattr(engine, "_pool", None)
+    if pool is not None:
+        pool.close()
 
 
 # -- the writer process's parts, in this process -------------------------------------------------------
@@ -630,10 +634,7 @@ def test_chunks_complete_in_window_order_and_the_first_row_of_a_key_wins(
     2) repeats row 3's key: row 3 still wins; the checkpoints follow the windows' order. A Ctrl-C in
     the terminal reaches every process of the group: the writer processes ignore it (the engine
     decides what an interrupt stops), so a SIGINT to them changes nothing."""
-    _debug(caplog)
-    pool = getattr(engine, "_pool", None)
-    if pool is not None:  # new processes: they log at the level of the table that starts them
-        pool.close()
+    _debug(caplog, engine)
 
     def sigint(n: int) -> None:
         if n == 1:
@@ -908,11 +909,13 @@ def test_a_missing_target_table_fails_the_table(
 
 
 def test_a_read_error_in_a_writer_process_fails_the_table(
-    env: dict[str, Any], engine: LocalEngine, tmp_path: Path
+    env: dict[str, Any], engine: LocalEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Reading row 8 (window 3, process 1) fails inside a process: the table fails with the server's
     message, at once: process 2, whose write of window 2 waits for an answer held 6 s, is killed
-    (a process of a failed table may be mid-chunk: it is never waited for)."""
+    (a process of a failed table may be mid-chunk: it is never waited for). With --log-level debug
+    the failed process's traceback is in the engine's log."""
+    _debug(caplog, engine)
     ctx, table, progress = _ctx(env, tmp_path, "ReadErr", 2)
     env["proxy"].hold[b'"c5"'] = 6.0
     started = time.monotonic()
@@ -925,6 +928,9 @@ def test_a_read_error_in_a_writer_process_fails_the_table(
     assert result.error is not None and "Subquery returns more than 1 row" in result.error, result.error
     assert table.view_name in result.error
     assert result.read <= 6 and all(c["after_key"] in ([3], [6]) for c in progress.checkpoints)
+    failed = [r.getMessage() for r in caplog.records if " failed:\n" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].startswith("writer process 1 failed:\nTraceback"), failed
+    assert "Subquery returns more than 1 row" in failed[0]
 
 
 def test_sync_with_processes_hands_every_key_to_the_seen_set(

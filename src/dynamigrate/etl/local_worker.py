@@ -179,7 +179,7 @@ def worker_main(spec: WorkerSpec, wid: int, tasks: Any, replies: Any, out: Any) 
             msg = tasks.get()
             current = msg[1] if isinstance(msg, tuple) and msg and msg[0] == "table" else None
     except BaseException as exc:
-        log.debug("writer process %d failed:\n%s", wid, traceback.format_exc())
+        log.debug("writer process %d failed:\n%s", wid + 1, traceback.format_exc())
         out.put(("error", wid, portable_error(exc)))
 
 
