@@ -119,7 +119,7 @@ def _specs(prefix: str) -> list[dict[str, Any]]:
 
     out = [
         single(n, "t", _t_attrs()) | {"gsis": [{"index_name": "byG", "pk": "G", "projection": "ALL"}]}
-        for n in ("Order", "Resume", "Kill", "NoTarget", "ReadErr", "Sync")
+        for n in ("Order", "Resume", "Kill", "NoTarget", "ReadErr", "Sync", "Late", "Late2")
     ]
     out += [
         single(
@@ -1072,3 +1072,26 @@ def _children(pid: int) -> list[int]:
                 if int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
                     out.append(int(entry.name))
     return out
+
+
+def test_a_process_that_dies_after_the_last_window_is_not_reused(
+    env: dict[str, Any], engine: LocalEngine, tmp_path: Path, ddb_client: Any
+) -> None:
+    """Process 2 dies once every window is written, before it answers idle: the table is complete
+    (done), and the next table starts new processes instead of handing work to a dead one."""
+    pids: list[int] = []
+
+    def kill(n: int) -> None:
+        if n == 5:
+            pids.extend(_pids(engine))
+            os.kill(pids[1], signal.SIGKILL)
+
+    ctx, table, _ = _ctx(env, tmp_path, "Late", 2, hook=kill)
+    first = engine.run_table(ctx, table)
+    assert first.status == "done", first.error
+    assert (first.read, first.written, first.skipped) == (14, 9, 3)
+    ctx, table, _ = _ctx(env, tmp_path, "Late2", 2, run=ctx.run)
+    second = engine.run_table(ctx, table)
+    assert second.status == "done", second.error
+    assert _items(ddb_client, table.name) == T_ITEMS
+    assert len(_pids(engine)) == 2 and not set(pids) & set(_pids(engine))
