@@ -1515,7 +1515,8 @@ def test_json_construction_over_the_source_table_children() -> None:
         source="customers",
     )
     assert sql == txt(
-        "(SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT('n', `customers_2`.`name`) ORDER BY `customers_2`.`name`), "
+        "(SELECT COALESCE(JSON_ARRAYAGG(JSON_OBJECT('n', `customers_2`.`name`) ORDER BY `customers_2`.`name`, "
+        "`customers_2`.`id`), "  # ties in order_by: by primary key, as the evaluator orders them
         "JSON_ARRAY()) FROM `customers` AS `customers_2` WHERE `customers_2`.`referrer_id` = `customers`.`id`)"
     )
 

@@ -290,6 +290,11 @@ class _Joins(_Values):
             order_sql = ", ".join(
                 self.render_tree(it, f"{c.path}.order_by", "order_by", names, copy=False) for it in items
             )
+            info = None if itself else self.table_info(target)
+            if info is not None and info.primary_key:
+                # rows equal in order_by come by primary key, as the reference evaluator orders them:
+                # otherwise the server's order of ties changes the value between reads
+                order_sql += ", " + ", ".join(self.col(sub, k) for k in info.primary_key)
         elif not itself:
             info = self.table_info(target)
             if info is not None and info.primary_key:
