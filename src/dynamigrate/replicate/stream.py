@@ -34,6 +34,7 @@ from dynamigrate.runstate import RunDir, utcnow
 log = logging.getLogger(__name__)
 
 STATE_FILE = "replicate/state.json"
+NO_MARKER = "not_written_by_migration"
 
 
 @dataclass
@@ -83,6 +84,12 @@ class ReplicateSummary:
         ]
         if d["conflicts"]:
             lines.append("  see replicate/conflicts.jsonl in the run directory")
+        if any(k.get("reason") == "not_written_by_migration" for k in self.stats.conflict_keys):
+            lines.append(
+                f"  some conflicts are items without the migration's marker ('{NO_MARKER}'): the "
+                "application wrote them, or their markers were removed (`dynamigrate markers remove`, after "
+                "cut-over): replicate leaves such items alone; stop replicating once the application owns the tables"
+            )
         return "\n".join(lines)
 
 
