@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -311,7 +310,6 @@ def test_checkpoint_after_each_chunk_and_done(
         "count": 1,
         "why": "the DynamoDB client was handed in by the caller: 1 process",
     }
-    assert not [t.name for t in threading.enumerate() if table.name in t.name]  # the writer's threads ended
 
     # run again in the same run: already complete, nothing read, the recorded result returned
     caplog.clear()
