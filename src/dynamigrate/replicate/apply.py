@@ -216,12 +216,63 @@ class Applier:
                 stats.written += res.written
                 stats.unchanged += res.unchanged
         for table_name, keys_ in old_keys.items():
-            for kid, key in keys_.items():
-                if kid in new_keys.get(table_name, set()):
-                    continue
-                self._delete(table_name, key, stats)
+            gone = {kid: key for kid, key in keys_.items() if kid not in new_keys.get(table_name, set())}
+            still = self._still_produced(table_name, gone, stats) if gone else set()
+            for kid, key in gone.items():
+                if kid not in still:
+                    self._delete(table_name, key, stats)
         self.stats.add(stats)
         return stats
+
+    def _still_produced(
+        self, table_name: str, gone: dict[tuple[Any, ...], Item], stats: ApplyStats
+    ) -> set[tuple[Any, ...]]:
+        """Item keys about to be deleted that another current source row still produces (two rows of
+        one key, e.g. in a table without a primary key: deleting one must not delete the item). Found
+        for entities whose key attributes are plain columns of their source table; that row's item
+        is written instead. Returns the keys kept."""
+        table = next(t for t in self.tables if t.name == table_name)
+        ev = self.evaluators[table_name]
+        kept: set[tuple[Any, ...]] = set()
+        encoded: list[Encoded] = []
+        for entity in table.entities:
+            cols: list[str] = []
+            for name in table.key_names:
+                a = entity.attribute(name)
+                if (
+                    a is None
+                    or a.join
+                    or a.calculation
+                    or a.transformation
+                    or not isinstance(a.source_column, str)
+                ):
+                    break
+                cols.append(a.source_column)
+            else:
+                key_cols = ev.key_columns(entity)
+                head = (
+                    f"SELECT {', '.join(quote(c) for c in key_cols)} FROM {quote(entity.source_table)} WHERE "
+                )
+                one = "(" + " AND ".join(f"{quote(c)} = %s" for c in cols) + ")"
+                wanted = [(kid, key) for kid, key in gone.items() if kid not in kept]
+                for at in range(0, len(wanted), 500):
+                    batch = wanted[at : at + 500]
+                    params = [next(iter(key[n].values())) for _, key in batch for n in table.key_names]
+                    with self.conn.cursor() as cur:
+                        cur.execute(head + " OR ".join([one] * len(batch)), params)
+                        rows = [tuple(r) for r in cur.fetchall()]
+                    for r in ev.items_for_source_keys(entity, rows) if rows else []:
+                        e = self._encoded(table, entity, r)
+                        kid = _kid(e.key)
+                        if e.item is not None and kid in gone and kid not in kept:
+                            encoded.append(e)
+                            kept.add(kid)
+        if encoded:
+            stats.items_recomputed += len(encoded)
+            res = self.writers[table_name].write_batch(encoded)
+            stats.written += res.written
+            stats.unchanged += res.unchanged
+        return kept
 
     def _related(self, dep: DepLink, cols: tuple[str, ...], image: Mapping[str, Any]) -> set[tuple[Any, ...]]:
         out: set[tuple[Any, ...]] = set()
