@@ -80,3 +80,12 @@ def test_deleting_one_of_two_rows_of_one_key_keeps_the_item(
     item = ddb_client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
     assert item is not None and item["val"] == {"N": "1002.002"}
     assert ddb_client.scan(TableName=table, Select="COUNT")["Count"] == 2
+
+    # a second replicate on the run while one runs (here: the lock held as a running one holds it) is
+    # refused, naming the holder; it applied the same changes alongside and moved the checkpoint
+    from dynamigrate.runlock import acquire
+
+    with acquire(first.run_dir or "", command="dynamigrate replicate"):
+        second = _replicate(cfg_path, "--stop-at-head", check=False)
+    assert second.returncode != 0
+    assert f"run {first.run_id} is in use by" in second.stderr and "dynamigrate replicate" in second.stderr

@@ -113,6 +113,11 @@ def _replicate(
         print(f"replicate: signal {signum}, stopping after the next checkpoint", file=sys.stderr)
         stop.set()
 
+    from dynamigrate.runlock import acquire
+
+    # one replicate per run: a second one applied the same changes alongside and moved the checkpoint
+    # under the first (rollback and cleanup of the run wait for it too)
+    lock = acquire(run_dir.path, command="dynamigrate replicate")
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     client = dynamodb_client(cfg.aws, max_pool_connections=16, sdk_attempts=3)
     try:
@@ -130,6 +135,7 @@ def _replicate(
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        lock.release()
     if as_json:
         print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:
