@@ -196,7 +196,8 @@ def refuse_concurrent(output_dir: str | Path, tables: Iterable[str], run_id: str
     """Raise :class:`RunLockedError` when another live run targets the same tables (a warning with
     ``force``)."""
     for other, shared, owner in live_runs_on(output_dir, tables, exclude=run_id):
-        text = f"run {other} ({_describe(owner)}) is loading {', '.join(shared)} right now"
+        doing = "is replicating into" if "replicate" in str((owner or {}).get("command")) else "is loading"
+        text = f"run {other} ({_describe(owner)}) {doing} {', '.join(shared)} right now"
         if force:
             log.warning("%s: going ahead because of --force", text)
             continue

@@ -83,9 +83,15 @@ def test_deleting_one_of_two_rows_of_one_key_keeps_the_item(
 
     # a second replicate on the run while one runs (here: the lock held as a running one holds it) is
     # refused, naming the holder; it applied the same changes alongside and moved the checkpoint
-    from dynamigrate.runlock import acquire
+    from dynamigrate.runlock import RunLockedError, acquire
 
-    with acquire(first.run_dir or "", command="dynamigrate replicate"):
+    with acquire(first.run_dir or "", command="dynamigrate replicate", tables=[table]):
         second = _replicate(cfg_path, "--stop-at-head", check=False)
+        # a new sync run on the tables a replicate is writing: refused, saying what the other one does
+        with pytest.raises(RunLockedError) as err:
+            migrate(load_config(cfg_path), MigrateOptions(write_mode="sync", progress_mode="quiet"))
+        assert f"run {first.run_id} (" in str(err.value) and f"is replicating into {table} right now" in str(
+            err.value
+        )
     assert second.returncode != 0
     assert f"run {first.run_id} is in use by" in second.stderr and "dynamigrate replicate" in second.stderr
