@@ -119,7 +119,7 @@ def _specs(prefix: str) -> list[dict[str, Any]]:
 
     out = [
         single(n, "t", _t_attrs()) | {"gsis": [{"index_name": "byG", "pk": "G", "projection": "ALL"}]}
-        for n in ("Order", "Resume", "Kill", "NoTarget", "ReadErr", "Sync", "Late", "Late2")
+        for n in ("Order", "Resume", "Kill", "NoTarget", "ReadErr", "Sync", "Late", "Late2", "Plain")
     ]
     out += [
         single(
@@ -150,6 +150,18 @@ def _specs(prefix: str) -> list[dict[str, Any]]:
         }
         for name in ("Multi", "Multi2")
     ]
+    out.append(
+        {
+            "table": f"{prefix}Multi4",
+            "type": "multi-entity",
+            "source_table": "nk",
+            "pk": "PK",
+            "entities": [
+                {"entity_type": "N", "source_table": "nk", "attributes": [_attr("PK", "S", "nk", "c")]},
+                {"entity_type": "T", "source_table": "t", "attributes": [_attr("PK", "S", "t", "code")]},
+            ],
+        }
+    )
     out.append(
         {
             "table": f"{prefix}Multi3",
@@ -291,6 +303,11 @@ def env(
                 views[order_view].replace(
                     "\nFROM `t`", ",\n  IF(`t`.`id` = 1, SLEEP(0.6), 0) AS `_dm_slow`\nFROM `t`"
                 )
+            )
+            # Plain: a hand-written view without _dm_entity (its chunks belong to no entity)
+            plain_view = contract.table(f"{prefix}Plain").view_name
+            cur.execute(
+                views[plain_view].replace("  CAST('t' AS CHAR CHARACTER SET utf8mb4) AS `_dm_entity`,\n", "")
             )
             # ReadErr: reading row 8 fails inside a writer process (a subquery of two rows)
             err_view = contract.table(f"{prefix}ReadErr").view_name
@@ -1095,3 +1112,53 @@ def test_a_process_that_dies_after_the_last_window_is_not_reused(
     assert second.status == "done", second.error
     assert _items(ddb_client, table.name) == T_ITEMS
     assert len(_pids(engine)) == 2 and not set(pids) & set(_pids(engine))
+
+
+def test_an_entity_without_a_key_before_one_with_windows(
+    env: dict[str, Any], engine: LocalEngine, tmp_path: Path, ddb_client: Any
+) -> None:
+    """Entity N (no key: one stream of four chunks) comes first, then T's windows: the task after a
+    stream is numbered next, its claims and completions follow."""
+    ctx, table, progress = _ctx(env, tmp_path, "Multi4", 2)
+    result = engine.run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert set(_items(ddb_client, table.name)) == {r[1] for r in T_ROWS} | {r[0] for r in NK_ROWS}
+    assert result.entities == {"N": _entity(11, 8, 3, 0), "T": _entity(14, 11, 3, 0)}
+    assert [c and (c["entity"], c["after_key"], c["entities_done"]) for c in progress.checkpoints] == [
+        None,
+        None,
+        None,
+        (None, None, ["N"]),
+        ("T", [3], ["N"]),
+        ("T", [6], ["N"]),
+        ("T", [9], ["N"]),
+        ("T", [12], ["N"]),
+        (None, None, ["N", "T"]),
+    ]
+
+
+def test_a_view_without_the_entity_column_resumed_after_its_end_reads_nothing(
+    env: dict[str, Any], engine: LocalEngine, tmp_path: Path, ddb_client: Any
+) -> None:
+    """A hand-written view without _dm_entity: one pass of no entity (counted under ""); a checkpoint
+    that lists "" as done reads nothing more."""
+    ctx, table, progress = _ctx(env, tmp_path, "Plain", 2)
+    result = engine.run_table(ctx, table)
+    assert result.status == "done", result.error
+    assert result.entities == {"": _entity(14, 9, 3, 2)}
+    assert [(c["entity"], c["after_key"], c["entities_done"]) for c in progress.checkpoints][-2:] == [
+        (None, [12], []),
+        (None, None, [""]),
+    ]
+    for key in T_ITEMS:
+        ddb_client.delete_item(TableName=table.name, Key={"PK": {"S": key}})
+    ctx, table, progress = _ctx(env, tmp_path, "Plain", 2)
+    counters = _counters(14, 0, 0, 0, 5, 0, 0) | {"entities": {"": _entity(14, 0, 0, 0)}} | {"skipped": 14}
+    counters["entities"][""]["skipped"] = 14
+    doc = {"table": table.name, "run_id": ctx.run_id, "engine": "local", "status": "running"}
+    doc |= {"entity": None, "after_key": None, "entities_done": [""], "counters": counters}
+    ctx.run.write_json(ctx.run.checkpoint_file(table.name), doc)
+    again = engine.run_table(ctx, table)
+    assert again.status == "done", again.error
+    assert (again.read, again.chunks, progress.checkpoints) == (14, 5, [])
+    assert _items(ddb_client, table.name) == {}
