@@ -40,3 +40,20 @@ def test_an_explicit_count_wins_unless_the_client_cannot_travel() -> None:
         choose_workers(None, strategy="put", local_endpoint=False, rows=10**7, portable_client=False).count
         == 1
     )
+
+
+def test_the_reasons_and_the_edges_of_the_choice() -> None:
+    """Hand-written reasons; one core on AWS; two processes cut to one by the table's size; --workers 1
+    with a client that cannot travel is simply --workers 1."""
+    assert choose_workers(None, strategy="put", local_endpoint=False, rows=None, cpus=1).count == 1
+    assert choose_workers(None, strategy="put", local_endpoint=False, rows=None, cpus=2).count == 2
+    cut = choose_workers(None, strategy="put", local_endpoint=False, rows=60_000, cpus=2)
+    assert (cut.count, cut.why) == (1, "60,000 source rows: fewer than 100,000, not worth a second process")
+    assert choose_workers(
+        1, strategy="put", local_endpoint=False, rows=None, portable_client=False
+    ).to_dict() == {
+        "count": 1,
+        "why": "--workers 1",
+    }
+    handed = choose_workers(None, strategy="put", local_endpoint=False, rows=None, portable_client=False)
+    assert (handed.count, handed.why) == (1, "the DynamoDB client was handed in by the caller: 1 process")
