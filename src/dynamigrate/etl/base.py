@@ -13,6 +13,7 @@ new module and nothing else changes.
 from __future__ import annotations
 
 import importlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from dynamigrate.etl.progress import ProgressReporter
     from dynamigrate.runstate import RunDir
     from dynamigrate.source.schema import SchemaInfo
+
+log = logging.getLogger(__name__)
 
 WRITE_MODES = ("insert", "sync", "newer", "overwrite")
 TABLE_STATUSES = ("pending", "running", "done", "failed", "interrupted", "skipped")
@@ -144,6 +147,32 @@ class TableResult:
     def from_dict(cls, data: Mapping[str, Any]) -> TableResult:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def duplicates_run_file(table: str) -> str:
+    """The run file listing a table's repeated keys (each once), whichever engine loaded it."""
+    from dynamigrate.runstate import safe_name
+
+    return f"duplicates/{safe_name(table)}.jsonl"
+
+
+def note_duplicates(result: TableResult, skipped: int, examples: list[Any]) -> None:
+    """Rows skipped as duplicate keys, in the result (``extra.duplicate_keys``: the report's and
+    validation's figure) and logged once; the same for every engine."""
+    if not skipped:
+        result.extra.pop("duplicate_keys", None)
+        return
+    name = duplicates_run_file(result.table)
+    result.extra["duplicate_keys"] = {"skipped": skipped, "examples": examples, "file": name}
+    log.warning(
+        "table %s: %d source row(s) produce the DynamoDB key of an earlier row: skipped (duplicate_key), "
+        "one item per key; the keys are in %s. Make the key unique in the contract (e.g. add a column "
+        "to the sort key) or deduplicate the source.",
+        result.table,
+        skipped,
+        name,
+        extra={"fields": {"table": result.table, "duplicate_keys": skipped}},
+    )
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dynamigrate.errors import EngineError
+from dynamigrate.etl.base import duplicates_run_file, note_duplicates
 from dynamigrate.etl.local_writers import canonical_key
 from dynamigrate.etl.pass_keys import PassKeys
-from dynamigrate.runstate import safe_name
 from dynamigrate.source.keys import key_from_json, key_plan
 from dynamigrate.source.reader import Chunk, ViewReader
 
@@ -142,22 +142,12 @@ def report_duplicates(ctx: EtlContext, table: Table, pass_keys: PassKeys, result
     n = pass_keys.duplicates()
     if not n:
         return
-    name = f"duplicates/{safe_name(table.name)}.jsonl"
-    path = ctx.run.file(name)
+    path = ctx.run.file(duplicates_run_file(table.name))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:  # rewritten whole: a resumed pass lists each key once
         for k in pass_keys.all_keys():
             fh.write(json.dumps({"table": table.name, "key": json.loads(k)}, ensure_ascii=False) + "\n")
-    result.extra["duplicate_keys"] = {"skipped": n, "examples": pass_keys.examples(5), "file": name}
-    log.warning(
-        "table %s: %d source row(s) produce the DynamoDB key of an earlier row: skipped (duplicate_key), "
-        "one item per key; the keys are in %s. Make the key unique in the contract (e.g. add a column "
-        "to the sort key) or deduplicate the source.",
-        table.name,
-        n,
-        name,
-        extra={"fields": {"table": table.name, "duplicate_keys": n}},
-    )
+    note_duplicates(result, n, pass_keys.examples(5))
 
 
 def read_plan(table: Table, ctx: EtlContext, reader: ViewReader) -> list[tuple[str | None, Any]]:

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dynamigrate.errors import ConfigError, DynamigrateError, require
-from dynamigrate.etl.base import RETRY_NAMES, TableResult, register_engine, utc_iso
+from dynamigrate.etl.base import (
+    RETRY_NAMES,
+    TableResult,
+    duplicates_run_file,
+    note_duplicates,
+    register_engine,
+    utc_iso,
+)
 from dynamigrate.etl.spark_checks import check_account, count_sources, reload_if_target_lost
 from dynamigrate.redact import registered
 
@@ -213,10 +220,9 @@ def copy_duplicates(run: RunDir, table: str, storage: Any) -> None:
     """The job's list of repeated keys (``spark-duplicates/<T>.jsonl``, each key once) as the local
     engine writes it: ``duplicates/<T>.jsonl`` in the run (validation reads it). Rewritten whole."""
     from dynamigrate.etl.spark_dups import duplicates_file
-    from dynamigrate.runstate import safe_name
 
     text = storage.read_text(duplicates_file(table))
-    path = run.file(f"duplicates/{safe_name(table)}.jsonl")
+    path = run.file(duplicates_run_file(table))
     if text:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
@@ -254,31 +260,8 @@ def apply_job_summary(result: TableResult, summary: Mapping[str, Any]) -> None:
     result.entities = {
         str(e): {k: int(v) for k, v in c.items()} for e, c in (summary.get("entities") or {}).items()
     }
-    report_duplicates(result, totals.get("duplicate_keys", 0), summary.get("duplicates") or {})
-
-
-def report_duplicates(result: TableResult, skipped: int, found: Mapping[str, Any]) -> None:
-    """Rows the partitions skipped as duplicate keys, in the result as the local engine puts them
-    (``extra.duplicate_keys``: the report's and validation's figure) and logged once."""
-    if not skipped:
-        result.extra.pop("duplicate_keys", None)
-        return
-    from dynamigrate.runstate import safe_name
-
-    name = f"duplicates/{safe_name(result.table)}.jsonl"
-    result.extra["duplicate_keys"] = {
-        "skipped": skipped,
-        "examples": found.get("examples") or [],
-        "file": name,
-    }
-    log.warning(
-        "table %s: %d source row(s) produce the DynamoDB key of an earlier row: skipped (duplicate_key), "
-        "one item per key; the keys are in %s. Make the key unique in the contract (e.g. add a column "
-        "to the sort key) or deduplicate the source.",
-        result.table,
-        skipped,
-        name,
-        extra={"fields": {"table": result.table, "duplicate_keys": skipped}},
+    note_duplicates(
+        result, totals.get("duplicate_keys", 0), (summary.get("duplicates") or {}).get("examples") or []
     )
 
 
